@@ -1,0 +1,3 @@
+from arclink.cli.main import main
+
+raise SystemExit(main())

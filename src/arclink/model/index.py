@@ -1,0 +1,623 @@
+"""A topology with its references resolved: the object every question is asked of.
+
+``build_index`` checks what a schema cannot (dangling references, duplicate
+names, CIDRs, IPs, ARM ids), fills what Azure would fill (ARM ids, locations
+from resource groups, private endpoint addresses, the A records a private DNS
+zone group writes) and keeps lookups that resolve() and reach() need.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import uuid
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from arclink.model import catalogue as cat
+from arclink.model import schema
+from arclink.model.errors import TopologyError
+
+DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+DEFAULT_RESOURCE_GROUP = "rg-arclink"
+DEFAULT_LOCATION = "westeurope"
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_ARM_ID = re.compile(
+    r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/(?P<ns>[^/]+)/(?P<type>[^/]+)/(?P<name>[^/]+)(?P<rest>(/[^/]+/[^/]+)*)$",
+    re.IGNORECASE,
+)
+
+
+def parse_arm_id(value: str) -> dict | None:
+    m = _ARM_ID.match(value or "")
+    return m.groupdict() if m else None
+
+
+def arm_id(sub: str, rg: str, rtype: str, name: str) -> str:
+    return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{rtype}/{name}"
+
+
+# --- resolved objects ----------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Res:
+    spec: object
+    path: str  # JSON path into the topology document, for messages and lines
+    id: str
+    subscription: str
+    resource_group: str
+    location: str
+
+    @property
+    def name(self) -> str:
+        return self.spec.name  # type: ignore[attr-defined]
+
+
+@dataclass(eq=False)
+class SubnetR:
+    spec: schema.Subnet
+    path: str
+    id: str
+    vnet: "VNetR"
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network
+    nsg: "NsgR | None" = None
+    taken: set = field(default_factory=set)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+@dataclass(eq=False)
+class VNetR(Res):
+    networks: list = field(default_factory=list)
+    subnets: dict = field(default_factory=dict)  # lower name -> SubnetR
+    peers: list = field(default_factory=list)  # VNetR
+    zone_links: list = field(default_factory=list)  # (ZoneR, VirtualNetworkLink)
+    forwarders: list = field(default_factory=list)
+    endpoints: list = field(default_factory=list)  # PeR in this VNet
+
+    def contains(self, ip) -> bool:
+        return any(ip in n for n in self.networks)
+
+
+@dataclass(eq=False)
+class NsgR(Res):
+    pass
+
+
+@dataclass(eq=False)
+class ScopeR(Res):
+    guid: str = ""
+    endpoints: list = field(default_factory=list)  # PeR targeting this scope
+    clusters: list = field(default_factory=list)  # ClusterR associated
+
+
+@dataclass(eq=False)
+class PeRecord:
+    record: cat.ArcRecord
+    address: str
+
+
+@dataclass(eq=False)
+class PeR(Res):
+    subnet: SubnetR | None = None
+    scope: ScopeR | None = None
+    target_id: str = ""
+    target_type: str = ""  # namespace/type of the target, e.g. Microsoft.HybridCompute/privateLinkScopes
+    state: str = "Approved"
+    records: list = field(default_factory=list)  # PeRecord, for Arc targets
+    zones: list = field(default_factory=list)  # ZoneR of its zone group
+
+    @property
+    def vnet(self) -> VNetR | None:
+        return self.subnet.vnet if self.subnet else None
+
+    @property
+    def is_arc(self) -> bool:
+        return self.target_type.lower() == cat.ARC_RESOURCE_TYPE.lower()
+
+    def address_of(self, fqdn: str) -> str | None:
+        f = fqdn.rstrip(".").lower()
+        for r in self.records:
+            if r.record.fqdn == f or r.record.private_fqdn == f:
+                return r.address
+        return None
+
+
+@dataclass(eq=False)
+class ZRecord:
+    name: str  # relative, lower-case
+    type: str
+    ttl: int
+    addresses: list
+    cname: str | None
+    path: str
+    source: str  # "zone" (written in the zone) or "zoneGroup:<pe name>"
+
+
+@dataclass(eq=False)
+class ZoneR(Res):
+    links: list = field(default_factory=list)  # (VNetR, VirtualNetworkLink)
+    records: dict = field(default_factory=dict)  # (name, type) -> ZRecord
+
+    @property
+    def zone_name(self) -> str:
+        return self.spec.name.lower()
+
+
+@dataclass(eq=False)
+class ForwarderR(Res):
+    vnet: VNetR | None = None
+    ip: object = None
+
+
+@dataclass(eq=False)
+class SiteR:
+    spec: schema.Site
+    path: str
+    networks: list
+    connections: list  # (type, VNetR)
+    clusters: list = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def contains(self, ip) -> bool:
+        return any(ip in n for n in self.networks)
+
+
+@dataclass(eq=False)
+class ClusterR(Res):
+    site: SiteR | None = None
+    address: str | None = None
+    scope: ScopeR | None = None
+    scope_ref: str | None = None  # the id as written, when it names no scope in the topology
+
+    @property
+    def private_link(self) -> bool:
+        return self.spec.private_link_state == "Enabled"
+
+
+# --- the index --------------------------------------------------------------------------------
+
+
+class Index:
+    """Resolved topology. Lookups are by lower-case name or ARM id."""
+
+    def __init__(self, topo: schema.Topology):
+        self.topology = topo
+        self.subscriptions: dict[str, schema.Subscription] = {}
+        self.resource_groups: dict[tuple[str, str], schema.ResourceGroup] = {}
+        self.vnets: dict[str, VNetR] = {}
+        self.nsgs: dict[str, NsgR] = {}
+        self.scopes: dict[str, ScopeR] = {}
+        self.endpoints: dict[str, PeR] = {}
+        self.zones: dict[str, ZoneR] = {}
+        self.forwarders: dict[str, ForwarderR] = {}
+        self.forwarders_by_ip: dict[str, ForwarderR] = {}
+        self.sites: dict[str, SiteR] = {}
+        self.clusters: dict[str, ClusterR] = {}
+        self.by_id: dict[str, object] = {}
+        self.default_subscription = DEFAULT_SUBSCRIPTION
+        self.default_resource_group = DEFAULT_RESOURCE_GROUP
+        self.default_location = DEFAULT_LOCATION
+        self._owners: list | None = None
+
+    # lookups ----------------------------------------------------------------------------
+    def scope(self, ref: str | None) -> ScopeR | None:
+        return _lookup(self.scopes, ref)
+
+    def vnet(self, ref: str | None) -> VNetR | None:
+        return _lookup(self.vnets, ref)
+
+    def site(self, ref: str | None) -> SiteR | None:
+        return self.sites.get((ref or "").lower())
+
+    def cluster(self, ref: str | None) -> ClusterR | None:
+        return _lookup(self.clusters, ref)
+
+    def zone(self, name: str) -> ZoneR | None:
+        return self.zones.get(name.rstrip(".").lower())
+
+    def registered(self, subscription: str) -> set[str]:
+        sub = self.subscriptions.get(subscription.lower())
+        return {p.lower() for p in (sub.registered_providers if sub else [])}
+
+    def locate(self, address: str):
+        """The site or VNet an address belongs to (most specific prefix), or None (internet)."""
+        return _locate(self, address)
+
+    def owners(self) -> list:
+        if self._owners is None:
+            owners = []
+            for s in self.sites.values():
+                owners += [(n, s) for n in s.networks]
+            for v in self.vnets.values():
+                owners += [(n, v) for n in v.networks]
+            owners.sort(key=lambda t: -t[0].prefixlen)
+            self._owners = owners
+        return self._owners
+
+
+def _lookup(table: dict, ref: str | None):
+    if not ref:
+        return None
+    key = ref.lower()
+    hit = table.get(key)
+    if hit is None and key.startswith("/subscriptions/"):
+        hit = table.get(key.rsplit("/", 1)[-1])
+        if hit is not None and hit.id.lower() != key:
+            return None
+    return hit
+
+
+_locate_cache: dict = {}
+
+
+def _locate(index: Index, address: str):
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    for net, owner in index.owners():
+        if ip in net:
+            return owner
+    return None
+
+
+# --- building --------------------------------------------------------------------------------
+
+
+class _Builder:
+    def __init__(self, topo: schema.Topology):
+        self.t = topo
+        self.ix = Index(topo)
+
+    def fail(self, path: str, message: str, code: str = "InvalidTopology"):
+        raise TopologyError(message, path=path, code=code)
+
+    # names -----------------------------------------------------------------------------------
+    def unique(self, table: dict, key: str, path: str, what: str, obj):
+        k = key.lower()
+        if k in table:
+            self.fail(path + ".name", f"duplicate {what} name '{key}'; names must be unique (ARM compares them without case).",
+                      "DuplicateName")
+        table[k] = obj
+
+    def placement(self, spec, path: str) -> tuple[str, str, str]:
+        d = self.t.defaults
+        sub = getattr(spec, "subscription", None) or self.ix.default_subscription
+        if sub.lower() not in self.ix.subscriptions and self.t.subscriptions:
+            self.fail(path + ".subscription", f"subscription '{sub}' is not declared under 'subscriptions'.",
+                      "DanglingReference")
+        rg = getattr(spec, "resource_group", None) or d.resource_group or self.ix.default_resource_group
+        rg_spec = self.ix.resource_groups.get((sub.lower(), rg.lower()))
+        if self.t.resource_groups and rg_spec is None and getattr(spec, "resource_group", None):
+            self.fail(path + ".resourceGroup", f"resource group '{rg}' is not declared under 'resourceGroups'.",
+                      "DanglingReference")
+        loc = getattr(spec, "location", None) or (rg_spec.location if rg_spec else None) or d.location \
+            or self.ix.default_location
+        return sub, rg, cat.normalize_location(loc)
+
+    def net(self, value: str, path: str):
+        try:
+            return ipaddress.ip_network(value, strict=True)
+        except ValueError as exc:
+            hint = " (host bits are set; use the network address)" if "host bits" in str(exc) else ""
+            self.fail(path, f"'{value}' is not a valid CIDR prefix{hint}.", "InvalidCidr")
+
+    def ip(self, value: str, path: str):
+        try:
+            return ipaddress.ip_address(value)
+        except ValueError:
+            self.fail(path, f"'{value}' is not a valid IP address.", "InvalidAddress")
+
+    def check_arm_id(self, value: str, path: str) -> dict:
+        parts = parse_arm_id(value)
+        if not parts:
+            self.fail(path, f"'{value}' is not a valid ARM resource id "
+                            "(/subscriptions/<id>/resourceGroups/<rg>/providers/<namespace>/<type>/<name>).", "InvalidResourceId")
+        return parts
+
+    # build -----------------------------------------------------------------------------------
+    def build(self) -> Index:
+        t, ix = self.t, self.ix
+        for i, s in enumerate(t.subscriptions):
+            p = f"$.subscriptions[{i}]"
+            if not _GUID.match(s.id):
+                self.fail(p + ".id", f"'{s.id}' is not a subscription id (a GUID).", "InvalidSubscriptionId")
+            if s.id.lower() in ix.subscriptions:
+                self.fail(p + ".id", f"duplicate subscription '{s.id}'.", "DuplicateName")
+            ix.subscriptions[s.id.lower()] = s
+        if t.defaults.subscription:
+            ix.default_subscription = t.defaults.subscription
+        elif t.subscriptions:
+            ix.default_subscription = t.subscriptions[0].id
+        if t.defaults.subscription and t.subscriptions and t.defaults.subscription.lower() not in ix.subscriptions:
+            self.fail("$.defaults.subscription", f"subscription '{t.defaults.subscription}' is not declared under 'subscriptions'.",
+                      "DanglingReference")
+        if not t.subscriptions:
+            ix.subscriptions[ix.default_subscription.lower()] = schema.Subscription(id=ix.default_subscription)
+        for i, rg in enumerate(t.resource_groups):
+            p = f"$.resourceGroups[{i}]"
+            sub = (rg.subscription or ix.default_subscription).lower()
+            if sub not in ix.subscriptions:
+                self.fail(p + ".subscription", f"subscription '{rg.subscription}' is not declared under 'subscriptions'.",
+                          "DanglingReference")
+            if (sub, rg.name.lower()) in ix.resource_groups:
+                self.fail(p + ".name", f"duplicate resource group name '{rg.name}'.", "DuplicateName")
+            ix.resource_groups[(sub, rg.name.lower())] = rg
+        if t.defaults.resource_group:
+            ix.default_resource_group = t.defaults.resource_group
+        elif t.resource_groups:
+            ix.default_resource_group = t.resource_groups[0].name
+        if t.defaults.location:
+            ix.default_location = cat.normalize_location(t.defaults.location)
+
+        self.build_nsgs()
+        self.build_vnets()
+        self.build_scopes()
+        self.build_zones()
+        self.build_forwarders()
+        self.build_endpoints()
+        self.build_sites()
+        self.build_clusters()
+        return ix
+
+    def build_nsgs(self):
+        for i, n in enumerate(self.t.network_security_groups):
+            p = f"$.networkSecurityGroups[{i}]"
+            sub, rg, loc = self.placement(n, p)
+            r = NsgR(n, p, arm_id(sub, rg, "Microsoft.Network/networkSecurityGroups", n.name), sub, rg, loc)
+            self.unique(self.ix.nsgs, n.name, p, "network security group", r)
+            seen = set()
+            for j, rule in enumerate(n.security_rules):
+                rp = f"{p}.securityRules[{j}]"
+                if not 100 <= rule.priority <= 4096:
+                    self.fail(rp + ".priority", f"priority {rule.priority} is outside 100-4096.", "InvalidPriority")
+                key = (rule.direction, rule.priority)
+                if key in seen:
+                    self.fail(rp + ".priority", f"priority {rule.priority} is used twice for {rule.direction} rules; "
+                                                "each rule in a direction needs its own priority.", "DuplicatePriority")
+                seen.add(key)
+            self.ix.by_id[r.id.lower()] = r
+
+    def build_vnets(self):
+        ix = self.ix
+        for i, v in enumerate(self.t.virtual_networks):
+            p = f"$.virtualNetworks[{i}]"
+            sub, rg, loc = self.placement(v, p)
+            r = VNetR(v, p, arm_id(sub, rg, "Microsoft.Network/virtualNetworks", v.name), sub, rg, loc)
+            r.networks = [self.net(a, f"{p}.addressSpace[{k}]") for k, a in enumerate(v.address_space)]
+            if not r.networks:
+                self.fail(p + ".addressSpace", "a virtual network needs at least one address prefix.", "InvalidCidr")
+            for j, s in enumerate(v.subnets):
+                sp = f"{p}.subnets[{j}]"
+                net = self.net(s.address_prefix, sp + ".addressPrefix")
+                if not any(net.subnet_of(n) for n in r.networks if n.version == net.version):
+                    self.fail(sp + ".addressPrefix", f"subnet {s.address_prefix} is outside the address space of "
+                                                     f"virtual network '{v.name}'.", "InvalidCidr")
+                sr = SubnetR(s, sp, f"{r.id}/subnets/{s.name}", r, net)
+                if s.network_security_group:
+                    sr.nsg = _lookup(ix.nsgs, s.network_security_group)
+                    if sr.nsg is None:
+                        self.fail(sp + ".networkSecurityGroup", f"network security group '{s.network_security_group}' "
+                                                                "does not exist.", "DanglingReference")
+                self.unique(r.subnets, s.name, sp, f"subnet in '{v.name}'", sr)
+                ix.by_id[sr.id.lower()] = sr
+            for k, dns in enumerate(v.dns_servers):
+                self.ip(dns, f"{p}.dnsServers[{k}]")
+            self.unique(ix.vnets, v.name, p, "virtual network", r)
+            ix.by_id[r.id.lower()] = r
+        for r in ix.vnets.values():
+            for k, peer in enumerate(r.spec.peerings):
+                other = ix.vnet(peer)
+                if other is None:
+                    self.fail(f"{r.path}.peerings[{k}]", f"peered virtual network '{peer}' does not exist.", "DanglingReference")
+                if other not in r.peers:
+                    r.peers.append(other)
+                if r not in other.peers:
+                    other.peers.append(r)
+
+    def build_scopes(self):
+        for i, s in enumerate(self.t.private_link_scopes):
+            p = f"$.privateLinkScopes[{i}]"
+            sub, rg, loc = self.placement(s, p)
+            r = ScopeR(s, p, arm_id(sub, rg, cat.ARC_RESOURCE_TYPE, s.name), sub, rg, loc)
+            r.guid = s.private_link_scope_id or str(uuid.uuid5(uuid.NAMESPACE_URL, r.id.lower()))
+            self.unique(self.ix.scopes, s.name, p, "private link scope", r)
+            self.ix.by_id[r.id.lower()] = r
+
+    def build_zones(self):
+        for i, z in enumerate(self.t.private_dns_zones):
+            p = f"$.privateDnsZones[{i}]"
+            if z.name.count(".") < 1:
+                self.fail(p + ".name", f"zone name '{z.name}' needs at least two labels.", "InvalidZoneName")
+            sub, rg, _ = self.placement(z, p)
+            r = ZoneR(z, p, arm_id(sub, rg, "Microsoft.Network/privateDnsZones", z.name), sub, rg, "global")
+            self.unique(self.ix.zones, z.name, p, "private DNS zone", r)
+            self.ix.by_id[r.id.lower()] = r
+            seen_links = set()
+            for j, link in enumerate(z.virtual_network_links):
+                vn = self.ix.vnet(link.virtual_network)
+                if vn is None:
+                    self.fail(f"{p}.virtualNetworkLinks[{j}].virtualNetwork",
+                              f"virtual network '{link.virtual_network}' does not exist.", "DanglingReference")
+                if vn.id in seen_links:
+                    self.fail(f"{p}.virtualNetworkLinks[{j}].virtualNetwork",
+                              f"zone '{z.name}' is linked to '{vn.name}' twice.", "DuplicateName")
+                seen_links.add(vn.id)
+                r.links.append((vn, link))
+                vn.zone_links.append((r, link))
+            for j, rec in enumerate(z.records):
+                rp = f"{p}.records[{j}]"
+                for k, a in enumerate(rec.addresses):
+                    self.ip(a, f"{rp}.addresses[{k}]")
+                r.records[(rec.name.lower(), rec.type)] = ZRecord(rec.name.lower(), rec.type, rec.ttl, list(rec.addresses),
+                                                                  rec.cname, rp, "zone")
+
+    def build_forwarders(self):
+        for i, f in enumerate(self.t.dns_forwarders):
+            p = f"$.dnsForwarders[{i}]"
+            sub, rg, loc = self.placement(f, p)
+            vn = self.ix.vnet(f.virtual_network)
+            if vn is None:
+                self.fail(p + ".virtualNetwork", f"virtual network '{f.virtual_network}' does not exist.", "DanglingReference")
+            ip = self.ip(f.ip_address, p + ".ipAddress")
+            if not vn.contains(ip):
+                self.fail(p + ".ipAddress", f"{f.ip_address} is outside virtual network '{vn.name}'.", "InvalidAddress")
+            rtype = "Microsoft.Network/dnsResolvers" if f.kind == "privateResolverInbound" else \
+                "Microsoft.Network/azureFirewalls" if f.kind == "firewallDnsProxy" else "Microsoft.Compute/virtualMachines"
+            r = ForwarderR(f, p, arm_id(sub, rg, rtype, f.name), sub, rg, loc, vn, ip)
+            self.unique(self.ix.forwarders, f.name, p, "DNS forwarder", r)
+            self.ix.forwarders_by_ip[str(ip)] = r
+            vn.forwarders.append(r)
+            for s in vn.subnets.values():
+                if ip in s.network:
+                    s.taken.add(ip)
+
+    def build_endpoints(self):
+        ix = self.ix
+        for i, e in enumerate(self.t.private_endpoints):
+            p = f"$.privateEndpoints[{i}]"
+            sub, rg, loc = self.placement(e, p)
+            r = PeR(e, p, arm_id(sub, rg, "Microsoft.Network/privateEndpoints", e.name), sub, rg, loc)
+            # subnet
+            if e.subnet.startswith("/"):
+                self.check_arm_id(e.subnet, p + ".subnet")
+                r.subnet = ix.by_id.get(e.subnet.lower())
+            else:
+                vname, _, sname = e.subnet.partition("/")
+                vn = ix.vnet(vname)
+                r.subnet = vn.subnets.get(sname.lower()) if vn else None
+            if not isinstance(r.subnet, SubnetR):
+                self.fail(p + ".subnet", f"subnet '{e.subnet}' does not exist (write it as 'vnet/subnet' or a subnet id).",
+                          "DanglingReference")
+            # target
+            target = e.private_link_service_id
+            if target.startswith("/"):
+                parts = self.check_arm_id(target, p + ".privateLinkServiceId")
+                r.target_id = target
+                r.target_type = f"{parts['ns']}/{parts['type']}"
+                if r.is_arc:
+                    r.scope = ix.scope(target)
+                    if r.scope is None:
+                        self.fail(p + ".privateLinkServiceId", f"private link scope '{target}' does not exist in this "
+                                                               "topology.", "DanglingReference")
+            else:
+                r.scope = ix.scope(target)
+                if r.scope is None:
+                    self.fail(p + ".privateLinkServiceId", f"private link scope '{target}' does not exist.",
+                              "DanglingReference")
+                r.target_id, r.target_type = r.scope.id, cat.ARC_RESOURCE_TYPE
+            if r.scope is not None:
+                r.scope.endpoints.append(r)
+            r.state = e.connection_state or ("Pending" if e.manual_approval else "Approved")
+            # addresses: one per FQDN of the DNS configuration, from the subnet's pool
+            if r.is_arc:
+                for rec in cat.arc_records(loc):
+                    fixed = e.ip_addresses.get(rec.fqdn)
+                    if fixed:
+                        ip = self.ip(fixed, f"{p}.ipAddresses")
+                        if ip not in r.subnet.network:
+                            self.fail(f"{p}.ipAddresses", f"{fixed} is outside subnet '{r.subnet.name}'.", "InvalidAddress")
+                    else:
+                        ip = _allocate(r.subnet)
+                        if ip is None:
+                            self.fail(p + ".subnet", f"subnet '{r.subnet.name}' has no free address left.", "SubnetFull")
+                    r.subnet.taken.add(ip)
+                    r.records.append(PeRecord(rec, str(ip)))
+            # zone group: the "Integrate with private DNS zone: Yes" A records
+            for k, zname in enumerate(e.private_dns_zone_group or []):
+                zone = ix.zone(zname)
+                if zone is None:
+                    self.fail(f"{p}.privateDnsZoneGroup[{k}]", f"private DNS zone '{zname}' does not exist.", "DanglingReference")
+                r.zones.append(zone)
+                for pr in r.records:
+                    if pr.record.zone.private_zone == zone.zone_name:
+                        zone.records[(pr.record.label, "A")] = ZRecord(pr.record.label, "A", 10, [pr.address], None,
+                                                                      p, f"zoneGroup:{e.name}")
+            self.unique(ix.endpoints, e.name, p, "private endpoint", r)
+            r.subnet.vnet.endpoints.append(r)
+            ix.by_id[r.id.lower()] = r
+
+    def build_sites(self):
+        ix = self.ix
+        for i, s in enumerate(self.t.sites):
+            p = f"$.sites[{i}]"
+            nets = [self.net(a, f"{p}.addressSpace[{k}]") for k, a in enumerate(s.address_space)]
+            conns = []
+            for k, c in enumerate(s.connections):
+                vn = ix.vnet(c.virtual_network)
+                if vn is None:
+                    self.fail(f"{p}.connections[{k}].virtualNetwork", f"virtual network '{c.virtual_network}' does not exist.",
+                              "DanglingReference")
+                conns.append((c.type, vn))
+            if s.dns:
+                self.ip(s.dns.address, p + ".dns.address")
+                for k, cf in enumerate(s.dns.conditional_forwarders):
+                    for m, tgt in enumerate(cf.targets):
+                        self.ip(tgt, f"{p}.dns.conditionalForwarders[{k}].targets[{m}]")
+                for k, rec in enumerate(s.dns.records):
+                    for m, a in enumerate(rec.addresses):
+                        self.ip(a, f"{p}.dns.records[{k}].addresses[{m}]")
+                if s.dns.upstream != "internet":
+                    self.ip(s.dns.upstream, p + ".dns.upstream")
+            r = SiteR(s, p, nets, conns)
+            self.unique(ix.sites, s.name, p, "site", r)
+
+    def build_clusters(self):
+        ix = self.ix
+        per_site: dict[str, int] = {}
+        for i, c in enumerate(self.t.clusters):
+            p = f"$.clusters[{i}]"
+            sub, rg, loc = self.placement(c, p)
+            r = ClusterR(c, p, arm_id(sub, rg, "Microsoft.Kubernetes/connectedClusters", c.name), sub, rg, loc)
+            if c.site:
+                r.site = ix.site(c.site)
+                if r.site is None:
+                    self.fail(p + ".site", f"site '{c.site}' does not exist.", "DanglingReference")
+                r.site.clusters.append(r)
+            if c.address:
+                ip = self.ip(c.address, p + ".address")
+                if r.site and not r.site.contains(ip):
+                    self.fail(p + ".address", f"{c.address} is outside the address space of site '{r.site.name}'.",
+                              "InvalidAddress")
+                r.address = c.address
+            elif r.site and r.site.networks:
+                n = per_site.get(r.site.name, 0)
+                per_site[r.site.name] = n + 1
+                net = r.site.networks[0]
+                r.address = str(net.network_address + 10 + n % max(1, net.num_addresses - 12))
+            ref = c.private_link_scope_resource_id
+            if ref:
+                if ref.startswith("/"):
+                    parts = self.check_arm_id(ref, p + ".privateLinkScopeResourceId")
+                    if f"{parts['ns']}/{parts['type']}".lower() != cat.ARC_RESOURCE_TYPE.lower():
+                        self.fail(p + ".privateLinkScopeResourceId",
+                                  f"'{ref}' is not a {cat.ARC_RESOURCE_TYPE} id.", "InvalidResourceId")
+                r.scope = ix.scope(ref)
+                if r.scope is None:
+                    self.fail(p + ".privateLinkScopeResourceId", f"private link scope '{ref}' does not exist.",
+                              "DanglingReference")
+                r.scope.clusters.append(r)
+            self.unique(ix.clusters, c.name, p, "cluster", r)
+            ix.by_id[r.id.lower()] = r
+
+
+def _allocate(subnet: SubnetR):
+    # Azure keeps the first four addresses and the last one of every subnet.
+    net = subnet.network
+    for k in range(4, net.num_addresses - 1):
+        ip = net.network_address + k
+        if ip not in subnet.taken:
+            return ip
+    return None
+
+
+def build_index(topo: schema.Topology) -> Index:
+    return _Builder(topo).build()

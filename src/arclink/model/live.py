@@ -1,0 +1,47 @@
+"""The live state shared by the emulator's faces: a version number and the current index.
+
+The ARM emulator publishes a new ``Index`` after every acknowledged write; the DNS
+server and the gateway read ``snapshot()`` on each query or connection, so a change
+made through ARM shows in the next answer without a restart. Readers key their
+caches on ``version``.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable
+
+from arclink.model.index import Index
+
+
+class LiveState:
+    def __init__(self, index: Index):
+        self._lock = threading.Lock()
+        self._index = index
+        self._version = 0
+        self._listeners: list[Callable[[int, Index], None]] = []
+
+    def snapshot(self) -> tuple[int, Index]:
+        return self._version, self._index
+
+    @property
+    def version(self) -> int:
+        return self._version
+
+    @property
+    def index(self) -> Index:
+        return self._index
+
+    def publish(self, index: Index) -> int:
+        with self._lock:
+            self._index = index
+            self._version += 1
+            version = self._version
+            listeners = list(self._listeners)
+        for fn in listeners:
+            fn(version, index)
+        return version
+
+    def subscribe(self, fn: Callable[[int, Index], None]) -> None:
+        with self._lock:
+            self._listeners.append(fn)

@@ -1,0 +1,219 @@
+"""Read a topology file (YAML or JSON) into a validated, indexed topology.
+
+Fast path first: parse without line information, convert with msgspec, build the
+index. Only when something is wrong do we compose the YAML node tree to say on
+which line the problem is, so a 100k-cluster file costs what parsing costs.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import yaml
+
+from arclink.model import schema
+from arclink.model.errors import TopologyError
+from arclink.model.index import Index, build_index
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load(path: str | Path) -> Index:
+    """Load and index a topology file; raises ``TopologyError`` with file and line."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TopologyError(f"file not found: {p}. Check the path.", file=str(p)) from None
+    except IsADirectoryError:
+        raise TopologyError(f"{p} is a directory; give a topology file (YAML or JSON).", file=str(p)) from None
+    except UnicodeDecodeError:
+        raise TopologyError("the file is not UTF-8 text; save it as UTF-8 YAML or JSON.", file=str(p)) from None
+    except OSError as exc:
+        raise TopologyError(f"cannot read the file: {exc.strerror}.", file=str(p)) from None
+    return loads(text, file=str(p))
+
+
+def loads(text: str, file: str = "<topology>") -> Index:
+    doc = parse_document(text, file)
+    topo = to_topology(doc, text, file)
+    try:
+        return build_index(topo)
+    except TopologyError as exc:
+        exc.file = file
+        exc.line = exc.line or line_of(text, exc.path)
+        raise
+
+
+def parse_document(text: str, file: str) -> Any:
+    if not text.strip():
+        raise TopologyError("the file is empty; write a topology (see 'arclink schema' and examples/).", file=file, line=1)
+    stripped = text.lstrip()
+    if stripped.startswith("{") or stripped.startswith("["):
+        try:
+            doc = msgspec.json.decode(text.encode())
+        except msgspec.DecodeError as exc:
+            line = _json_error_line(text, str(exc))
+            raise TopologyError(f"malformed JSON: {_clean_msgspec(str(exc))}.", file=file, line=line) from None
+    else:
+        try:
+            doc = yaml.load(text, Loader=_Loader)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise TopologyError(f"malformed YAML: {problem}.", file=file,
+                                line=(mark.line + 1) if mark else None) from None
+    if doc is None:
+        raise TopologyError("the file has no content; write a topology (see 'arclink schema').", file=file, line=1)
+    if not isinstance(doc, dict):
+        raise TopologyError(f"a topology is a mapping of sections (sites, clusters, ...), not a {type(doc).__name__}.",
+                            file=file, line=1)
+    return doc
+
+
+def to_topology(doc: dict, text: str = "", file: str = "<topology>") -> schema.Topology:
+    try:
+        return msgspec.convert(doc, schema.Topology, str_keys=True)
+    except msgspec.ValidationError as exc:
+        message, path = _explain_validation(str(exc))
+        raise TopologyError(message, path=path, file=file, line=line_of(text, path) if text else None) from None
+
+
+# --- messages ------------------------------------------------------------------------------
+
+_AT = re.compile(r" - at `(\$[^`]*)`$")
+
+
+def _explain_validation(raw: str) -> tuple[str, str]:
+    m = _AT.search(raw)
+    path = m.group(1) if m else "$"
+    body = raw[: m.start()] if m else raw
+    unknown = re.match(r"Object contains unknown field `([^`]*)`", body)
+    if unknown:
+        key = unknown.group(1)
+        fields = _fields_at(path)
+        close = difflib.get_close_matches(key, fields, n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else (f"; expected one of: {', '.join(sorted(fields))}." if fields else ".")
+        return f"unknown key '{key}'{hint}", f"{path}.{key}" if path != "$" else f"$.{key}"
+    missing = re.match(r"Object missing required field `([^`]*)`", body)
+    if missing:
+        return f"required key '{missing.group(1)}' is missing; add it.", path
+    expected = re.match(r"Expected `([^`]*)`, got `([^`]*)`", body)
+    if expected:
+        want = _plain_type(expected.group(1))
+        return f"expected {want}, got {_plain_type(expected.group(2))}.", path
+    invalid = re.match(r"Invalid enum value '?([^']*)'?", body)
+    if invalid:
+        return f"'{invalid.group(1)}' is not an allowed value{_allowed_at(path)}.", path
+    return _clean_msgspec(body) + ".", path
+
+
+def _plain_type(t: str) -> str:
+    return {"str": "a string", "int": "an integer", "bool": "true or false", "array": "a list",
+            "object": "a mapping", "null": "nothing", "float": "a number",
+            "str | null": "a string", "int | null": "an integer"}.get(t, t)
+
+
+def _clean_msgspec(s: str) -> str:
+    return s.replace("`", "'").rstrip(".")
+
+
+def _json_error_line(text: str, raw: str) -> int | None:
+    m = re.search(r"char (\d+)", raw)
+    if not m:
+        return None
+    return text.count("\n", 0, int(m.group(1))) + 1
+
+
+def _walk_type(path: str):
+    """The schema type at a msgspec path like ``$.clusters[3].tools``."""
+    import typing
+
+    t: Any = schema.Topology
+    for part in re.findall(r"\.([A-Za-z0-9_]+)|\[(\d+)\]", path):
+        key, idx = part
+        t = _unwrap(t)
+        if key:
+            if not (isinstance(t, type) and issubclass(t, msgspec.Struct)):
+                return None
+            info = {f.encode_name: f.type for f in msgspec.structs.fields(t)}
+            t = info.get(key)
+        else:
+            args = typing.get_args(_unwrap(t))
+            t = args[0] if args else None
+        if t is None:
+            return None
+    return _unwrap(t)
+
+
+def _unwrap(t):
+    import types
+    import typing
+
+    if isinstance(t, types.UnionType) or typing.get_origin(t) is typing.Union:
+        non_null = [a for a in typing.get_args(t) if a is not type(None)]
+        return non_null[0] if len(non_null) == 1 else t
+    return t
+
+
+def _fields_at(path: str) -> list[str]:
+    t = _walk_type(path)
+    if isinstance(t, type) and issubclass(t, msgspec.Struct):
+        return [f.encode_name for f in msgspec.structs.fields(t)]
+    return []
+
+
+def _allowed_at(path: str) -> str:
+    import typing
+
+    t = _walk_type(path)
+    if typing.get_origin(t) is typing.Literal:
+        return " (allowed: " + ", ".join(str(a) for a in typing.get_args(t)) + ")"
+    return ""
+
+
+# --- lines ---------------------------------------------------------------------------------
+
+
+def line_of(text: str, path: str) -> int | None:
+    """The 1-based line of the node at ``path`` ($.a[2].b), or of its nearest existing parent."""
+    return LineFinder(text)(path) if text else None
+
+
+class LineFinder:
+    """Lines of many paths in one file, composing the YAML tree once."""
+
+    def __init__(self, text: str):
+        self._text = text
+        self._root = None
+        self._done = False
+
+    def __call__(self, path: str) -> int | None:
+        if not self._done:
+            self._done = True
+            try:
+                self._root = yaml.compose(self._text, Loader=_Loader)
+            except yaml.YAMLError:
+                self._root = None
+        node = self._root
+        if node is None:
+            return None
+        best = node.start_mark.line + 1
+        for key, idx in re.findall(r"\.([A-Za-z0-9_\-]+)|\[(\d+)\]", path):
+            nxt = None
+            if key and isinstance(node, yaml.MappingNode):
+                for k, v in node.value:
+                    if getattr(k, "value", None) == key:
+                        nxt, best = v, k.start_mark.line + 1
+                        break
+            elif idx and isinstance(node, yaml.SequenceNode) and int(idx) < len(node.value):
+                nxt = node.value[int(idx)]
+                best = nxt.start_mark.line + 1
+            if nxt is None:
+                break
+            node = nxt
+        return best

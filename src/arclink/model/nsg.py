@@ -1,0 +1,112 @@
+"""Network security group evaluation, as Azure does it: lowest priority number first.
+
+Default rules are Azure's (AllowVnetInBound 65000, AllowAzureLoadBalancerInBound
+65001, DenyAllInBound 65500; AllowVnetOutBound 65000, AllowInternetOutBound
+65001, DenyAllOutBound 65500). The ``VirtualNetwork`` tag covers the VNet, its
+peers and the on-premises ranges connected to it, as in Azure.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from arclink.model import catalogue as cat
+from arclink.model import schema
+
+DEFAULT_RULES = (
+    schema.SecurityRule(name="AllowVnetInBound", priority=65000, direction="Inbound", access="Allow",
+                        source_address_prefix="VirtualNetwork", destination_address_prefix="VirtualNetwork"),
+    schema.SecurityRule(name="AllowAzureLoadBalancerInBound", priority=65001, direction="Inbound", access="Allow",
+                        source_address_prefix="AzureLoadBalancer"),
+    schema.SecurityRule(name="DenyAllInBound", priority=65500, direction="Inbound", access="Deny"),
+    schema.SecurityRule(name="AllowVnetOutBound", priority=65000, direction="Outbound", access="Allow",
+                        source_address_prefix="VirtualNetwork", destination_address_prefix="VirtualNetwork"),
+    schema.SecurityRule(name="AllowInternetOutBound", priority=65001, direction="Outbound", access="Allow",
+                        destination_address_prefix="Internet"),
+    schema.SecurityRule(name="DenyAllOutBound", priority=65500, direction="Outbound", access="Deny"),
+)
+
+
+@dataclass
+class Verdict:
+    allowed: bool
+    rule: str
+    priority: int
+
+    def describe(self) -> str:
+        return f"{'allowed' if self.allowed else 'denied'} by rule '{self.rule}' (priority {self.priority})"
+
+
+def rules_in_order(nsg) -> list[schema.SecurityRule]:
+    return sorted(list(nsg.spec.security_rules) + list(DEFAULT_RULES), key=lambda r: r.priority)
+
+
+def port_matches(spec: str, port: int) -> bool:
+    for part in str(spec).split(","):
+        part = part.strip()
+        if part == "*":
+            return True
+        if "-" in part:
+            lo, hi = part.split("-", 1)
+            if int(lo) <= port <= int(hi):
+                return True
+        elif part.isdigit() and int(part) == port:
+            return True
+    return False
+
+
+def _vnet_ranges(index, vnet) -> list:
+    nets = list(vnet.networks)
+    for p in vnet.peers:
+        nets += p.networks
+    for site in index.sites.values():
+        if any(v is vnet or v in vnet.peers for _, v in site.connections):
+            nets += site.networks
+    return nets
+
+
+def prefix_matches(index, vnet, prefix: str, address: str) -> bool:
+    p = prefix.strip()
+    if p == "*":
+        return True
+    ip = ipaddress.ip_address(address)
+    if p.lower() == "virtualnetwork":
+        return vnet is not None and any(ip in n for n in _vnet_ranges(index, vnet))
+    if p.lower() == "internet":
+        return not ip.is_private
+    try:
+        return ip in ipaddress.ip_network(p, strict=False)
+    except ValueError:
+        return False  # another service tag: never matches a modelled private address
+
+
+def evaluate_nsg(index, nsg, direction: str, src: str, dst: str, port: int, vnet) -> Verdict:
+    for rule in rules_in_order(nsg):
+        if rule.direction != direction or rule.protocol not in ("*", "Tcp"):
+            continue
+        if not port_matches(rule.destination_port_range, port):
+            continue
+        if not prefix_matches(index, vnet, rule.source_address_prefix, src):
+            continue
+        if not prefix_matches(index, vnet, rule.destination_address_prefix, dst):
+            continue
+        return Verdict(rule.access == "Allow", rule.name, rule.priority)
+    return Verdict(False, "DenyAll", 65500)
+
+
+def blocks_internet(rule: schema.SecurityRule) -> bool:
+    """An outbound deny that would catch traffic to the internet (the seed's 'rules that block internet access')."""
+    return (rule.direction == "Outbound" and rule.access == "Deny"
+            and rule.destination_address_prefix.lower() in ("*", "internet", "0.0.0.0/0")
+            and port_matches(rule.destination_port_range, 443))
+
+
+def allows_tag(rule: schema.SecurityRule, tag: str, direction: str) -> bool:
+    return (rule.direction == direction and rule.access == "Allow" and rule.protocol in ("*", "Tcp")
+            and port_matches(rule.destination_port_range, 443)
+            and (rule.destination_address_prefix if direction == "Outbound" else rule.source_address_prefix).lower()
+            == tag.lower())
+
+
+SEED_RULES = cat.SEED_NSG_RULES

@@ -1,0 +1,376 @@
+"""resolve(): how a name resolves from a place, as the DNS servers on the way would answer.
+
+One pure function, used by the linter, ``explain``, the DNS server and the
+doctor's expectations. The chain it follows is Azure's and on-premises DNS's:
+
+    site DNS server -> manual zones/records -> conditional forwarders -> upstream
+    forwarder in Azure (resolver inbound endpoint, VM, firewall DNS proxy)
+        -> Azure DNS (168.63.129.16) of its VNet: private zones linked to that VNet
+    public DNS: <label>.<zone> CNAME <label>.privatelink.<zone>, then a public A
+
+Choices where the behaviour is not documented: an on-premises server whose
+upstream is ``internet`` recurses itself, so the CNAME target of a public
+answer goes through its own conditional forwarders again; one that forwards to
+a public resolver accepts that resolver's whole chain.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from arclink.model import catalogue as cat
+from arclink.model.index import ForwarderR, Index, SiteR, VNetR
+
+PUBLIC_TTL = 60
+MAX_CHAIN = 8
+
+
+@dataclass
+class Step:
+    server: str  # who answered or acted
+    action: str  # what it did, in plain words
+
+
+@dataclass
+class Resolution:
+    name: str
+    qtype: str
+    rcode: str = "NOERROR"  # NOERROR, NXDOMAIN, SERVFAIL
+    answers: list = field(default_factory=list)  # (owner, type, ttl, data)
+    steps: list = field(default_factory=list)
+    first_server: str | None = None  # the DNS server the client asked
+    forwarder: str | None = None  # the forwarder in Azure the chain went through, if any
+    zone_vnet: str | None = None  # the VNet whose private zone links decided, if any
+    source: str = "none"  # private-zone, public, manual, none
+    authoritative_zone: str | None = None  # the zone an NXDOMAIN/NODATA came from
+
+    @property
+    def addresses(self) -> list[str]:
+        return [a[3] for a in self.answers if a[1] in ("A", "AAAA")]
+
+    @property
+    def private(self) -> bool:
+        addrs = self.addresses
+        return bool(addrs) and all(cat.is_private(a) for a in addrs)
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name, "type": self.qtype, "rcode": self.rcode,
+            "answers": [{"name": n, "type": t, "ttl": ttl, "data": d} for n, t, ttl, d in self.answers],
+            "addresses": self.addresses, "private": self.private, "source": self.source,
+            "firstServer": self.first_server, "forwarder": self.forwarder, "zoneVnet": self.zone_vnet,
+            "steps": [{"server": s.server, "action": s.action} for s in self.steps],
+        }
+
+
+@dataclass(frozen=True)
+class View:
+    """Where a query comes from: a site's machines, a VNet's machines, or the internet."""
+
+    kind: str  # site, vnet, internet
+    name: str = ""
+    address: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.name.lower()}"
+
+    def describe(self) -> str:
+        return {"site": f"site '{self.name}'", "vnet": f"virtual network '{self.name}'"}.get(self.kind, "the internet")
+
+
+INTERNET = View("internet")
+
+
+def view_for(index: Index, source: str) -> View:
+    """A site name, a VNet name or an address -> the view its queries get."""
+    if index.site(source):
+        return View("site", index.site(source).name)
+    if index.vnet(source):
+        return View("vnet", index.vnet(source).name)
+    try:
+        ipaddress.ip_address(source)
+    except ValueError:
+        raise LookupError(f"'{source}' is not a site, a virtual network or an IP address of this topology.") from None
+    owner = index.locate(source)
+    if isinstance(owner, SiteR):
+        return View("site", owner.name, source)
+    if isinstance(owner, VNetR):
+        return View("vnet", owner.name, source)
+    return View("internet", "", source)
+
+
+def resolve(index: Index, view: View, name: str, qtype: str = "A") -> Resolution:
+    res = Resolution(name.rstrip(".").lower(), qtype.upper())
+    r = _Resolver(index, res)
+    if view.kind == "site":
+        r.site(index.site(view.name), res.name)
+    elif view.kind == "vnet":
+        r.vnet(index.vnet(view.name), res.name)
+    else:
+        res.first_server = "public resolver"
+        r.public(res.name)
+    return res
+
+
+# --- public DNS --------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _public_names() -> dict[str, str]:
+    """Every public name we model -> what it is: 'arc' (CNAME into privatelink) or 'a'."""
+    names: dict[str, str] = {}
+    for loc in cat.REGIONS:
+        for rec in cat.arc_records(loc):
+            names[rec.fqdn] = "arc"
+            names[rec.private_fqdn] = "a"
+        names[f"{cat.region_short(loc)}-ats.his.arc.azure.com"] = "a"
+        for ep in cat.public_endpoints(loc):
+            names[ep.name] = "a"
+        names[f"{loc}.obo.arc.azure.com"] = "a"
+    for n in cat.CLUSTER_CONNECT_ENDPOINTS:
+        if "{" not in n:
+            names[n] = "a"
+    return names
+
+
+def public_lookup(name: str) -> tuple[str, str] | None:
+    """The public answer for one name: ("CNAME", target) or ("A", address), None for NXDOMAIN."""
+    kind = _public_names().get(name)
+    if kind is None:
+        return None
+    if kind == "arc":
+        zone = cat.arc_zone_for(name)
+        label = name[: -len(zone.public_zone)].rstrip(".")
+        return ("CNAME", f"{label}.{zone.private_zone}" if label else zone.private_zone)
+    return ("A", cat.public_address(name))
+
+
+# --- the resolver ---------------------------------------------------------------------------
+
+
+class _Resolver:
+    def __init__(self, index: Index, res: Resolution):
+        self.ix = index
+        self.res = res
+        self.hops = 0
+
+    def step(self, server: str, action: str):
+        self.res.steps.append(Step(server, action))
+
+    def fail(self, server: str, why: str, rcode: str = "SERVFAIL"):
+        self.step(server, why)
+        self.res.rcode = rcode
+
+    def add(self, owner: str, rtype: str, ttl: int, data: str):
+        self.res.answers.append((owner, rtype, ttl, data))
+
+    def _loop_guard(self) -> bool:
+        self.hops += 1
+        if self.hops > MAX_CHAIN:
+            self.fail("resolver", "gave up: the CNAME chain is too long or loops")
+            return True
+        return False
+
+    # public ------------------------------------------------------------------------------------
+    def public(self, name: str, follow=None, server: str = "public DNS"):
+        """Public DNS; ``follow`` continues a CNAME (default: stay in public DNS)."""
+        if self._loop_guard():
+            return
+        if follow is None:
+            follow = lambda n: self.public(n, None, server)  # noqa: E731
+        hit = public_lookup(name)
+        if hit is None:
+            self.fail(server, f"{name}: no such name (NXDOMAIN)", "NXDOMAIN")
+            return
+        rtype, data = hit
+        if rtype == "CNAME":
+            self.step(server, f"{name} is a CNAME to {data}")
+            self.add(name, "CNAME", PUBLIC_TTL, data)
+            follow(data)
+            return
+        if self.res.qtype in ("A", "ANY"):
+            self.add(name, "A", PUBLIC_TTL, data)
+        self.res.source = "public"
+        self.step(server, f"{name} A {data} (public)")
+
+    # Azure DNS ----------------------------------------------------------------------------------
+    def azure(self, vnet: VNetR, name: str):
+        """168.63.129.16 as seen from ``vnet``: its linked private zones, then public DNS."""
+        if self._loop_guard():
+            return
+        server = f"Azure DNS (168.63.129.16) for '{vnet.name}'"
+        best = None
+        for zone, link in vnet.zone_links:
+            zn = zone.zone_name
+            if (name == zn or name.endswith("." + zn)) and (best is None or len(zn) > len(best[0].zone_name)):
+                best = (zone, link)
+        if best is None:
+            self.public(name, follow=lambda n: self.azure(vnet, n), server=server + " -> public DNS")
+            return
+        zone, link = best
+        rel = "@" if name == zone.zone_name else name[: -len(zone.zone_name) - 1]
+        self.res.zone_vnet = vnet.name
+        rec = zone.records.get((rel, "CNAME"))
+        if rec and rec.cname:
+            self.step(server, f"private zone {zone.zone_name} (linked to '{vnet.name}'): {name} CNAME {rec.cname}")
+            self.add(name, "CNAME", rec.ttl, rec.cname.rstrip(".").lower())
+            self.azure(vnet, rec.cname.rstrip(".").lower())
+            return
+        rec = zone.records.get((rel, "A"))
+        if rec is None or not rec.addresses:
+            if link.resolution_policy == "NxDomainRedirect":
+                self.step(server, f"private zone {zone.zone_name} has no record '{rel}'; NxDomainRedirect falls back to public DNS")
+                self.public(name, follow=None,
+                            server=server + " -> public DNS")
+                return
+            empty = " (the record exists but is empty)" if rec is not None else ""
+            self.res.authoritative_zone = zone.zone_name
+            self.fail(server, f"private zone {zone.zone_name} (linked to '{vnet.name}') has no A record '{rel}'{empty}: NXDOMAIN",
+                      "NXDOMAIN")
+            return
+        if self.res.qtype in ("A", "ANY"):
+            for a in rec.addresses:
+                self.add(name, "A", rec.ttl, a)
+        else:
+            self.res.authoritative_zone = zone.zone_name
+        self.res.source = "private-zone"
+        self.step(server, f"private zone {zone.zone_name} (linked to '{vnet.name}'): {rel} A {', '.join(rec.addresses)}")
+
+    # servers by address -----------------------------------------------------------------------------
+    def server_at(self, ip: str, name: str, from_site: SiteR | None, from_vnet: VNetR | None, who: str):
+        if self._loop_guard():
+            return
+        fwd: ForwarderR | None = self.ix.forwarders_by_ip.get(ip)
+        if fwd is not None:
+            if from_site is not None and not _site_reaches(from_site, fwd.vnet):
+                self.fail(who, f"forwards to {ip} ({_kind(fwd)} '{fwd.name}'), but the site has no VPN or ExpressRoute "
+                               f"path to '{fwd.vnet.name}': the query times out")
+                return
+            if from_vnet is not None and from_vnet is not fwd.vnet and fwd.vnet not in from_vnet.peers:
+                self.fail(who, f"forwards to {ip}, which '{from_vnet.name}' cannot reach")
+                return
+            self.res.forwarder = self.res.forwarder or fwd.name
+            self.step(f"{_kind(fwd)} '{fwd.name}' ({ip})", f"resolves through Azure DNS of '{fwd.vnet.name}'")
+            self.azure(fwd.vnet, name)
+            return
+        if ip == cat.AZURE_DNS_IP:
+            if from_vnet is not None:
+                self.azure(from_vnet, name)
+            else:
+                self.fail(who, f"forwards to {ip}, Azure's virtual DNS address, which is not reachable from on-premises: "
+                               "the query times out")
+            return
+        for site in self.ix.sites.values():
+            if site.spec.dns and site.spec.dns.address == ip:
+                if from_site is not None and site is not from_site and not _sites_connected(self.ix, from_site, site):
+                    self.fail(who, f"forwards to {ip} (DNS of site '{site.name}'), which it cannot reach")
+                    return
+                self.site(site, name, asked=False)
+                return
+        if cat.is_private(ip):
+            self.fail(who, f"forwards to {ip}, where no DNS server is modelled: the query times out")
+            return
+        label = "public resolver" if ip in cat.PUBLIC_RESOLVERS else "internet resolver"
+        self.step(who, f"forwards to {ip} ({label})")
+        self.public(name, follow=None,
+                    server=f"{label} {ip}")
+
+    # on-premises -------------------------------------------------------------------------------------
+    def site(self, site: SiteR, name: str, asked: bool = True):
+        dns = site.spec.dns
+        if dns is None:
+            if asked:
+                self.res.first_server = "public resolver"
+            self.step(f"site '{site.name}'", "has no DNS server of its own: machines use a public resolver")
+            self.public(name, follow=None)
+            return
+        who = f"DNS server {dns.address} of site '{site.name}'"
+        if asked and self.res.first_server is None:
+            self.res.first_server = dns.address
+        self._site_lookup(site, name, who)
+
+    def _site_lookup(self, site: SiteR, name: str, who: str):
+        if self._loop_guard():
+            return
+        dns = site.spec.dns
+        # 1. zones the server hosts itself
+        hosted = [z.rstrip(".").lower() for z in dns.zones]
+        zone = max((z for z in hosted if name == z or name.endswith("." + z)), key=len, default=None)
+        records = [r for r in dns.records if r.name.rstrip(".").lower() == name]
+        if zone or records:
+            cname = next((r for r in records if r.type == "CNAME" and r.cname), None)
+            if cname:
+                target = cname.cname.rstrip(".").lower()
+                self.step(who, f"manual record {name} CNAME {target}")
+                self.add(name, "CNAME", cname.ttl, target)
+                self._site_lookup(site, target, who)
+                return
+            a = [r for r in records if r.type == "A"]
+            addrs = [x for r in a for x in r.addresses]
+            if addrs:
+                if self.res.qtype in ("A", "ANY"):
+                    for r in a:
+                        for x in r.addresses:
+                            self.add(name, "A", r.ttl, x)
+                self.res.source = "manual"
+                self.step(who, f"manual record {name} A {', '.join(addrs)}")
+                return
+            if zone:
+                self.res.authoritative_zone = zone
+                empty = " (an empty placeholder record)" if a else ""
+                self.fail(who, f"hosts zone {zone} but has no A record for {name}{empty}: NXDOMAIN", "NXDOMAIN")
+                return
+        # 2. conditional forwarders
+        fwd = max((cf for cf in dns.conditional_forwarders
+                   if name == cf.zone.rstrip(".").lower() or name.endswith("." + cf.zone.rstrip(".").lower())),
+                  key=lambda cf: len(cf.zone), default=None)
+        if fwd is not None and fwd.targets:
+            self.step(who, f"conditional forwarder for {fwd.zone.rstrip('.')} -> {fwd.targets[0]}")
+            self.server_at(fwd.targets[0], name, site, None, who)
+            return
+        # 3. upstream
+        if dns.upstream == "internet":
+            hit = public_lookup(name)
+            if hit and hit[0] == "CNAME":
+                self.step(who, f"recursion: public DNS says {name} is a CNAME to {hit[1]}")
+                self.add(name, "CNAME", PUBLIC_TTL, hit[1])
+                self._site_lookup(site, hit[1], who)
+                return
+            self.public(name, follow=lambda n: self._site_lookup(site, n, who), server=f"{who} (recursion)")
+            return
+        self.step(who, f"forwards everything else to {dns.upstream}")
+        self.server_at(dns.upstream, name, site, None, who)
+
+    def vnet(self, vnet: VNetR, name: str):
+        if vnet.spec.dns_servers:
+            ip = vnet.spec.dns_servers[0]
+            self.res.first_server = ip
+            self.step(f"virtual network '{vnet.name}'", f"uses custom DNS server {ip}")
+            self.server_at(ip, name, None, vnet, f"DNS server {ip}")
+            return
+        self.res.first_server = cat.AZURE_DNS_IP
+        self.azure(vnet, name)
+
+
+def _kind(f: ForwarderR) -> str:
+    return {"privateResolverInbound": "DNS private resolver inbound endpoint", "vm": "DNS forwarder VM",
+            "firewallDnsProxy": "Azure Firewall DNS proxy"}[f.spec.kind]
+
+
+def _site_reaches(site: SiteR, vnet: VNetR) -> bool:
+    """A site reaches a VNet it is connected to, or one peered with it (gateway transit)."""
+    for _, v in site.connections:
+        if v is vnet or vnet in v.peers:
+            return True
+    return False
+
+
+def _sites_connected(index: Index, a: SiteR, b: SiteR) -> bool:
+    va = {v.name for _, v in a.connections}
+    return any(v.name in va for _, v in b.connections)
+
+
+site_reaches = _site_reaches

@@ -1,0 +1,34 @@
+"""APL001: one Azure Arc Private Link Scope per virtual network."""
+
+from __future__ import annotations
+
+from arclink.model.rules import Rule, finding
+
+RULE = Rule(
+    id="APL001",
+    name="one-scope-per-vnet",
+    severity="error",
+    summary="A virtual network is associated with at most one Azure Arc Private Link Scope.",
+    seed="You can associate only one Azure Arc Private Link Scope with a virtual network.",
+    fix="Keep one Azure Arc Private Link Scope per virtual network: move the other scope's private endpoint "
+        "to its own virtual network, or associate its clusters with the first scope.",
+    hard=True,
+)
+
+
+def scopes_of_vnet(vnet) -> list:
+    """The Arc scopes whose private endpoints sit in ``vnet``, in declaration order."""
+    seen = []
+    for pe in vnet.endpoints:
+        if pe.is_arc and pe.scope is not None and pe.scope not in seen:
+            seen.append(pe.scope)
+    return seen
+
+
+def check(ix):
+    for vnet in ix.vnets.values():
+        scopes = scopes_of_vnet(vnet)
+        if len(scopes) > 1:
+            names = ", ".join(f"'{s.name}'" for s in scopes)
+            yield finding(RULE, vnet, f"virtual network '{vnet.name}' has private endpoints to {len(scopes)} Azure Arc "
+                                      f"Private Link Scopes ({names}).", related=scopes)
