@@ -1,0 +1,100 @@
+"""Per-cluster path traces: what a cluster resolves, where it connects, whether it is admitted.
+
+``arclink explain`` prints these; rules that ask "what does this site resolve" use
+``site_resolution`` so that a site with 100 clusters is resolved once, not 100 times.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from arclink.model import catalogue as cat
+from arclink.model.index import ClusterR, Index, SiteR
+from arclink.model.reach import Reach, reach
+from arclink.model.resolve import INTERNET, Resolution, View, resolve
+
+
+def cluster_view(cluster: ClusterR) -> View:
+    if cluster.site is not None:
+        return View("site", cluster.site.name, cluster.address)
+    return INTERNET
+
+
+def agent_names(location: str) -> tuple[str, ...]:
+    """The Arc FQDNs a cluster's agents use in a region (the private endpoint's DNS configuration)."""
+    return tuple(r.fqdn for r in cat.arc_records(location))
+
+
+def resolution(ix: Index, view: View, name: str) -> Resolution:
+    """resolve(), memoised on the index (an index never changes once built)."""
+    cache = ix.__dict__.setdefault("_resolution_cache", {})
+    key = (view.kind, view.name.lower(), name)
+    hit = cache.get(key)
+    if hit is None:
+        hit = cache[key] = resolve(ix, view, name)
+    return hit
+
+
+def site_resolution(ix: Index, site: SiteR | None, name: str) -> Resolution:
+    return resolution(ix, View("site", site.name) if site else INTERNET, name)
+
+
+@dataclass
+class NameTrace:
+    fqdn: str
+    resolution: Resolution
+    reaches: list = field(default_factory=list)  # Reach per resolved address
+
+    @property
+    def ok(self) -> bool:
+        return self.resolution.rcode == "NOERROR" and bool(self.reaches) and all(r.admitted for r in self.reaches)
+
+    def to_dict(self) -> dict:
+        return {"fqdn": self.fqdn, "resolution": self.resolution.to_dict(), "ok": self.ok,
+                "connections": [r.to_dict() for r in self.reaches]}
+
+
+@dataclass
+class ClusterTrace:
+    cluster: ClusterR
+    names: list  # NameTrace
+
+    @property
+    def admitted(self) -> bool:
+        return all(n.ok for n in self.names)
+
+    @property
+    def first_failure(self) -> tuple[str, str] | None:
+        """(code, plain sentence) of the first thing that breaks, or None."""
+        for n in self.names:
+            if n.resolution.rcode != "NOERROR":
+                return ("DnsResolutionFailed", f"{n.fqdn} does not resolve ({n.resolution.rcode}): "
+                                               f"{n.resolution.steps[-1].action if n.resolution.steps else ''}")
+            for r in n.reaches:
+                if not r.admitted:
+                    return (r.code, r.reason)
+        return None
+
+    def to_dict(self) -> dict:
+        c = self.cluster
+        fail = self.first_failure
+        return {"cluster": c.name, "id": c.id, "site": c.site.name if c.site else None, "address": c.address,
+                "privateLinkState": c.spec.private_link_state, "scope": c.scope.name if c.scope else None,
+                "admitted": self.admitted, "code": fail[0] if fail else "Admitted",
+                "reason": fail[1] if fail else "", "names": [n.to_dict() for n in self.names]}
+
+
+def cluster_trace(ix: Index, cluster: ClusterR) -> ClusterTrace:
+    view = cluster_view(cluster)
+    out = []
+    for fqdn in agent_names(cluster.location):
+        res = resolution(ix, view, fqdn)
+        nt = NameTrace(fqdn, res)
+        if res.rcode == "NOERROR":
+            nt.reaches = [reach(ix, cluster, a, fqdn) for a in res.addresses]
+        out.append(nt)
+    return ClusterTrace(cluster, out)
+
+
+__all__ = ["ClusterTrace", "NameTrace", "Reach", "agent_names", "cluster_trace", "cluster_view", "resolution",
+           "site_resolution"]
