@@ -28,8 +28,9 @@ class TopologyError(ArclinkError):
         self.line = line
 
     def __str__(self) -> str:
+        # One line, as compilers print it: file:line: at $.path: message
         where = self.file or "<topology>"
         if self.line:
             where += f":{self.line}"
-        at = f" at {self.path}" if self.path and self.path != "$" else ""
-        return f"{where}:{at} {self.message}".replace(": at", " at", 1) if at else f"{where}: {self.message}"
+        at = f" at {self.path}:" if self.path and self.path != "$" else ""
+        return f"{where}:{at} {self.message}"

@@ -1,0 +1,63 @@
+"""``arclink lint``: check a topology (a file, or the emulator's live state) against APL001-APL025."""
+
+from __future__ import annotations
+
+import sys
+
+from arclink.cli.main import UserError
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("file", nargs="?", metavar="FILE", help="topology file (YAML or JSON)")
+    parser.add_argument("--format", choices=("text", "json", "sarif"), default="text", help="output format")
+    parser.add_argument("--output", choices=("text", "json", "sarif"), dest="format", help=argparse_suppress())
+    parser.add_argument("--min-severity", choices=("info", "warning", "error"), default="info",
+                        help="report only findings at or above this severity (default: info)")
+    parser.add_argument("--emulator", metavar="ENDPOINTS_JSON",
+                        help="lint the ARM emulator's live state (its endpoints.json) instead of a file")
+
+
+def argparse_suppress():
+    import argparse
+
+    return argparse.SUPPRESS
+
+
+def _live_index(path: str):
+    try:
+        from arclink.cli import emulator_client
+    except ImportError:
+        raise UserError("--emulator needs the emulator client (arclink.cli.emulator_client), which this installation "
+                        "does not have; lint a topology file instead.", 2) from None
+    try:
+        return emulator_client.fetch_index(path)
+    except FileNotFoundError:
+        raise UserError(f"{path}: file not found; give the endpoints.json that 'arclink serve' wrote.", 2) from None
+    except Exception as exc:  # whatever the client raises, the user gets one sentence
+        raise UserError(f"{path}: could not read the emulator's state ({exc}); is 'arclink serve' running?", 2) from None
+
+
+def run(args) -> int:
+    from arclink.cli._topology import Unusable, load_index, report_unusable
+    from arclink.model import rules
+    from arclink.rules import build_report, render
+
+    if bool(args.file) == bool(args.emulator):
+        raise UserError("give either a topology FILE or --emulator ENDPOINTS_JSON (exactly one).", 2)
+    text = None
+    if args.emulator:
+        ix = _live_index(args.emulator)
+    else:
+        try:
+            ix = load_index(args.file)
+        except Unusable as exc:
+            return report_unusable(exc)
+    findings = rules.run(ix)
+    if args.file and findings:
+        from pathlib import Path
+
+        text = Path(args.file).read_text(encoding="utf-8")
+    report = build_report(findings, file=args.file, text=text, min_severity=args.min_severity,
+                          rules_checked=len(rules.all_rules()))
+    sys.stdout.write(render(report, args.format))
+    return 1 if report.has_errors else 0
