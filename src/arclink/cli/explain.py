@@ -1,0 +1,141 @@
+"""``arclink explain``: per cluster, what it resolves, where it connects, whether it is admitted and why not.
+
+Rich tables in a terminal, plain text when piped, JSON with ``--output json``.
+The traces come from ``arclink.model.trace.cluster_trace``; this module only prints them.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from arclink.cli.main import UserError
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("file", metavar="FILE", help="topology file (YAML or JSON)")
+    parser.add_argument("--cluster", metavar="NAME", action="append",
+                        help="only this cluster (repeatable); default: every cluster")
+    parser.add_argument("--output", "--format", dest="output", choices=("text", "json"), default="text",
+                        help="output format")
+
+
+def _clusters(ix, names):
+    if not names:
+        return list(ix.clusters.values())
+    out = []
+    for n in names:
+        c = ix.cluster(n)
+        if c is None:
+            import difflib
+
+            close = difflib.get_close_matches(n, [c.name for c in ix.clusters.values()], n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else " Run 'arclink explain FILE' to see every cluster."
+            raise UserError(f"no cluster named '{n}' in the topology.{hint}", 2)
+        out.append(c)
+    return out
+
+
+def run(args) -> int:
+    from arclink.cli._topology import Unusable, load_index, report_unusable
+    from arclink.model.trace import cluster_trace
+
+    try:
+        ix = load_index(args.file)
+    except Unusable as exc:
+        return report_unusable(exc)
+    traces = [cluster_trace(ix, c) for c in _clusters(ix, args.cluster)]
+    if args.output == "json":
+        admitted = sum(1 for t in traces if t.admitted)
+        doc = {"file": args.file, "clusters": [t.to_dict() for t in traces],
+               "summary": {"clusters": len(traces), "admitted": admitted, "refused": len(traces) - admitted}}
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    elif sys.stdout.isatty():
+        _rich(traces)
+    else:
+        sys.stdout.write(plain(traces))
+    return 0
+
+
+# --- shared wording ------------------------------------------------------------------------------
+
+
+def verdict(t) -> str:
+    if t.admitted:
+        return "ADMITTED"
+    code, reason = t.first_failure or ("Refused", "")
+    return f"REFUSED {code}: {reason}"
+
+
+def cluster_line(t) -> str:
+    c = t.cluster
+    where = f"site '{c.site.name}', {c.address}" if c.site else "no site (the internet)"
+    scope = f"scope '{c.scope.name}'" if c.scope else "no scope"
+    return f"cluster '{c.name}' ({where}; privateLinkState {c.spec.private_link_state}; {scope}; {c.location})"
+
+
+def answer(n) -> str:
+    r = n.resolution
+    if r.rcode != "NOERROR":
+        return r.rcode
+    if not r.addresses:
+        return "no address"
+    kind = "private" if r.private else "public"
+    via = f" via '{r.forwarder}'" if r.forwarder else ""
+    return f"{', '.join(r.addresses)} ({kind}, {r.source}{via})"
+
+
+def connection(n) -> str:
+    if not n.reaches:
+        return "-"
+    parts = []
+    for rc in n.reaches:
+        target = f"private endpoint '{rc.endpoint}'" if rc.endpoint else f"{rc.path} endpoint"
+        parts.append(f"{rc.address} -> {target}: {rc.code}")
+    return "; ".join(parts)
+
+
+def plain(traces) -> str:
+    out = []
+    for t in traces:
+        out.append(f"{cluster_line(t)}: {verdict(t)}")
+        for n in t.names:
+            out.append(f"  {n.fqdn}")
+            out.append(f"    resolves to {answer(n)}")
+            for s in n.resolution.steps:
+                out.append(f"      {s.server}: {s.action}")
+            for rc in n.reaches:
+                out.append(f"    connects to {rc.address} ({rc.path}): {rc.code}"
+                           + (f" - {rc.reason}" if not rc.admitted else ""))
+                for h in rc.hops:
+                    out.append(f"      [{'ok' if h.ok else 'FAIL'}] {h.what}: {h.detail}")
+                for w in rc.warnings:
+                    out.append(f"      warning: {w}")
+        out.append("")
+    admitted = sum(1 for t in traces if t.admitted)
+    out.append(f"{len(traces)} cluster(s): {admitted} admitted, {len(traces) - admitted} refused.")
+    return "\n".join(out) + "\n"
+
+
+def _rich(traces) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    for t in traces:
+        style = "green" if t.admitted else "red"
+        table = Table(title=f"{cluster_line(t)}\n[{style}]{verdict(t)}[/{style}]", title_justify="left",
+                      show_lines=True, expand=False)
+        table.add_column("name", overflow="fold")
+        table.add_column("resolves (chain)")
+        table.add_column("answer")
+        table.add_column("connects")
+        for n in t.names:
+            chain = "\n".join(f"{s.server}: {s.action}" for s in n.resolution.steps)
+            hops = "\n".join(f"{'ok' if h.ok else 'FAIL'} {h.what}: {h.detail}" for rc in n.reaches for h in rc.hops)
+            conn = connection(n) + (f"\n{hops}" if hops else "")
+            mark = "green" if n.ok else "red"
+            table.add_row(f"[{mark}]{n.fqdn}[/{mark}]", chain, answer(n), conn)
+        console.print(table)
+    admitted = sum(1 for t in traces if t.admitted)
+    console.print(f"{len(traces)} cluster(s): {admitted} admitted, {len(traces) - admitted} refused.")
