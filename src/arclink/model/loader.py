@@ -31,8 +31,10 @@ def load(path: str | Path) -> Index:
         raise TopologyError(f"file not found: {p}. Check the path.", file=str(p)) from None
     except IsADirectoryError:
         raise TopologyError(f"{p} is a directory; give a topology file (YAML or JSON).", file=str(p)) from None
-    except UnicodeDecodeError:
-        raise TopologyError("the file is not UTF-8 text; save it as UTF-8 YAML or JSON.", file=str(p)) from None
+    except UnicodeDecodeError as exc:
+        line = p.read_bytes().count(b"\n", 0, exc.start) + 1
+        raise TopologyError(f"the file is not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); save it as UTF-8 "
+                            "YAML or JSON.", file=str(p), line=line) from None
     except OSError as exc:
         raise TopologyError(f"cannot read the file: {exc.strerror}.", file=str(p)) from None
     return loads(text, file=str(p))
@@ -58,7 +60,7 @@ def parse_document(text: str, file: str) -> Any:
             doc = msgspec.json.decode(text.encode())
         except msgspec.DecodeError as exc:
             line = _json_error_line(text, str(exc))
-            raise TopologyError(f"malformed JSON: {_clean_msgspec(str(exc))}.", file=file, line=line) from None
+            raise TopologyError(f"malformed JSON: {_json_problem(str(exc))}.", file=file, line=line) from None
     else:
         try:
             doc = yaml.load(text, Loader=_Loader)
@@ -105,7 +107,12 @@ def _explain_validation(raw: str) -> tuple[str, str]:
     expected = re.match(r"Expected `([^`]*)`, got `([^`]*)`", body)
     if expected:
         want = _plain_type(expected.group(1))
-        return f"expected {want}, got {_plain_type(expected.group(2))}.", path
+        allowed = _allowed_at(path)
+        if expected.group(2) == "bool" and want == "a string":
+            # YAML 1.1 reads yes/no/on/off/true/false unquoted as booleans.
+            return (f"expected a string{allowed}, got true or false: YAML reads unquoted yes/no/on/off as booleans; "
+                    "write the value in quotes."), path
+        return f"expected {want}{allowed}, got {_plain_type(expected.group(2))}.", path
     invalid = re.match(r"Invalid enum value '?([^']*)'?", body)
     if invalid:
         return f"'{invalid.group(1)}' is not an allowed value{_allowed_at(path)}.", path
@@ -122,11 +129,18 @@ def _clean_msgspec(s: str) -> str:
     return s.replace("`", "'").rstrip(".")
 
 
+def _json_problem(raw: str) -> str:
+    body = re.sub(r"^JSON is malformed: ", "", raw)
+    body = re.sub(r"\s*\((byte|char) \d+\)", "", body)
+    return _clean_msgspec(body)
+
+
 def _json_error_line(text: str, raw: str) -> int | None:
-    m = re.search(r"char (\d+)", raw)
+    m = re.search(r"(?:byte|char) (\d+)", raw)
     if not m:
         return None
-    return text.count("\n", 0, int(m.group(1))) + 1
+    # msgspec counts bytes of the UTF-8 encoding
+    return text.encode()[: int(m.group(1))].count(b"\n") + 1
 
 
 def _walk_type(path: str):
