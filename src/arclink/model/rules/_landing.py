@@ -1,0 +1,100 @@
+"""Where a site's Arc names land: the private endpoints, scopes and forwarders behind them.
+
+Shared by the rules that ask "which private endpoint does this site use" (APL002, APL003,
+APL010). One ``Landing`` per (site, region), memoised on the index, so a check that walks
+100k clusters resolves each site once per region, never once per cluster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from arclink.model.index import Index, PeR, SiteR
+from arclink.model.reach import endpoint_at
+from arclink.model.trace import agent_names, site_resolution
+
+MANUAL = "(manual records on the site's DNS server)"
+
+
+@dataclass
+class Landing:
+    site: SiteR | None
+    location: str
+    names: list = field(default_factory=list)  # (fqdn, Resolution, PeR | None)
+
+    @property
+    def endpoints(self) -> list[PeR]:
+        """Private endpoints the names resolve to, in first-seen order."""
+        out = []
+        for _, _, pe in self.names:
+            if pe is not None and pe not in out:
+                out.append(pe)
+        return out
+
+    @property
+    def scopes(self) -> list:
+        """Azure Arc Private Link Scopes behind those endpoints, in first-seen order."""
+        out = []
+        for pe in self.endpoints:
+            if pe.is_arc and pe.scope is not None and pe.scope not in out:
+                out.append(pe.scope)
+        return out
+
+    def names_of_scope(self, scope) -> list[str]:
+        return [f for f, _, pe in self.names if pe is not None and pe.scope is scope]
+
+    def forwarders_for(self, scope) -> list[str]:
+        """The DNS forwarders in Azure that the names of ``scope`` went through (or MANUAL)."""
+        out = []
+        for _, res, pe in self.names:
+            if pe is not None and pe.scope is scope:
+                label = res.forwarder or MANUAL
+                if label not in out:
+                    out.append(label)
+        return out
+
+    @property
+    def any_private(self) -> bool:
+        """Does any Arc name resolve to a private address from here?"""
+        return any(res.private for _, res, _ in self.names)
+
+    @property
+    def private_names(self) -> list[str]:
+        return [f for f, res, _ in self.names if res.private]
+
+
+def landing(ix: Index, site: SiteR | None, location: str) -> Landing:
+    cache = ix.__dict__.setdefault("_landing_cache", {})
+    key = (site.name.lower() if site else "", location)
+    hit = cache.get(key)
+    if hit is None:
+        hit = Landing(site, location)
+        for fqdn in agent_names(location):
+            res = site_resolution(ix, site, fqdn)
+            pe = None
+            for a in res.addresses:
+                found = endpoint_at(ix, a)
+                if found is not None:
+                    pe = found[0]
+                    break
+            hit.names.append((fqdn, res, pe))
+        cache[key] = hit
+    return hit
+
+
+def clusters_by_site_and_region(clusters) -> dict:
+    """Group clusters by (site, location), keeping declaration order."""
+    groups: dict = {}
+    for c in clusters:
+        groups.setdefault((c.site, c.location), []).append(c)
+    return groups
+
+
+def quoted(items, limit: int = 5) -> str:
+    """'a', 'b' and 'c' — or the first ``limit`` and how many more."""
+    names = [f"'{getattr(i, 'name', i)}'" for i in items]
+    if len(names) > limit:
+        names = names[:limit] + [f"{len(items) - limit} more"]
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]

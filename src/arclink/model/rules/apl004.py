@@ -1,0 +1,47 @@
+"""APL004: an Arc-enabled Kubernetes cluster and its Azure Arc Private Link Scope are in the same region.
+
+Write-time helper for the emulator (no index needed):
+
+``region_mismatch(cluster_location, scope_location) -> str | None``
+    The error message ``az connectedk8s connect`` raises (reference/cli-and-agents.md §1.2
+    step 5) when the two locations differ (compared as ARM does: no case, no spaces), else None.
+"""
+
+from __future__ import annotations
+
+from arclink.model.catalogue import normalize_location
+from arclink.model.rules import Rule, finding
+
+RULE = Rule(
+    id="APL004",
+    name="cluster-scope-same-region",
+    severity="error",
+    summary="A cluster is in the same Azure region as the Azure Arc Private Link Scope it is associated with.",
+    seed="The Azure Arc-enabled Kubernetes cluster, Azure Arc Private Link Scope, and virtual network must be in the "
+         "same Azure region.",
+    fix="Create the cluster resource in the scope's region (az connectedk8s connect -l <scope region>), or use a scope "
+        "in the cluster's region.",
+    hard=True,
+)
+
+# The CLI's wording (connectedk8s custom.py, error AZK8S0105 PrivateLinkScopeLocationMismatch).
+CLI_MESSAGE = ("The location of the private link scope resource does not match the location of connected cluster "
+               "resource. Please ensure that both the resources are in the same azure location.")
+ERROR_CODE = "PrivateLinkScopeLocationMismatch"
+
+
+def region_mismatch(cluster_location: str | None, scope_location: str | None) -> str | None:
+    """The refusal message when a cluster and its scope are in different regions, else None."""
+    if normalize_location(cluster_location) == normalize_location(scope_location):
+        return None
+    return (f"{CLI_MESSAGE} (cluster location '{normalize_location(cluster_location)}', "
+            f"private link scope location '{normalize_location(scope_location)}')")
+
+
+def check(ix):
+    for c in ix.clusters.values():
+        scope = c.scope
+        if scope is None or region_mismatch(c.location, scope.location) is None:
+            continue
+        yield finding(RULE, c, f"cluster '{c.name}' is in '{c.location}' but its Azure Arc Private Link Scope "
+                               f"'{scope.name}' is in '{scope.location}'.", related=[scope])

@@ -1,0 +1,47 @@
+"""APL008: the site firewall lets the public Azure services through.
+
+Only sites that have clusters and a modelled firewall are checked. Outbound TCP 443 to every
+tag of ``catalogue.REQUIRED_SERVICE_TAGS`` and inbound from ``catalogue.INBOUND_SERVICE_TAGS``
+(AzureFrontDoor.FirstParty, "Both inbound and outbound" in the seed's table), judged by
+``reach.firewall_allows``.
+"""
+
+from __future__ import annotations
+
+from arclink.model import catalogue as cat
+from arclink.model.reach import firewall_allows
+from arclink.model.rules import Rule, finding
+
+RULE = Rule(
+    id="APL008",
+    name="firewall-service-tags",
+    severity="error",
+    summary="The on-premises firewall allows TCP 443 out to Entra ID, ARM, MCR and Front Door, and in from Front Door.",
+    seed="Traffic to Microsoft Entra ID, Azure Resource Manager, and Microsoft Container Registry service tags must be "
+         "allowed through your on-premises network firewall during the preview.",
+    fix="Allow outbound TCP 443 to the service tags AzureActiveDirectory, AzureResourceManager, "
+        "MicrosoftContainerRegistry and AzureFrontDoor.FirstParty, and inbound from AzureFrontDoor.FirstParty, "
+        "in the site firewall (the IP ranges are in the downloadable service tag file, updated monthly).",
+)
+
+
+def missing(site) -> tuple[list[str], list[str]]:
+    """(outbound tags not allowed, inbound tags not allowed) for a site's firewall."""
+    out = [t for t in cat.REQUIRED_SERVICE_TAGS if not firewall_allows(site, t)]
+    inb = [t for t in cat.INBOUND_SERVICE_TAGS if not firewall_allows(site, t, inbound=True)]
+    return out, inb
+
+
+def check(ix):
+    for site in ix.sites.values():
+        if not site.clusters or site.spec.firewall is None:
+            continue
+        out, inb = missing(site)
+        if not out and not inb:
+            continue
+        parts = []
+        if out:
+            parts.append(f"outbound TCP 443 to {', '.join(out)}")
+        if inb:
+            parts.append(f"inbound from {', '.join(inb)}")
+        yield finding(RULE, site, f"the firewall of site '{site.name}' does not allow {' or '.join(parts)}.")

@@ -1,0 +1,58 @@
+"""APL011: extensions that use other Azure services need those services' private endpoints (warning).
+
+For each private-link cluster with an extension listed in ``catalogue.EXTENSION_DEPENDENCIES``
+(Azure Monitor -> ``Microsoft.Insights/privateLinkScopes``), some private endpoint to that
+resource type must sit in a virtual network the cluster's site reaches (connected, or peered
+with a connected one). Sites are evaluated once each.
+"""
+
+from __future__ import annotations
+
+from arclink.model import catalogue as cat
+from arclink.model.resolve import site_reaches
+from arclink.model.rules import Rule, finding
+
+RULE = Rule(
+    id="APL011",
+    name="extension-service-endpoints",
+    severity="warning",
+    summary="A private-link cluster with Azure Monitor reaches a private endpoint of an Azure Monitor Private Link Scope.",
+    seed="Other Azure services that you use, such as Azure Monitor, may require their own private endpoints in your "
+         "virtual network.",
+    fix="Deploy a private endpoint for the service the extension uses (for Azure Monitor: an Azure Monitor Private "
+        "Link Scope with its private endpoint, group id azuremonitor) in a virtual network the site reaches.",
+)
+
+
+def _reachable_types(ix, site) -> set[str]:
+    cache = ix.__dict__.setdefault("_apl011_types", {})
+    key = site.name.lower() if site else ""
+    hit = cache.get(key)
+    if hit is None:
+        hit = set()
+        if site is not None:
+            for pe in ix.endpoints.values():
+                if pe.vnet is not None and pe.state == "Approved" and site_reaches(site, pe.vnet):
+                    hit.add(pe.target_type.lower())
+        cache[key] = hit
+    return hit
+
+
+def check(ix):
+    for c in ix.clusters.values():
+        if not c.private_link:
+            continue
+        needs = {}
+        for ext in c.spec.extensions:
+            dep = cat.EXTENSION_DEPENDENCIES.get(ext.lower())
+            if dep:
+                needs.setdefault(dep, []).append(ext)
+        if not needs:
+            continue
+        have = _reachable_types(ix, c.site)
+        for (rtype, label), exts in needs.items():
+            if rtype.lower() in have:
+                continue
+            where = f"site '{c.site.name}'" if c.site else "its network"
+            yield finding(RULE, c, f"cluster '{c.name}' runs {', '.join(exts)}, but {where} reaches no approved private "
+                                   f"endpoint of an {label} ({rtype}).", related=[c.site] if c.site else [])
