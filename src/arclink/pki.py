@@ -98,3 +98,74 @@ def write_leaf(directory: str | Path, stem: str, cert_pem: bytes, key_pem: bytes
     cert_path.write_bytes(cert_pem)
     _write_private(key_path, key_pem)
     return cert_path, key_path
+
+
+# --- agent onboarding keys -----------------------------------------------------------------
+# ``az connectedk8s connect`` makes an RSA-4096 key pair and sends the public half as the
+# connectedCluster's ``agentPublicKeyCertificate`` (base64 DER). Agents prove they hold the
+# private half by signing the gateway's challenge. Fleets use P-256: same protocol, faster keys.
+
+def new_agent_key(kind: str = "rsa4096"):
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    if kind == "rsa4096":
+        return rsa.generate_private_key(public_exponent=65537, key_size=4096)
+    if kind == "rsa2048":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if kind == "ec":
+        return ec.generate_private_key(ec.SECP256R1())
+    raise ValueError(f"unknown key kind '{kind}' (rsa4096, rsa2048, ec)")
+
+
+def public_key_b64(key) -> str:
+    """The ``agentPublicKeyCertificate`` value: base64 of the DER SubjectPublicKeyInfo."""
+    import base64
+
+    der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.b64encode(der).decode()
+
+
+def save_private_key(path: str | Path, key) -> Path:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    _write_private(p, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                        serialization.NoEncryption()))
+    os.chmod(p, 0o600)
+    return p
+
+
+def load_private_key(path: str | Path):
+    return serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+
+
+def sign_challenge(key, payload: bytes) -> bytes:
+    from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+
+    if isinstance(key, rsa.RSAPrivateKey):
+        return key.sign(payload, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256())
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return key.sign(payload, ec.ECDSA(hashes.SHA256()))
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return key.sign(payload)
+    raise ValueError("unsupported agent key type")
+
+
+def verify_challenge(public_der: bytes, signature: bytes, payload: bytes) -> bool:
+    """True when ``signature`` over ``payload`` was made by the private half of ``public_der``."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+
+    try:
+        pub = serialization.load_der_public_key(public_der)
+        if isinstance(pub, rsa.RSAPublicKey):
+            pub.verify(signature, payload, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32),
+                       hashes.SHA256())
+        elif isinstance(pub, ec.EllipticCurvePublicKey):
+            pub.verify(signature, payload, ec.ECDSA(hashes.SHA256()))
+        elif isinstance(pub, ed25519.Ed25519PublicKey):
+            pub.verify(signature, payload)
+        else:
+            return False
+        return True
+    except (InvalidSignature, ValueError, TypeError):
+        return False

@@ -1,0 +1,406 @@
+"""The private-endpoint gateway: one TLS listener on loopback for every modelled Arc address.
+
+A connection starts with a PROXY protocol v2 header (modelled source and destination),
+then TLS with SNI = the Arc FQDN, then the challenge/hello handshake of
+``arclink.model.wire``. Admission is ``arclink.model.reach.reach()`` on the live state's
+current snapshot, so changes made through ARM (association, approval, public network
+access) apply to the next connection, and to the next heartbeat of an open one.
+
+Why a signed challenge rather than mutual TLS: the connectedCluster holds a bare public
+key (``agentPublicKeyCertificate``), not a certificate, and Arc agents prove possession
+of that key by signing; with mTLS the agent would need a certificate from some CA the
+gateway trusts, which onboarding does not create.
+
+The PROXY header is read from the socket byte-exactly before asyncio takes the socket
+over for TLS (``connect_accepted_socket``), so no TLS bytes are lost to a read buffer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import collections
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+import msgspec
+
+from arclink import pki
+from arclink.model import catalogue as cat
+from arclink.model.index import ClusterR, Index
+from arclink.model.live import LiveState
+from arclink.model.reach import REASONS, Reach, reach
+from arclink.model.wire import (HEADER_LEN, MAX_MESSAGE, PROTOCOL_REASONS, ProxyHeaderError, auth_payload,
+                                body_length, decode_proxy_v2)
+from arclink.gateway.status import Recorder, Tracker
+from arclink.gateway.tls import server_context
+
+log = logging.getLogger("arclink.gateway")
+
+ConfigSource = Callable[[Index, ClusterR], list]
+
+
+def default_config(index: Index, cluster: ClusterR) -> list:
+    """The cluster's extensions as the model knows them (ARM extension resources)."""
+    return [{"name": t, "extensionType": t} for t in cluster.spec.extensions]
+
+
+class _Refused(Exception):
+    def __init__(self, code: str, reason: str):
+        super().__init__(reason)
+        self.code, self.reason = code, reason
+
+
+class Gateway:
+    """The asyncio server. ``start_gateway`` runs one in a thread of its own."""
+
+    def __init__(self, live: LiveState, state_dir: str | Path, *, record: Recorder | None = None,
+                 config_for: ConfigSource | None = None, touch_interval: float = 30.0,
+                 offline_after: float = 30.0, max_connections: int = 50_000, header_timeout: float = 5.0,
+                 handshake_timeout: float = 10.0, idle_timeout: float = 120.0, events_max: int = 5000):
+        self.live = live
+        self.ctx = server_context(state_dir)
+        self.ctx.sni_callback = _remember_sni
+        self.tracker = Tracker(record, touch_interval, offline_after)
+        self.config_for = config_for or default_config
+        self.max_connections = max_connections
+        self.header_timeout, self.handshake_timeout, self.idle_timeout = header_timeout, handshake_timeout, idle_timeout
+        self.events: collections.deque = collections.deque(maxlen=events_max)
+        self.counters = collections.Counter()
+        self._conns: set[asyncio.Task] = set()
+        self._keys_version = -1
+        self._keys: dict[bytes, ClusterR] = {}
+        self._admit_version = -1
+        self._admit_cache: dict[tuple, Reach] = {}
+        self._sock: socket.socket | None = None
+        self._tasks: list[asyncio.Task] = []
+        self.port = 0
+
+    # lifecycle ---------------------------------------------------------------------------
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(4096)
+        sock.setblocking(False)
+        self._sock, self.port = sock, sock.getsockname()[1]
+        self._tasks = [asyncio.create_task(self._accept_loop()), asyncio.create_task(self._sweep_loop())]
+        return self.port
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        if self._sock is not None:
+            self._sock.close()
+        for t in list(self._conns):
+            t.cancel()
+        await asyncio.gather(*self._tasks, *self._conns, return_exceptions=True)
+
+    async def _accept_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                conn, _ = await loop.sock_accept(self._sock)
+            except OSError as exc:  # EMFILE and friends: back off rather than spin
+                log.warning("accept failed: %s", exc)
+                await asyncio.sleep(0.05)
+                continue
+            if len(self._conns) >= self.max_connections:
+                self.counters["overloaded"] += 1
+                self._event(None, None, None, None, "Overloaded", PROTOCOL_REASONS["Overloaded"])
+                conn.close()
+                continue
+            task = asyncio.create_task(self._serve(conn))
+            self._conns.add(task)
+            task.add_done_callback(self._conns.discard)
+
+    async def _sweep_loop(self) -> None:
+        period = max(0.05, min(1.0, self.tracker.offline_after / 4))
+        while True:
+            await asyncio.sleep(period)
+            for cid in self.tracker.sweep():
+                st = self.tracker.clusters[cid]
+                self._event(cid, None, None, None, st.code, st.reason)
+
+    # one connection ----------------------------------------------------------------------
+    async def _serve(self, conn: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        conn.setblocking(False)
+        self.counters["connections"] += 1
+        try:
+            async with asyncio.timeout(self.header_timeout):
+                head = await _recv_exact(loop, conn, HEADER_LEN)
+                body = await _recv_exact(loop, conn, body_length(head))
+            hdr = decode_proxy_v2(head, body)
+        except (TimeoutError, ProxyHeaderError, ConnectionError, OSError) as exc:
+            self.counters["bad_header"] += 1
+            reason = "no PROXY header in time" if isinstance(exc, TimeoutError) else str(exc) or "connection closed"
+            self._event(None, None, None, None, "BadProxyHeader", reason, level=logging.DEBUG)
+            conn.close()
+            return
+        if hdr.local:
+            conn.close()
+            return
+        reader = asyncio.StreamReader(limit=MAX_MESSAGE)
+        protocol = asyncio.StreamReaderProtocol(reader)
+        try:
+            transport, _ = await loop.connect_accepted_socket(lambda: protocol, sock=conn, ssl=self.ctx,
+                                                              ssl_handshake_timeout=self.handshake_timeout)
+        except (OSError, TimeoutError, ConnectionError, asyncio.CancelledError) as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                conn.close()
+                raise
+            self.counters["bad_tls"] += 1
+            self._event(None, hdr.src, hdr.dst, None, "BadHandshake", f"TLS handshake failed: {exc}",
+                        level=logging.DEBUG)
+            conn.close()
+            return
+        writer = asyncio.StreamWriter(transport, protocol, reader, loop)
+        sslobj = writer.get_extra_info("ssl_object")
+        sni = getattr(sslobj, "_arclink_sni", None)
+        try:
+            await self._session(reader, writer, hdr.src, hdr.dst, sni)
+        except (ConnectionError, OSError, asyncio.IncompleteReadError, TimeoutError, ValueError):
+            pass
+        finally:
+            writer.close()
+            try:
+                await asyncio.wait_for(writer.wait_closed(), 1.0)
+            except (Exception, asyncio.CancelledError):
+                pass
+
+    async def _session(self, reader, writer, src: str, dst: str, sni: str | None) -> None:
+        nonce = os.urandom(32)
+        await _send(writer, {"type": "challenge", "nonce": base64.b64encode(nonce).decode()})
+        cluster = None
+        try:
+            hello = await _read(reader, self.handshake_timeout)
+            if not isinstance(hello, dict) or hello.get("type") != "hello":
+                raise _Refused("BadHandshake", PROTOCOL_REASONS["BadHandshake"])
+            try:
+                der = base64.b64decode(hello.get("key") or "", validate=True)
+                sig = base64.b64decode(hello.get("sig") or "", validate=True)
+            except (binascii.Error, ValueError, TypeError):
+                raise _Refused("BadHandshake", PROTOCOL_REASONS["BadHandshake"]) from None
+            version, index = self.live.snapshot()
+            proved = pki.verify_challenge(der, sig, auth_payload(nonce, sni or ""))
+            cluster = self._cluster_for_key(version, index, der) if proved else None
+            r = self._admit(version, index, cluster, dst, sni, src)
+            if not proved and r.code == "ClusterNotRegistered":
+                raise _Refused(r.code, f"{r.reason} The agent's signature does not match the public key it "
+                                       "presented, so it does not hold a cluster's onboarding key.")
+            if not r.admitted:
+                raise _Refused(r.code, r.reason)
+            cid = cluster.id
+            self.counters["admitted"] += 1
+            self._event(cid, src, dst, sni, "Admitted", f"{r.path} path" + (f" via '{r.endpoint}'" if r.endpoint else ""))
+            await _send(writer, {"type": "welcome", "cluster": cid, "code": "Admitted", "path": r.path,
+                                 "endpoint": r.endpoint, "scope": r.scope, "warnings": r.warnings})
+            while True:
+                msg = await _read(reader, self.idle_timeout)
+                if msg is None:
+                    return
+                version, index = self.live.snapshot()
+                cluster = self._cluster_for_key(version, index, der)
+                r = self._admit(version, index, cluster, dst, sni, src)
+                if not r.admitted:
+                    raise _Refused(r.code, r.reason)
+                op = msg.get("op") if isinstance(msg, dict) else None
+                seq = msg.get("seq") if isinstance(msg, dict) else None
+                if op == "heartbeat":
+                    st = self.tracker.heartbeat(cid)
+                    self.counters["heartbeats"] += 1
+                    await _send(writer, {"type": "ack", "seq": seq, "connectivityStatus": st.status,
+                                         "lastConnectivityTime": st.last_connectivity.isoformat()})
+                elif op == "config":
+                    zone = cat.arc_zone_for(sni or "")
+                    if zone is None or zone.key != "dp":
+                        await _send(writer, {"type": "error", "seq": seq, "code": "WrongEndpoint",
+                                             "reason": "Configuration is served by "
+                                                       f"{cluster.location}.dp.kubernetesconfiguration.azure.com."})
+                        continue
+                    self.tracker.heartbeat(cid)
+                    await _send(writer, {"type": "config", "seq": seq, "cluster": cid,
+                                         "extensions": self.config_for(index, cluster)})
+                elif op == "discover":
+                    loc = cluster.location
+                    await _send(writer, {"type": "discovery", "seq": seq, "location": loc, "endpoints": {
+                        "config": f"{loc}.dp.kubernetesconfiguration.azure.com",
+                        "his": f"{cat.region_short(loc)}.his.arc.azure.com",
+                        "guestConfiguration": "agentserviceapi.guestconfiguration.azure.com"}})
+                else:
+                    await _send(writer, {"type": "error", "seq": seq, "code": "UnknownOperation",
+                                         "reason": "Send op heartbeat, config or discover."})
+        except _Refused as ref:
+            self.counters["refused"] += 1
+            cid = cluster.id if cluster is not None else None
+            if cid:
+                self.tracker.refused(cid, ref.code, ref.reason)
+            self._event(cid, src, dst, sni, ref.code, ref.reason, level=logging.INFO)
+            await _send(writer, {"type": "refused", "code": ref.code, "reason": ref.reason,
+                                 "cluster": cid})
+
+    # decisions ---------------------------------------------------------------------------
+    def _cluster_for_key(self, version: int, index: Index, der: bytes) -> ClusterR | None:
+        if version != self._keys_version:
+            keys = {}
+            for c in index.clusters.values():
+                value = c.spec.agent_public_key_certificate
+                if value:
+                    try:
+                        keys[base64.b64decode(value)] = c
+                    except (binascii.Error, ValueError):
+                        continue
+            self._keys, self._keys_version = keys, version
+        return self._keys.get(der)
+
+    def _admit(self, version: int, index: Index, cluster: ClusterR | None, dst: str, sni: str | None,
+               src: str) -> Reach:
+        if version != self._admit_version or len(self._admit_cache) > 200_000:
+            self._admit_cache, self._admit_version = {}, version
+        key = (cluster.id if cluster else None, dst, sni, src)
+        hit = self._admit_cache.get(key)
+        if hit is None:
+            hit = self._admit_cache[key] = reach(index, cluster, dst, sni, src)
+        return hit
+
+    def _event(self, cid, src, dst, sni, code, reason, level=logging.DEBUG) -> None:
+        ev = {"time": dt.datetime.now(dt.timezone.utc).isoformat(), "cluster": cid, "src": src, "dst": dst,
+              "fqdn": sni, "code": code, "reason": reason}
+        self.events.append(ev)
+        if log.isEnabledFor(level):
+            log.log(level, "%s %s %s->%s (%s): %s", code, cid or "-", src, dst, sni, reason)
+
+
+def _remember_sni(sslobj, server_name, _ctx) -> None:
+    sslobj._arclink_sni = server_name.lower() if server_name else None
+
+
+async def _recv_exact(loop, conn: socket.socket, n: int) -> bytes:
+    buf = b""
+    while len(buf) < n:
+        chunk = await loop.sock_recv(conn, n - len(buf))
+        if not chunk:
+            raise ConnectionError("the connection closed before the PROXY header was complete")
+        buf += chunk
+    return buf
+
+
+async def _send(writer: asyncio.StreamWriter, msg: dict) -> None:
+    writer.write(msgspec.json.encode(msg) + b"\n")
+    await writer.drain()
+
+
+async def _read(reader: asyncio.StreamReader, timeout: float):
+    """One JSON line; None at a clean end of stream."""
+    try:
+        line = await asyncio.wait_for(reader.readline(), timeout)
+    except asyncio.LimitOverrunError:
+        raise _Refused("BadHandshake", "A message is larger than 64 KiB.") from None
+    if not line:
+        return None
+    try:
+        return msgspec.json.decode(line)
+    except msgspec.DecodeError:
+        raise _Refused("BadHandshake", PROTOCOL_REASONS["BadHandshake"]) from None
+
+
+# --- running in a thread -----------------------------------------------------------------------
+
+
+class GatewayHandle:
+    """What ``start_gateway`` returns: ``port``, ``events``, ``status(cluster_id)``, ``close()``."""
+
+    def __init__(self, gateway: Gateway, loop: asyncio.AbstractEventLoop, thread: threading.Thread, host: str):
+        self.gateway, self._loop, self._thread, self.host = gateway, loop, thread, host
+
+    @property
+    def port(self) -> int:
+        return self.gateway.port
+
+    @property
+    def events(self) -> list[dict]:
+        return list(self.gateway.events)
+
+    @property
+    def counters(self) -> dict:
+        return dict(self.gateway.counters)
+
+    def status(self, cluster_id: str) -> dict | None:
+        """The gateway's view of one cluster (connectivityStatus, code, reason, lastConnectivityTime)."""
+        fut = asyncio.run_coroutine_threadsafe(self._status(cluster_id), self._loop)
+        return fut.result(5)
+
+    async def _status(self, cluster_id: str):
+        for cid, st in self.gateway.tracker.clusters.items():
+            if cid.lower() == cluster_id.lower():
+                return st.to_dict()
+        return None
+
+    def close(self) -> None:
+        if not self._thread.is_alive():
+            return
+        fut = asyncio.run_coroutine_threadsafe(self.gateway.stop(), self._loop)
+        try:
+            fut.result(10)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+
+        return uvloop.new_event_loop()
+    except ImportError:
+        return asyncio.new_event_loop()
+
+
+def start_gateway(live: LiveState, state_dir: str | Path, host: str = "127.0.0.1", port: int = 0,
+                  **options) -> GatewayHandle:
+    """Start the gateway in a thread; options are ``Gateway``'s (record, config_for, offline_after...)."""
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        raise ValueError("the gateway listens on loopback only")
+    loop = new_event_loop()
+    gw = Gateway(live, state_dir, **options)
+    ready = threading.Event()
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+
+        async def boot():
+            try:
+                await gw.start("127.0.0.1" if host == "localhost" else host, port)
+            except BaseException as exc:  # reported to the caller below
+                failure.append(exc)
+            finally:
+                ready.set()
+
+        loop.create_task(boot())
+        loop.run_forever()
+        loop.close()
+
+    thread = threading.Thread(target=run, name="arclink-gateway", daemon=True)
+    thread.start()
+    if not ready.wait(30) or failure:
+        loop.call_soon_threadsafe(loop.stop)
+        raise failure[0] if failure else RuntimeError("the gateway did not start in 30 s")
+    return GatewayHandle(gw, loop, thread, host)
+
+
+__all__ = ["Gateway", "GatewayHandle", "REASONS", "default_config", "new_event_loop", "start_gateway"]
