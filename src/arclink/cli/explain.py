@@ -117,11 +117,11 @@ def plain(traces) -> str:
     return "\n".join(out) + "\n"
 
 
-def _rich(traces) -> None:
+def _rich(traces, console=None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = console or Console()
     for t in traces:
         style = "green" if t.admitted else "red"
         table = Table(title=f"{cluster_line(t)}\n[{style}]{verdict(t)}[/{style}]", title_justify="left",
