@@ -1,0 +1,128 @@
+"""Shared pieces of the private-path rules (APL015, APL016, APL020, APL023-APL025).
+
+Everything here works per site, never per cluster: clusters are grouped by
+(site, scope) once per index, and names are resolved through
+``model.trace.site_resolution`` (memoised per site and name), so a plan with
+100k clusters over 1k sites costs about 1k x (number of names) resolutions.
+"""
+
+from __future__ import annotations
+
+from arclink.model import catalogue as cat
+from arclink.model.index import Index, PeR, ScopeR, SiteR
+from arclink.model.reach import endpoint_at
+from arclink.model.resolve import Resolution, site_reaches
+from arclink.model.trace import agent_names, site_resolution
+
+
+def quoted(items, limit: int = 3) -> str:
+    """'a', 'b', 'c' and 4 more: names for a one-sentence message."""
+    names = [f"'{getattr(x, 'name', x)}'" for x in items]
+    if len(names) <= limit:
+        return ", ".join(names)
+    return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
+
+
+def plural(n: int, word: str) -> str:
+    """1 record, 2 records."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def pl_groups(ix: Index) -> dict[tuple[SiteR | None, ScopeR], list]:
+    """Private-link clusters by (site, scope), in declaration order; memoised on the index."""
+    hit = ix.__dict__.get("_pl_groups")
+    if hit is None:
+        hit = {}
+        for c in ix.clusters.values():
+            if c.private_link and c.scope is not None:
+                hit.setdefault((c.site, c.scope), []).append(c)
+        ix.__dict__["_pl_groups"] = hit
+    return hit
+
+
+def arc_endpoints(scope: ScopeR) -> list[PeR]:
+    return [pe for pe in scope.endpoints if pe.is_arc]
+
+
+def expected_addresses(scope: ScopeR, fqdn: str) -> set[str]:
+    """The private addresses ``fqdn`` may resolve to: its record on any of the scope's endpoints."""
+    return {a for a in (pe.address_of(fqdn) for pe in arc_endpoints(scope)) if a}
+
+
+def names_for(clusters) -> list[str]:
+    """The seed's three troubleshooting names, then every regional agent name the clusters use."""
+    out = list(cat.SEED_CHECK_NAMES)
+    for loc in dict.fromkeys(c.location for c in clusters):
+        out += [n for n in agent_names(loc) if n not in out]
+    return out
+
+
+def endpoint_for_site(site: SiteR | None, scope: ScopeR) -> PeR | None:
+    """The scope's endpoint a site would use: the first one it can route to, else the first one."""
+    eps = arc_endpoints(scope)
+    if site is not None:
+        for pe in eps:
+            if site_reaches(site, pe.vnet):
+                return pe
+    return eps[0] if eps else None
+
+
+def chain(res: Resolution) -> str:
+    """The servers a query went through and what the last one did: where it went wrong."""
+    servers = list(dict.fromkeys(s.server for s in res.steps))
+    last = res.steps[-1].action if res.steps else "no answer"
+    return f"{' -> '.join(servers)}: {last}" if servers else last
+
+
+def outcome(ix: Index, res: Resolution) -> str:
+    """What a name resolved to, in a few words (public address, NXDOMAIN, timeout, address)."""
+    if res.rcode != "NOERROR":
+        last = res.steps[-1].action if res.steps else ""
+        return "times out" if "times out" in last else res.rcode
+    addrs = res.addresses
+    if not addrs:
+        return "no address (NODATA)"
+    public = [a for a in addrs if not cat.is_private(a)]
+    if public:
+        return f"public address {public[0]}"
+    hit = endpoint_at(ix, addrs[0])
+    if hit is not None:
+        pe = hit[0]
+        owner = f"private endpoint '{pe.name}'" + (f" of scope '{pe.scope.name}'" if pe.scope else "")
+        return f"{addrs[0]} ({owner})"
+    return f"{addrs[0]} (no private endpoint)"
+
+
+def name_ok(ix: Index, site: SiteR | None, scope: ScopeR, fqdn: str) -> tuple[bool, Resolution]:
+    """Does ``fqdn`` resolve, from ``site``, to the scope's own private endpoint record only?"""
+    res = site_resolution(ix, site, fqdn)
+    want = expected_addresses(scope, fqdn)
+    addrs = res.addresses
+    ok = res.rcode == "NOERROR" and bool(addrs) and set(addrs) <= want
+    return ok, res
+
+
+def resolves_public(res: Resolution) -> list[str]:
+    return [a for a in res.addresses if not cat.is_private(a)]
+
+
+def manual_zone(site: SiteR | None, zone: cat.ArcZone) -> bool:
+    """Does the site's own DNS server answer for this Arc zone (manual DNS: hosted zone or records)?"""
+    dns = site.spec.dns if site is not None else None
+    if dns is None:
+        return False
+    names = (zone.public_zone, zone.private_zone)
+    for h in dns.zones:
+        h = h.rstrip(".").lower()
+        if any(n == h or n.endswith("." + h) or h.endswith("." + n) for n in names):
+            return True
+    for r in dns.records:
+        n = r.name.rstrip(".").lower()
+        if cat.arc_zone_for(n) is zone:
+            return True
+    return False
+
+
+def seed_name_in(zone: cat.ArcZone) -> str:
+    """The seed's troubleshooting name that lives in ``zone``."""
+    return next(n for n in cat.SEED_CHECK_NAMES if cat.arc_zone_for(n) is zone)

@@ -1,0 +1,47 @@
+"""APL021: the private link preview is not offered in South East Asia.
+
+Helper for the emulator's write-time check: ``region_unavailable(location) -> str | None``
+returns the refusal message for a scope or private-link cluster in ``location``, or None.
+The region list is ``catalogue.unavailable_regions()`` (overridable, see the catalogue).
+"""
+
+from __future__ import annotations
+
+from arclink.model import catalogue as cat
+from arclink.model.rules import Rule, finding
+
+RULE = Rule(
+    id="APL021",
+    name="preview-region-available",
+    severity="error",
+    summary="Azure Arc Private Link Scopes and private-link clusters are not placed in regions where the preview is "
+            "unavailable (South East Asia).",
+    seed="The Azure Arc Private Link feature is currently in PREVIEW in all regions where Azure Arc-enabled Kubernetes "
+         "is present, except South East Asia.",
+    fix="Move the scope and its private-link clusters to a region where the preview is offered (for example East Asia "
+        "or Australia East instead of Southeast Asia): set location on the scope, the clusters and their resource group.",
+    hard=True,
+)
+
+
+def region_unavailable(location: str | None) -> str | None:
+    loc = cat.normalize_location(location)
+    if loc in cat.unavailable_regions():
+        display = cat.REGIONS.get(loc, (loc,))[0]
+        return (f"Azure Arc private link for Kubernetes is not available in {display} ({loc}): the preview covers every "
+                "region with Azure Arc-enabled Kubernetes except South East Asia.")
+    return None
+
+
+def check(ix):
+    for scope in ix.scopes.values():
+        why = region_unavailable(scope.location)
+        if why:
+            yield finding(RULE, scope, f"private link scope '{scope.name}': {why}")
+    for c in ix.clusters.values():
+        if not c.private_link:
+            continue
+        why = region_unavailable(c.location)
+        if why:
+            yield finding(RULE, c, f"cluster '{c.name}' has privateLinkState Enabled: {why}",
+                          related=[c.scope] if c.scope else [])
