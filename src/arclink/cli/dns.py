@@ -1,0 +1,54 @@
+"""``arclink dns serve FILE``: the split-horizon DNS server alone, for a topology file.
+
+It answers as each client's DNS chain would (view by EDNS Client Subnet from loopback,
+else by source address) until SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+
+from arclink.cli.main import UserError
+
+
+def add_arguments(parser) -> None:
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    serve = sub.add_parser("serve", help="serve DNS for a topology file on UDP and TCP",
+                           description="Serve split-horizon DNS for a topology file on one UDP+TCP port. "
+                                       "Try: dig @127.0.0.1 -p PORT gbl.his.arc.azure.com +subnet=ADDR/32")
+    serve.add_argument("file", metavar="FILE", help="topology file (YAML or JSON)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=0, help="port for UDP and TCP (default 0: a free one)")
+
+
+def run(args) -> int:
+    from arclink.cli._topology import Unusable, load_index, report_unusable
+
+    if not 0 <= args.port <= 65535:
+        raise UserError(f"--port {args.port} is not a port number; use 0-65535 (0 picks a free one).", 2)
+    try:
+        index = load_index(args.file)
+    except Unusable as exc:
+        return report_unusable(exc)
+
+    from arclink.dns.server import start_dns_server
+
+    try:
+        server = start_dns_server(index, host=args.host, port=args.port)
+    except OSError as exc:
+        raise UserError(f"cannot listen on {args.host} port {args.port} ({exc.strerror or exc}); "
+                        "pick another with --port, or --port 0 for a free one.", 2) from None
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    print(f"arclink dns: serving {args.file} on {server.host} port {server.port} (UDP and TCP); "
+          f"try: dig @{server.host} -p {server.port} gbl.his.arc.azure.com +subnet=ADDRESS/32", flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.close()
+    print("arclink dns: stopped", file=sys.stderr, flush=True)
+    return 0
