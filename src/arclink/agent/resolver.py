@@ -62,11 +62,12 @@ class ModelResolver:
         self.live = live
 
     async def resolve(self, name: str, client_address: str | None) -> list[str]:
-        from arclink.model.resolve import INTERNET, resolve, view_for
+        from arclink.model.resolve import INTERNET, view_for
+        from arclink.model.trace import resolution
 
         _, index = self.live.snapshot()
         view = view_for(index, client_address) if client_address else INTERNET
-        res = resolve(index, view, name)
+        res = resolution(index, view, name.rstrip(".").lower())
         if res.rcode != "NOERROR":
             raise ResolutionFailed(name, res.rcode, res.steps[-1].action if res.steps else "")
         if not res.addresses:

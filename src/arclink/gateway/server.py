@@ -26,7 +26,6 @@ import logging
 import os
 import socket
 import threading
-import time
 from pathlib import Path
 from typing import Callable
 
@@ -181,7 +180,10 @@ class Gateway:
         await _send(writer, {"type": "challenge", "nonce": base64.b64encode(nonce).decode()})
         cluster = None
         try:
-            hello = await _read(reader, self.handshake_timeout)
+            try:
+                hello = await _read(reader, self.handshake_timeout)
+            except TimeoutError:
+                raise _Refused("BadHandshake", f"{PROTOCOL_REASONS['BadHandshake']} (no hello in time)") from None
             if not isinstance(hello, dict) or hello.get("type") != "hello":
                 raise _Refused("BadHandshake", PROTOCOL_REASONS["BadHandshake"])
             try:

@@ -1,0 +1,14 @@
+"""Fixtures of the gateway tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from gw_world import World
+
+
+@pytest.fixture
+def world(tmp_path):
+    w = World(tmp_path)
+    yield w
+    w.gw.close()

@@ -1,0 +1,95 @@
+"""The admission matrix: every reason code, each produced by a real TLS connection through the gateway."""
+
+from __future__ import annotations
+
+import asyncio
+
+import msgspec
+import pytest
+
+from arclink import pki
+from arclink.model.reach import REASONS
+
+SEED_SENTENCE = ("must be associated with the Azure Arc Private Link Scope, or the connection will be refused")
+
+
+def test_admitted_through_the_private_endpoint(world):
+    rep = world.run("ok")
+    assert rep.status == "Connected", rep.to_dict()
+    assert rep.discovery.path == rep.config.path == "private"
+    assert rep.config.endpoint == "pe-arc-retail"
+    assert rep.config.address.startswith("10.10.1.")
+    assert rep.extensions == [{"name": "microsoft.flux", "extensionType": "microsoft.flux"}]
+    st = world.gw.status(world.cluster("ok").id)
+    assert st["connectivityStatus"] == "Connected" and st["lastConnectivityTime"]
+
+
+def test_admitted_on_the_public_endpoint_without_private_link(world):
+    rep = world.run("public-plain")
+    assert rep.status == "Connected"
+    assert rep.config.path == "public" and rep.config.address.startswith("20.")
+
+
+@pytest.mark.parametrize("name, code", [
+    ("not-associated", "ClusterNotAssociatedWithScope"),
+    ("pl-disabled", "PrivateLinkNotEnabledForCluster"),
+    ("island", "NoRouteToPrivateEndpoint"),
+    ("public-dns", "PublicNetworkAccessDisabled"),
+    ("closed", "BlockedByFirewall"),
+])
+def test_refusals(world, name, code):
+    rep = world.run(name)
+    assert rep.status == "Connecting"
+    assert rep.last_error.code == code
+    assert rep.last_error.reason.startswith(REASONS[code])
+    cid = world.cluster(name).id
+    # visible on the cluster: the recorder got Connecting with the code and the sentence
+    assert (cid, "Connecting", code) in [(r[0], r[1], r[2]) for r in world.recorded]
+    assert any(e["cluster"] == cid and e["code"] == code for e in world.gw.events)
+
+
+def test_not_associated_quotes_the_seed(world):
+    rep = world.run("not-associated")
+    assert SEED_SENTENCE in rep.last_error.reason
+    assert rep.last_error.path is None and rep.last_error.address.startswith("10.10.1.")
+
+
+def test_endpoint_not_approved(world):
+    pes = [msgspec.structs.replace(p, connection_state="Pending") if p.name == "pe-arc-retail" else p
+           for p in world.topology.private_endpoints]
+    world.change(private_endpoints=pes)
+    rep = world.run("ok")
+    assert rep.last_error.code == "PrivateEndpointConnectionNotApproved"
+
+
+def test_unknown_cluster_key(world):
+    stranger = pki.new_agent_key("ec")
+    rep = world.run("ok", key=stranger)
+    assert rep.last_error.code == "ClusterNotRegistered"
+    assert rep.last_error.reason.startswith(REASONS["ClusterNotRegistered"])
+
+
+def test_wrong_key_for_a_registered_public_key(world):
+    agent = world.agent("ok", key=pki.new_agent_key("ec"))
+    agent.public_key = world.agent("ok").public_key  # claims ok's key, cannot sign for it
+    rep = asyncio.run(agent.run_once())
+    assert rep.last_error.code == "ClusterNotRegistered"
+    assert "signature does not match" in rep.last_error.reason
+    assert not any(r[1] == "Connected" for r in world.recorded)
+
+
+def test_gateway_certificate_from_another_ca(world, tmp_path_factory):
+    other = tmp_path_factory.mktemp("other-ca")
+    pki.ensure_ca(other)
+    rep = world.run("ok", ca_cert=str(other / "ca.pem"))
+    assert rep.last_error.code == "GatewayCertificateUntrusted"
+    assert world.gw.counters.get("admitted", 0) == 0
+
+
+def test_rsa_onboarding_key(world):
+    key = pki.new_agent_key("rsa2048")
+    clusters = [msgspec.structs.replace(c, agent_public_key_certificate=pki.public_key_b64(key)) if c.name == "ok" else c
+                for c in world.topology.clusters]
+    world.change(clusters=clusters)
+    assert world.run("ok", key=key).status == "Connected"
+    assert world.run("ok").last_error.code == "ClusterNotRegistered"  # the old key no longer counts
