@@ -31,9 +31,12 @@ def _reachable_types(ix, site) -> set[str]:
     if hit is None:
         hit = set()
         if site is not None:
-            for pe in ix.endpoints.values():
-                if pe.vnet is not None and pe.state == "Approved" and site_reaches(site, pe.vnet):
-                    hit.add(pe.target_type.lower())
+            vnets = {v for _, v in site.connections}
+            vnets |= {p for v in list(vnets) for p in v.peers}
+            for v in vnets:
+                for pe in v.endpoints:
+                    if pe.state == "Approved" and site_reaches(site, v):
+                        hit.add(pe.target_type.lower())
         cache[key] = hit
     return hit
 
