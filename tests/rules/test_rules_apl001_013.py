@@ -185,3 +185,13 @@ def test_resolution_is_per_site_not_per_cluster(monkeypatch):
     rules.run(loads(yaml.safe_dump(doc, sort_keys=False)), only=MINE)
     names = len(trace.agent_names("westeurope"))
     assert 0 < len(calls) <= len(doc["sites"]) * names
+
+
+def test_apl010_non_private_link_cluster_whose_site_answers_nxdomain():
+    doc = good()
+    doc["sites"].append({"name": "store-depot", "addressSpace": ["192.168.90.0/24"],
+                         "dns": {"address": "192.168.90.53", "zones": ["dp.kubernetesconfiguration.azure.com"]}})
+    doc["clusters"].append({"name": "k3s-depot", "site": "store-depot", "privateLinkState": "Disabled"})
+    found = run(doc, "APL010")
+    assert [f.path for f in found] == ["$.clusters[3]"]
+    assert "does not resolve 'dp.kubernetesconfiguration.azure.com'" in found[0].message

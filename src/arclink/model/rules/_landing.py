@@ -62,6 +62,12 @@ class Landing:
     def private_names(self) -> list[str]:
         return [f for f, res, _ in self.names if res.private]
 
+    @property
+    def non_public_names(self) -> list[str]:
+        """Names that do not resolve to public addresses (private, or failing inside private DNS)."""
+        return [f for f, res, _ in self.names
+                if not (res.rcode == "NOERROR" and res.addresses and not res.private and res.source == "public")]
+
 
 def landing(ix: Index, site: SiteR | None, location: str) -> Landing:
     cache = ix.__dict__.setdefault("_landing_cache", {})

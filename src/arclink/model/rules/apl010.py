@@ -5,8 +5,9 @@ Two findings:
 * a DNS server (a site's ``dns.address``; several sites may share one) that serves both
   private-link and non-private-link clusters: reported on each site behind that server that
   has clusters;
-* a non-private-link cluster whose site resolves any Arc name to a private address: reported on
-  the cluster, unless its site is already reported for the first reason (same fix).
+* a non-private-link cluster whose site does not resolve every Arc name to a public address
+  (a private address, or an NXDOMAIN from a private zone or manual zone): reported on the
+  cluster, unless its site is already reported for the first reason (same fix).
 
 The site's resolution comes from ``model.trace`` (once per site and region). On-premises
 clusters live in sites, not in Azure virtual networks, so "the same VNET" is read as "the same
@@ -50,9 +51,14 @@ def check(ix):
     non_pl = [c for c in ix.clusters.values() if not c.private_link and c.site is not None and c.site not in mixed_sites]
     for (site, location), clusters in clusters_by_site_and_region(non_pl).items():
         land = landing(ix, site, location)
-        if not land.any_private:
+        private, other = land.private_names, [n for n in land.non_public_names if n not in land.private_names]
+        if not private and not other:
             continue
-        names = land.private_names
+        how = []
+        if private:
+            how.append(f"resolves {quoted(private, 2)} to private addresses")
+        if other:
+            how.append(f"does not resolve {quoted(other, 2)} to public addresses")
         for c in clusters:
-            yield finding(RULE, c, f"cluster '{c.name}' does not use private link, but its site '{site.name}' resolves "
-                                   f"{quoted(names, 2)} to private addresses.", related=[site])
+            yield finding(RULE, c, f"cluster '{c.name}' does not use private link, but its site '{site.name}' "
+                                   f"{' and '.join(how)}.", related=[site])
