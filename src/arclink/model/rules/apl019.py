@@ -13,7 +13,7 @@ RULE = Rule(
          "the Private Link center by selecting them, then selecting **Approve**.",
     fix="Approve the connection: in the portal open the scope, Configure > Private Endpoint connections, select it and "
         "choose Approve; or PUT .../privateLinkScopes/<scope>/privateEndpointConnections/<name> with "
-        "privateLinkServiceConnectionState.status Approved (az network private-endpoint-connection approve).",
+        "privateLinkServiceConnectionState.status Approved (az rest --method put).",
 )
 
 _WHY = {
