@@ -1,0 +1,215 @@
+"""The plan as an idempotent Azure CLI script (bash, ``set -euo pipefail``).
+
+Every step is ``az ... show || az ... create``, so the script can be re-run after a
+failure. The Azure Arc Private Link Scope has no first-class ``az`` command in the
+core CLI (the research notes name none), so it goes through ``az resource`` with the
+scope's api-version. Clusters are onboarded with the seed's own command,
+``az connectedk8s connect ... --enable-private-link true --private-link-scope-resource-id``.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+from arclink.export.plan import Plan, Step
+
+MAIN_FILE = "deploy.sh"
+
+
+def q(value) -> str:
+    return shlex.quote(str(value))
+
+
+def _sub(step: Step) -> str:
+    return f"--subscription {q(step.subscription)}"
+
+
+def _idempotent(show: str, create: list[str]) -> list[str]:
+    if len(create) == 1:
+        return [f"{show} --output none 2>/dev/null || \\", f"  {create[0]}"]
+    return [f"{show} --output none 2>/dev/null || {{"] + [f"  {c}" for c in create] + ["}"]
+
+
+def _provider(s: Step) -> list[str]:
+    return [f"az provider register --namespace {q(s.name)} {_sub(s)} --wait"]
+
+
+def _rg(s: Step) -> list[str]:
+    return _idempotent(f"az group show --name {q(s.name)} {_sub(s)}",
+                       [f"az group create --name {q(s.name)} --location {q(s.location)} {_sub(s)} --output none"])
+
+
+def _nsg(s: Step) -> list[str]:
+    g = f"--resource-group {q(s.resource_group)}"
+    out = _idempotent(f"az network nsg show {g} --name {q(s.name)} {_sub(s)}",
+                      [f"az network nsg create {g} --name {q(s.name)} --location {q(s.location)} {_sub(s)} --output none"])
+    for rule in s.body["properties"]["securityRules"]:
+        p = rule["properties"]
+        out += _idempotent(
+            f"az network nsg rule show {g} --nsg-name {q(s.name)} --name {q(rule['name'])} {_sub(s)}",
+            [f"az network nsg rule create {g} --nsg-name {q(s.name)} --name {q(rule['name'])} --priority {p['priority']} "
+             f"--direction {p['direction']} --access {p['access']} --protocol {q(p['protocol'])} "
+             f"--source-address-prefixes {q(p['sourceAddressPrefix'])} --source-port-ranges {q(p['sourcePortRange'])} "
+             f"--destination-address-prefixes {q(p['destinationAddressPrefix'])} "
+             f"--destination-port-ranges {q(p['destinationPortRange'])} {_sub(s)} --output none"])
+    return out
+
+
+def _vnet(s: Step) -> list[str]:
+    g = f"--resource-group {q(s.resource_group)}"
+    p = s.body["properties"]
+    prefixes = " ".join(q(a) for a in p["addressSpace"]["addressPrefixes"])
+    dns = ""
+    if p.get("dhcpOptions"):
+        dns = " --dns-servers " + " ".join(q(a) for a in p["dhcpOptions"]["dnsServers"])
+    out = _idempotent(f"az network vnet show {g} --name {q(s.name)} {_sub(s)}",
+                      [f"az network vnet create {g} --name {q(s.name)} --location {q(s.location)} "
+                       f"--address-prefixes {prefixes}{dns} {_sub(s)} --output none"])
+    for sn in p["subnets"]:
+        sp = sn["properties"]
+        nsg = f" --network-security-group {q(sp['networkSecurityGroup']['id'])}" if "networkSecurityGroup" in sp else ""
+        out += _idempotent(
+            f"az network vnet subnet show {g} --vnet-name {q(s.name)} --name {q(sn['name'])} {_sub(s)}",
+            [f"az network vnet subnet create {g} --vnet-name {q(s.name)} --name {q(sn['name'])} "
+             f"--address-prefixes {q(sp['addressPrefix'])}{nsg} "
+             f"--private-endpoint-network-policies {sp['privateEndpointNetworkPolicies']} {_sub(s)} --output none"])
+    return out
+
+
+def _peering(s: Step) -> list[str]:
+    vnet = s.id.split("/virtualNetworks/")[1].split("/")[0]
+    g = f"--resource-group {q(s.resource_group)}"
+    remote = s.body["properties"]["remoteVirtualNetwork"]["id"]
+    return _idempotent(f"az network vnet peering show {g} --vnet-name {q(vnet)} --name {q(s.name)} {_sub(s)}",
+                       [f"az network vnet peering create {g} --vnet-name {q(vnet)} --name {q(s.name)} "
+                        f"--remote-vnet {q(remote)} --allow-vnet-access --allow-forwarded-traffic {_sub(s)} --output none"])
+
+
+def _pls(s: Step) -> list[str]:
+    props = json.dumps(s.body["properties"], separators=(",", ":"))
+    return _idempotent(f"az resource show --ids {q(s.id)} --api-version {s.api_version}",
+                       [f"az resource create --id {q(s.id)} --api-version {s.api_version} --location {q(s.location)} "
+                        f"--properties {q(props)} --output none"])
+
+
+def _zone(s: Step) -> list[str]:
+    g = f"--resource-group {q(s.resource_group)}"
+    return _idempotent(f"az network private-dns zone show {g} --name {q(s.name)} {_sub(s)}",
+                       [f"az network private-dns zone create {g} --name {q(s.name)} {_sub(s)} --output none"])
+
+
+def _zone_of(s: Step) -> str:
+    return s.id.split("/privateDnsZones/")[1].split("/")[0]
+
+
+def _link(s: Step) -> list[str]:
+    g = f"--resource-group {q(s.resource_group)}"
+    p = s.body["properties"]
+    policy = f" --resolution-policy {p['resolutionPolicy']}" if "resolutionPolicy" in p else ""
+    return _idempotent(
+        f"az network private-dns link vnet show {g} --zone-name {q(_zone_of(s))} --name {q(s.name)} {_sub(s)}",
+        [f"az network private-dns link vnet create {g} --zone-name {q(_zone_of(s))} --name {q(s.name)} "
+         f"--virtual-network {q(p['virtualNetwork']['id'])} "
+         f"--registration-enabled {str(p['registrationEnabled']).lower()}{policy} {_sub(s)} --output none"])
+
+
+def _record(s: Step) -> list[str]:
+    g = f"--resource-group {q(s.resource_group)}"
+    z = q(_zone_of(s))
+    p = s.body["properties"]
+    kind = s.type.rsplit("/", 1)[-1].lower()
+    show = f"az network private-dns record-set {kind} show {g} --zone-name {z} --name {q(s.name)} {_sub(s)}"
+    if kind == "cname":
+        return _idempotent(show, [f"az network private-dns record-set cname set-record {g} --zone-name {z} "
+                                  f"--record-set-name {q(s.name)} --cname {q(p['cnameRecord']['cname'])} {_sub(s)} --output none"])
+    flag, field, key = ("--ipv4-address", "aRecords", "ipv4Address") if kind == "a" else \
+        ("--ipv6-address", "aaaaRecords", "ipv6Address")
+    adds = [f"az network private-dns record-set {kind} add-record {g} --zone-name {z} --record-set-name {q(s.name)} "
+            f"{flag} {q(r[key])} {_sub(s)} --output none" for r in p[field]]
+    return _idempotent(show, adds)
+
+
+def _pe(s: Step) -> list[str]:
+    g = f"--resource-group {q(s.resource_group)}"
+    p = s.body["properties"]
+    manual = "manualPrivateLinkServiceConnections" in p
+    conn = (p.get("manualPrivateLinkServiceConnections") or p["privateLinkServiceConnections"])[0]
+    groups = " ".join(q(x) for x in conn["properties"]["groupIds"])
+    return _idempotent(
+        f"az network private-endpoint show {g} --name {q(s.name)} {_sub(s)}",
+        [f"az network private-endpoint create {g} --name {q(s.name)} --location {q(s.location)} "
+         f"--subnet {q(p['subnet']['id'])} --private-connection-resource-id {q(conn['properties']['privateLinkServiceId'])} "
+         f"--group-id {groups} --connection-name {q(conn['name'])}"
+         f"{' --manual-request true' if manual else ''} {_sub(s)} --output none"])
+
+
+def _zone_group(s: Step) -> list[str]:
+    g = f"--resource-group {q(s.resource_group)}"
+    pe = s.id.split("/privateEndpoints/")[1].split("/")[0]
+    configs = s.body["properties"]["privateDnsZoneConfigs"]
+    cmds = []
+    for i, c in enumerate(configs):
+        verb = "create" if i == 0 else "add"
+        cmds.append(f"az network private-endpoint dns-zone-group {verb} {g} --endpoint-name {q(pe)} --name {q(s.name)} "
+                    f"--private-dns-zone {q(c['properties']['privateDnsZoneId'])} --zone-name {q(c['name'])} "
+                    f"{_sub(s)} --output none")
+    return _idempotent(f"az network private-endpoint dns-zone-group show {g} --endpoint-name {q(pe)} --name {q(s.name)} "
+                       f"{_sub(s)}", cmds)
+
+
+def _cluster(s: Step) -> list[str]:
+    g = f"--resource-group {q(s.resource_group)}"
+    p = s.body["properties"]
+    state = p["privateLinkState"]
+    flags = f"--enable-private-link {'true' if state == 'Enabled' else 'false'}"
+    if "privateLinkScopeResourceId" in p:
+        flags += f" --private-link-scope-resource-id {q(p['privateLinkScopeResourceId'])}"
+    # Re-running connect is how the private-link state of an onboarded cluster changes
+    # (connectedk8s update has no private-link flags), so compare the state, not existence.
+    return [f"if [ \"$(az connectedk8s show {g} --name {q(s.name)} {_sub(s)} --query privateLinkState --output tsv "
+            f"2>/dev/null || true)\" != {q(state)} ]; then",
+            f"  az connectedk8s connect {g} --name {q(s.name)} --location {q(s.location)} {flags} "
+            f"--kube-context {q(s.name)} --yes {_sub(s)}",
+            "fi"]
+
+
+def _extension(s: Step) -> list[str]:
+    g = f"--resource-group {q(s.resource_group)}"
+    cluster = s.id.split("/connectedClusters/")[1].split("/")[0]
+    common = f"{g} --cluster-name {q(cluster)} --cluster-type connectedClusters --name {q(s.name)} {_sub(s)}"
+    return _idempotent(f"az k8s-extension show {common}",
+                       [f"az k8s-extension create {common} --extension-type {q(s.body['properties']['extensionType'])} "
+                        "--output none"])
+
+
+_RENDER = {
+    "provider": _provider, "resourceGroup": _rg, "networkSecurityGroup": _nsg, "virtualNetwork": _vnet,
+    "virtualNetworkPeering": _peering, "privateLinkScope": _pls, "privateDnsZone": _zone, "virtualNetworkLink": _link,
+    "recordSet": _record, "privateEndpoint": _pe, "privateDnsZoneGroup": _zone_group, "connectedCluster": _cluster,
+    "extension": _extension,
+}
+
+
+def render(plan: Plan) -> dict[str, str]:
+    steps = plan.azure_steps
+    lines = [
+        "#!/usr/bin/env bash",
+        "# Azure Arc Private Link for Arc-enabled Kubernetes: the plan, step by step.",
+        "# Idempotent: every step checks before it creates, so the script can be re-run.",
+        "# Needs: az >= 2.30.0 with the connectedk8s (>= 1.3.0) and k8s-extension extensions;",
+        "# a kubeconfig context named after each cluster for 'az connectedk8s connect'.",
+        "set -euo pipefail",
+        "",
+    ]
+    for n, s in enumerate(steps, 1):
+        lines.append(f"echo {q(f'[{n}/{len(steps)}] {s.title}')}")
+        lines += _RENDER[s.kind](s)
+        lines.append("")
+    onprem = [s for s in plan.steps if not s.azure]
+    if onprem:
+        lines.append("# On-premises and DNS forwarding (not created by this script):")
+        lines += [f"#   {s.title}" for s in onprem]
+        lines.append("# Configure on-premises DNS with 'arclink export bind|unbound|dnsmasq|coredns|windows|hosts'.")
+    lines.append("echo 'done'")
+    return {MAIN_FILE: "\n".join(lines) + "\n"}

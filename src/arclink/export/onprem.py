@@ -1,0 +1,131 @@
+"""What each site's on-premises DNS server needs, for both designs of the seed.
+
+``forwarder``: conditional forwarders for the three public Arc zones (the "Public DNS zone
+forwarders" column of Azure's private endpoint DNS table) to the DNS forwarder in Azure
+the site can reach (a DNS private resolver inbound endpoint, a forwarder VM or a firewall
+DNS proxy, from the topology's ``dnsForwarders``).
+
+``manual``: the A records of the private endpoint's "DNS configuration" (its FQDNs and
+addresses), written under their public names. We deliberately do not host whole zones
+such as ``his.arc.azure.com``: only the listed names are answered locally and every
+other name keeps resolving publicly, and no answer depends on the public CNAME into
+``privatelink.*`` being fetched from the internet first.
+
+Addresses in the configs are the modelled ones. ``Options.address_map`` replaces a
+modelled server address by another host and port (to try a config against loopback
+listeners), ``Options.listen`` the address the server listens on and ``Options.upstream``
+where everything else goes.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from arclink.model import catalogue as cat
+from arclink.model.index import Index, PeR, SiteR
+from arclink.model.resolve import site_reaches
+
+DESIGNS = ("forwarder", "manual")
+
+
+class ExportError(Exception):
+    """The topology cannot give what the export needs; ``str()`` says what and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Server:
+    host: str
+    port: int = 53
+
+    def __str__(self) -> str:
+        return self.host if self.port == 53 else f"{self.host}:{self.port}"
+
+
+@dataclass
+class Options:
+    design: str = "forwarder"
+    listen: Server | None = None  # default: the site's DNS server address, port 53
+    address_map: dict[str, Server] = field(default_factory=dict)  # modelled IP -> real server
+    upstream: Server | None = None  # default: the site's own upstream ("internet" = recursion)
+    workdir: str | None = None  # where engines keep pid files etc. when run from the output dir
+
+
+@dataclass
+class SiteDns:
+    site: str
+    design: str
+    listen: Server | None
+    clients: list[str]  # the networks allowed to query
+    forwards: list[tuple[str, list[Server]]]  # (public zone, targets)
+    records: list[tuple[str, str]]  # (fqdn, address)
+    upstream: Server | None  # None: recurse from the root (internet)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def loopback_targets(self) -> bool:
+        servers = [t for _, ts in self.forwards for t in ts] + ([self.upstream] if self.upstream else [])
+        return any(ipaddress.ip_address(s.host).is_loopback for s in servers)
+
+
+def _mapped(opts: Options, ip: str) -> Server:
+    return opts.address_map.get(ip, Server(ip))
+
+
+def reachable_endpoints(ix: Index, site: SiteR) -> list[PeR]:
+    """Arc private endpoints the site can reach, those of its clusters' scopes first."""
+    scopes = [c.scope for c in site.clusters if c.scope is not None]
+    eps = [pe for pe in ix.endpoints.values() if pe.is_arc and pe.vnet is not None and site_reaches(site, pe.vnet)]
+    return sorted(eps, key=lambda pe: 0 if pe.scope in scopes else 1)
+
+
+def site_dns(ix: Index, site: SiteR, opts: Options) -> SiteDns:
+    if opts.design not in DESIGNS:
+        raise ExportError(f"unknown DNS design '{opts.design}'; use one of: {', '.join(DESIGNS)}.")
+    dns = site.spec.dns
+    listen = opts.listen or (Server(dns.address) if dns else None)
+    out = SiteDns(site.name, opts.design, listen, [str(n) for n in site.networks], [], [], None)
+    if opts.upstream is not None:
+        out.upstream = opts.upstream
+    elif dns and dns.upstream != "internet":
+        out.upstream = _mapped(opts, dns.upstream)
+    if opts.design == "forwarder":
+        fwds = [f for f in ix.forwarders.values() if f.vnet is not None and site_reaches(site, f.vnet)]
+        if fwds:
+            targets = [str(f.ip) for f in fwds]
+        else:
+            targets = []
+            for cf in (dns.conditional_forwarders if dns else []):
+                if cf.zone.rstrip(".").lower() in cat.ARC_PUBLIC_ZONES:
+                    targets += [t for t in cf.targets if t not in targets]
+        if not targets:
+            raise ExportError(f"site '{site.name}' reaches no DNS forwarder in Azure: add one under dnsForwarders "
+                              "(for example a DNS private resolver inbound endpoint) in a virtual network the site "
+                              "is connected to, or export with --design manual.")
+        out.forwards = [(z.public_zone, [_mapped(opts, t) for t in targets]) for z in cat.ARC_ZONES]
+        out.notes.append("forwards " + ", ".join(z.public_zone for z in cat.ARC_ZONES) + " to " + ", ".join(targets))
+    else:
+        eps = reachable_endpoints(ix, site)
+        if not eps:
+            raise ExportError(f"site '{site.name}' reaches no private endpoint of an Azure Arc Private Link Scope: "
+                              "connect it to the endpoint's virtual network (VPN or ExpressRoute) first.")
+        seen: set[str] = set()
+        for pe in eps:
+            for rec in pe.records:
+                if rec.record.fqdn not in seen:
+                    seen.add(rec.record.fqdn)
+                    out.records.append((rec.record.fqdn, rec.address))
+        out.notes.append(f"A records of private endpoint '{eps[0].name}'")
+    return out
+
+
+def sites_for(ix: Index, only: str | None) -> list[SiteR]:
+    if only:
+        site = ix.site(only)
+        if site is None:
+            names = ", ".join(s.name for s in ix.sites.values()) or "none"
+            raise ExportError(f"site '{only}' is not in the topology (sites: {names}).")
+        return [site]
+    if not ix.sites:
+        raise ExportError("the topology has no sites; on-premises DNS is exported per site (add one under 'sites').")
+    return list(ix.sites.values())

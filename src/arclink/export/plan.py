@@ -1,0 +1,349 @@
+"""One ordered deployment plan from a topology: every exporter and ``arclink apply`` render this.
+
+A step is one ARM PUT (or provider registration) with its ARM id, type, api-version and
+request body, plus the steps it depends on. The order is the order Azure needs:
+providers, resource groups, NSGs, VNets, peerings, the scope, private DNS zones, their
+VNet links and records, private endpoints, their DNS zone groups, clusters, cluster
+extensions. On-premises parts (DNS forwarders in Azure and sites) come last as
+``azure=False`` steps: they are not ARM resources, the emulator takes them through its
+control API and the DNS exporters render them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import msgspec
+
+from arclink.model import catalogue as cat
+from arclink.model.index import ClusterR, Index, PeR, ZoneR
+
+# api-versions the templates pin: the versions of the specs in shared/specs
+# (reference/arm-api.md §0), all of which the real service lists.
+API_VERSIONS = {
+    "Microsoft.Resources/resourceGroups": "2025-04-01",
+    "Microsoft.Resources/deployments": "2025-04-01",
+    "Microsoft.Network/networkSecurityGroups": "2025-07-01",
+    "Microsoft.Network/virtualNetworks": "2025-07-01",
+    "Microsoft.Network/virtualNetworks/virtualNetworkPeerings": "2025-07-01",
+    "Microsoft.Network/privateEndpoints": "2025-07-01",
+    "Microsoft.Network/privateEndpoints/privateDnsZoneGroups": "2025-07-01",
+    "Microsoft.Network/privateDnsZones": "2024-06-01",
+    "Microsoft.Network/privateDnsZones/virtualNetworkLinks": "2024-06-01",
+    "Microsoft.Network/privateDnsZones/A": "2024-06-01",
+    "Microsoft.Network/privateDnsZones/CNAME": "2024-06-01",
+    "Microsoft.HybridCompute/privateLinkScopes": "2025-01-13",
+    "Microsoft.Kubernetes/connectedClusters": "2026-05-01",
+    "Microsoft.KubernetesConfiguration/extensions": "2025-03-01",
+}
+
+# Providers every private-link plan needs, besides those a subscription lists.
+PLAN_PROVIDERS = ("Microsoft.Network", "Microsoft.HybridCompute") + cat.REQUIRED_PROVIDERS
+
+ZONE_GROUP_NAME = "default"
+
+
+@dataclass
+class Step:
+    kind: str  # provider, resourceGroup, networkSecurityGroup, virtualNetwork, ... site
+    key: str  # unique symbolic name: [a-z0-9_], used as identifier by ARM/Bicep/Terraform
+    id: str  # ARM id ("site:<name>" / "dnsForwarder:<name>" for on-premises steps)
+    type: str  # ARM resource type
+    name: str  # ARM name (child resources: their own segment)
+    subscription: str
+    resource_group: str | None
+    location: str | None
+    body: dict  # the ARM PUT body; for on-premises steps the topology object
+    title: str  # one line for people: "create private endpoint pe-arc in vnet-hub/snet-endpoints"
+    depends_on: list[str] = field(default_factory=list)
+    azure: bool = True
+    source: object = None  # the resolved model object
+
+    @property
+    def api_version(self) -> str | None:
+        return API_VERSIONS.get(self.type)
+
+    @property
+    def parent(self) -> str | None:
+        """The key of the resource this child resource lives under (links, zone groups...)."""
+        return self.depends_on[0] if self.kind in _CHILD_KINDS else None
+
+
+_CHILD_KINDS = {"virtualNetworkPeering", "virtualNetworkLink", "recordSet", "privateDnsZoneGroup", "extension"}
+
+
+@dataclass
+class Plan:
+    index: Index
+    steps: list[Step]
+
+    def __post_init__(self):
+        self.by_key = {s.key: s for s in self.steps}
+
+    @property
+    def azure_steps(self) -> list[Step]:
+        return [s for s in self.steps if s.azure]
+
+    def of_kind(self, kind: str) -> list[Step]:
+        return [s for s in self.steps if s.kind == kind]
+
+
+def extension_name(extension_type: str) -> str:
+    """The extension resource name for a type: microsoft.flux -> flux (as ``az k8s-extension`` docs name them)."""
+    t = extension_type.lower()
+    if t.startswith("microsoft."):
+        t = t[len("microsoft."):]
+    return re.sub(r"[^a-z0-9-]", "-", t)
+
+
+def seed_security_rules() -> list[dict]:
+    """The seed's NSG table as ARM security rules: four rules, Front Door in both directions.
+
+    The inbound Front Door rule needs its own name (names are unique in an NSG) and, being
+    the other direction, may share priority 152.
+    """
+    out = []
+    for r in cat.SEED_NSG_RULES:
+        for direction in r["directions"]:
+            name = r["name"] if direction == "Outbound" or len(r["directions"]) == 1 else "AllowAzureFrontDoorFirstPartyInbound"
+            if direction == "Outbound":
+                src, dst = "VirtualNetwork", r["tag"]
+            else:
+                src, dst = r["tag"], "VirtualNetwork"
+            out.append({"name": name, "properties": {
+                "protocol": "Tcp", "access": "Allow", "priority": r["priority"], "direction": direction,
+                "sourceAddressPrefix": src, "sourcePortRange": "*",
+                "destinationAddressPrefix": dst, "destinationPortRange": "443",
+                "description": f"Arc private link: {r['tag']} TCP 443 ({direction.lower()})"}})
+    return out
+
+
+def _rule_body(rule) -> dict:
+    return {"name": rule.name, "properties": {
+        "protocol": rule.protocol, "access": rule.access, "priority": rule.priority, "direction": rule.direction,
+        "sourceAddressPrefix": rule.source_address_prefix, "sourcePortRange": rule.source_port_range,
+        "destinationAddressPrefix": rule.destination_address_prefix,
+        "destinationPortRange": rule.destination_port_range}}
+
+
+class _Builder:
+    def __init__(self, ix: Index):
+        self.ix = ix
+        self.steps: list[Step] = []
+        self.keys: set[str] = set()
+        self.key_of: dict[str, str] = {}  # lower ARM id -> step key
+
+    def key(self, prefix: str, name: str) -> str:
+        base = prefix + "_" + re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+        k, n = base, 2
+        while k in self.keys:
+            k, n = f"{base}_{n}", n + 1
+        self.keys.add(k)
+        return k
+
+    def add(self, step: Step) -> Step:
+        self.steps.append(step)
+        self.key_of[step.id.lower()] = step.key
+        return step
+
+    def ref(self, arm_id: str) -> str | None:
+        return self.key_of.get(arm_id.lower())
+
+    def rg_key(self, sub: str, rg: str) -> str:
+        return self.key_of[f"/subscriptions/{sub}/resourcegroups/{rg}".lower()]
+
+    # --- steps ----------------------------------------------------------------------------------
+    def build(self) -> Plan:
+        ix = self.ix
+        self.providers()
+        self.resource_groups()
+        for nsg in ix.nsgs.values():
+            self.nsg(nsg)
+        for vnet in ix.vnets.values():
+            self.vnet(vnet)
+        for vnet in ix.vnets.values():
+            self.peerings(vnet)
+        for scope in ix.scopes.values():
+            self.add(Step("privateLinkScope", self.key("pls", scope.name), scope.id, cat.ARC_RESOURCE_TYPE, scope.name,
+                          scope.subscription, scope.resource_group, scope.location,
+                          {"location": scope.location,
+                           "properties": {"publicNetworkAccess": scope.spec.public_network_access}},
+                          f"create Azure Arc Private Link Scope {scope.name} (public network access "
+                          f"{scope.spec.public_network_access})",
+                          [self.rg_key(scope.subscription, scope.resource_group)], source=scope))
+        for zone in ix.zones.values():
+            self.zone(zone)
+        for pe in ix.endpoints.values():
+            self.endpoint(pe)
+        for cl in ix.clusters.values():
+            self.cluster(cl)
+        for fwd in ix.forwarders.values():
+            self.add(Step("dnsForwarder", self.key("fwd", fwd.name), f"dnsForwarder:{fwd.name}", "arclink/dnsForwarders",
+                          fwd.name, fwd.subscription, fwd.resource_group, fwd.location,
+                          msgspec.to_builtins(fwd.spec),
+                          f"DNS forwarder {fwd.name} ({fwd.spec.kind}) at {fwd.spec.ip_address} in {fwd.vnet.name}",
+                          [k for k in [self.ref(fwd.vnet.id)] if k], azure=False, source=fwd))
+        for site in ix.sites.values():
+            self.add(Step("site", self.key("site", site.name), f"site:{site.name}", "arclink/sites", site.name,
+                          ix.default_subscription, None, None, msgspec.to_builtins(site.spec),
+                          f"on-premises site {site.name} ({', '.join(site.spec.address_space)})", [], azure=False,
+                          source=site))
+        return Plan(ix, self.steps)
+
+    def providers(self):
+        ix = self.ix
+        for sub_id, sub in ix.subscriptions.items():
+            wanted: list[str] = []
+            for ns in list(sub.registered_providers) + list(PLAN_PROVIDERS):
+                if ns.lower() not in {w.lower() for w in wanted}:
+                    wanted.append(ns)
+            for ns in wanted:
+                self.add(Step("provider", self.key("provider", f"{sub.id[:8]}_{ns}"), f"/subscriptions/{sub.id}/providers/{ns}",
+                              "Microsoft.Resources/providers", ns, sub.id, None, None, {},
+                              f"register resource provider {ns}"))
+
+    def resource_groups(self):
+        ix = self.ix
+        used: dict[tuple[str, str], str] = {}
+        for (sub, rg), spec in ix.resource_groups.items():
+            used[(sub, rg)] = spec.name
+        for table in (ix.nsgs, ix.vnets, ix.scopes, ix.zones, ix.endpoints, ix.clusters):
+            for r in table.values():
+                used.setdefault((r.subscription.lower(), r.resource_group.lower()), r.resource_group)
+        for (sub_l, rg_l), name in used.items():
+            spec = ix.resource_groups.get((sub_l, rg_l))
+            sub = ix.subscriptions[sub_l].id if sub_l in ix.subscriptions else sub_l
+            loc = cat.normalize_location(spec.location) if spec else ix.default_location
+            deps = [s.key for s in self.steps if s.kind == "provider" and s.subscription.lower() == sub_l]
+            self.add(Step("resourceGroup", self.key("rg", name), f"/subscriptions/{sub}/resourceGroups/{name}",
+                          "Microsoft.Resources/resourceGroups", name, sub, name, loc, {"location": loc},
+                          f"create resource group {name} in {loc}", deps[-1:]))
+
+    def nsg(self, nsg):
+        body = {"location": nsg.location,
+                "properties": {"securityRules": [_rule_body(r) for r in nsg.spec.security_rules]}}
+        names = ", ".join(f"{r.name} ({r.priority})" for r in nsg.spec.security_rules) or "no rules"
+        self.add(Step("networkSecurityGroup", self.key("nsg", nsg.name), nsg.id, "Microsoft.Network/networkSecurityGroups",
+                      nsg.name, nsg.subscription, nsg.resource_group, nsg.location, body,
+                      f"create network security group {nsg.name}: {names}",
+                      [self.rg_key(nsg.subscription, nsg.resource_group)], source=nsg))
+
+    def vnet(self, vnet):
+        subnets, deps = [], [self.rg_key(vnet.subscription, vnet.resource_group)]
+        for s in vnet.subnets.values():
+            props = {"addressPrefix": s.spec.address_prefix,
+                     "privateEndpointNetworkPolicies": s.spec.private_endpoint_network_policies}
+            if s.nsg is not None:
+                props["networkSecurityGroup"] = {"id": s.nsg.id}
+                deps.append(self.ref(s.nsg.id))
+            subnets.append({"name": s.name, "properties": props})
+        props = {"addressSpace": {"addressPrefixes": list(vnet.spec.address_space)}, "subnets": subnets}
+        if vnet.spec.dns_servers:
+            props["dhcpOptions"] = {"dnsServers": list(vnet.spec.dns_servers)}
+        self.add(Step("virtualNetwork", self.key("vnet", vnet.name), vnet.id, "Microsoft.Network/virtualNetworks", vnet.name,
+                      vnet.subscription, vnet.resource_group, vnet.location, {"location": vnet.location, "properties": props},
+                      f"create virtual network {vnet.name} ({', '.join(vnet.spec.address_space)}) with subnets "
+                      + ", ".join(f"{s.name} {s.spec.address_prefix}" for s in vnet.subnets.values()),
+                      list(dict.fromkeys(d for d in deps if d)), source=vnet))
+
+    def peerings(self, vnet):
+        for peer in vnet.peers:
+            name = f"{vnet.name}-to-{peer.name}"
+            self.add(Step("virtualNetworkPeering", self.key("peer", name), f"{vnet.id}/virtualNetworkPeerings/{name}",
+                          "Microsoft.Network/virtualNetworks/virtualNetworkPeerings", name, vnet.subscription,
+                          vnet.resource_group, None,
+                          {"properties": {"remoteVirtualNetwork": {"id": peer.id}, "allowVirtualNetworkAccess": True,
+                                          "allowForwardedTraffic": True, "useRemoteGateways": False}},
+                          f"peer virtual network {vnet.name} with {peer.name}",
+                          [self.ref(vnet.id), self.ref(peer.id)], source=vnet))
+
+    def zone(self, zone: ZoneR):
+        zkey = self.key("zone", zone.zone_name)
+        self.add(Step("privateDnsZone", zkey, zone.id, "Microsoft.Network/privateDnsZones", zone.spec.name,
+                      zone.subscription, zone.resource_group, "global", {"location": "global"},
+                      f"create private DNS zone {zone.spec.name}",
+                      [self.rg_key(zone.subscription, zone.resource_group)], source=zone))
+        for vnet, link in zone.links:
+            name = link.name or f"{vnet.name}-link"
+            props = {"virtualNetwork": {"id": vnet.id}, "registrationEnabled": link.registration_enabled}
+            if link.resolution_policy != "Default":
+                props["resolutionPolicy"] = link.resolution_policy
+            self.add(Step("virtualNetworkLink", self.key("link", f"{zone.zone_name}_{name}"),
+                          f"{zone.id}/virtualNetworkLinks/{name}", "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
+                          name, zone.subscription, zone.resource_group, "global",
+                          {"location": "global", "properties": props},
+                          f"link private DNS zone {zone.spec.name} to virtual network {vnet.name}",
+                          [zkey, self.ref(vnet.id)], source=zone))
+        for rec in zone.records.values():
+            if rec.source != "zone":
+                continue  # written by a private endpoint's zone group, not by us
+            props: dict = {"ttl": rec.ttl}
+            if rec.type == "CNAME":
+                props["cnameRecord"] = {"cname": rec.cname}
+            elif rec.type == "A":
+                props["aRecords"] = [{"ipv4Address": a} for a in rec.addresses]
+            elif rec.type == "AAAA":
+                props["aaaaRecords"] = [{"ipv6Address": a} for a in rec.addresses]
+            else:
+                continue
+            rtype = f"Microsoft.Network/privateDnsZones/{rec.type}"
+            API_VERSIONS.setdefault(rtype, API_VERSIONS["Microsoft.Network/privateDnsZones"])
+            self.add(Step("recordSet", self.key("rec", f"{zone.zone_name}_{rec.type}_{rec.name}"),
+                          f"{zone.id}/{rec.type}/{rec.name}", rtype, rec.name, zone.subscription, zone.resource_group,
+                          None, {"properties": props},
+                          f"add {rec.type} record {rec.name} to {zone.spec.name}", [zkey], source=zone))
+
+    def endpoint(self, pe: PeR):
+        conn = {"name": pe.name, "properties": {"privateLinkServiceId": pe.target_id, "groupIds": list(pe.spec.group_ids)}}
+        props = {"subnet": {"id": pe.subnet.id}}
+        if pe.spec.manual_approval:
+            props["manualPrivateLinkServiceConnections"] = [conn]
+        else:
+            props["privateLinkServiceConnections"] = [conn]
+        deps = [self.rg_key(pe.subscription, pe.resource_group), self.ref(pe.subnet.vnet.id)]
+        if pe.scope is not None:
+            deps.append(self.ref(pe.scope.id))
+        key = self.add(Step("privateEndpoint", self.key("pe", pe.name), pe.id, "Microsoft.Network/privateEndpoints", pe.name,
+                            pe.subscription, pe.resource_group, pe.location, {"location": pe.location, "properties": props},
+                            f"create private endpoint {pe.name} in {pe.subnet.vnet.name}/{pe.subnet.name} to "
+                            f"{pe.target_id.rsplit('/', 1)[-1]} ({', '.join(pe.spec.group_ids)}"
+                            f"{', manual approval' if pe.spec.manual_approval else ''})",
+                            [d for d in dict.fromkeys(deps) if d], source=pe)).key
+        if pe.zones:
+            configs = [{"name": z.zone_name.replace(".", "-"), "properties": {"privateDnsZoneId": z.id}} for z in pe.zones]
+            self.add(Step("privateDnsZoneGroup", self.key("zg", pe.name), f"{pe.id}/privateDnsZoneGroups/{ZONE_GROUP_NAME}",
+                          "Microsoft.Network/privateEndpoints/privateDnsZoneGroups", ZONE_GROUP_NAME, pe.subscription,
+                          pe.resource_group, None, {"properties": {"privateDnsZoneConfigs": configs}},
+                          f"integrate private endpoint {pe.name} with private DNS zones "
+                          + ", ".join(z.zone_name for z in pe.zones),
+                          [key] + [self.ref(z.id) for z in pe.zones], source=pe))
+
+    def cluster(self, cl: ClusterR):
+        props: dict = {"agentPublicKeyCertificate": cl.spec.agent_public_key_certificate or "",
+                       "privateLinkState": cl.spec.private_link_state}
+        deps = [self.rg_key(cl.subscription, cl.resource_group)]
+        scope_id = cl.scope.id if cl.scope is not None else cl.scope_ref
+        if cl.private_link and scope_id:
+            props["privateLinkScopeResourceId"] = scope_id
+            if cl.scope is not None:
+                deps.append(self.ref(cl.scope.id))
+        body = {"location": cl.location, "identity": {"type": "SystemAssigned"}, "properties": props}
+        pl = f"private link {cl.spec.private_link_state.lower()}"
+        if "privateLinkScopeResourceId" in props:
+            pl += f", scope {scope_id.rsplit('/', 1)[-1]}"
+        key = self.add(Step("connectedCluster", self.key("cluster", cl.name), cl.id, "Microsoft.Kubernetes/connectedClusters",
+                            cl.name, cl.subscription, cl.resource_group, cl.location, body,
+                            f"connect cluster {cl.name} ({pl})", deps, source=cl)).key
+        for ext in cl.spec.extensions:
+            name = extension_name(ext)
+            self.add(Step("extension", self.key("ext", f"{cl.name}_{name}"),
+                          f"{cl.id}/providers/Microsoft.KubernetesConfiguration/extensions/{name}",
+                          "Microsoft.KubernetesConfiguration/extensions", name, cl.subscription, cl.resource_group, None,
+                          {"properties": {"extensionType": ext, "autoUpgradeMinorVersion": True}},
+                          f"install extension {ext} on cluster {cl.name}", [key], source=cl))
+
+
+def build_plan(ix: Index) -> Plan:
+    """The ordered plan of a topology (an ``Index`` from ``arclink.model.loader.load``)."""
+    return _Builder(ix).build()
