@@ -119,6 +119,7 @@ class StubDns:
                 continue
             reply = q.reply()
             name = str(q.q.qname).rstrip(".").lower()
+            found = False
             for _ in range(4):
                 value = self.records.get(name)
                 if value is None:
@@ -130,9 +131,10 @@ class StubDns:
                     continue
                 for a in [value] if isinstance(value, str) else value:
                     reply.add_answer(RR(name, QTYPE.A, rdata=A(a), ttl=60))
+                found = True
                 break
-            if not reply.rr:
-                reply.header.rcode = 3  # NXDOMAIN
+            if not found:
+                reply.header.rcode = 3  # NXDOMAIN: the last name of the chain does not exist
             self.sock.sendto(reply.pack(), addr)
 
     def close(self):

@@ -1,0 +1,226 @@
+"""Network mode against loopback only: --dns-server at a local DNS server, TCP/TLS at local listeners.
+
+ARCLINK_DOCTOR_LOOPBACK_ONLY (set by conftest) makes sure no modelled or public address is
+ever dialled: such checks are skipped with "not dialled".
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+
+import pytest
+
+from arclink import pki
+from arclink.model import catalogue as cat
+
+from helpers import by_id, diagnosis_text, doctor_json, failing
+
+ARC = [r.fqdn for r in cat.arc_records("westeurope")]
+PUBLIC = [p.name for p in cat.public_endpoints("westeurope")]
+
+
+def private_records(base: str = "10.10.1.") -> dict:
+    recs = {}
+    for i, r in enumerate(cat.arc_records("westeurope")):
+        recs[r.fqdn] = f"cname:{r.private_fqdn}"
+        recs[r.private_fqdn] = f"{base}{4 + i}"
+    for n in PUBLIC:
+        recs[n] = cat.public_address(n)
+    return recs
+
+
+def test_private_answers_pass_and_nothing_is_dialled(stub_dns):
+    dns = stub_dns(private_records())
+    rc, rep = doctor_json("--dns-server", f"127.0.0.1:{dns.port}", "-l", "westeurope", "-p")
+    assert rc == 0, failing(rep)
+    assert rep["mode"] == "network" and rep["options"]["dnsServer"] == f"127.0.0.1:{dns.port}"
+    c = by_id(rep, "DNS001")["gbl.his.arc.azure.com"]
+    assert c["evidence"]["dns"]["cnames"] == [{"name": "gbl.his.arc.azure.com",
+                                               "target": "gbl.privatelink.his.arc.azure.com"}]
+    for cid in ("NET001", "TLS001", "PUB002"):
+        assert all(c["status"] == "skip" and "not dialled" in c["summary"] for c in by_id(rep, cid).values())
+    assert by_id(rep, "DNS003")["*"]["status"] == "pass"
+
+
+def test_public_answers_fail_with_pls_check_and_explain(stub_dns):
+    recs = private_records()
+    for r in cat.arc_records("westeurope"):
+        recs[r.private_fqdn] = cat.public_address(r.fqdn)
+    dns = stub_dns(recs)
+    rc, rep = doctor_json("--dns-server", f"127.0.0.1:{dns.port}", "-l", "westeurope", "-p", "--explain")
+    assert rc == 1
+    assert {("DNS002", n) for n in ARC} <= failing(rep)
+    text = diagnosis_text(rep)
+    assert f"your DNS server 127.0.0.1:{dns.port} answers public addresses for gbl.his.arc.azure.com" in text
+    assert "add a conditional forwarder for his.arc.azure.com to your DNS forwarder in Azure" in text
+    # without --enable-pls-check public answers are acceptable, as with azcmagent check
+    rc, rep = doctor_json("--dns-server", f"127.0.0.1:{dns.port}", "-l", "westeurope")
+    assert rc == 0, failing(rep)
+
+
+def test_mixed_answers_fail_consistency(stub_dns):
+    recs = private_records()
+    for r in cat.arc_records("westeurope"):
+        if r.zone.key == "dp":
+            recs[r.private_fqdn] = cat.public_address(r.fqdn)
+    dns = stub_dns(recs)
+    rc, rep = doctor_json("--dns-server", f"127.0.0.1:{dns.port}", "-l", "westeurope", "-p", "--explain")
+    c = by_id(rep, "DNS003")["*"]
+    assert rc == 1 and c["status"] == "fail"
+    assert set(c["evidence"]["public"]) == {n for n in ARC if "dp.kubernetes" in n}
+    assert "the conditional forwarders differ per zone" in diagnosis_text(rep)
+
+
+def test_missing_record_and_private_public_endpoint(stub_dns):
+    recs = private_records()
+    del recs["gbl.privatelink.his.arc.azure.com"]
+    recs["management.azure.com"] = "10.10.9.9"  # someone made ARM private
+    dns = stub_dns(recs)
+    rc, rep = doctor_json("--dns-server", f"127.0.0.1:{dns.port}", "-l", "westeurope", "-p", "--explain")
+    assert rc == 1
+    assert by_id(rep, "DNS001")["gbl.his.arc.azure.com"]["evidence"]["dns"]["rcode"] == "NXDOMAIN"
+    assert by_id(rep, "DNS002")["gbl.his.arc.azure.com"]["status"] == "skip"
+    assert by_id(rep, "PUB001")["management.azure.com"]["status"] == "fail"
+    text = diagnosis_text(rep)
+    assert "has no address for gbl.his.arc.azure.com (NXDOMAIN)" in text
+    assert "management.azure.com (Azure Resource Manager) resolves to 10.10.9.9" in text
+
+
+def test_vnet_cidr(stub_dns):
+    dns = stub_dns(private_records("10.30.0."))
+    rc, rep = doctor_json("--dns-server", f"127.0.0.1:{dns.port}", "-l", "westeurope", "-p",
+                          "--vnet-cidr", "10.10.0.0/16", "--explain")
+    assert rc == 1
+    assert all(c["status"] == "fail" for c in by_id(rep, "DNS002").values())
+    assert "outside 10.10.0.0/16" in diagnosis_text(rep)
+    rc, rep = doctor_json("--dns-server", f"127.0.0.1:{dns.port}", "-l", "westeurope", "-p",
+                          "--vnet-cidr", "10.30.0.0/24")
+    assert rc == 0, failing(rep)
+
+
+def test_without_location_only_global_names(stub_dns):
+    dns = stub_dns(private_records())
+    rc, rep = doctor_json("--dns-server", f"127.0.0.1:{dns.port}", "-p")
+    assert rc == 0
+    assert set(by_id(rep, "DNS001")) == set(cat.SEED_CHECK_NAMES)
+    assert "ATS001" not in {c["id"] for c in rep["checks"]}
+
+
+# --- TCP and TLS against loopback listeners -----------------------------------------------------
+
+
+class TlsServer:
+    """Accepts TLS on 127.0.0.1 with a given certificate; or, with ``tls=False``, accepts and stays silent."""
+
+    def __init__(self, cert=None, key=None, tls=True):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.ctx = None
+        if tls:
+            self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.ctx.load_cert_chain(cert, key)
+        self._stop = threading.Event()
+        self._conns = []
+        self._t = threading.Thread(target=self._serve, daemon=True)
+        self._t.start()
+
+    def _serve(self):
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self._conns.append(conn)
+            if self.ctx is not None:
+                threading.Thread(target=self._handshake, args=(conn,), daemon=True).start()
+
+    def _handshake(self, conn):
+        try:
+            conn.settimeout(3)
+            s = self.ctx.wrap_socket(conn, server_side=True)
+            s.recv(1)
+        except (OSError, ssl.SSLError):
+            pass
+
+    def close(self):
+        self._stop.set()
+        self._t.join(2)
+        for c in self._conns:
+            c.close()
+        self.sock.close()
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    made = []
+
+    def make(names=None, tls=True):
+        cert = key = None
+        if tls:
+            ca = pki.ensure_ca(tmp_path / "ca")
+            cert_pem, key_pem = pki.issue_server_cert(ca, names)
+            cert, key = pki.write_leaf(tmp_path / f"leaf{len(made)}", "leaf", cert_pem, key_pem)
+        s = TlsServer(cert, key, tls)
+        made.append(s)
+        return s, str(tmp_path / "ca" / "ca.pem")
+
+    yield make
+    for s in made:
+        s.close()
+
+
+def loopback_records() -> dict:
+    recs = {n: "127.0.0.1" for n in ARC}
+    recs.update({n: "127.0.0.1" for n in PUBLIC})
+    return recs
+
+
+def test_tcp_and_tls_through_loopback(stub_dns, tls_server):
+    server, ca = tls_server(["*.his.arc.azure.com", "*.guestconfiguration.azure.com",
+                             "dp.kubernetesconfiguration.azure.com", "*.dp.kubernetesconfiguration.azure.com",
+                             "*.azure.com", "*.microsoftonline.com", "*.microsoft.com", "*.windows.net",
+                             "*.data.mcr.microsoft.com", "*.login.microsoft.com"])
+    dns = stub_dns(loopback_records())
+    rc, rep = doctor_json("--dns-server", f"127.0.0.1:{dns.port}", "-l", "westeurope", "--port", str(server.port),
+                          "--ca-cert", ca)
+    assert rc == 0, [c for c in rep["checks"] if c["status"] == "fail"]
+    assert all(c["status"] == "pass" for c in by_id(rep, "NET001").values())
+    tls = by_id(rep, "TLS001")["gbl.his.arc.azure.com"]
+    assert tls["status"] == "pass" and "*.his.arc.azure.com" in tls["evidence"]["names"]
+    assert all(c["status"] == "pass" for c in by_id(rep, "PUB002").values())
+
+
+def test_tls_wrong_name_and_untrusted_issuer(stub_dns, tls_server):
+    server, ca = tls_server(["proxy.corp.example"])
+    dns = stub_dns(loopback_records())
+    rc, rep = doctor_json("--dns-server", f"127.0.0.1:{dns.port}", "--port", str(server.port), "--ca-cert", ca,
+                          "--explain")
+    assert rc == 1
+    c = by_id(rep, "TLS001")["gbl.his.arc.azure.com"]
+    assert c["status"] == "fail" and c["evidence"]["tls"] == "name-mismatch"
+    assert c["evidence"]["names"] == ["proxy.corp.example"]
+    assert "presents a certificate for proxy.corp.example" in diagnosis_text(rep)
+    rc, rep = doctor_json("--dns-server", f"127.0.0.1:{dns.port}", "--port", str(server.port))
+    c = by_id(rep, "TLS001")["gbl.his.arc.azure.com"]
+    assert rc == 1 and c["evidence"]["tls"] == "untrusted"
+    assert "arclink emulator CA" in c["evidence"]["issuer"]
+
+
+def test_nothing_listening_fails_tcp(stub_dns):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # a port where nothing listens
+    dns = stub_dns(loopback_records())
+    rc, rep = doctor_json("--dns-server", f"127.0.0.1:{dns.port}", "--port", str(port), "--explain")
+    assert rc == 1
+    c = by_id(rep, "NET001")["gbl.his.arc.azure.com"]
+    assert c["status"] == "fail" and c["evidence"]["tcp"] == "refused"
+    assert by_id(rep, "TLS001")["gbl.his.arc.azure.com"]["status"] == "skip"
+    assert "does not answer on TCP 443" in diagnosis_text(rep)
+    assert by_id(rep, "PUB002")["management.azure.com"]["status"] == "fail"
