@@ -25,7 +25,8 @@ RULE = Rule(
         "az extension update --name connectedk8s (1.3.0 or later), then record the versions under tools.",
 )
 
-_VERSION = re.compile(r"^\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:[-+._]?[0-9A-Za-z.+-]*)?\s*$")
+# A pre-release or build suffix must start with a letter ("b1", "-beta.1", "+build"), so "2.x" is refused.
+_VERSION = re.compile(r"^\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:[-+]?[A-Za-z][0-9A-Za-z.+-]*)?\s*$")
 
 
 @lru_cache(maxsize=256)
