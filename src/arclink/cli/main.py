@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dns": ("arclink.cli.dns", "Run the split-horizon DNS server alone for a topology file."),
     "state": ("arclink.cli.state", "Export or import the emulator's state as a topology file."),
     "connect": ("arclink.cli.connect", "Onboard a cluster like 'az connectedk8s connect'."),
+    "enable-features": ("arclink.cli.enable_features", "Enable cluster features like 'az connectedk8s enable-features'."),
     "agent": ("arclink.cli.agent", "Run a cluster's Arc agent against the emulator."),
     "fleet": ("arclink.cli.fleet", "Onboard many simulated clusters at once."),
     "doctor": ("arclink.cli.doctor", "Run the private-link troubleshooting checks."),

@@ -1,0 +1,177 @@
+"""A small ARM REST client for onboarding: HTTPS to the emulator with its CA and bearer token.
+
+Onboarding needs four calls (provider GET, scope GET, connectedCluster PUT with its
+long-running operation, GET), so this is ``http.client`` with keep-alive rather than
+the azure-mgmt-* packages, which stay test dependencies.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import json
+import ssl
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+
+API = {
+    "Microsoft.Resources": "2022-09-01",
+    "Microsoft.Kubernetes": "2024-01-01",
+    "Microsoft.HybridCompute": "2024-07-10",
+    "Microsoft.KubernetesConfiguration": "2023-05-01",
+    "Microsoft.Network": "2024-05-01",
+    "Microsoft.Network/privateDnsZones": "2024-06-01",
+}
+
+
+class ArmError(Exception):
+    """An ARM error response: HTTP status, ``code`` and ``message`` from the error body."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(f"({code}) {message}")
+        self.status, self.code, self.message = status, code, message
+
+
+class EmulatorUnavailable(Exception):
+    pass
+
+
+@dataclass
+class Endpoints:
+    arm: str
+    ca_cert: str
+    token: str
+    subscription: str
+    tenant: str
+    dns: tuple[str, int]
+    gateway: tuple[str, int]
+    state_dir: Path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Endpoints":
+        p = Path(path)
+        try:
+            doc = json.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise EmulatorUnavailable(f"{p} does not exist. Start the emulator with 'arclink serve --state DIR' "
+                                      "and pass --emulator DIR/endpoints.json.") from None
+        except (OSError, ValueError) as exc:
+            raise EmulatorUnavailable(f"{p} is not a readable endpoints.json ({exc}).") from None
+        try:
+            return cls(doc["arm"], doc["ca_cert"], doc["token"], doc["subscription"], doc.get("tenant", ""),
+                       (doc["dns"]["host"], int(doc["dns"]["port"])),
+                       (doc["gateway"]["host"], int(doc["gateway"]["port"])), p.resolve().parent)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise EmulatorUnavailable(f"{p} lacks the key {exc}; it was not written by 'arclink serve'.") from None
+
+    @classmethod
+    def from_dict(cls, doc: dict, state_dir: str | Path) -> "Endpoints":
+        return cls(doc["arm"], doc["ca_cert"], doc["token"], doc["subscription"], doc.get("tenant", ""),
+                   (doc["dns"]["host"], int(doc["dns"]["port"])),
+                   (doc["gateway"]["host"], int(doc["gateway"]["port"])), Path(state_dir))
+
+
+class ArmClient:
+    """One keep-alive HTTPS connection per thread to the emulator's ARM endpoint."""
+
+    def __init__(self, endpoints: Endpoints, timeout: float = 30.0, poll_cap: float = 0.2):
+        self.ep = endpoints
+        u = urllib.parse.urlsplit(endpoints.arm)
+        self.host, self.port = u.hostname, u.port or 443
+        if not ipaddress.ip_address(self.host if self.host != "localhost" else "127.0.0.1").is_loopback:
+            raise EmulatorUnavailable("the emulator's ARM endpoint must be on loopback")
+        self.ctx = ssl.create_default_context(cafile=endpoints.ca_cert)
+        self.timeout, self.poll_cap = timeout, poll_cap
+        self._local = threading.local()
+
+    @property
+    def subscription(self) -> str:
+        return self.ep.subscription
+
+    def _conn(self) -> http.client.HTTPSConnection:
+        c = getattr(self._local, "conn", None)
+        if c is None:
+            c = self._local.conn = http.client.HTTPSConnection(self.host, self.port, context=self.ctx,
+                                                               timeout=self.timeout)
+        return c
+
+    def request(self, method: str, path: str, api_version: str | None = None, body: dict | None = None,
+                ) -> tuple[int, dict, dict | None]:
+        url = path
+        if api_version and "api-version=" not in path:
+            url += ("&" if "?" in path else "?") + f"api-version={api_version}"
+        if url.startswith("https://"):
+            url = urllib.parse.urlsplit(url)._replace(scheme="", netloc="").geturl()
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {"Authorization": f"Bearer {self.ep.token}", "Accept": "application/json"}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        for attempt in (1, 2):
+            conn = self._conn()
+            try:
+                conn.request(method, url, body=data, headers=headers)
+                resp = conn.getresponse()
+                raw = resp.read()
+                break
+            except (http.client.HTTPException, ConnectionError, ssl.SSLError, OSError) as exc:
+                conn.close()
+                self._local.conn = None
+                if attempt == 2:
+                    raise EmulatorUnavailable(f"the emulator's ARM endpoint {self.ep.arm} does not answer ({exc}). "
+                                              "Is 'arclink serve' running?") from None
+        hdrs = {k.lower(): v for k, v in resp.getheaders()}
+        doc = None
+        if raw:
+            try:
+                doc = json.loads(raw)
+            except ValueError:
+                doc = None
+        if resp.status >= 400:
+            err = (doc or {}).get("error") or {}
+            raise ArmError(resp.status, err.get("code", f"HTTP{resp.status}"), err.get("message", raw[:200].decode(errors="replace")))
+        return resp.status, hdrs, doc
+
+    def get(self, path: str, api_version: str) -> dict:
+        return self.request("GET", path, api_version)[2] or {}
+
+    def put(self, path: str, api_version: str, body: dict, wait: bool = True) -> dict:
+        """PUT and, for a long-running operation, poll until it ends; the resource as GET shows it."""
+        status, hdrs, doc = self.request("PUT", path, api_version, body)
+        if wait:
+            self.wait(hdrs, status)
+            if status in (201, 202) and (hdrs.get("azure-asyncoperation") or hdrs.get("location")):
+                return self.get(path, api_version)
+        return doc or {}
+
+    def post(self, path: str, api_version: str, body: dict | None = None) -> dict:
+        status, hdrs, doc = self.request("POST", path, api_version, body if body is not None else {})
+        self.wait(hdrs, status)
+        return doc or {}
+
+    def delete(self, path: str, api_version: str) -> None:
+        status, hdrs, _ = self.request("DELETE", path, api_version)
+        self.wait(hdrs, status)
+
+    def wait(self, hdrs: dict, status: int) -> None:
+        op = hdrs.get("azure-asyncoperation")
+        loc = hdrs.get("location") if status == 202 else None
+        if not (op or loc):
+            return
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            st, h, doc = self.request("GET", op or loc)
+            if op:
+                state = (doc or {}).get("status", "")
+                if state.lower() in ("succeeded", "failed", "canceled"):
+                    if state.lower() != "succeeded":
+                        err = (doc or {}).get("error") or {}
+                        raise ArmError(200, err.get("code", state), err.get("message", f"The operation {state}."))
+                    return
+            elif st != 202:
+                return
+            delay = float(h.get("retry-after", "0") or 0)
+            time.sleep(min(max(delay, 0.01), self.poll_cap))
+        raise ArmError(0, "OperationTimeout", "The long-running operation did not finish in time.")

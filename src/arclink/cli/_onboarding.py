@@ -1,0 +1,61 @@
+"""Shared pieces of connect, agent, enable-features, fleet: flags, emulator endpoints, agent start."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from arclink.cli.main import UserError
+
+DEFAULT_ENDPOINTS = ".arclink/endpoints.json"
+
+
+def three_state(value: str) -> bool:
+    v = value.strip().lower()
+    if v in ("true", "yes", "1"):
+        return True
+    if v in ("false", "no", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"invalid value '{value}'. Allowed values: false, true.")
+
+
+def add_emulator_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--emulator", metavar="ENDPOINTS_JSON",
+                        default=os.environ.get("ARCLINK_EMULATOR", DEFAULT_ENDPOINTS),
+                        help="the endpoints.json 'arclink serve' wrote (default: $ARCLINK_EMULATOR or "
+                             f"{DEFAULT_ENDPOINTS})")
+
+
+def endpoints(path: str):
+    from arclink.agent.arm_client import EmulatorUnavailable, Endpoints
+
+    p = Path(path)
+    if p.is_dir():
+        p = p / "endpoints.json"
+    try:
+        return Endpoints.load(p)
+    except EmulatorUnavailable as exc:
+        raise UserError(str(exc), 2) from None
+
+
+def arm_client(ep):
+    from arclink.agent.arm_client import ArmClient, EmulatorUnavailable
+
+    try:
+        return ArmClient(ep)
+    except EmulatorUnavailable as exc:
+        raise UserError(str(exc), 2) from None
+
+
+def warn(message: str) -> None:
+    print(f"WARNING: {message}", file=sys.stderr)
+
+
+def make_agent(ep, name: str, key, address: str, location: str, heartbeat_interval: float = 5.0):
+    from arclink.agent.resolver import DnsResolver
+    from arclink.agent.runtime import Agent
+
+    return Agent(name, key, address, location, gateway=ep.gateway, ca_cert=ep.ca_cert,
+                 resolver=DnsResolver(*ep.dns), heartbeat_interval=heartbeat_interval)

@@ -1,0 +1,98 @@
+"""``arclink agent run``: the Arc agent of one onboarded cluster, heartbeating until stopped."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from arclink.cli._onboarding import add_emulator_flag, arm_client, endpoints, make_agent
+from arclink.cli.main import UserError
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    r = sub.add_parser("run", help="run the agent of an onboarded cluster")
+    r.add_argument("--cluster", "-n", required=True, help="the connected cluster's name")
+    r.add_argument("--resource-group", "-g", help="its resource group (default: found by name)")
+    r.add_argument("--heartbeat", type=float, default=5.0, help="seconds between heartbeats (default 5)")
+    r.add_argument("--once", action="store_true", help="connect, heartbeat once, pull configuration, exit")
+    r.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    r.add_argument("--output", "-o", choices=("text", "json"), default="text")
+    add_emulator_flag(r)
+
+
+def find_cluster(arm, name: str, resource_group: str | None) -> dict:
+    from arclink.agent.arm_client import ArmError
+    from arclink.agent.onboard import cluster_path
+
+    if resource_group:
+        try:
+            return arm.get(cluster_path(arm.subscription, resource_group, name), "2024-01-01")
+        except ArmError as exc:
+            if exc.status == 404:
+                raise UserError(f"no connected cluster '{name}' in resource group '{resource_group}'; onboard it "
+                                "with 'arclink connect'.", 2) from None
+            raise
+    found = arm.get(f"/subscriptions/{arm.subscription}/providers/Microsoft.Kubernetes/connectedClusters",
+                    "2024-01-01").get("value", [])
+    hits = [c for c in found if (c.get("name") or "").lower() == name.lower()]
+    if not hits:
+        raise UserError(f"no connected cluster named '{name}'; onboard it with 'arclink connect'.", 2)
+    if len(hits) > 1:
+        raise UserError(f"several clusters are named '{name}'; say which with --resource-group.", 2)
+    return hits[0]
+
+
+def run(args) -> int:
+    import asyncio
+    import signal
+
+    from arclink import pki
+    from arclink.agent.arm_client import ArmError, EmulatorUnavailable
+    from arclink.agent.onboard import key_path
+    from arclink.model.index import parse_arm_id
+
+    ep = endpoints(args.emulator)
+    arm = arm_client(ep)
+    try:
+        cluster = find_cluster(arm, args.cluster, args.resource_group)
+    except (ArmError, EmulatorUnavailable) as exc:
+        raise UserError(str(exc), 2) from None
+    parts = parse_arm_id(cluster["id"]) or {}
+    kp = key_path(ep.state_dir, parts.get("sub", arm.subscription), parts.get("rg", ""), cluster["name"])
+    if not kp.exists():
+        raise UserError(f"no onboarding key for '{cluster['name']}' at {kp}; onboard it with 'arclink connect'.", 2)
+    address = (cluster.get("tags") or {}).get("arclink-address")
+    if not address:
+        raise UserError(f"cluster '{cluster['name']}' has no 'arclink-address' tag; re-run 'arclink connect' "
+                        "with --address.", 2)
+    agent = make_agent(ep, cluster["name"], pki.load_private_key(kp), address, cluster.get("location", ""),
+                       heartbeat_interval=args.heartbeat)
+
+    def show(rep):
+        if args.output == "json":
+            print(json.dumps(rep.to_dict()), flush=True)
+        elif rep.status == "Connected":
+            c = rep.config
+            print(f"{rep.cluster}: Connected via {c.path} endpoint {c.address} ({c.fqdn})", flush=True)
+        else:
+            e = rep.last_error
+            print(f"{rep.cluster}: {rep.status}: {e.code}: {e.reason}", flush=True)
+
+    async def main():
+        if args.once:
+            return await agent.run_once()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        if args.duration:
+            loop.call_later(args.duration, stop.set)
+        return await agent.run_forever(stop, on_change=show)
+
+    rep = asyncio.run(main())
+    if args.once:
+        show(rep)
+    print(f"{rep.cluster}: {rep.heartbeats} heartbeats sent", file=sys.stderr)
+    return 0 if rep.status == "Connected" else 1
