@@ -69,7 +69,13 @@ def endpoint_for_site(site: SiteR | None, scope: ScopeR) -> PeR | None:
 
 def chain(res: Resolution) -> str:
     """The servers a query went through and what the last one did: where it went wrong."""
-    servers = list(dict.fromkeys(s.server for s in res.steps))
+    servers: list[str] = []
+    for s in res.steps:
+        # "DNS server X" then "DNS server X (recursion)" is one server doing two things: keep the fuller name.
+        if servers and s.server.startswith(servers[-1]):
+            servers[-1] = s.server
+        elif s.server not in servers:
+            servers.append(s.server)
     last = res.steps[-1].action if res.steps else "no answer"
     return f"{' -> '.join(servers)}: {last}" if servers else last
 

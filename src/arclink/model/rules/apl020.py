@@ -45,7 +45,7 @@ def no_private_path(ix, site, scope, clusters) -> str | None:
         public = resolves_public(res)
         if public:
             r = reach(ix, clusters[0], public[0], fqdn)
-            refused = "" if r.admitted else f", where the connection is refused ({r.code})"
+            refused = "" if r.admitted else f", refused there with {r.code}"
             return f"{fqdn} resolves to public address {public[0]}{refused}"
     return None
 
