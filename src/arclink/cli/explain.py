@@ -37,6 +37,9 @@ def _clusters(ix, names):
 
 
 def run(args) -> int:
+    import gc
+
+    gc.disable()  # short-lived; traces of many clusters are many objects and no garbage cycles
     from arclink.cli._topology import Unusable, load_index, report_unusable
     from arclink.model.trace import cluster_trace
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from argparse import SUPPRESS
 
 from arclink.cli.main import UserError
 
@@ -10,17 +11,11 @@ from arclink.cli.main import UserError
 def add_arguments(parser) -> None:
     parser.add_argument("file", nargs="?", metavar="FILE", help="topology file (YAML or JSON)")
     parser.add_argument("--format", choices=("text", "json", "sarif"), default="text", help="output format")
-    parser.add_argument("--output", choices=("text", "json", "sarif"), dest="format", help=argparse_suppress())
+    parser.add_argument("--output", choices=("text", "json", "sarif"), dest="format", help=SUPPRESS)
     parser.add_argument("--min-severity", choices=("info", "warning", "error"), default="info",
                         help="report only findings at or above this severity (default: info)")
     parser.add_argument("--emulator", metavar="ENDPOINTS_JSON",
                         help="lint the ARM emulator's live state (its endpoints.json) instead of a file")
-
-
-def argparse_suppress():
-    import argparse
-
-    return argparse.SUPPRESS
 
 
 def _live_index(path: str):
@@ -38,6 +33,10 @@ def _live_index(path: str):
 
 
 def run(args) -> int:
+    import gc
+
+    # A short-lived process over a big object graph: the cyclic collector only costs time here.
+    gc.disable()
     from arclink.cli._topology import Unusable, load_index, report_unusable
     from arclink.model import rules
     from arclink.rules import build_report, render

@@ -276,6 +276,7 @@ class _Builder:
     def __init__(self, topo: schema.Topology):
         self.t = topo
         self.ix = Index(topo)
+        self._placements: dict = {}
 
     def fail(self, path: str, message: str, code: str = "InvalidTopology"):
         raise TopologyError(message, path=path, code=code)
@@ -289,6 +290,14 @@ class _Builder:
         table[k] = obj
 
     def placement(self, spec, path: str) -> tuple[str, str, str]:
+        # The answer depends only on these three values: memoised, as 100k clusters share a handful.
+        key = (getattr(spec, "subscription", None), getattr(spec, "resource_group", None), getattr(spec, "location", None))
+        hit = self._placements.get(key)
+        if hit is None:
+            hit = self._placements[key] = self._placement(spec, path)
+        return hit
+
+    def _placement(self, spec, path: str) -> tuple[str, str, str]:
         d = self.t.defaults
         sub = getattr(spec, "subscription", None) or self.ix.default_subscription
         if sub.lower() not in self.ix.subscriptions and self.t.subscriptions:
@@ -573,40 +582,62 @@ class _Builder:
     def build_clusters(self):
         ix = self.ix
         per_site: dict[str, int] = {}
+        bases: dict[str, tuple] = {}  # site name -> (first address as int, usable count, IPv4?)
+        scopes: dict[str, ScopeR] = {}  # reference as written -> scope, checked once
+        clusters, by_id, placement = ix.clusters, ix.by_id, self.placement
+        ctype = "Microsoft.Kubernetes/connectedClusters"
         for i, c in enumerate(self.t.clusters):
             p = f"$.clusters[{i}]"
-            sub, rg, loc = self.placement(c, p)
-            r = ClusterR(c, p, arm_id(sub, rg, "Microsoft.Kubernetes/connectedClusters", c.name), sub, rg, loc)
+            sub, rg, loc = placement(c, p)
+            r = ClusterR(c, p, f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{ctype}/{c.name}", sub, rg, loc)
+            site = None
             if c.site:
-                r.site = ix.site(c.site)
-                if r.site is None:
+                site = r.site = ix.sites.get(c.site.lower())
+                if site is None:
                     self.fail(p + ".site", f"site '{c.site}' does not exist.", "DanglingReference")
-                r.site.clusters.append(r)
+                site.clusters.append(r)
             if c.address:
                 ip = self.ip(c.address, p + ".address")
-                if r.site and not r.site.contains(ip):
-                    self.fail(p + ".address", f"{c.address} is outside the address space of site '{r.site.name}'.",
+                if site and not site.contains(ip):
+                    self.fail(p + ".address", f"{c.address} is outside the address space of site '{site.name}'.",
                               "InvalidAddress")
                 r.address = c.address
-            elif r.site and r.site.networks:
-                n = per_site.get(r.site.name, 0)
-                per_site[r.site.name] = n + 1
-                net = r.site.networks[0]
-                r.address = str(net.network_address + 10 + n % max(1, net.num_addresses - 12))
+            elif site and site.networks:
+                name = site.spec.name
+                n = per_site.get(name, 0)
+                per_site[name] = n + 1
+                base = bases.get(name)
+                if base is None:
+                    net = site.networks[0]
+                    base = bases[name] = (int(net.network_address), max(1, net.num_addresses - 12), net.version == 4)
+                x = base[0] + 10 + n % base[1]
+                # Formatting the integer directly: ipaddress objects cost a few microseconds each.
+                r.address = (f"{x >> 24 & 255}.{x >> 16 & 255}.{x >> 8 & 255}.{x & 255}" if base[2]
+                             else str(ipaddress.IPv6Address(x)))
             ref = c.private_link_scope_resource_id
             if ref:
-                if ref.startswith("/"):
-                    parts = self.check_arm_id(ref, p + ".privateLinkScopeResourceId")
-                    if f"{parts['ns']}/{parts['type']}".lower() != cat.ARC_RESOURCE_TYPE.lower():
-                        self.fail(p + ".privateLinkScopeResourceId",
-                                  f"'{ref}' is not a {cat.ARC_RESOURCE_TYPE} id.", "InvalidResourceId")
-                r.scope = ix.scope(ref)
-                if r.scope is None:
-                    self.fail(p + ".privateLinkScopeResourceId", f"private link scope '{ref}' does not exist.",
-                              "DanglingReference")
-                r.scope.clusters.append(r)
-            self.unique(ix.clusters, c.name, p, "cluster", r)
-            ix.by_id[r.id.lower()] = r
+                scope = scopes.get(ref)
+                if scope is None:
+                    scope = scopes[ref] = self.cluster_scope(ref, p)
+                r.scope = scope
+                scope.clusters.append(r)
+            k = c.name.lower()
+            if k in clusters:
+                self.unique(clusters, c.name, p, "cluster", r)
+            clusters[k] = r
+            by_id[r.id.lower()] = r
+
+    def cluster_scope(self, ref: str, p: str) -> ScopeR:
+        if ref.startswith("/"):
+            parts = self.check_arm_id(ref, p + ".privateLinkScopeResourceId")
+            if f"{parts['ns']}/{parts['type']}".lower() != cat.ARC_RESOURCE_TYPE.lower():
+                self.fail(p + ".privateLinkScopeResourceId",
+                          f"'{ref}' is not a {cat.ARC_RESOURCE_TYPE} id.", "InvalidResourceId")
+        scope = self.ix.scope(ref)
+        if scope is None:
+            self.fail(p + ".privateLinkScopeResourceId", f"private link scope '{ref}' does not exist.",
+                      "DanglingReference")
+        return scope
 
 
 def _allocate(subnet: SubnetR):

@@ -1,0 +1,123 @@
+"""Generate a large, correct private-link topology: N clusters over M on-premises sites.
+
+Deterministic (same arguments, same bytes). One hub VNet with the scope's private endpoint,
+the three private DNS zones with zone-group records, a DNS private resolver; every site
+reaches the hub over ExpressRoute or site-to-site VPN, forwards the Arc zones to the
+resolver and allows the required service tags; clusters are spread evenly over the sites.
+
+    python bench/gen_topology.py --clusters 100000 --sites 1000 -o /tmp/topo-100k.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+SUB = "8f2b1c3d-4e5f-4a6b-9c7d-1e2f3a4b5c6d"
+TAGS_OUT = ["AzureActiveDirectory", "AzureResourceManager", "MicrosoftContainerRegistry", "AzureFrontDoor.FirstParty"]
+ARC_FORWARDED = ["his.arc.azure.com", "guestconfiguration.azure.com", "dp.kubernetesconfiguration.azure.com"]
+ZONES = ["privatelink.his.arc.azure.com", "privatelink.guestconfiguration.azure.com",
+         "privatelink.dp.kubernetesconfiguration.azure.com"]
+
+
+def site_prefix(i: int) -> str:
+    # 10.128.0.0/9 holds 32,768 /24 sites, far from the hub's 10.10.0.0/16.
+    return f"10.{128 + i // 256}.{i % 256}.0/24"
+
+
+def topology(clusters: int, sites: int) -> dict:
+    sites = max(1, min(sites, clusters or 1))
+    nsg_rules = [
+        {"name": name, "priority": 150 + k, "direction": "Outbound", "access": "Allow", "protocol": "Tcp",
+         "sourceAddressPrefix": "VirtualNetwork", "destinationAddressPrefix": tag, "destinationPortRange": "443"}
+        for k, (name, tag) in enumerate(zip(
+            ["AllowAADOutboundAccess", "AllowAzOutboundAccess", "AllowAzureFrontDoorFirstPartyAccess",
+             "AllowMCROutboundAccess"],
+            ["AzureActiveDirectory", "AzureResourceManager", "AzureFrontDoor.FirstParty", "MicrosoftContainerRegistry"]))
+    ]
+    nsg_rules.append({"name": "AllowAzureFrontDoorFirstPartyInbound", "priority": 152, "direction": "Inbound",
+                      "access": "Allow", "protocol": "Tcp", "sourceAddressPrefix": "AzureFrontDoor.FirstParty",
+                      "destinationAddressPrefix": "VirtualNetwork", "destinationPortRange": "443"})
+    nsg_rules.append({"name": "DenyInternetOutbound", "priority": 4000, "direction": "Outbound", "access": "Deny",
+                      "protocol": "*", "destinationAddressPrefix": "Internet"})
+    doc: dict = {
+        "defaults": {"subscription": SUB, "resourceGroup": "rg-arc-hub", "location": "westeurope"},
+        "subscriptions": [{"id": SUB, "name": "retail-prod", "registeredProviders": [
+            "Microsoft.HybridCompute", "Microsoft.Kubernetes", "Microsoft.KubernetesConfiguration", "Microsoft.Network"]}],
+        "resourceGroups": [{"name": "rg-arc-hub", "location": "westeurope"},
+                           {"name": "rg-arc-clusters", "location": "westeurope"}],
+        "networkSecurityGroups": [{"name": "nsg-hub-endpoints", "securityRules": nsg_rules}],
+        "virtualNetworks": [{"name": "vnet-hub", "addressSpace": ["10.10.0.0/16"], "subnets": [
+            {"name": "snet-endpoints", "addressPrefix": "10.10.1.0/24", "networkSecurityGroup": "nsg-hub-endpoints"},
+            {"name": "snet-dns-inbound", "addressPrefix": "10.10.3.0/28"}]}],
+        "privateLinkScopes": [{"name": "pls-arc-retail", "publicNetworkAccess": "Disabled"}],
+        "privateDnsZones": [{"name": z, "virtualNetworkLinks": [{"virtualNetwork": "vnet-hub"}]} for z in ZONES],
+        "privateEndpoints": [{"name": "pe-arc-retail", "subnet": "vnet-hub/snet-endpoints",
+                              "privateLinkServiceId": "pls-arc-retail", "groupIds": ["hybridcompute"],
+                              "privateDnsZoneGroup": ZONES}],
+        "dnsForwarders": [{"name": "dnspr-hub-inbound", "kind": "privateResolverInbound",
+                           "virtualNetwork": "vnet-hub", "ipAddress": "10.10.3.4"}],
+        "sites": [],
+        "clusters": [],
+    }
+    for i in range(sites):
+        prefix = site_prefix(i)
+        base = prefix.rsplit(".", 1)[0]
+        doc["sites"].append({
+            "name": f"store-{i:05d}",
+            "addressSpace": [prefix],
+            "connections": [{"type": "ExpressRoute" if i % 2 == 0 else "SiteToSiteVPN", "virtualNetwork": "vnet-hub"}],
+            "dns": {"address": f"{base}.53",
+                    "conditionalForwarders": [{"zone": z, "targets": ["10.10.3.4"]} for z in ARC_FORWARDED]},
+            "firewall": {"outbound": TAGS_OUT, "inbound": ["AzureFrontDoor.FirstParty"]},
+        })
+    for c in range(clusters):
+        doc["clusters"].append({
+            "name": f"k3s-{c:06d}",
+            "resourceGroup": "rg-arc-clusters",
+            "site": f"store-{c % sites:05d}",
+            "privateLinkState": "Enabled",
+            "privateLinkScopeResourceId": "pls-arc-retail",
+            "extensions": ["microsoft.flux"],
+            "tools": {"connectedk8s": "1.11.2", "azureCli": "2.70.0"},
+        })
+    return doc
+
+
+def dump_yaml(doc: dict, out) -> None:
+    """Block YAML with one flow mapping per list item: readable, and quick to write and parse."""
+    for key, value in doc.items():
+        if isinstance(value, dict):
+            out.write(f"{key}: {json.dumps(value)}\n")
+            continue
+        out.write(f"{key}:\n")
+        for item in value:
+            out.write(f"  - {json.dumps(item)}\n")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clusters", type=int, default=1000)
+    ap.add_argument("--sites", type=int, default=1000)
+    ap.add_argument("--format", choices=("yaml", "json"), default=None, help="default: from the file name")
+    ap.add_argument("-o", "--output", default="-")
+    args = ap.parse_args(argv)
+    fmt = args.format or ("json" if args.output.endswith(".json") else "yaml")
+    doc = topology(args.clusters, args.sites)
+    out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
+    try:
+        if fmt == "json":
+            json.dump(doc, out, indent=1)
+            out.write("\n")
+        else:
+            out.write(f"# generated: bench/gen_topology.py --clusters {args.clusters} --sites {args.sites}\n")
+            dump_yaml(doc, out)
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
