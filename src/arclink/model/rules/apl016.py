@@ -49,7 +49,8 @@ def check(ix):
         listed = "; ".join(f"{fqdn} -> {outcome(ix, res)}" for fqdn, res in bad[:4])
         more = f"; and {plural(len(bad) - 4, 'more name')}" if len(bad) > 4 else ""
         first = bad[0][1]
-        yield finding(RULE, site, f"from site '{site.name}' (clusters {quoted(clusters)}), {plural(len(bad), 'Arc name')} {'does' if len(bad) == 1 else 'do'} not "
+        verb = "does" if len(bad) == 1 else "do"
+        yield finding(RULE, site, f"from site '{site.name}' (clusters {quoted(clusters)}), {plural(len(bad), 'Arc name')} {verb} not "
                                   f"resolve to private endpoint '{pe.name}' of scope '{scope.name}': {listed}{more}; "
                                   f"the chain for {bad[0][0]}: {chain(first)}.",
                       related=[scope, pe, *clusters])

@@ -75,7 +75,7 @@ def check(ix):
             else:
                 public_sites.append(site.name if site else clusters[0].name)
         if not disabled:
-            extra = (f"; clusters at {quoted(public_sites)} have no private path and use the public endpoints now"
+            extra = (f"; clusters at {quoted(public_sites)} have no private path, so they can only use the public endpoints"
                      if public_sites else "")
             yield finding(RULE, scope, f"private link scope '{scope.name}' has publicNetworkAccess Enabled: its clusters "
                                        f"can also reach Azure Arc over public networks, so data may leave over public "

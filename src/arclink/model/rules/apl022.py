@@ -45,8 +45,9 @@ def _show(v: tuple) -> str:
 def tool_problems(connectedk8s: str | None, azure_cli: str | None) -> tuple[str, ...]:
     """Problems with one pair of recorded versions (memoised: clusters share a handful of pairs)."""
     out = []
-    for label, field, value, minimum in (("connectedk8s extension", "tools.connectedk8s", connectedk8s, cat.MIN_CONNECTEDK8S),
-                                         ("Azure CLI", "tools.azureCli", azure_cli, cat.MIN_AZURE_CLI)):
+    checks = (("connectedk8s extension", "tools.connectedk8s", connectedk8s, cat.MIN_CONNECTEDK8S),
+              ("Azure CLI", "tools.azureCli", azure_cli, cat.MIN_AZURE_CLI))
+    for label, field, value, minimum in checks:
         if value is None:
             continue
         v = parse_version(value)

@@ -42,7 +42,8 @@ def check(ix):
     for zone in ix.zones.values():
         right = cat.WRONG_ZONE_NAMES.get(zone.zone_name)
         if right:
-            used = f"; private endpoint {quoted(users[zone.zone_name])} writes its records there" if zone.zone_name in users else ""
+            used = (f"; private endpoint {quoted(users[zone.zone_name])} writes its records there"
+                    if zone.zone_name in users else "")
             yield finding(RULE, zone, f"private DNS zone '{zone.spec.name}' has the wrong name: Arc-enabled Kubernetes "
                                       f"resolves dp.kubernetesconfiguration.azure.com through '{right}', so nothing reads "
                                       f"this zone{used}.")
@@ -75,8 +76,9 @@ def check(ix):
                 if site not in entry[1]:
                     entry[1].append(site)
     for (zone, vnet), (fwd_name, sites) in unlinked.items():
+        whom = f"{'site' if len(sites) == 1 else 'sites'} {quoted(sites)}"
         yield finding(RULE, zone, f"private DNS zone '{zone.spec.name}' is not linked to virtual network '{vnet.name}', "
-                                  f"where DNS forwarder '{fwd_name}' resolves for {'site' if len(sites) == 1 else 'sites'} {quoted(sites)}, so the Arc names "
+                                  f"where DNS forwarder '{fwd_name}' resolves for {whom}, so the Arc names "
                                   "resolve to public addresses there.", related=[vnet, *sites])
     # 4. zones that exist but are linked nowhere
     for zone in ix.zones.values():

@@ -65,8 +65,8 @@ def check(ix):
     for pe, zones in zone_checks.items():
         gaps = _zone_gaps(ix, pe, zones)
         if gaps:
-            yield finding(RULE, pe, f"private endpoint '{pe.name}' misses {plural(len(gaps), 'record')} of its DNS configuration in "
-                                    f"the private DNS zones: {'; '.join(gaps)}.",
+            yield finding(RULE, pe, f"private endpoint '{pe.name}' misses {plural(len(gaps), 'record')} of its DNS "
+                                    f"configuration in the private DNS zones: {'; '.join(gaps)}.",
                           related=[pe.scope] if pe.scope else [])
     per_site: dict = {}
     for site, scope, pe, arc_zone in manual:
