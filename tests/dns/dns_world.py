@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import ipaddress
 from pathlib import Path
+from typing import NamedTuple
 
 import dns.edns
 import dns.flags
@@ -35,6 +36,13 @@ MANUAL_SITE = "192.168.50.10"  # hosts the privatelink zones itself
 LEGACY_SITE = "192.168.60.10"  # a non-private-link cluster's network
 BROKEN_SITE = "192.168.70.10"  # forwards to a DNS server nobody runs
 HUB_VNET = "10.10.1.50"
+
+
+class Endpoint(NamedTuple):
+    """Where a server listens (what ``ask`` needs of a server)."""
+
+    host: str
+    port: int
 
 
 def _arc_forwarders(target: str) -> list:
