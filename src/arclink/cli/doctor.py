@@ -28,6 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=2.0, metavar="SECONDS", help="per-check timeout (default 2)")
     p.add_argument("--port", type=int, default=443, help=argparse.SUPPRESS)  # dial another port (tests, port maps)
     p.add_argument("--loopback-only", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--ca-cert", metavar="PEM", help="also trust this CA for the TLS checks (network mode)")
     p.add_argument("--explain", action="store_true", help="add a plain-words diagnosis of what is wrong and the fix")
     p.add_argument("-j", "--json", action="store_true", help="print the report as JSON (docs/doctor.md)")
     p.add_argument("--output", choices=("table", "json"), default=None, help="same as --json when 'json'")
@@ -101,10 +102,12 @@ def build_config(args):
         raise UserError("--site needs --emulator endpoints.json (sites exist only in the emulator's model).")
     cfg = Config(location=args.location, cloud=args.cloud, enable_pls_check=args.enable_pls_check,
                  vnet_cidrs=_vnet_cidrs(args.vnet_cidr), timeout=args.timeout, explain=args.explain,
-                 connect_port=args.port,
+                 connect_port=args.port, cafile=args.ca_cert,
                  loopback_only=args.loopback_only or os.environ.get("ARCLINK_DOCTOR_LOOPBACK_ONLY") == "1")
     if not 0 < args.port < 65536:
         raise UserError(f"--port {args.port} is not a TCP port.")
+    if args.ca_cert and not os.path.isfile(args.ca_cert):
+        raise UserError(f"--ca-cert {args.ca_cert}: no such file; give a PEM file with the CA certificate.")
     if args.dns_server:
         if args.emulator:
             raise UserError("--dns-server and --emulator exclude each other: the emulator has its own DNS server.")

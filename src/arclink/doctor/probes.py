@@ -95,7 +95,9 @@ class TlsResult:
 
 def tls_context(cafile: str | None) -> ssl.SSLContext:
     """Verify against ``cafile`` (the emulator CA) or the system trust store."""
-    ctx = ssl.create_default_context(cafile=cafile) if cafile else ssl.create_default_context()
+    ctx = ssl.create_default_context()
+    if cafile:
+        ctx.load_verify_locations(cafile=cafile)
     ctx.check_hostname = True
     return ctx
 

@@ -82,6 +82,7 @@ class Config:
     explain: bool = False
     connect_port: int = 443  # network mode: the port dialled for TCP/TLS checks
     loopback_only: bool = False  # refuse to dial anything but loopback (tests set it)
+    cafile: str | None = None  # network mode: trust this CA besides the system store
     emulator: Emulator | None = None
     deadline: float = RUN_DEADLINE
 
@@ -123,7 +124,7 @@ class _Run:
             self.gateway = emu.hostport("gateway")
             self.cafile = emu.endpoints.get("ca_cert")
         else:
-            self.site, self.src, self.gateway, self.cafile = None, None, None, None
+            self.site, self.src, self.gateway, self.cafile = None, None, None, cfg.cafile
             self.dns_at = cfg.dns_server or system_dns_server()
         self.ecs = self.src
 
@@ -157,7 +158,7 @@ class _Run:
                                               proxy=(self.src, address), tls=tls, hello=tls)
         if self.cfg.loopback_only and not ipaddress.ip_address(address).is_loopback:
             return None
-        return await probes.tcp_tls_probe(address, self.cfg.connect_port, name, self.t(), tls=tls)
+        return await probes.tcp_tls_probe(address, self.cfg.connect_port, name, self.t(), cafile=self.cafile, tls=tls)
 
     # checks ----------------------------------------------------------------------------------------
     async def arc_name(self, name: str) -> None:

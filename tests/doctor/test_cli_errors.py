@@ -1,0 +1,51 @@
+"""Could not run: exit 2, one line on stderr, no traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import EXAMPLES
+from helpers import doctor
+
+
+def check_unusable(args, *expected):
+    rc, out, err = doctor(*args)
+    assert rc == 2, (rc, out, err)
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    for e in expected:
+        assert e in err, err
+
+
+def test_missing_endpoints_file(tmp_path):
+    check_unusable(["--emulator", str(tmp_path / "nope.json"), "--site", "s"], "not found")
+
+
+def test_malformed_endpoints_file(tmp_path):
+    p = tmp_path / "endpoints.json"
+    p.write_text("{not json")
+    check_unusable(["--emulator", str(p), "--site", "s", "--topology", str(EXAMPLES / "good.yaml")], str(p))
+
+
+def test_endpoints_without_dns(tmp_path):
+    p = tmp_path / "endpoints.json"
+    p.write_text('{"gateway": {"host": "127.0.0.1", "port": 1}}')
+    check_unusable(["--emulator", str(p), "--site", "store-amsterdam", "--topology", str(EXAMPLES / "good.yaml")],
+                   "'dns'")
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["--cloud", "AzureUSGovernment"], "not implemented"),
+    (["--cloud", "Mars"], "unknown cloud"),
+    (["--location", "atlantis"], "unknown location 'atlantis'"),
+    (["--dns-server", "not-an-ip"], "--dns-server 'not-an-ip'"),
+    (["--dns-server", "127.0.0.1:99999"], "--dns-server"),
+    (["--vnet-cidr", "10.0.0.0/33"], "--vnet-cidr '10.0.0.0/33'"),
+    (["--site", "store-amsterdam"], "--site needs --emulator"),
+    (["--emulator", "endpoints.json"], "--emulator needs --site"),
+    (["--timeout", "0"], "--timeout"),
+    (["--ca-cert", "/nonexistent.pem"], "--ca-cert"),
+])
+def test_bad_options(args, expected):
+    check_unusable(args, expected)

@@ -1,0 +1,72 @@
+"""Timeouts are bounded: silent DNS servers and silent TCP listeners on loopback; the run returns.
+
+No timing assertions: a generous pytest-timeout is the bound.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+
+from arclink.doctor import Config, Emulator, run
+from arclink.model.loader import load
+
+from conftest import EXAMPLES
+from helpers import by_id, diagnosis_text, doctor_json
+from test_network_mode import TlsServer, loopback_records
+
+pytestmark = pytest.mark.timeout(40)
+
+
+def test_silent_dns_server(stub_dns):
+    dns = stub_dns({}, silent=True)
+    rc, rep = doctor_json("--dns-server", f"127.0.0.1:{dns.port}", "-l", "westeurope", "-p", "--explain")
+    assert rc == 1
+    for c in by_id(rep, "DNS001").values():
+        assert c["status"] == "fail" and c["evidence"]["dns"]["rcode"] == "TIMEOUT"
+    assert all(c["status"] == "fail" for c in by_id(rep, "PUB001").values())
+    assert "does not answer" in diagnosis_text(rep)
+
+
+def test_silent_tls_listener(stub_dns):
+    server = TlsServer(tls=False)  # accepts TCP, never speaks TLS
+    try:
+        dns = stub_dns(loopback_records())
+        rc, rep = doctor_json("--dns-server", f"127.0.0.1:{dns.port}", "--port", str(server.port),
+                              "--timeout", "0.5")
+    finally:
+        server.close()
+    assert rc == 1
+    c = by_id(rep, "TLS001")["gbl.his.arc.azure.com"]
+    assert c["status"] == "fail" and c["evidence"]["tls"] == "timeout"
+    assert by_id(rep, "NET001")["gbl.his.arc.azure.com"]["status"] == "pass"
+
+
+def test_emulator_that_does_not_answer(stub_dns, tmp_path):
+    dns = stub_dns({}, silent=True)
+    gw = TlsServer(tls=False)
+    try:
+        endpoints = {"dns": {"host": "127.0.0.1", "port": dns.port},
+                     "gateway": {"host": "127.0.0.1", "port": gw.port}, "ca_cert": str(tmp_path / "none.pem")}
+        path = tmp_path / "endpoints.json"
+        path.write_text(json.dumps(endpoints))
+        cfg = Config(enable_pls_check=True, explain=True, timeout=1.0,
+                     emulator=Emulator(endpoints, load(EXAMPLES / "good.yaml"), "store-amsterdam"))
+        report = run(cfg)
+    finally:
+        gw.close()
+    assert report.exit_code == 1
+    dns001 = [c for c in report.checks if c.id == "DNS001"]
+    assert dns001 and all(c.status == "fail" for c in dns001)
+    assert any("does not answer" in d.text for d in report.diagnosis)
+
+
+def test_run_deadline_cuts_long_timeouts(stub_dns):
+    dns = stub_dns({}, silent=True)
+    report = run(Config(location="westeurope", dns_server=("127.0.0.1", dns.port), timeout=20, deadline=1.0,
+                        loopback_only=True))
+    assert report.exit_code == 1
+    assert all(c.status in ("fail", "skip") for c in report.checks)
+    assert {c.id for c in report.checks if c.status == "fail"} >= {"DNS001", "PUB001"}
