@@ -224,14 +224,19 @@ class Agent:
         return rep
 
     async def run_forever(self, stop: asyncio.Event, retry: float | None = None,
-                          config_every: int = 12, on_change=None) -> AgentReport:
+                          config_every: int = 12, on_change=None,
+                          open_gate: asyncio.Semaphore | None = None) -> AgentReport:
         """Keep a session open, heartbeat every interval, reconnect (re-resolving) after a refusal."""
         retry = self.heartbeat_interval if retry is None else retry
         rep = self.report
         while not stop.is_set():
             session = None
             try:
-                session = await self.open(self.config_name)
+                if open_gate is not None:
+                    async with open_gate:
+                        session = await self.open(self.config_name)
+                else:
+                    session = await self.open(self.config_name)
                 rep.config = session.outcome
                 n = 0
                 while not stop.is_set():

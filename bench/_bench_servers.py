@@ -1,0 +1,86 @@
+"""Servers for gateway_bench.py, each in a process of its own so its RSS and CPU are its own.
+
+    python bench/_bench_servers.py gateway TOPOLOGY.json STATE_DIR
+    python bench/_bench_servers.py echo STATE_DIR
+
+Prints one JSON line with the ports, then answers 'stats' on stdin with a JSON line, and
+exits on 'quit' or end of input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import threading
+from pathlib import Path
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):  # peak resident set
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def serve_gateway(topology: str, state_dir: str) -> None:
+    import msgspec
+
+    from arclink.dns.server import start_dns_server
+    from arclink.gateway.server import start_gateway
+    from arclink.model import schema
+    from arclink.model.index import build_index
+    from arclink.model.live import LiveState
+
+    topo = msgspec.json.decode(Path(topology).read_bytes(), type=schema.Topology)
+    live = LiveState(build_index(topo))
+    gw = start_gateway(live, state_dir, offline_after=60.0)
+    dns = start_dns_server(live, "127.0.0.1", 0)
+    print(json.dumps({"gateway": gw.port, "dns": dns.port}), flush=True)
+    for line in sys.stdin:
+        if line.strip() == "stats":
+            print(json.dumps({"counters": gw.counters, "rss_mb": rss_mb()}), flush=True)
+        elif line.strip() == "quit":
+            break
+    dns.close()
+    gw.close()
+
+
+def serve_echo(state_dir: str) -> None:
+    """A plain TLS echo server with the gateway's certificate: the limit for TLS on this machine."""
+    from arclink.gateway.server import new_event_loop
+    from arclink.gateway.tls import server_context
+
+    ctx = server_context(state_dir)
+    loop = new_event_loop()
+    counters = {"connections": 0}
+
+    async def echo(reader, writer):
+        counters["connections"] += 1
+        try:
+            line = await reader.readline()
+            writer.write(line)
+            await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+
+    async def start():
+        return await asyncio.start_server(echo, "127.0.0.1", 0, ssl=ctx, backlog=4096)
+
+    server = loop.run_until_complete(start())
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    print(json.dumps({"echo": server.sockets[0].getsockname()[1]}), flush=True)
+    for line in sys.stdin:
+        if line.strip() == "stats":
+            print(json.dumps({"counters": counters, "rss_mb": rss_mb()}), flush=True)
+        elif line.strip() == "quit":
+            break
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "gateway":
+        serve_gateway(sys.argv[2], sys.argv[3])
+    else:
+        serve_echo(sys.argv[2])

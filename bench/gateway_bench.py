@@ -1,0 +1,264 @@
+"""Gateway benchmarks: a heartbeating fleet, onboarding time, TLS admissions per second.
+
+    python bench/gateway_bench.py [--clusters 10000] [--sites 100] [--duration 60]
+                                  [--admission-seconds 10] [--onboard 10000] [--skip soak,onboard,admissions]
+
+1. Soak: N simulated clusters (agents in this process, one event loop) heartbeat every 5 s
+   through the gateway (its own process, with the DNS server) for a bounded duration. Reports
+   connected clusters, heartbeats, connections refused for overload, and the gateway's peak RSS.
+2. Onboarding: N connectedCluster PUTs with fresh keys through the emulator's ARM API
+   (needs ``arclink.cli.serve.start_services``).
+3. Admissions/s: new connection + PROXY header + TLS + signed challenge + reach() + welcome,
+   set beside a plain TLS echo server on the same machine and certificate (the limit), same
+   client, same concurrency. The ratio is printed.
+
+Prints a markdown table. Nothing here is a pass/fail test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import msgspec
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+
+from arclink import pki  # noqa: E402
+from arclink.agent.fleet import fleet_cluster, fleet_topology  # noqa: E402
+from arclink.agent.resolver import DnsResolver  # noqa: E402
+from arclink.agent.runtime import Agent  # noqa: E402
+from arclink.gateway.server import new_event_loop  # noqa: E402
+
+
+class Server:
+    def __init__(self, *args: str):
+        self.proc = subprocess.Popen([sys.executable, str(HERE / "_bench_servers.py"), *args], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(HERE.parent / "src")})
+        self.ports = json.loads(self.proc.stdout.readline())
+
+    def stats(self) -> dict:
+        self.proc.stdin.write("stats\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def stop(self) -> None:
+        try:
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.flush()
+            self.proc.wait(15)
+        except (BrokenPipeError, subprocess.TimeoutExpired):
+            self.proc.kill()
+
+
+def raise_fd_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def make_fleet(n: int, sites: int, state: Path):
+    state.mkdir(parents=True, exist_ok=True)
+    keys = [pki.new_agent_key("ec") for _ in range(n)]
+    clusters = [fleet_cluster(i, sites, pki.public_key_b64(k)) for i, k in enumerate(keys)]
+    topo = fleet_topology(sites, clusters)
+    path = state / "fleet.json"
+    path.write_bytes(msgspec.json.encode(topo))
+    return keys, clusters, path
+
+
+class StaticResolver:
+    def __init__(self, address: str):
+        self.address = address
+
+    async def resolve(self, name, client):
+        return [self.address]
+
+
+# --- 1. soak ------------------------------------------------------------------------------------
+
+
+def soak(n: int, sites: int, duration: float, interval: float, state: Path) -> dict:
+    keys, clusters, topo = make_fleet(n, sites, state)
+    srv = Server("gateway", str(topo), str(state))
+    try:
+        from arclink.agent.fleet import run_agents
+
+        resolver = DnsResolver("127.0.0.1", srv.ports["dns"])
+        agents = [Agent(c.name, k, c.address, "westeurope", gateway=("127.0.0.1", srv.ports["gateway"]),
+                        ca_cert=str(state / "ca.pem"), resolver=resolver, heartbeat_interval=interval, timeout=60)
+                  for c, k in zip(clusters, keys)]
+        connected_at = []
+        t0 = time.monotonic()
+
+        def progress(_):
+            connected_at.append(time.monotonic() - t0)
+
+        loop = new_event_loop()
+        res = loop.run_until_complete(run_agents(agents, concurrency=100, duration=duration, progress=progress))
+        loop.close()
+        st = srv.stats()
+    finally:
+        srv.stop()
+    return {"clusters": n, "connected": res.connected, "refused": res.refused, "heartbeats": res.heartbeats,
+            "all_connected_s": max(connected_at) if len(connected_at) == n else None,
+            "overloaded": st["counters"].get("overloaded", 0), "gateway_rss_mb": st["rss_mb"],
+            "expected_heartbeats": int(n * max(0.0, duration) / interval), "duration": duration}
+
+
+# --- 2. onboarding ------------------------------------------------------------------------------
+
+
+def onboard(n: int, state: Path) -> dict | None:
+    try:
+        from arclink.cli.serve import start_services
+    except ImportError:
+        return None
+    from concurrent.futures import ThreadPoolExecutor
+
+    from arclink.agent.arm_client import ArmClient, Endpoints
+    from arclink.agent.fleet import CLUSTER_RG, scope_id, site_name, cluster_address
+    from arclink.agent.onboard import ConnectRequest, put_cluster
+
+    sites = 100
+    topo_path = state / "onboard-topology.json"
+    topo_path.write_bytes(msgspec.json.encode(fleet_topology(sites)))
+    svc = start_services(state / "onboard", in_memory=True, host="127.0.0.1", arm_port=0, dns_port=0, gateway_port=0,
+                         topology=str(topo_path))
+    try:
+        ep = Endpoints.from_dict(svc.endpoints, state / "onboard")
+        arm = ArmClient(ep)
+        t0 = time.monotonic()
+
+        def one(i):
+            s, k = i % sites, i // sites
+            req = ConnectRequest(CLUSTER_RG, f"k3s-{i:05d}", "westeurope", site=site_name(s),
+                                 address=cluster_address(s, k), enable_private_link=True,
+                                 private_link_scope_resource_id=scope_id(), yes=True, key_kind="ec")
+            put_cluster(arm, req, ep.state_dir)
+
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(one, range(n)))
+        return {"clusters": n, "seconds": time.monotonic() - t0}
+    finally:
+        svc.stop()
+
+
+# --- 3. admissions per second -------------------------------------------------------------------
+
+
+async def _load(seconds: float, concurrency: int, op) -> int:
+    done = 0
+    end = time.monotonic() + seconds
+
+    async def worker():
+        nonlocal done
+        while time.monotonic() < end:
+            try:
+                await op()
+                done += 1
+            except Exception:
+                await asyncio.sleep(0.01)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return done
+
+
+def admissions(seconds: float, concurrency: int, state: Path) -> dict:
+    import ssl
+
+    keys, clusters, topo = make_fleet(1000, 10, state)
+    gw, echo = Server("gateway", str(topo), str(state)), Server("echo", str(state))
+    try:
+        ctx = ssl.create_default_context(cafile=str(state / "ca.pem"))
+        from arclink.model.index import build_index
+
+        ix = build_index(msgspec.json.decode(topo.read_bytes(), type=type(fleet_topology(1))))
+        pe_addr = ix.endpoints["pe-arc-fleet"].address_of("westeurope.dp.kubernetesconfiguration.azure.com")
+        agents = [Agent(c.name, k, c.address, "westeurope", gateway=("127.0.0.1", gw.ports["gateway"]),
+                        ca_cert=str(state / "ca.pem"), resolver=StaticResolver(pe_addr))
+                  for c, k in zip(clusters, keys)]
+        i = 0
+
+        async def admit():
+            nonlocal i
+            a = agents[i % len(agents)]
+            i += 1
+            s = await a.open(a.config_name)
+            await s.close()
+
+        async def echo_once():
+            r, w = await asyncio.open_connection("127.0.0.1", echo.ports["echo"], ssl=ctx,
+                                                 server_hostname="westeurope.dp.kubernetesconfiguration.azure.com")
+            w.write(b'{"op":"ping"}\n')
+            await w.drain()
+            await r.readline()
+            w.close()
+
+        loop = new_event_loop()
+        n_gw = loop.run_until_complete(_load(seconds, concurrency, admit))
+        n_echo = loop.run_until_complete(_load(seconds, concurrency, echo_once))
+        loop.close()
+        refused = gw.stats()["counters"].get("refused", 0)
+    finally:
+        gw.stop()
+        echo.stop()
+    return {"gateway_per_s": n_gw / seconds, "echo_per_s": n_echo / seconds, "refused": refused,
+            "ratio": (n_gw / n_echo) if n_echo else 0.0, "seconds": seconds, "concurrency": concurrency}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clusters", type=int, default=10_000)
+    ap.add_argument("--sites", type=int, default=100)
+    ap.add_argument("--duration", type=float, default=60.0, help="seconds of heartbeating after the first connection")
+    ap.add_argument("--interval", type=float, default=5.0)
+    ap.add_argument("--onboard", type=int, default=10_000)
+    ap.add_argument("--admission-seconds", type=float, default=10.0)
+    ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--skip", default="", help="comma-separated: soak, onboard, admissions")
+    args = ap.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
+    raise_fd_limit()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="arclink-bench-") as tmp:
+        state = Path(tmp)
+        if "admissions" not in skip:
+            a = admissions(args.admission_seconds, args.concurrency, state / "adm")
+            rows.append(("TLS admissions/s (gateway: PROXY v2 + TLS + signed challenge + reach())",
+                         f"{a['gateway_per_s']:.0f}/s", f"plain TLS echo: {a['echo_per_s']:.0f}/s",
+                         f"ratio {a['ratio']:.2f}"))
+            print(f"admissions: {a}", file=sys.stderr)
+        if "soak" not in skip:
+            s = soak(args.clusters, args.sites, args.duration, args.interval, state / "soak")
+            rows.append((f"{s['clusters']:,} clusters heartbeating every {args.interval:g} s for {s['duration']:g} s",
+                         f"{s['connected']:,} connected, {s['heartbeats']:,} heartbeats "
+                         f"(~{s['expected_heartbeats']:,} expected)",
+                         f"refused for overload: {s['overloaded']}; other refusals: {s['refused'] or 0}",
+                         f"gateway peak RSS {s['gateway_rss_mb']:.0f} MB (limit 1024 MB)"))
+            print(f"soak: {s}", file=sys.stderr)
+        if "onboard" not in skip:
+            o = onboard(args.onboard, state / "onb")
+            if o is None:
+                rows.append(("onboarding", "skipped", "arclink.cli.serve.start_services is not available", ""))
+            else:
+                rows.append((f"onboarding {o['clusters']:,} clusters (key pair + connectedCluster PUT via ARM)",
+                             f"{o['seconds']:.1f} s", f"{o['clusters'] / o['seconds']:.0f} clusters/s",
+                             "target < 180 s"))
+    print("| benchmark | result | peer / detail | verdict |")
+    print("|---|---|---|---|")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
