@@ -30,7 +30,7 @@ def plan(good_index):
 def test_plan_order_and_contents(plan):
     kinds = [s.kind for s in plan.steps]
     order = ["provider", "resourceGroup", "networkSecurityGroup", "virtualNetwork", "privateLinkScope",
-             "privateDnsZone", "privateEndpoint", "connectedCluster", "dnsForwarder", "site"]
+             "privateDnsZone", "privateEndpoint", "dnsForwarder", "site", "connectedCluster"]
     firsts = [kinds.index(k) for k in order]
     assert firsts == sorted(firsts)
     seen = set()

@@ -23,7 +23,7 @@ CERTS = "agentPublicKeyCertificates"
 
 def _resource(s: Step, in_group: set[str], by_key: dict[str, Step]) -> dict:
     res: dict = {"type": s.type, "apiVersion": s.api_version, "name": arm_name(s)}
-    for k in ("location", "identity"):
+    for k in ("location", "tags", "identity"):
         if k in s.body:
             res[k] = s.body[k]
     if s.kind == "extension":

@@ -167,6 +167,8 @@ def _cluster(s: Step) -> list[str]:
         flags += f" --private-link-scope-resource-id {q(p['privateLinkScopeResourceId'])}"
     # Re-running connect is how the private-link state of an onboarded cluster changes
     # (connectedk8s update has no private-link flags), so compare the state, not existence.
+    if s.body.get("tags"):
+        flags += " --tags " + " ".join(q(f"{k}={v}") for k, v in s.body["tags"].items())
     return [f"if [ \"$(az connectedk8s show {g} --name {q(s.name)} {_sub(s)} --query privateLinkState --output tsv "
             f"2>/dev/null || true)\" != {q(state)} ]; then",
             f"  az connectedk8s connect {g} --name {q(s.name)} --location {q(s.location)} {flags} "

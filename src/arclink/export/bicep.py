@@ -81,7 +81,7 @@ def _module_text(steps: list[Step], by_key: dict[str, Step]) -> str:
             body["parent"] = _Raw(parent.key)
         else:
             body["name"] = arm_name(s)
-        for k in ("location", "identity"):
+        for k in ("location", "tags", "identity"):
             if k in s.body:
                 body[k] = s.body[k]
         props = json.loads(json.dumps(s.body.get("properties", {})))

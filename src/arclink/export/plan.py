@@ -3,10 +3,10 @@
 A step is one ARM PUT (or provider registration) with its ARM id, type, api-version and
 request body, plus the steps it depends on. The order is the order Azure needs:
 providers, resource groups, NSGs, VNets, peerings, the scope, private DNS zones, their
-VNet links and records, private endpoints, their DNS zone groups, clusters, cluster
-extensions. On-premises parts (DNS forwarders in Azure and sites) come last as
-``azure=False`` steps: they are not ARM resources, the emulator takes them through its
-control API and the DNS exporters render them.
+VNet links and records, private endpoints, their DNS zone groups, then the on-premises
+parts (DNS forwarders in Azure, sites) as ``azure=False`` steps, then clusters and their
+extensions. On-premises steps are not ARM resources: the emulator takes them through its
+control API, the DNS exporters render them, the Azure formats leave them out.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from arclink.model import catalogue as cat
+from arclink.model.arm_codec import TAG_ADDRESS, TAG_AZURE_CLI, TAG_CONNECTEDK8S, TAG_SITE
 from arclink.model.index import ClusterR, Index, PeR, ZoneR
 
 # api-versions the templates pin: the versions of the specs in shared/specs
@@ -176,8 +177,7 @@ class _Builder:
             self.zone(zone)
         for pe in ix.endpoints.values():
             self.endpoint(pe)
-        for cl in ix.clusters.values():
-            self.cluster(cl)
+        # On-premises facts before clusters: a cluster names the site it runs in.
         for fwd in ix.forwarders.values():
             self.add(Step("dnsForwarder", self.key("fwd", fwd.name), f"dnsForwarder:{fwd.name}", "arclink/dnsForwarders",
                           fwd.name, fwd.subscription, fwd.resource_group, fwd.location,
@@ -189,6 +189,8 @@ class _Builder:
                           ix.default_subscription, None, None, msgspec.to_builtins(site.spec),
                           f"on-premises site {site.name} ({', '.join(site.spec.address_space)})", [], azure=False,
                           source=site))
+        for cl in ix.clusters.values():
+            self.cluster(cl)
         return Plan(ix, self.steps)
 
     def providers(self):
@@ -265,7 +267,7 @@ class _Builder:
                       f"create private DNS zone {zone.spec.name}",
                       [self.rg_key(zone.subscription, zone.resource_group)], source=zone))
         for vnet, link in zone.links:
-            name = link.name or f"{vnet.name}-link"
+            name = link.name or f"link-{vnet.name}"
             props = {"virtualNetwork": {"id": vnet.id}, "registrationEnabled": link.registration_enabled}
             if link.resolution_policy != "Default":
                 props["resolutionPolicy"] = link.resolution_policy
@@ -323,12 +325,27 @@ class _Builder:
         props: dict = {"agentPublicKeyCertificate": cl.spec.agent_public_key_certificate or "",
                        "privateLinkState": cl.spec.private_link_state}
         deps = [self.rg_key(cl.subscription, cl.resource_group)]
+        if cl.site is not None:
+            deps.append(self.ref(f"site:{cl.site.name}"))
         scope_id = cl.scope.id if cl.scope is not None else cl.scope_ref
         if cl.private_link and scope_id:
             props["privateLinkScopeResourceId"] = scope_id
             if cl.scope is not None:
                 deps.append(self.ref(cl.scope.id))
-        body = {"location": cl.location, "identity": {"type": "SystemAssigned"}, "properties": props}
+        if cl.spec.features:
+            props["arcAgentryConfigurations"] = [{"feature": f, "settings": {}} for f in cl.spec.features]
+        # Where the cluster runs is not an ARM property; tags carry it (the emulator reads them).
+        tags = {}
+        if cl.site is not None:
+            tags[TAG_SITE] = cl.site.name
+        if cl.address:
+            tags[TAG_ADDRESS] = cl.address
+        tools = cl.spec.tools
+        if tools and tools.connectedk8s:
+            tags[TAG_CONNECTEDK8S] = tools.connectedk8s
+        if tools and tools.azure_cli:
+            tags[TAG_AZURE_CLI] = tools.azure_cli
+        body = {"location": cl.location, "identity": {"type": "SystemAssigned"}, "tags": tags, "properties": props}
         pl = f"private link {cl.spec.private_link_state.lower()}"
         if "privateLinkScopeResourceId" in props:
             pl += f", scope {scope_id.rsplit('/', 1)[-1]}"

@@ -267,11 +267,15 @@ class _Renderer:
         rg_e = self.ids.get(f"/subscriptions/{s.subscription}/resourcegroups/{s.resource_group}".lower())
         b.attr("parent_id", Ref(rg_e) if rg_e else f"/subscriptions/{s.subscription}/resourceGroups/{s.resource_group}")
         b.attr("location", s.location)
+        if s.body.get("tags"):
+            b.attr("tags", {hstr(k): v for k, v in s.body["tags"].items()})
         b.block("identity").attr("type", "SystemAssigned")
         props = {"agentPublicKeyCertificate": Ref(f"var.agent_public_key_certificates[{hstr(s.name)}]"),
                  "privateLinkState": p["privateLinkState"]}
         if "privateLinkScopeResourceId" in p:
             props["privateLinkScopeResourceId"] = self.idref(p["privateLinkScopeResourceId"])
+        if "arcAgentryConfigurations" in p:
+            props["arcAgentryConfigurations"] = p["arcAgentryConfigurations"]
         b.attr("body", {"properties": props})
 
     def _extension(self, s: Step):

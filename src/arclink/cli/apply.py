@@ -1,0 +1,90 @@
+"""``arclink apply FILE --emulator endpoints.json``: create a topology through the emulator's ARM API.
+
+The steps are the ordered plan the az script prints (``arclink export azcli``), sent as ARM
+requests over HTTPS with the emulator's CA and token; sites and DNS forwarders go to the
+emulator's control API. Each cluster gets an agent key pair, stored where ``arclink
+connect`` keeps it, so ``arclink agent`` can run the cluster afterwards.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from arclink.cli.main import UserError
+
+RESOURCES_API = "2025-04-01"
+
+
+def add_arguments(parser) -> None:
+    from arclink.cli._onboarding import add_emulator_flag
+
+    parser.add_argument("file", metavar="FILE", help="topology file (YAML or JSON)")
+    add_emulator_flag(parser)
+    parser.add_argument("--force", action="store_true", help="apply even when lint finds errors")
+    parser.add_argument("--quiet", action="store_true", help="print only the summary")
+
+
+class EmulatorTarget:
+    """The emulator as an apply target: ARM requests plus the control API (``/_arclink/...``)."""
+
+    def __init__(self, arm, state_dir):
+        self.arm = arm
+        self.state_dir = state_dir
+
+    def register(self, subscription: str, namespace: str) -> None:
+        self.arm.post(f"/subscriptions/{subscription}/providers/{namespace}/register", RESOURCES_API)
+
+    def put(self, arm_id: str, api_version: str, body: dict) -> dict:
+        return self.arm.put(arm_id, api_version, body)
+
+    def control(self, collection: str, name: str, body: dict) -> None:
+        self.arm.request("PUT", f"/_arclink/{collection}/{name}", None, body)
+
+    def agent_key(self, step) -> str:
+        from arclink import pki
+        from arclink.agent.onboard import key_path
+
+        kp = key_path(self.state_dir, step.subscription, step.resource_group, step.name)
+        key = pki.load_private_key(kp) if kp.exists() else pki.new_agent_key()
+        pki.save_private_key(kp, key)
+        return pki.public_key_b64(key)
+
+
+def run(args) -> int:
+    from arclink.cli._onboarding import arm_client, endpoints
+    from arclink.cli._topology import Unusable, load_index, report_unusable
+
+    try:
+        ix = load_index(args.file)
+    except Unusable as exc:
+        return report_unusable(exc)
+    from arclink.model import rules
+
+    errors = [f for f in rules.run(ix) if f.severity == "error"]
+    if errors and not args.force:
+        ids = sorted({f.rule for f in errors})
+        raise UserError(f"the plan has {len(errors)} lint error(s) ({', '.join(ids)}); fix them "
+                        f"('arclink lint {args.file}' shows each) or pass --force to apply anyway.", 1)
+    ep = endpoints(args.emulator)
+    target = EmulatorTarget(arm_client(ep), ep.state_dir)
+
+    from arclink.export.apply import StepFailed, apply_plan
+    from arclink.export.plan import build_plan
+
+    plan = build_plan(ix)
+
+    def progress(n: int, total: int, step) -> None:
+        if not args.quiet:
+            print(f"[{n}/{total}] {step.title}", flush=True)
+
+    try:
+        count = apply_plan(plan, target, agent_key=target.agent_key, progress=progress)
+    except StepFailed as exc:
+        from arclink.agent.arm_client import EmulatorUnavailable
+
+        if isinstance(exc.cause, EmulatorUnavailable):
+            raise UserError(str(exc.cause), 2) from None
+        print(f"arclink apply: {exc}", file=sys.stderr)
+        return 1
+    print(f"applied {count} steps from {args.file} to {ep.arm}")
+    return 0

@@ -1,0 +1,58 @@
+"""Apply the ordered plan step by step to an ARM endpoint (the emulator), the same steps the
+az script runs: register providers, PUT every resource with its api-version and body,
+and hand the on-premises parts (sites, DNS forwarders) to the target's control API.
+
+The target is anything with ``register(subscription, namespace)``, ``put(id, api_version,
+body)`` and ``control(collection, name, body)``; ``arclink apply`` gives it the emulator's
+HTTPS client. Agent keys for clusters come from ``agent_key(step)`` (a base64 public key),
+as ``az connectedk8s connect`` generates one per cluster.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Callable, Protocol
+
+from arclink.export.plan import Plan, Step
+
+CONTROL_COLLECTIONS = {"site": "sites", "dnsForwarder": "dnsForwarders"}
+
+
+class Target(Protocol):
+    def register(self, subscription: str, namespace: str) -> None: ...
+
+    def put(self, arm_id: str, api_version: str, body: dict) -> dict: ...
+
+    def control(self, collection: str, name: str, body: dict) -> None: ...
+
+
+class StepFailed(Exception):
+    def __init__(self, number: int, step: Step, cause: Exception):
+        super().__init__(f"step {number} ({step.title}) failed: {cause}")
+        self.number, self.step, self.cause = number, step, cause
+
+
+def body_for(step: Step, agent_key: Callable[[Step], str] | None) -> dict:
+    body = copy.deepcopy(step.body)
+    if step.kind == "connectedCluster" and not body["properties"].get("agentPublicKeyCertificate") and agent_key:
+        body["properties"]["agentPublicKeyCertificate"] = agent_key(step)
+    return body
+
+
+def apply_plan(plan: Plan, target: Target, *, agent_key: Callable[[Step], str] | None = None,
+               progress: Callable[[int, int, Step], None] | None = None) -> int:
+    """Run every step in order; raises ``StepFailed`` at the first failure. Returns the step count."""
+    steps = plan.steps
+    for n, step in enumerate(steps, 1):
+        if progress:
+            progress(n, len(steps), step)
+        try:
+            if step.kind == "provider":
+                target.register(step.subscription, step.name)
+            elif step.azure:
+                target.put(step.id, step.api_version, body_for(step, agent_key))
+            else:
+                target.control(CONTROL_COLLECTIONS[step.kind], step.name, step.body)
+        except Exception as exc:
+            raise StepFailed(n, step, exc) from exc
+    return len(steps)
