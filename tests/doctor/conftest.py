@@ -22,6 +22,12 @@ EXAMPLES = ROOT / "examples"
 def _loopback_only(monkeypatch):
     monkeypatch.setenv("ARCLINK_DOCTOR_LOOPBACK_ONLY", "1")
 
+    def no_system_resolver():
+        pytest.fail("a doctor test reached for the system resolver; give --dns-server 127.0.0.1:PORT")
+
+    # the system resolver may be a real one: tests never ask it
+    monkeypatch.setattr("arclink.doctor.runner.system_dns_server", no_system_resolver)
+
 
 @contextmanager
 def emulator(topology: Path, state_dir: Path):

@@ -9,11 +9,12 @@ import json
 from arclink.cli.main import main
 
 try:
-    import arclink.cli.emulator_client  # noqa: F401
+    from arclink.cli.emulator_client import fetch_index  # noqa: F401
+    from arclink.cli.serve import start_services  # noqa: F401
 
-    HAS_CLIENT = True
+    FETCHES_MODEL = True  # the whole emulator runs and the doctor fetches its model over ARM
 except ImportError:
-    HAS_CLIENT = False
+    FETCHES_MODEL = False
 
 
 def doctor(*args: str) -> tuple[int, str, str]:
@@ -32,7 +33,7 @@ def doctor_json(*args: str) -> tuple[int, dict]:
 def emulator_args(endpoints_path, site: str, topology=None) -> list[str]:
     """``--emulator P --site S``; plus the topology while the emulator client cannot fetch the model."""
     args = ["--emulator", str(endpoints_path), "--site", site]
-    if topology is not None and not HAS_CLIENT:
+    if topology is not None and not FETCHES_MODEL:
         args += ["--topology", str(topology)]
     return args
 

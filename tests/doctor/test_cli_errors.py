@@ -49,3 +49,26 @@ def test_endpoints_without_dns(tmp_path):
 ])
 def test_bad_options(args, expected):
     check_unusable(args, expected)
+
+
+def test_progress_on_a_terminal_goes_to_stderr(stub_dns, monkeypatch):
+    """On a TTY a progress bar runs on stderr; stdout still carries only the report."""
+    import io
+    import json
+    import sys
+
+    from arclink.cli.main import main
+    from test_network_mode import private_records
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    dns = stub_dns(private_records())
+    out, err = io.StringIO(), Tty()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
+    rc = main(["doctor", "--dns-server", f"127.0.0.1:{dns.port}", "-l", "westeurope", "-p", "--json"])
+    assert rc == 0
+    assert json.loads(out.getvalue())["summary"]["result"] == "pass"
+    assert "Traceback" not in err.getvalue()

@@ -193,12 +193,15 @@ class _Run:
         blocked = self.gateway is not None and gw.get("code") in PATH_REFUSALS
         if conn.tcp != "connected" or blocked:
             summary = conn.detail if not blocked else f"blocked in the modelled network: {gw['code']}: {gw['reason']}"
-            self.put(Check("NET001", name, "fail", f"{address}:443 {summary}", ev,
+            self.put(Check("NET001", name, "fail", f"{address}:{ev['port']} {summary}", ev,
                            "Check the route from the site to the private endpoint's virtual network (site-to-site "
                            "VPN or ExpressRoute) and any firewall or NSG that filters TCP 443 on the way."))
             self.put(Check("TLS001", name, "skip", "no TCP connection"))
             return
-        self.put(Check("NET001", name, "pass", f"{address}:443 connected in {conn.tcp_ms} ms", ev))
+        seen = f"{address}:{ev['port']} connected in {conn.tcp_ms} ms"
+        if gw.get("code") == "ClusterNotRegistered":
+            seen += "; the modelled network lets it through to the endpoint"
+        self.put(Check("NET001", name, "pass", seen, ev))
         tls_ev = {k: ev[k] for k in ("address", "tls", "detail", "version", "cipher", "subject", "issuer", "names")}
         if conn.tls == "verified":
             self.put(Check("TLS001", name, "pass", conn.detail, tls_ev))
