@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from argparse import SUPPRESS
 
 from arclink.cli.main import UserError
@@ -16,6 +17,8 @@ def add_arguments(parser) -> None:
                         help="report only findings at or above this severity (default: info)")
     parser.add_argument("--emulator", metavar="ENDPOINTS_JSON",
                         help="lint the ARM emulator's live state (its endpoints.json) instead of a file")
+    # For bench/lint_bench.py: seconds spent loading, checking and writing, on stderr.
+    parser.add_argument("--timings", action="store_true", help=SUPPRESS)
 
 
 def _live_index(path: str):
@@ -44,6 +47,7 @@ def run(args) -> int:
     if bool(args.file) == bool(args.emulator):
         raise UserError("give either a topology FILE or --emulator ENDPOINTS_JSON (exactly one).", 2)
     text = None
+    t0 = time.perf_counter()
     if args.emulator:
         ix = _live_index(args.emulator)
     else:
@@ -51,7 +55,9 @@ def run(args) -> int:
             ix = load_index(args.file)
         except Unusable as exc:
             return report_unusable(exc)
+    t1 = time.perf_counter()
     findings = rules.run(ix)
+    t2 = time.perf_counter()
     if args.file and findings:
         from pathlib import Path
 
@@ -59,4 +65,6 @@ def run(args) -> int:
     report = build_report(findings, file=args.file, text=text, min_severity=args.min_severity,
                           rules_checked=len(rules.all_rules()))
     sys.stdout.write(render(report, args.format))
+    if args.timings:
+        print(f"timings: load {t1 - t0:.3f} rules {t2 - t1:.3f} report {time.perf_counter() - t2:.3f}", file=sys.stderr)
     return 1 if report.has_errors else 0
