@@ -72,3 +72,14 @@ def test_progress_on_a_terminal_goes_to_stderr(stub_dns, monkeypatch):
     assert rc == 0
     assert json.loads(out.getvalue())["summary"]["result"] == "pass"
     assert "Traceback" not in err.getvalue()
+
+
+def test_emulator_endpoints_must_be_loopback(tmp_path):
+    p = tmp_path / "endpoints.json"
+    p.write_text('{"dns": {"host": "10.0.0.53", "port": 53}, "gateway": {"host": "127.0.0.1", "port": 1}}')
+    check_unusable(["--emulator", str(p), "--site", "store-amsterdam", "--topology", str(EXAMPLES / "good.yaml")],
+                   "loopback only")
+
+
+def test_loopback_only_refuses_a_real_dns_server():
+    check_unusable(["--dns-server", "192.0.2.53"], "loopback-only mode")

@@ -65,10 +65,14 @@ class Emulator:
     def hostport(self, key: str) -> tuple[str, int]:
         try:
             ep = self.endpoints[key]
-            return str(ep["host"]), int(ep["port"])
+            host, port = str(ep["host"]), int(ep["port"])
         except (KeyError, TypeError, ValueError):
             raise DoctorError(f"endpoints.json has no usable '{key}' entry (host and port); "
                               "start the emulator with 'arclink serve'.") from None
+        if not _is_loopback(host):
+            raise DoctorError(f"endpoints.json names {host} for '{key}', but the emulator listens on loopback only; "
+                              "give the endpoints.json that 'arclink serve' wrote.")
+        return host, port
 
 
 @dataclass
@@ -126,6 +130,9 @@ class _Run:
         else:
             self.site, self.src, self.gateway, self.cafile = None, None, None, cfg.cafile
             self.dns_at = cfg.dns_server or system_dns_server()
+            if cfg.loopback_only and not _is_loopback(self.dns_at[0]):
+                raise DoctorError(f"loopback-only mode: will not ask the DNS server {self.dns_at[0]}; "
+                                  "give --dns-server 127.0.0.1:PORT.")
         self.ecs = self.src
 
     # bookkeeping -------------------------------------------------------------------------------
@@ -156,7 +163,7 @@ class _Run:
             host, port = self.gateway
             return await probes.tcp_tls_probe(host, port, name, self.t(), cafile=self.cafile,
                                               proxy=(self.src, address), tls=tls, hello=tls)
-        if self.cfg.loopback_only and not ipaddress.ip_address(address).is_loopback:
+        if self.cfg.loopback_only and not _is_loopback(address):
             return None
         return await probes.tcp_tls_probe(address, self.cfg.connect_port, name, self.t(), cafile=self.cafile, tls=tls)
 
@@ -443,6 +450,15 @@ def system_dns_server() -> tuple[str, int]:
 def _is_private(address: str) -> bool:
     try:
         return cat.is_private(address)
+    except ValueError:
+        return False
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
 
