@@ -14,12 +14,13 @@ from planner_cli import EXAMPLES, arclink
 INTENDED: dict[str, set[tuple[str, str]]] = {
     "dns-forwards-to-public-resolver": {
         ("APL016", "$.sites[0]"),  # the Arc names resolve to public addresses from Amsterdam
-        ("APL020", "$.clusters[0]"),  # public access Disabled: the private-link cluster has no way in
+        ("APL020", "$.sites[0]"),  # public access Disabled: its private-link cluster has no way in (per site)
     },
     "zone-without-dp": {
-        ("APL024", "$.privateDnsZones[2]"),  # the zone is misnamed
-        ("APL025", "$.privateEndpoints[0]"),  # the endpoint's dp records are in no zone that serves them
+        ("APL024", "$.privateDnsZones[2]"),  # the zone is misnamed: nothing reads it
+        ("APL024", "$.privateEndpoints[0]"),  # the endpoint's zone group lacks the right zone
         ("APL016", "$.sites[0]"), ("APL016", "$.sites[1]"), ("APL016", "$.sites[2]"),  # dp names resolve public
+        ("APL020", "$.sites[0]"), ("APL020", "$.sites[1]"), ("APL020", "$.sites[2]"),  # so they are refused
     },
     "non-private-link-cluster-shares-dns": {
         ("APL010", "$.sites[0]"),  # private-link and non-private-link clusters share a DNS server
@@ -43,7 +44,6 @@ INTENDED: dict[str, set[tuple[str, str]]] = {
     },
     "two-scopes-one-vnet": {
         ("APL001", "$.virtualNetworks[0]"),
-        ("APL025", "$.privateEndpoints[1]"),  # the second endpoint's records are nowhere (no zone group, no manual DNS)
     },
 }
 
