@@ -191,6 +191,7 @@ class DnsServer:
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name=f"arclink-dns-{self.port}", daemon=True)
         self._closed = False
+        self.engine = _Engine(live)
 
     def _start(self):
         self._thread.start()
@@ -201,7 +202,7 @@ class DnsServer:
     def _run(self):
         loop = self._loop
         asyncio.set_event_loop(loop)
-        engine = _Engine(self.live)
+        engine = self.engine
         try:
             self._udp, _ = loop.run_until_complete(
                 loop.create_datagram_endpoint(lambda: _Udp(engine), sock=self._udp_sock))
