@@ -1,0 +1,1 @@
+"""The ARM-compatible emulator: a store, a generic resource engine and an ASGI front door."""

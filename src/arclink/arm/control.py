@@ -1,0 +1,129 @@
+"""The control API under ``/_arclink/``: health, reset, state dump/load, lint, on-premises facts.
+
+On-premises facts ARM has no resource for (sites, DNS forwarders) are kept beside the
+resources in the topology's own shape (``schema.Site``, ``schema.DnsForwarder``).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from arclink.arm.engine import Result
+from arclink.arm.errors import ArmError, bad_request
+from arclink.model import schema
+from arclink.model.arm_codec import topology_from_resources
+from arclink.model.errors import TopologyError
+
+_dec = msgspec.json.Decoder()
+_KINDS = {"sites": schema.Site, "dnsforwarders": schema.DnsForwarder}
+_META_KEYS = {"sites": "sites", "dnsforwarders": "dnsForwarders"}
+
+
+def health(app) -> Result:
+    return Result(200, {"status": "ok", "resources": len(app.engine.store), "subscription": app.config.subscription})
+
+
+def handle(app, method: str, path: str, query: dict, body: bytes) -> Result:
+    parts = [p for p in path.split("/") if p][1:]
+    head = parts[0].lower() if parts else ""
+    store = app.engine.store
+    if head == "reset" and method == "POST":
+        store.reset()
+        app.engine.operations.clear()
+        app.live.changed()
+        return Result(200, {"status": "reset"})
+    if head == "state" and method == "GET":
+        from arclink.arm.behaviour import onprem_of
+
+        resources, onprem = store.all_objects(), onprem_of(store)
+        if (query.get("format") or "").lower() == "arm":
+            return Result(200, {"resources": resources, "onprem": onprem})
+        try:
+            topo = topology_from_resources(resources, onprem)
+        except TopologyError as exc:
+            raise ArmError(409, "InconsistentState", str(exc)) from None
+        return Result(200, msgspec.to_builtins(topo))
+    if head == "lint" and method == "GET":
+        from arclink.model import rules
+
+        ix = app.live.index
+        findings = [f.to_dict() for f in rules.run(ix)]
+        counts = {s: sum(1 for f in findings if f["severity"] == s) for s in ("error", "warning", "info")}
+        return Result(200, {"findings": findings, "summary": counts, "version": app.live.version})
+    if head in _KINDS:
+        return _onprem(app, head, parts[1:], method, body)
+    raise ArmError(404, "InvalidRequestUri", f"'{path}' is not part of the control API (health, reset, state, lint, "
+                                             "sites, dnsForwarders).")
+
+
+def _onprem(app, kind: str, rest: list, method: str, body: bytes) -> Result:
+    store = app.engine.store
+    meta_key = _META_KEYS[kind]
+    onprem = dict(store.meta.get("onprem") or {})
+    table = dict(onprem.get(meta_key) or {})
+    if not rest:
+        if method != "GET":
+            raise ArmError(405, "MethodNotAllowed", f"Use GET on /_arclink/{meta_key}.")
+        return Result(200, {"value": list(table.values())})
+    name = rest[0]
+    key = name.lower()
+    if method == "GET":
+        if key not in table:
+            raise ArmError(404, "ResourceNotFound", f"No {kind[:-1]} named '{name}'.")
+        return Result(200, table[key])
+    if method == "DELETE":
+        if key not in table:
+            return Result(204)
+        del table[key]
+    elif method == "PUT":
+        try:
+            doc = _dec.decode(body) if body else None
+        except msgspec.DecodeError as exc:
+            raise bad_request("InvalidRequestContent", f"The body is not JSON: {exc}.") from None
+        if not isinstance(doc, dict):
+            raise bad_request("InvalidRequestContent", "The body must be a JSON object in the topology's shape.")
+        doc.setdefault("name", name)
+        if doc["name"].lower() != key:
+            raise bad_request("InvalidRequestContent", f"The body's name '{doc['name']}' differs from the URL's '{name}'.")
+        try:
+            obj = msgspec.convert(doc, _KINDS[kind])
+        except msgspec.ValidationError as exc:
+            raise bad_request("InvalidRequestContent", f"Invalid {kind[:-1]}: {exc}.") from None
+        _check_refs(app, kind, obj)
+        table[key] = msgspec.to_builtins(obj)
+    else:
+        raise ArmError(405, "MethodNotAllowed", "Use GET, PUT or DELETE.")
+    onprem[meta_key] = table
+    _validate(app, onprem)
+    store.set_meta("onprem", onprem)
+    app.live.changed()
+    return Result(200, table[key]) if method == "PUT" else Result(200)
+
+
+def _vnet_exists(store, ref: str) -> bool:
+    if ref.startswith("/"):
+        obj = store.get_obj(ref)
+        return bool(obj) and (obj.get("type") or "").lower() == "microsoft.network/virtualnetworks"
+    r = ref.lower()
+    return any(k.endswith("/providers/microsoft.network/virtualnetworks/" + r) for k in store.bodies)
+
+
+def _check_refs(app, kind: str, obj) -> None:
+    store = app.engine.store
+    refs = [c.virtual_network for c in obj.connections] if kind == "sites" else [obj.virtual_network]
+    for ref in refs:
+        if not _vnet_exists(store, ref):
+            raise bad_request("InvalidResourceReference", f"Virtual network '{ref}' does not exist; create it through "
+                                                          "ARM first.")
+
+
+def _validate(app, onprem: dict) -> None:
+    from arclink.arm.behaviour import onprem_of
+    from arclink.model.arm_codec import index_from_resources
+
+    current = onprem_of(app.engine.store)
+    current.update({k: v for k, v in onprem.items() if k in ("sites", "dnsForwarders")})
+    try:
+        index_from_resources(app.engine.store.all_objects(), current)
+    except TopologyError as exc:
+        raise bad_request("InvalidRequestContent", exc.message) from None

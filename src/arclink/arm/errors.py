@@ -1,0 +1,48 @@
+"""ARM errors as values: ``{"error": {"code", "message", "target", "details"}}`` with the real codes.
+
+Codes and messages follow reference/arm-api.md §6 (observed ARM front-door texts).
+"""
+
+from __future__ import annotations
+
+
+class ArmError(Exception):
+    def __init__(self, status: int, code: str, message: str, target: str | None = None,
+                 details: list | None = None, headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.target = status, code, message, target
+        self.details = details or []
+        self.headers = headers or {}
+
+    def body(self) -> dict:
+        err = {"code": self.code, "message": self.message}
+        if self.target:
+            err["target"] = self.target
+        err["details"] = self.details
+        return {"error": err}
+
+
+def not_found(rtype: str, name: str, rg: str | None) -> ArmError:
+    where = f" under resource group '{rg}'" if rg else ""
+    return ArmError(404, "ResourceNotFound", f"The Resource '{rtype}/{name}'{where} was not found. For more details "
+                                             "please go to https://aka.ms/ARMResourceNotFoundFix")
+
+
+def rg_not_found(rg: str) -> ArmError:
+    return ArmError(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
+
+
+def missing_registration(ns: str) -> ArmError:
+    msg = (f"The subscription is not registered to use namespace '{ns}'. See https://aka.ms/rps-not-found for how "
+           "to register subscriptions.")
+    return ArmError(409, "MissingSubscriptionRegistration", msg,
+                    details=[{"code": "MissingSubscriptionRegistration", "target": ns, "message": msg}])
+
+
+def bad_request(code: str, message: str, target: str | None = None) -> ArmError:
+    return ArmError(400, code, message, target)
+
+
+def invalid_property(path: str, message: str) -> ArmError:
+    return ArmError(400, "InvalidRequestContent", f"The request content was invalid and could not be deserialized: "
+                                                  f"{message} Path '{path}'.", target=path)

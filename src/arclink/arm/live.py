@@ -1,0 +1,86 @@
+"""The live model the DNS server and gateway read, rebuilt from the store when it changed.
+
+A write only bumps the store's generation (cheap, so PUT rates stay high); the next
+``snapshot()`` (a DNS query, a gateway connection, the control API) or a background
+rebuild shortly after the write builds the new ``Index`` and publishes it. Readers never
+see a state older than the last acknowledged write.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from arclink.arm.behaviour import onprem_of
+from arclink.model.arm_codec import index_from_resources
+from arclink.model.errors import TopologyError
+from arclink.model.index import Index
+from arclink.model.live import LiveState
+
+log = logging.getLogger("arclink.arm")
+
+
+class StoreLiveState(LiveState):
+    def __init__(self, store, *, debounce: float = 0.05):
+        self.store = store
+        self._built = -1
+        self._build_lock = threading.Lock()
+        super().__init__(self._build())
+        self._built = store.generation
+        self._wake = threading.Event()
+        self._stop = False
+        self._debounce = debounce
+        self._thread = threading.Thread(target=self._worker, name="arclink-live", daemon=True)
+        self._thread.start()
+
+    def _build(self) -> Index:
+        try:
+            return index_from_resources(self.store.all_objects(), onprem_of(self.store))
+        except TopologyError as exc:  # keep serving the last good model
+            log.warning("live model not rebuilt: %s", exc)
+            return getattr(self, "_index", None) or index_from_resources([], {})
+
+    def refresh(self) -> None:
+        if self._built == self.store.generation:
+            return
+        with self._build_lock:
+            gen = self.store.generation
+            if self._built == gen:
+                return
+            index = self._build()
+            self._built = gen
+            self.publish(index)
+
+    def changed(self) -> None:
+        self._wake.set()
+
+    def _worker(self) -> None:
+        while not self._stop:
+            self._wake.wait()
+            self._wake.clear()
+            if self._stop:
+                return
+            self._wake.wait(self._debounce)  # coalesce a burst of writes
+            self._wake.clear()
+            try:
+                self.refresh()
+            except Exception:  # never let the worker die
+                log.exception("live model rebuild failed")
+
+    def snapshot(self):
+        self.refresh()
+        return super().snapshot()
+
+    @property
+    def index(self) -> Index:
+        self.refresh()
+        return self._index
+
+    @property
+    def version(self) -> int:
+        self.refresh()
+        return self._version
+
+    def close(self) -> None:
+        self._stop = True
+        self._wake.set()

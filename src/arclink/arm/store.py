@@ -1,0 +1,184 @@
+"""The emulator's store: ARM resources as JSON, keyed by lower-case id, durable in SQLite.
+
+Every resource lives in memory as encoded JSON (a GET answers with the stored bytes)
+and, unless in-memory, in ``arm.db`` (WAL, ``synchronous=FULL``: an acknowledged write
+survives ``kill -9``). Collections (the URL a list is served from) are kept as ordered
+key sets so lists are cheap. On-premises facts and settings live in ``meta``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+import msgspec
+
+_enc = msgspec.json.Encoder()
+_KEEP = ("tenant", "subscription", "token")
+_dec = msgspec.json.Decoder()
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS resources (key TEXT PRIMARY KEY, seq INTEGER NOT NULL, body BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+"""
+
+
+def collection_keys(key: str) -> tuple[str, ...]:
+    """The list URLs (lower-case) a resource appears in: its parent collection and, for
+    top-level resources in a resource group, the subscription-wide list."""
+    coll = key.rsplit("/", 1)[0]
+    parts = key.split("/")
+    # /subscriptions/s/resourcegroups/rg/providers/ns/type/name -> /subscriptions/s/providers/ns/type
+    if len(parts) == 9 and parts[3] == "resourcegroups" and parts[5] == "providers":
+        return coll, f"/subscriptions/{parts[2]}/providers/{parts[6]}/{parts[7]}"
+    return (coll,)
+
+
+class Store:
+    def __init__(self, path: str | Path | None = None):
+        self.path = str(path) if path else None
+        self.lock = threading.RLock()
+        self.bodies: dict[str, bytes] = {}
+        self.colls: dict[str, dict[str, None]] = {}
+        self.meta: dict[str, object] = {}
+        self._seq = 0
+        self._db = None
+        self._pending: list | None = None
+        self.generation = 0  # bumped on every write; readers of derived state key on it
+        if self.path:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+            for key, seq, body in self._db.execute("SELECT key, seq, body FROM resources ORDER BY seq"):
+                self._index(key, bytes(body))
+                self._seq = max(self._seq, seq)
+            for key, value in self._db.execute("SELECT key, value FROM meta"):
+                self.meta[key] = _dec.decode(value)
+            self._seqs = dict(self._db.execute("SELECT key, seq FROM resources"))
+        else:
+            self._seqs = {}
+
+    def _index(self, key: str, body: bytes) -> None:
+        self.bodies[key] = body
+        for c in collection_keys(key):
+            self.colls.setdefault(c, {})[key] = None
+
+    # reads ------------------------------------------------------------------------------
+    def get(self, key: str) -> bytes | None:
+        return self.bodies.get(key.lower())
+
+    def get_obj(self, key: str) -> dict | None:
+        b = self.bodies.get(key.lower())
+        return _dec.decode(b) if b is not None else None
+
+    def list_keys(self, coll: str) -> list[str]:
+        return list(self.colls.get(coll.lower(), ()))
+
+    def keys_under(self, prefix: str) -> list[str]:
+        p = prefix.lower().rstrip("/") + "/"
+        return [k for k in self.bodies if k.startswith(p)]
+
+    def all_objects(self) -> list[dict]:
+        with self.lock:
+            bodies = list(self.bodies.values())
+        return [_dec.decode(b) for b in bodies]
+
+    def __len__(self) -> int:
+        return len(self.bodies)
+
+    # writes ----------------------------------------------------------------------------
+    @contextmanager
+    def batch(self):
+        """Group several writes into one durable commit (a cascade is all or nothing)."""
+        if self._pending is not None:
+            yield
+            return
+        self._pending = []
+        try:
+            yield
+            self._flush(self._pending)
+        finally:
+            self._pending = None
+
+    def _flush(self, ops: list) -> None:
+        if not ops or self._db is None:
+            return
+        with self.lock:
+            cur = self._db.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                for op in ops:
+                    if op[0] == "put":
+                        cur.execute("INSERT OR REPLACE INTO resources(key, seq, body) VALUES (?, ?, ?)", op[1:])
+                    elif op[0] == "del":
+                        cur.execute("DELETE FROM resources WHERE key = ?", (op[1],))
+                    elif op[0] == "meta":
+                        cur.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", op[1:])
+                    elif op[0] == "reset":
+                        cur.execute("DELETE FROM resources")
+                        cur.execute(f"DELETE FROM meta WHERE key NOT IN {_KEEP!r}")
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+
+    def _apply(self, op: tuple) -> None:
+        """Apply to memory at once (reads in a batch see it); the database gets it at commit."""
+        with self.lock:
+            if op[0] == "put":
+                self._index(op[1], op[3])
+            elif op[0] == "del":
+                self.bodies.pop(op[1], None)
+                for c in collection_keys(op[1]):
+                    s = self.colls.get(c)
+                    if s is not None:
+                        s.pop(op[1], None)
+                        if not s:
+                            del self.colls[c]
+            elif op[0] == "meta":
+                self.meta[op[1]] = _dec.decode(op[2])
+            elif op[0] == "reset":
+                self.bodies.clear()
+                self.colls.clear()
+                self._seqs.clear()
+                for k in list(self.meta):
+                    if k not in _KEEP:
+                        del self.meta[k]
+            self.generation += 1
+
+    def _op(self, op: tuple) -> None:
+        self._apply(op)
+        if self._pending is not None:
+            self._pending.append(op)
+        else:
+            self._flush([op])
+
+    def put(self, key: str, obj: dict) -> bytes:
+        key = key.lower()
+        seq = self._seqs.get(key)
+        if seq is None:
+            self._seq += 1
+            seq = self._seqs[key] = self._seq
+        body = _enc.encode(obj)
+        self._op(("put", key, seq, body))
+        return body
+
+    def delete(self, key: str) -> None:
+        key = key.lower()
+        self._seqs.pop(key, None)
+        self._op(("del", key))
+
+    def set_meta(self, key: str, value) -> None:
+        self._op(("meta", key, _enc.encode(value)))
+
+    def reset(self) -> None:
+        self._op(("reset",))
+
+    def close(self) -> None:
+        if self._db is not None:
+            with self.lock:
+                self._db.close()
+                self._db = None

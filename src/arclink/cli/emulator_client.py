@@ -1,0 +1,79 @@
+"""Read a running emulator: its endpoints.json and its control API's state dump (HTTPS, loopback only)."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import ssl
+import urllib.error
+import urllib.request
+from urllib.parse import urlsplit
+
+from arclink.cli.main import UserError
+
+
+def read_endpoints(path) -> dict:
+    from arclink.sdk import read_endpoints as _read
+
+    try:
+        return _read(path)
+    except ValueError as exc:
+        raise UserError(str(exc), 2) from None
+
+
+def _loopback_url(url: str) -> None:
+    host = urlsplit(url).hostname or ""
+    try:
+        ok = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        ok = False
+    if not ok:
+        raise UserError(f"the emulator address {url} is not on loopback; arclink only talks to a local emulator.", 2)
+
+
+def control_get(path, what: str, query: str = "") -> dict:
+    """GET /_arclink/<what> on the emulator named by endpoints.json ``path``."""
+    ep = read_endpoints(path)
+    _loopback_url(ep["arm"])
+    try:
+        ctx = ssl.create_default_context(cafile=ep["ca_cert"])
+    except (OSError, ssl.SSLError) as exc:
+        raise UserError(f"cannot load the emulator's CA {ep['ca_cert']}: {exc}.", 2) from None
+    req = urllib.request.Request(f"{ep['arm']}/_arclink/{what}{query}",
+                                 headers={"Authorization": f"Bearer {ep['token']}"})
+    try:
+        with urllib.request.urlopen(req, context=ctx, timeout=30) as resp:
+            return json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            msg = json.loads(exc.read())["error"]["message"]
+        except Exception:
+            msg = exc.reason
+        raise UserError(f"the emulator answered {exc.code}: {msg}", 2) from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise UserError(f"cannot reach the emulator at {ep['arm']} ({reason}); is 'arclink serve' running?", 2) from None
+
+
+def fetch_topology(path):
+    """The running emulator's state as a ``schema.Topology``."""
+    import msgspec
+
+    from arclink.model import schema
+
+    doc = control_get(path, "state")
+    try:
+        return msgspec.convert(doc, schema.Topology)
+    except msgspec.ValidationError as exc:
+        raise UserError(f"the emulator's state is not a topology: {exc}.", 2) from None
+
+
+def fetch_index(path):
+    """The running emulator's state, indexed (``model.index.Index``)."""
+    from arclink.model.errors import TopologyError
+    from arclink.model.index import build_index
+
+    try:
+        return build_index(fetch_topology(path))
+    except TopologyError as exc:
+        raise UserError(f"the emulator's state does not index: {exc}.", 2) from None

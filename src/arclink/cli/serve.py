@@ -1,0 +1,265 @@
+"""``arclink serve``: the ARM emulator over HTTPS, the DNS server and the private-endpoint gateway.
+
+State directory (default ``./.arclink``): ``endpoints.json``, ``ca.pem``/``ca-key.pem``,
+``arm-server.pem``, and unless ``--in-memory`` the database ``arm.db``.
+``start_services`` is the in-process API tests and the demo use.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import signal
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from arclink.cli.main import UserError
+
+DEFAULT_STATE_DIR = ".arclink"
+log = logging.getLogger("arclink.serve")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--state", default=DEFAULT_STATE_DIR, metavar="DIR",
+                        help="state directory: endpoints.json, CA, database (default ./.arclink)")
+    parser.add_argument("--in-memory", action="store_true", help="keep resources in memory only (nothing on disk but "
+                                                                 "the CA and endpoints.json)")
+    parser.add_argument("--host", default="127.0.0.1", help="listen address (loopback only; default 127.0.0.1)")
+    parser.add_argument("--arm-port", type=int, default=0, metavar="N", help="ARM HTTPS port (0 picks a free one)")
+    parser.add_argument("--dns-port", type=int, default=0, metavar="N", help="DNS port (0 picks a free one)")
+    parser.add_argument("--gateway-port", type=int, default=0, metavar="N", help="gateway port (0 picks a free one)")
+    parser.add_argument("--topology", metavar="FILE", help="seed the emulator from a topology file (YAML or JSON)")
+    parser.add_argument("--api-version-check", choices=("strict", "lenient", "off"), default=None,
+                        help="api-version policy (default strict; env ARCLINK_API_VERSION_CHECK)")
+
+
+@dataclass
+class Services:
+    endpoints: dict
+    live: object
+    state_dir: Path
+    store: object
+    app: object
+    _server: object = None
+    _thread: threading.Thread | None = None
+    _handles: list = field(default_factory=list)
+    _stopped: bool = False
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        for h in self._handles:
+            try:
+                h.close()
+            except Exception:  # closing others must go on
+                log.exception("closing %r", h)
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.live.close()
+        self.store.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def _loopback(host: str) -> None:
+    import ipaddress
+
+    try:
+        ok = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        ok = False
+    if not ok:
+        raise UserError(f"--host {host} is not a loopback address; the emulator listens on loopback only "
+                        "(use 127.0.0.1 or ::1).")
+
+
+def _settings(state_dir: Path, store) -> tuple[str, str, str]:
+    """Token, default subscription and tenant: kept in the store so they survive restarts."""
+    meta = store.meta
+    token = meta.get("token") or secrets.token_urlsafe(32)
+    sub = meta.get("subscription") or str(uuid.uuid4())
+    tenant = meta.get("tenant") or str(uuid.uuid4())
+    if meta.get("token") != token:
+        store.set_meta("token", token)
+    if meta.get("subscription") != sub:
+        store.set_meta("subscription", sub)
+    if meta.get("tenant") != tenant:
+        store.set_meta("tenant", tenant)
+    return token, sub, tenant
+
+
+def _server_cert(state_dir: Path) -> tuple[Path, Path]:
+    from arclink import pki
+
+    cert, key = state_dir / "arm-server.pem", state_dir / "arm-server-key.pem"
+    ca = pki.ensure_ca(state_dir)
+    if not (cert.exists() and key.exists()):
+        pem, kpem = pki.issue_server_cert(ca, ["localhost"], ["127.0.0.1", "::1"])
+        pki.write_leaf(state_dir, "arm-server", pem, kpem)
+    return cert, key
+
+
+def _free_port(host: str) -> socket.socket:
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((host, 0))
+    return s
+
+
+def start_services(state_dir, *, in_memory: bool = False, host: str = "127.0.0.1", arm_port: int = 0,
+                   dns_port: int = 0, gateway_port: int = 0, topology=None, api_version_check: str | None = None,
+                   write_endpoints: bool = True) -> Services:
+    """Start ARM (uvicorn in a background thread), DNS and gateway; write endpoints.json when ready."""
+    import uvicorn
+
+    from arclink.arm.app import ArmConfig, create_app
+    from arclink.arm.live import StoreLiveState
+    from arclink.arm.store import Store
+
+    _loopback(host)
+    state_dir = Path(state_dir).resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    mode = (api_version_check or os.environ.get("ARCLINK_API_VERSION_CHECK") or "strict").lower()
+    if mode not in ("strict", "lenient", "off"):
+        raise UserError(f"api-version check '{mode}' is not one of strict, lenient, off (ARCLINK_API_VERSION_CHECK).")
+    try:
+        store = Store(None if in_memory else state_dir / "arm.db")
+    except Exception as exc:  # sqlite3.DatabaseError and friends
+        raise UserError(f"cannot open the database in {state_dir}: {exc}. Remove arm.db or use another --state.") from None
+    if in_memory:
+        # keep the token and ids stable across in-memory restarts of the same state dir
+        saved = state_dir / "settings.json"
+        if saved.exists():
+            try:
+                for k, v in json.loads(saved.read_text()).items():
+                    store.meta[k] = v
+            except (OSError, ValueError):
+                pass
+    token, sub, tenant = _settings(state_dir, store)
+    if in_memory:
+        (state_dir / "settings.json").write_text(json.dumps({"token": token, "subscription": sub, "tenant": tenant}))
+    cert, key = _server_cert(state_dir)
+    config = ArmConfig(token=token, subscription=sub, tenant=tenant, api_version_check=mode,
+                       state_dir=str(state_dir))
+    if topology is not None:
+        from arclink.arm.seed import seed_topology
+
+        seed_topology(store, topology)
+    live = StoreLiveState(store)
+    app = create_app(store, live, config)
+
+    sock = _free_port(host) if not arm_port else None
+    if sock is None:
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, arm_port))
+        except OSError as exc:
+            store.close()
+            raise UserError(f"cannot listen on {host}:{arm_port}: {exc.strerror}. Pick another --arm-port or 0.") from None
+    port = sock.getsockname()[1]
+    url_host = f"[{host}]" if ":" in host else host
+    app.set_base_url(f"https://{url_host}:{port}")
+    kwargs = dict(host=host, port=port, log_level="warning", ssl_certfile=str(cert), ssl_keyfile=str(key),
+                  access_log=False, lifespan="off", server_header=False, timeout_keep_alive=30)
+    try:
+        import uvloop  # noqa: F401
+
+        kwargs["loop"] = "uvloop"
+    except ImportError:
+        pass
+    try:
+        import httptools  # noqa: F401
+
+        kwargs["http"] = "httptools"
+    except ImportError:
+        pass
+    server = uvicorn.Server(uvicorn.Config(app, **kwargs))
+    server.install_signal_handlers = lambda: None  # the caller owns signals
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="arclink-arm", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            store.close()
+            raise UserError("the ARM server did not start; see the log above.")
+        time.sleep(0.01)
+
+    services = Services({}, live, state_dir, store, app, server, thread)
+    dns = _start_optional("arclink.dns.server", "start_dns_server", live, host, dns_port)
+    gw = _start_optional("arclink.gateway.server", "start_gateway", live, str(state_dir), host, gateway_port)
+    services._handles = [h for h in (dns, gw) if h is not None]
+    services.endpoints = {
+        "arm": f"https://{url_host}:{port}", "ca_cert": str(state_dir / "ca.pem"), "token": token,
+        "subscription": sub, "tenant": tenant,
+        "dns": {"host": host, "port": dns.port} if dns is not None else None,
+        "gateway": {"host": host, "port": gw.port} if gw is not None else None,
+        "pid": os.getpid(), "state_dir": str(state_dir), "in_memory": bool(in_memory),
+    }
+    if write_endpoints:
+        tmp = state_dir / "endpoints.json.tmp"
+        tmp.write_text(json.dumps(services.endpoints, indent=2) + "\n")
+        os.replace(tmp, state_dir / "endpoints.json")
+    return services
+
+
+def _start_optional(module: str, func: str, *args):
+    import importlib
+
+    try:
+        mod = importlib.import_module(module)
+    except ImportError:
+        log.warning("%s is not available; its endpoint is null in endpoints.json", module)
+        return None
+    fn = getattr(mod, func, None)
+    if fn is None:
+        log.warning("%s has no %s(); its endpoint is null in endpoints.json", module, func)
+        return None
+    try:
+        return fn(*args)
+    except OSError as exc:
+        raise UserError(f"cannot start {module.rsplit('.', 1)[-1]}: {exc}.") from None
+
+
+def run(args) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    topo = None
+    if args.topology:
+        from arclink.model import loader
+        from arclink.model.errors import TopologyError
+
+        try:
+            topo = loader.load(args.topology).topology
+        except TopologyError as exc:
+            raise UserError(str(exc)) from None
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    services = start_services(args.state, in_memory=args.in_memory, host=args.host, arm_port=args.arm_port,
+                              dns_port=args.dns_port, gateway_port=args.gateway_port, topology=topo,
+                              api_version_check=args.api_version_check)
+    e = services.endpoints
+    dns = f"{e['dns']['host']}:{e['dns']['port']}" if e["dns"] else "off"
+    gw = f"{e['gateway']['host']}:{e['gateway']['port']}" if e["gateway"] else "off"
+    print(f"arclink serve: ARM {e['arm']}  DNS {dns}  gateway {gw}  state {services.state_dir}"
+          f"{' (in memory)' if args.in_memory else ''}  endpoints {services.state_dir / 'endpoints.json'}", flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        services.stop()
+    return 0
