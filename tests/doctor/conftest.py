@@ -29,26 +29,56 @@ def _loopback_only(monkeypatch):
     monkeypatch.setattr("arclink.doctor.runner.system_dns_server", no_system_resolver)
 
 
-@contextmanager
-def emulator(topology: Path, state_dir: Path):
-    """Start the emulator's data plane for ``topology``; yields (endpoints.json path, endpoints, index).
+def endpoints_doc(**keys) -> dict:
+    """An endpoints.json with every key design.md lists; the ARM entries point nowhere (port 1) since
+    the data-plane-only emulator has no ARM, and the tests give --topology instead."""
+    doc = {"arm": "https://127.0.0.1:1", "ca_cert": "/nonexistent/ca.pem", "token": "unused",
+           "subscription": "00000000-0000-0000-0000-000000000000", "tenant": "00000000-0000-0000-0000-000000000000",
+           "dns": {"host": "127.0.0.1", "port": 1}, "gateway": {"host": "127.0.0.1", "port": 1}, "pid": 0}
+    doc.update(keys)
+    return {k: v for k, v in doc.items() if v is not None}
 
-    ``arclink.cli.serve.start_services`` when it exists (the whole emulator), else the DNS
-    server and the gateway on a LiveState of the same topology.
-    """
+
+# endpoints.json path -> True when the whole emulator (ARM included) serves it, so the doctor can
+# fetch the model itself; False for the data plane alone (the tests then give --topology).
+FULL_EMULATOR: dict[str, bool] = {}
+
+
+def _start_full(topology: Path, state_dir: Path):
+    """The whole emulator seeded with ``topology``, or None when it does not exist yet or refuses the
+    topology at write time (two scopes in one VNet, region mismatches: Azure refuses those too)."""
+    try:
+        from arclink.cli.emulator_client import fetch_index  # noqa: F401
+        from arclink.cli.serve import start_services
+    except ImportError:
+        return None
+    from arclink.arm.errors import ArmError
+    from arclink.cli.main import UserError
     from arclink.model.loader import load
 
     try:
-        from arclink.cli.serve import start_services
-    except ImportError:
-        start_services = None
-    if start_services is not None:
-        services = start_services(state_dir, in_memory=True, host="127.0.0.1", arm_port=0, dns_port=0,
-                                  gateway_port=0, topology=str(topology))
+        return start_services(state_dir, in_memory=True, host="127.0.0.1", arm_port=0, dns_port=0,
+                              gateway_port=0, topology=load(topology).topology)
+    except (ArmError, UserError):
+        return None
+
+
+@contextmanager
+def emulator(topology: Path, state_dir: Path):
+    """Start the emulator for ``topology``; yields (endpoints.json path, endpoints, index).
+
+    ``arclink.cli.serve.start_services`` when it exists and accepts the topology (the whole
+    emulator), else the DNS server and the gateway on a LiveState of the same topology.
+    """
+    from arclink.model.loader import load
+
+    services = _start_full(topology, state_dir)
+    if services is not None:
         try:
             path = state_dir / "endpoints.json"
             if not path.exists():
                 path.write_text(json.dumps(services.endpoints))
+            FULL_EMULATOR[str(path)] = True
             yield path, services.endpoints, services.live.index
         finally:
             services.stop()
@@ -64,10 +94,11 @@ def emulator(topology: Path, state_dir: Path):
     dns = start_dns_server(live, "127.0.0.1", 0)
     gw = start_gateway(live, state_dir, "127.0.0.1", 0)
     try:
-        endpoints = {"ca_cert": str(ca.cert_path), "dns": {"host": "127.0.0.1", "port": dns.port},
-                     "gateway": {"host": "127.0.0.1", "port": gw.port}}
+        endpoints = endpoints_doc(ca_cert=str(ca.cert_path), dns={"host": "127.0.0.1", "port": dns.port},
+                                  gateway={"host": "127.0.0.1", "port": gw.port})
         path = state_dir / "endpoints.json"
         path.write_text(json.dumps(endpoints))
+        FULL_EMULATOR[str(path)] = False
         yield path, endpoints, index
     finally:
         dns.close()

@@ -8,14 +8,6 @@ import json
 
 from arclink.cli.main import main
 
-try:
-    from arclink.cli.emulator_client import fetch_index  # noqa: F401
-    from arclink.cli.serve import start_services  # noqa: F401
-
-    FETCHES_MODEL = True  # the whole emulator runs and the doctor fetches its model over ARM
-except ImportError:
-    FETCHES_MODEL = False
-
 
 def doctor(*args: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
@@ -31,9 +23,11 @@ def doctor_json(*args: str) -> tuple[int, dict]:
 
 
 def emulator_args(endpoints_path, site: str, topology=None) -> list[str]:
-    """``--emulator P --site S``; plus the topology while the emulator client cannot fetch the model."""
+    """``--emulator P --site S``; plus the topology when the emulator has no ARM to fetch the model from."""
+    from conftest import FULL_EMULATOR
+
     args = ["--emulator", str(endpoints_path), "--site", site]
-    if topology is not None and not FETCHES_MODEL:
+    if topology is not None and not FULL_EMULATOR.get(str(endpoints_path)):
         args += ["--topology", str(topology)]
     return args
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import EXAMPLES
+import json
+
+from conftest import EXAMPLES, endpoints_doc
 from helpers import doctor
 
 
@@ -19,7 +21,7 @@ def check_unusable(args, *expected):
 
 
 def test_missing_endpoints_file(tmp_path):
-    check_unusable(["--emulator", str(tmp_path / "nope.json"), "--site", "s"], "not found")
+    check_unusable(["--emulator", str(tmp_path / "nope.json"), "--site", "s"], str(tmp_path / "nope.json"))
 
 
 def test_malformed_endpoints_file(tmp_path):
@@ -30,7 +32,7 @@ def test_malformed_endpoints_file(tmp_path):
 
 def test_endpoints_without_dns(tmp_path):
     p = tmp_path / "endpoints.json"
-    p.write_text('{"gateway": {"host": "127.0.0.1", "port": 1}}')
+    p.write_text(json.dumps(endpoints_doc(dns=None)))
     check_unusable(["--emulator", str(p), "--site", "store-amsterdam", "--topology", str(EXAMPLES / "good.yaml")],
                    "'dns'")
 
@@ -76,7 +78,7 @@ def test_progress_on_a_terminal_goes_to_stderr(stub_dns, monkeypatch):
 
 def test_emulator_endpoints_must_be_loopback(tmp_path):
     p = tmp_path / "endpoints.json"
-    p.write_text('{"dns": {"host": "10.0.0.53", "port": 53}, "gateway": {"host": "127.0.0.1", "port": 1}}')
+    p.write_text(json.dumps(endpoints_doc(dns={"host": "10.0.0.53", "port": 53})))
     check_unusable(["--emulator", str(p), "--site", "store-amsterdam", "--topology", str(EXAMPLES / "good.yaml")],
                    "loopback only")
 
