@@ -69,6 +69,7 @@ def _serve(topology_file, *extra):
     return proc
 
 
+@pytest.mark.timeout(60)
 def test_dns_serve_answers_and_stops_on_sigterm(topology_file):
     proc = _serve(topology_file, "--port", "0")
     try:
@@ -84,6 +85,7 @@ def test_dns_serve_answers_and_stops_on_sigterm(topology_file):
             proc.wait()
 
 
+@pytest.mark.timeout(60)
 def test_dig_sees_what_a_machine_at_the_address_sees(topology_file):
     dig = require_tool("dig")
     proc = _serve(topology_file)
@@ -114,3 +116,27 @@ def test_dns_serve_port_in_use_is_one_line_exit_2(topology_file):
                               capture_output=True, text=True, timeout=30)
     assert done.returncode == 2
     assert "Traceback" not in done.stderr and "--port" in done.stderr
+
+
+@pytest.mark.timeout(60)
+def test_dns_serve_watch_reloads_a_changed_file(tmp_path):
+    path = tmp_path / "watched.yaml"
+    doc = document()
+    path.write_text(yaml.safe_dump(doc))
+    proc = _serve(str(path), "--watch")
+    try:
+        port = int(re.search(r"port (\d+)", proc.stdout.readline()).group(1))
+        server = Endpoint("127.0.0.1", port)
+        assert addresses(ask(server, "gbl.his.arc.azure.com", client=FORWARDED_SITE)) == ["10.10.1.4"]
+        path.write_text("sites: [unclosed\n")  # broken: reported, the last good topology keeps serving
+        assert "not reloaded" in proc.stderr.readline()
+        assert addresses(ask(server, "gbl.his.arc.azure.com", client=FORWARDED_SITE)) == ["10.10.1.4"]
+        for zone in doc["privateDnsZones"]:
+            zone["virtualNetworkLinks"] = []
+        path.write_text(yaml.safe_dump(doc))
+        assert "reloaded" in proc.stdout.readline()
+        ips = addresses(ask(server, "gbl.his.arc.azure.com", client=FORWARDED_SITE))
+        assert ips and ips[0].startswith("20.")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)

@@ -21,6 +21,9 @@ def add_arguments(parser) -> None:
     serve.add_argument("file", metavar="FILE", help="topology file (YAML or JSON)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=0, help="port for UDP and TCP (default 0: a free one)")
+    serve.add_argument("--watch", action="store_true",
+                       help="reload the file when it changes; the next answer uses it (a broken file is reported "
+                            "and the last good one kept)")
 
 
 def run(args) -> int:
@@ -34,9 +37,11 @@ def run(args) -> int:
         return report_unusable(exc)
 
     from arclink.dns.server import start_dns_server
+    from arclink.model.live import LiveState
 
+    live = LiveState(index)
     try:
-        server = start_dns_server(index, host=args.host, port=args.port)
+        server = start_dns_server(live, host=args.host, port=args.port)
     except OSError as exc:
         raise UserError(f"cannot listen on {args.host} port {args.port} ({exc.strerror or exc}); "
                         "pick another with --port, or --port 0 for a free one.", 2) from None
@@ -45,10 +50,44 @@ def run(args) -> int:
         signal.signal(sig, lambda *_: stop.set())
     print(f"arclink dns: serving {args.file} on {server.host} port {server.port} (UDP and TCP); "
           f"try: dig @{server.host} -p {server.port} gbl.his.arc.azure.com +subnet=ADDRESS/32", flush=True)
+    watcher = _Watcher(args.file) if args.watch else None
     try:
         while not stop.wait(0.5):
-            pass
+            if watcher is not None:
+                watcher.poll(live)
     finally:
         server.close()
     print("arclink dns: stopped", file=sys.stderr, flush=True)
     return 0
+
+
+class _Watcher:
+    """Publishes the file's new index when its modification time changes."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.stamp = self._stamp()
+
+    def _stamp(self):
+        import os
+
+        try:
+            st = os.stat(self.path)
+            return (st.st_mtime_ns, st.st_size)
+        except OSError:
+            return None
+
+    def poll(self, live) -> None:
+        from arclink.cli._topology import Unusable, load_index
+
+        stamp = self._stamp()
+        if stamp == self.stamp or stamp is None:
+            return
+        self.stamp = stamp
+        try:
+            index = load_index(self.path)
+        except Unusable as exc:
+            print(f"arclink dns: not reloaded, still serving the last good topology: {exc}", file=sys.stderr, flush=True)
+            return
+        version = live.publish(index)
+        print(f"arclink dns: reloaded {self.path} (version {version})", flush=True)
