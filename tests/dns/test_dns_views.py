@@ -90,3 +90,13 @@ def test_other_names_get_modelled_public_answers_and_unknown_ones_are_refused(se
         assert addresses(r) == [cat.public_address(name)]
     r = ask(server, "www.example.org", client=FORWARDED_SITE)
     assert r.rcode() == dns.rcode.REFUSED
+
+
+def test_every_cluster_gets_what_explain_says_it_resolves(server, index):
+    from arclink.model.trace import cluster_trace
+
+    for cluster in index.clusters.values():
+        for trace in cluster_trace(index, cluster).names:
+            r = ask(server, trace.fqdn, client=cluster.address)
+            assert dns.rcode.to_text(r.rcode()) == trace.resolution.rcode
+            assert addresses(r) == trace.resolution.addresses, (cluster.name, trace.fqdn)
