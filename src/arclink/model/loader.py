@@ -263,35 +263,116 @@ def line_of(text: str, path: str) -> int | None:
 
 
 class LineFinder:
-    """Lines of many paths in one file, composing the YAML tree once."""
+    """Lines of many paths in one file.
+
+    Composing the YAML tree of a 100k-cluster file takes seconds, so for the usual block layout
+    (``clusters:`` at column 0, one ``- `` per item) the item is found by scanning lines and only
+    its own text is composed; anything else falls back to composing the whole file once.
+    """
 
     def __init__(self, text: str):
         self._text = text
         self._root = None
         self._done = False
+        self._lines: list[str] | None = None
+        self._sections: dict | None = None  # top-level key -> (key line index, [item line indexes], end)
 
     def __call__(self, path: str) -> int | None:
+        parts = re.findall(r"\.([A-Za-z0-9_\-]+)|\[(\d+)\]", path)
+        fast = self._fast(parts)
+        return fast if fast is not None else self._slow(parts)
+
+    # --- the fast path: one top-level section, one item, composed alone ------------------------
+    def _fast(self, parts) -> int | None:
+        if not parts or not parts[0][0] or self._text.lstrip().startswith(("{", "[")):
+            return None
+        section = self._section(parts[0][0])
+        if section is None:
+            return None
+        key_line, items, end = section
+        if len(parts) == 1:
+            return key_line + 1
+        idx = parts[1][1]
+        if not idx or int(idx) >= len(items):
+            return None
+        first = items[int(idx)]
+        last = items[int(idx) + 1] if int(idx) + 1 < len(items) else end
+        if len(parts) == 2:
+            return first + 1
+        try:
+            node = yaml.compose("\n".join(self._lines[first:last]), Loader=_Loader)
+        except yaml.YAMLError:
+            return None
+        if not isinstance(node, yaml.SequenceNode) or len(node.value) != 1:
+            return None
+        return first + _walk(node.value[0], parts[2:])
+
+    def _section(self, key: str):
+        if self._sections is None:
+            self._lines = self._text.splitlines()
+            self._sections = _sections(self._lines)
+        return self._sections.get(key)
+
+    # --- the slow path: the whole tree ----------------------------------------------------------
+    def _slow(self, parts) -> int | None:
         if not self._done:
             self._done = True
             try:
                 self._root = yaml.compose(self._text, Loader=_Loader)
             except yaml.YAMLError:
                 self._root = None
-        node = self._root
-        if node is None:
+        if self._root is None:
             return None
-        best = node.start_mark.line + 1
-        for key, idx in re.findall(r"\.([A-Za-z0-9_\-]+)|\[(\d+)\]", path):
-            nxt = None
-            if key and isinstance(node, yaml.MappingNode):
-                for k, v in node.value:
-                    if getattr(k, "value", None) == key:
-                        nxt, best = v, k.start_mark.line + 1
-                        break
-            elif idx and isinstance(node, yaml.SequenceNode) and int(idx) < len(node.value):
-                nxt = node.value[int(idx)]
-                best = nxt.start_mark.line + 1
-            if nxt is None:
-                break
-            node = nxt
-        return best
+        return _walk(self._root, parts)
+
+
+def _walk(node, parts) -> int:
+    """1-based line (relative to the node's text) of the deepest node of ``parts`` that exists."""
+    best = node.start_mark.line + 1
+    for key, idx in parts:
+        nxt = None
+        if key and isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if getattr(k, "value", None) == key:
+                    nxt, best = v, k.start_mark.line + 1
+                    break
+        elif idx and isinstance(node, yaml.SequenceNode) and int(idx) < len(node.value):
+            nxt = node.value[int(idx)]
+            best = nxt.start_mark.line + 1
+        if nxt is None:
+            break
+        node = nxt
+    return best
+
+
+_HEAD = re.compile(r"""^(?:"([^"]+)"|'([^']+)'|([A-Za-z0-9_\-]+))\s*:(?:\s|$)""")
+
+
+def _sections(lines: list[str]) -> dict:
+    """Top-level key -> (0-based key line, 0-based first line of each item, end line); None if repeated."""
+    out: dict = {}
+    current = None  # [name, key line, item lines, item indent]
+
+    def close(end: int):
+        if current is not None:
+            name = current[0]
+            out[name] = None if name in out else (current[1], current[2], end)
+
+    for i, line in enumerate(lines):
+        stripped = line.lstrip(" ")
+        if not stripped or stripped[0] == "#":
+            continue
+        indent = len(line) - len(stripped)
+        is_item = stripped[0] == "-" and (len(stripped) == 1 or stripped[1] in " \t")
+        if indent == 0 and not is_item:
+            close(i)
+            m = _HEAD.match(line)
+            current = [m.group(1) or m.group(2) or m.group(3), i, [], None] if m else None
+            continue
+        if current is not None and is_item:
+            if current[3] is None:
+                current[3] = indent
+            if indent == current[3]:
+                current[2].append(i)
+    close(len(lines))
+    return out
