@@ -77,8 +77,11 @@ def run(args) -> int:
         if not args.quiet:
             print(f"[{n}/{total}] {step.title}", flush=True)
 
+    def skipped(n: int, step, exc: Exception) -> None:
+        print(f"WARNING: step {n} ({step.title}) skipped: {exc}", file=sys.stderr, flush=True)
+
     try:
-        count = apply_plan(plan, target, agent_key=target.agent_key, progress=progress)
+        count = apply_plan(plan, target, agent_key=target.agent_key, progress=progress, skipped=skipped)
     except StepFailed as exc:
         from arclink.agent.arm_client import EmulatorUnavailable
 
@@ -86,5 +89,5 @@ def run(args) -> int:
             raise UserError(str(exc.cause), 2) from None
         print(f"arclink apply: {exc}", file=sys.stderr)
         return 1
-    print(f"applied {count} steps from {args.file} to {ep.arm}")
+    print(f"applied {count} of {len(plan.steps)} steps from {args.file} to {ep.arm}")
     return 0

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 from typing import Callable, Protocol
 
-from arclink.export.plan import Plan, Step
+from arclink.export.plan import PLAN_PROVIDERS, Plan, Step
 
 CONTROL_COLLECTIONS = {"site": "sites", "dnsForwarder": "dnsForwarders"}
 
@@ -39,10 +39,19 @@ def body_for(step: Step, agent_key: Callable[[Step], str] | None) -> dict:
     return body
 
 
+def optional(step: Step) -> bool:
+    """A registration the private-link plan itself does not need (e.g. Microsoft.Insights for Azure
+    Monitor): if the target refuses it, the run goes on."""
+    return step.kind == "provider" and step.name.lower() not in {p.lower() for p in PLAN_PROVIDERS}
+
+
 def apply_plan(plan: Plan, target: Target, *, agent_key: Callable[[Step], str] | None = None,
-               progress: Callable[[int, int, Step], None] | None = None) -> int:
-    """Run every step in order; raises ``StepFailed`` at the first failure. Returns the step count."""
+               progress: Callable[[int, int, Step], None] | None = None,
+               skipped: Callable[[int, Step, Exception], None] | None = None) -> int:
+    """Run every step in order; raises ``StepFailed`` at the first failure of a needed step.
+    Returns the number of steps done."""
     steps = plan.steps
+    done = 0
     for n, step in enumerate(steps, 1):
         if progress:
             progress(n, len(steps), step)
@@ -53,6 +62,10 @@ def apply_plan(plan: Plan, target: Target, *, agent_key: Callable[[Step], str] |
                 target.put(step.id, step.api_version, body_for(step, agent_key))
             else:
                 target.control(CONTROL_COLLECTIONS[step.kind], step.name, step.body)
+            done += 1
         except Exception as exc:
+            if optional(step) and skipped is not None:
+                skipped(n, step, exc)
+                continue
             raise StepFailed(n, step, exc) from exc
-    return len(steps)
+    return done
