@@ -75,6 +75,12 @@ class _Udp(asyncio.DatagramProtocol):
         self.transport = transport
 
     def datagram_received(self, data, addr):
+        try:
+            self._datagram(data, addr)
+        except Exception:  # one bad packet (or a failing state rebuild) never stops the loop
+            log.exception("dropping a UDP query")
+
+    def _datagram(self, data, addr):
         # Hot path: a cache hit costs a dict lookup and an ID patch.
         engine = self.engine
         if engine.live.version != engine.version:
@@ -84,11 +90,7 @@ class _Udp(asyncio.DatagramProtocol):
         if hit is not None:
             self.transport.sendto(data[:2] + hit, addr)
             return
-        try:
-            response = engine.respond(data, addr[0], "udp")
-        except Exception:
-            log.exception("dropping a UDP query")
-            return
+        response = engine.respond(data, addr[0], "udp")
         if response is None:
             return
         if len(engine.wire) >= WIRE_CACHE_ENTRIES:
