@@ -98,3 +98,24 @@ def test_forwarder_design_really_forwards(good_index, resolver_standin, engines,
             cat.SEED_CHECK_NAMES[0], tmp_path / "dnsmasq.log")
     check_answers(good_index, port)
     assert resolver_standin.queries > before
+
+
+def test_cli_trial_run_on_loopback(good_index, resolver_standin, engines, tmp_path):
+    """``arclink export dnsmasq --listen --map``: the written config runs as is from its directory."""
+    import sys
+
+    from tests.export.conftest import ROOT
+
+    dnsmasq = require_tool("dnsmasq")
+    port = free_port()
+    fwd_ip = str(next(iter(good_index.forwarders.values())).ip)
+    r = subprocess.run([sys.executable, "-m", "arclink", "export", "dnsmasq", str(ROOT / "examples" / "good.yaml"),
+                        "-o", str(tmp_path), "--site", SITE, "--listen", f"127.0.0.1:{port}",
+                        "--map", f"{fwd_ip}=127.0.0.1:{resolver_standin.port}"],
+                       capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    conf = tmp_path / "dnsmasq.conf"
+    assert f"pid-file={tmp_path}/dnsmasq.pid" in conf.read_text()
+    engines([dnsmasq, "--keep-in-foreground", "--log-facility=-", f"--conf-file={conf}"], port,
+            cat.SEED_CHECK_NAMES[0], tmp_path / "dnsmasq.log")
+    check_answers(good_index, port)

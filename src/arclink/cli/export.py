@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from arclink.cli.main import UserError
 
@@ -21,7 +22,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--map", action="append", default=[], metavar="IP=HOST:PORT",
                         help="DNS formats: use HOST:PORT wherever the topology says IP (repeatable), "
                              "e.g. to try a config against 'arclink serve' on loopback")
-    parser.add_argument("--listen", metavar="HOST:PORT", help="DNS formats: listen here instead of the site's DNS address")
+    parser.add_argument("--listen", metavar="HOST:PORT",
+                        help="DNS formats: listen here instead of the site's DNS address, and keep the engine's "
+                             "working files (pid, zone files) in DIR: a trial run from the output directory")
     parser.add_argument("--force", action="store_true", help="export even when lint finds errors")
 
 
@@ -50,7 +53,9 @@ def _dns_options(args):
             raise UserError(f"--map '{item}' is not IP=HOST:PORT.", 2)
         amap[ip.strip()] = _server(target.strip(), "--map target")
     listen = _server(args.listen, "--listen") if args.listen else None
-    return Options(design=args.design, listen=listen, address_map=amap)
+    # A trial run on loopback starts the engine from the output directory: pid files etc. go there.
+    workdir = str(Path(args.out).resolve()) if listen else None
+    return Options(design=args.design, listen=listen, address_map=amap, workdir=workdir)
 
 
 def run(args) -> int:

@@ -49,9 +49,10 @@ def render(kind: str, index, *, design: str = "forwarder", site: str | None = No
         sites = onprem.sites_for(index, site)
         files: dict[str, str] = {}
         for s in sites:
-            d = onprem.site_dns(index, s, opts)
             prefix = "" if len(sites) == 1 else f"{s.name}/"
-            for name, text in dnsconf.RENDERERS[kind](d, opts).items():
+            site_opts = replace(opts, workdir=f"{opts.workdir}/{s.name}") if opts.workdir and prefix else opts
+            d = onprem.site_dns(index, s, site_opts)
+            for name, text in dnsconf.RENDERERS[kind](d, site_opts).items():
                 files[prefix + name] = text
         return files
     raise ValueError(f"unknown export kind '{kind}'")
