@@ -6,7 +6,6 @@ The traces come from ``arclink.model.trace.cluster_trace``; this module only pri
 
 from __future__ import annotations
 
-import json
 import sys
 
 from arclink.cli.main import UserError
@@ -52,7 +51,9 @@ def run(args) -> int:
         admitted = sum(1 for t in traces if t.admitted)
         doc = {"file": args.file, "clusters": [t.to_dict() for t in traces],
                "summary": {"clusters": len(traces), "admitted": admitted, "refused": len(traces) - admitted}}
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        import msgspec
+
+        sys.stdout.write(msgspec.json.format(msgspec.json.encode(doc), indent=2).decode() + "\n")
     elif sys.stdout.isatty():
         _rich(traces)
     else:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from arclink.model.rules import rule
+from arclink.rules.jsonout import dumps
 
 
 def render_json(report) -> str:
@@ -17,4 +16,4 @@ def render_json(report) -> str:
         except KeyError:
             pass
         findings.append(d)
-    return json.dumps({"file": report.file, "findings": findings, "summary": report.summary()}, indent=2) + "\n"
+    return dumps({"file": report.file, "findings": findings, "summary": report.summary()})

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from urllib.parse import quote
 
 import arclink
 from arclink.rules.catalog import rule_catalog
+from arclink.rules.jsonout import dumps
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {"error": "error", "warning": "warning", "info": "note"}
@@ -60,4 +60,4 @@ def render_sarif(report) -> str:
            "results": results}
     if report.file:
         run["artifacts"] = [{"location": {"uri": artifact_uri(report.file)}}]
-    return json.dumps({"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}, indent=2) + "\n"
+    return dumps({"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]})
