@@ -105,7 +105,8 @@ def _answer(index, view, wire, source, transport, cache):
     if q.rdtype in _META_FORMERR:
         return header_only(wire, dns.rcode.FORMERR)
     if q.rdclass != dns.rdataclass.IN or q.rdtype in _REFUSED_TYPES or q.name == dns.name.root:
-        return _refused(response, limit, "arclink answers class IN queries for single names only")
+        _refuse(response, "arclink answers class IN queries for single names only")
+        return _to_wire(response, limit)
 
     ecs = next((o for o in query.options if o.otype == dns.edns.OptionType.ECS), None)
     scope = 0
@@ -147,7 +148,7 @@ def _fill(response, index: Index, res: Resolution, qname: dns.name.Name, rdtype:
             final = data
     zone = res.authoritative_zone or zone_for(index, final)
     if res.rcode == "NXDOMAIN" and zone is None and not res.answers:
-        _refused(response, 0, f"{name} is outside every zone arclink models; nothing is forwarded to the internet")
+        _refuse(response, f"{name} is outside every zone arclink models; nothing is forwarded to the internet")
         return
     _add_answers(response, res, qname, name)
     authoritative = res.source in ("private-zone", "manual") or res.authoritative_zone is not None
@@ -180,12 +181,11 @@ def _add_answers(response, res: Resolution, qname: dns.name.Name, name: str):
         current[1].add(dns.rdata.from_text(dns.rdataclass.IN, current[1].rdtype, text), ttl)
 
 
-def _refused(response, limit: int, why: str):
+def _refuse(response, why: str):
     response.set_rcode(dns.rcode.REFUSED)
     response.answer.clear()
     if response.edns >= 0:
         _add_option(response, dns.edns.EDEOption(dns.edns.EDECode.NOT_AUTHORITATIVE, _ascii(why)))
-    return _to_wire(response, limit) if limit else None
 
 
 def _add_option(response, option):
