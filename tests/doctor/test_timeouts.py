@@ -70,3 +70,17 @@ def test_run_deadline_cuts_long_timeouts(stub_dns):
     assert report.exit_code == 1
     assert all(c.status in ("fail", "skip") for c in report.checks)
     assert {c.id for c in report.checks if c.status == "fail"} >= {"DNS001", "PUB001"}
+
+
+def test_a_crashing_probe_fails_its_rows_not_the_run(stub_dns, monkeypatch):
+    from arclink.doctor import probes
+
+    async def broken(*a, **k):
+        raise RuntimeError("probe exploded")
+
+    monkeypatch.setattr(probes, "tcp_tls_probe", broken)
+    dns = stub_dns(loopback_records())
+    report = run(Config(dns_server=("127.0.0.1", dns.port), loopback_only=True))
+    net = [c for c in report.checks if c.id == "NET001"]
+    assert net and all(c.status == "fail" and "probe exploded" in c.summary for c in net)
+    assert all(c.status == "pass" for c in report.checks if c.id == "DNS001")

@@ -422,17 +422,25 @@ class _Run:
             for c in self.model_checks():
                 self.expect(c.id, c.target)
                 self.put(c)
-        tasks = [asyncio.ensure_future(self.arc_name(n)) for n in p.arc]
-        tasks += [asyncio.ensure_future(self.public_name(ep)) for ep in p.public]
+        tasks = [asyncio.ensure_future(self.guard(self.arc_name(n), n)) for n in p.arc]
+        tasks += [asyncio.ensure_future(self.guard(self.public_name(ep), ep.name)) for ep in p.public]
         done, pending = await asyncio.wait(tasks, timeout=self.left())
         for t in pending:
             t.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
-        for t in done:
-            if t.exception() is not None:
-                raise t.exception()
         self.put(self.consistency())
+
+    async def guard(self, coro, target: str) -> None:
+        """A check that breaks unexpectedly fails its own rows with the error, not the whole run."""
+        try:
+            await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - reported as the check's result
+            for cid, tgt in self.order:
+                if tgt == target and (cid, tgt) not in self.results:
+                    self.put(Check(cid, tgt, "fail", f"the check could not complete: {type(exc).__name__}: {exc}"))
 
 
 def system_dns_server() -> tuple[str, int]:
