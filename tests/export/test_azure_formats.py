@@ -19,6 +19,7 @@ from arclink import export
 from arclink.export.groups import arm_name
 from arclink.export.plan import API_VERSIONS, build_plan
 from arclink.model import catalogue as cat
+from arclink.model.loader import load
 from tests.conftest import require_tool
 
 
@@ -81,6 +82,14 @@ def _arm_refs(expr: str):
 
 def test_arm_template(good_index, plan):
     doc = json.loads(export.render("arm", good_index)["azuredeploy.json"])
+    check_arm(doc, plan)
+    clusters = [x for r in doc["resources"] for x in r["properties"]["template"]["resources"]
+                if x["type"] == "Microsoft.Kubernetes/connectedClusters"]
+    assert {c["properties"]["privateLinkState"] for c in clusters} == {"Enabled"}
+    assert set(doc["parameters"]["agentPublicKeyCertificates"]["defaultValue"]) == {c["name"] for c in clusters}
+
+
+def check_arm(doc, plan):
     assert doc["$schema"] == "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
     outer = {r["name"] for r in doc["resources"]}
     assert len(outer) == len(doc["resources"])
@@ -111,14 +120,13 @@ def test_arm_template(good_index, plan):
         else:
             expected.append((s.type, arm_name(s), None, s.resource_group))
     assert sorted(placed, key=str) == sorted(expected, key=str)
-    clusters = [x for r in doc["resources"] for x in r["properties"]["template"]["resources"]
-                if x["type"] == "Microsoft.Kubernetes/connectedClusters"]
-    assert {c["properties"]["privateLinkState"] for c in clusters} == {"Enabled"}
-    assert set(doc["parameters"]["agentPublicKeyCertificates"]["defaultValue"]) == {c["name"] for c in clusters}
 
 
 def test_bicep_structure(good_index, plan):
-    files = export.render("bicep", good_index)
+    check_bicep(export.render("bicep", good_index), plan)
+
+
+def check_bicep(files, plan):
     main = files["main.bicep"]
     assert "targetScope = 'subscription'" in main
     modules = re.findall(r"^module (\w+) '([^']+)' = \{", main, re.M)
@@ -149,6 +157,10 @@ def test_terraform_structure(good_index, tmp_path):
     assert "private_dns_zone_group {" in text
     assert 'subresource_names = [\n      "hybridcompute",' in text
     assert 'privateLinkState           = "Enabled"' in text
+    check_terraform(text, tmp_path)
+
+
+def check_terraform(text, tmp_path):
     declared = set(re.findall(r'^resource "(\w+)" "(\w+)"', text, re.M))
     for rtype, name in re.findall(r"\b((?:azurerm|azapi)_\w+)\.(\w+)\.(?:id|name)\b", text):
         assert (rtype, name) in declared, (rtype, name)
@@ -179,3 +191,28 @@ def test_nsg_rules_are_the_seeds(good_index):
                          ("terraform", 'name                       = "AllowMCROutboundAccess"'),
                          ("bicep", "name: 'AllowAADOutboundAccess'")):
         assert needle in "".join(export.render(kind, good_index).values()), kind
+
+
+def test_spread_topology_in_every_format(tmp_path):
+    """Resource groups depending on each other, peerings, zone records, manual approval."""
+    from tests.export.conftest import FIXTURES
+
+    shellcheck = require_tool("shellcheck")
+    ix = load(FIXTURES / "spread.yaml")
+    plan = build_plan(ix)
+    check_arm(json.loads(export.render("arm", ix)["azuredeploy.json"]), plan)
+    files = export.render("bicep", ix)
+    check_bicep(files, plan)
+    assert any(" existing = {" in t for t in files.values())  # a parent deployed by an earlier module
+    text = export.render("terraform", ix)["main.tf"]
+    check_terraform(text, tmp_path)
+    for needle in ('resource "azurerm_virtual_network_peering"', 'resource "azurerm_private_dns_a_record"',
+                   'resource "azurerm_private_dns_cname_record"', "is_manual_connection = true",
+                   'resolution_policy     = "NxDomainRedirect"'):
+        assert needle in text, needle
+    script = export.render("azcli", ix)["deploy.sh"]
+    assert "--manual-request true" in script and "az network vnet peering create" in script
+    assert "--enable-private-link false" in script
+    (tmp_path / "deploy.sh").write_text(script)
+    r = subprocess.run([shellcheck, "-s", "bash", str(tmp_path / "deploy.sh")], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout
