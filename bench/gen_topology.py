@@ -26,8 +26,10 @@ def site_prefix(i: int) -> str:
     return f"10.{128 + i // 256}.{i % 256}.0/24"
 
 
-def topology(clusters: int, sites: int) -> dict:
+def topology(clusters: int, sites: int, broken_sites: int = 0) -> dict:
+    """``broken_sites`` sites (spread evenly) forward DNS to a public resolver: lint then has findings to report."""
     sites = max(1, min(sites, clusters or 1))
+    step = sites // broken_sites if broken_sites else 0
     nsg_rules = [
         {"name": name, "priority": 150 + k, "direction": "Outbound", "access": "Allow", "protocol": "Tcp",
          "sourceAddressPrefix": "VirtualNetwork", "destinationAddressPrefix": tag, "destinationPortRange": "443"}
@@ -68,8 +70,9 @@ def topology(clusters: int, sites: int) -> dict:
             "name": f"store-{i:05d}",
             "addressSpace": [prefix],
             "connections": [{"type": "ExpressRoute" if i % 2 == 0 else "SiteToSiteVPN", "virtualNetwork": "vnet-hub"}],
-            "dns": {"address": f"{base}.53",
-                    "conditionalForwarders": [{"zone": z, "targets": ["10.10.3.4"]} for z in ARC_FORWARDED]},
+            "dns": ({"address": f"{base}.53", "upstream": "8.8.8.8"} if step and i % step == 0 and i // step < broken_sites
+                    else {"address": f"{base}.53",
+                          "conditionalForwarders": [{"zone": z, "targets": ["10.10.3.4"]} for z in ARC_FORWARDED]}),
             "firewall": {"outbound": TAGS_OUT, "inbound": ["AzureFrontDoor.FirstParty"]},
         })
     for c in range(clusters):
@@ -100,18 +103,21 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clusters", type=int, default=1000)
     ap.add_argument("--sites", type=int, default=1000)
+    ap.add_argument("--broken-sites", type=int, default=0,
+                    help="this many sites forward DNS to a public resolver (findings to report)")
     ap.add_argument("--format", choices=("yaml", "json"), default=None, help="default: from the file name")
     ap.add_argument("-o", "--output", default="-")
     args = ap.parse_args(argv)
     fmt = args.format or ("json" if args.output.endswith(".json") else "yaml")
-    doc = topology(args.clusters, args.sites)
+    doc = topology(args.clusters, args.sites, args.broken_sites)
     out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
     try:
         if fmt == "json":
             json.dump(doc, out, indent=1)
             out.write("\n")
         else:
-            out.write(f"# generated: bench/gen_topology.py --clusters {args.clusters} --sites {args.sites}\n")
+            out.write(f"# generated: bench/gen_topology.py --clusters {args.clusters} --sites {args.sites} "
+                      f"--broken-sites {args.broken_sites}\n")
             dump_yaml(doc, out)
     finally:
         if out is not sys.stdout:

@@ -49,11 +49,12 @@ def timed(cmd: list[str]) -> tuple[float, float, int, int, dict]:
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, proc.returncode, phases
 
 
-def topology_file(clusters: int, sites: int, fmt: str, cache: Path) -> Path:
-    path = cache / f"topology-{clusters}c-{sites}s.{fmt}"
+def topology_file(clusters: int, sites: int, fmt: str, cache: Path, broken: int = 0) -> Path:
+    path = cache / f"topology-{clusters}c-{sites}s-{broken}b.{fmt}"
     if not path.exists():
         tmp = path.with_suffix(".tmp")
-        generate(["--clusters", str(clusters), "--sites", str(sites), "--format", fmt, "-o", str(tmp)])
+        generate(["--clusters", str(clusters), "--sites", str(sites), "--broken-sites", str(broken),
+                  "--format", fmt, "-o", str(tmp)])
         tmp.replace(path)
     return path
 
@@ -73,6 +74,8 @@ def main(argv=None) -> int:
     ap.add_argument("--sites", type=int, default=1000)
     ap.add_argument("--format", choices=("yaml", "json"), default="yaml", help="topology file format")
     ap.add_argument("--repeat", type=int, default=1, help="runs per size; the best is reported")
+    ap.add_argument("--broken-sites", type=int, default=10,
+                    help="also lint the largest size with this many broken sites (0: skip)")
     ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "arclink-bench"))
     args = ap.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -86,6 +89,14 @@ def main(argv=None) -> int:
         wall, cpu, rss, code, phases = best([timed(lint + [str(path), "--format", "json", "--timings"])
                                              for _ in range(args.repeat)])
         rows.append((n, path.stat().st_size, wall, cpu, rss, code, phases))
+    if args.broken_sites and sizes:
+        n = max(sizes)
+        path = topology_file(n, args.sites, args.format, cache, args.broken_sites)
+        wall, cpu, rss, code, phases = best([timed(lint + [str(path), "--format", "text", "--timings"])
+                                             for _ in range(args.repeat)])
+        broken_row = (n, path.stat().st_size, wall, cpu, rss, code, phases)
+    else:
+        broken_row = None
 
     helps = []
     script = shutil.which("arclink")
@@ -100,6 +111,10 @@ def main(argv=None) -> int:
     for n, size, wall, cpu, rss, code, ph in rows:
         print(f"| {human(n)} | {size / 1e6:.1f} MB | {wall:.2f} | {cpu:.2f} | {ph.get('load', 0):.2f} | "
               f"{ph.get('rules', 0):.2f} | {rss / 2**20:.0f} MiB | {code} |")
+    if broken_row:
+        n, size, wall, cpu, rss, code, ph = broken_row
+        print(f"| {human(n)}, {args.broken_sites} broken sites (text report) | {size / 1e6:.1f} MB | {wall:.2f} | "
+              f"{cpu:.2f} | {ph.get('load', 0):.2f} | {ph.get('rules', 0):.2f} | {rss / 2**20:.0f} MiB | {code} |")
     by = {r[0]: r for r in rows}
     print("\n| check | measured | target | peer | verdict |")
     print("|---|---:|---:|---|---|")
