@@ -29,7 +29,8 @@ def print_table(report: Report, console: Console) -> None:
     for c in report.checks:
         table.add_row(c.id, c.target, Text(c.status, style=_STYLE[c.status]), c.summary)
     console.print(table)
-    fixes = [c for c in report.checks if c.status == "fail" and c.fix]
+    # with --explain the diagnosis says what to do, in context; the per-check fixes would repeat it
+    fixes = [] if report.diagnosis else [c for c in report.checks if c.status == "fail" and c.fix]
     seen = set()
     for c in fixes:
         if c.fix in seen:
