@@ -188,5 +188,9 @@ def test_apply_good_example_to_the_emulator(emulator, tmp_path):
     assert normalise(state.topology, served) == normalise(load(GOOD).topology, served)
     assert endpoint_addresses(state) == endpoint_addresses(load(GOOD))
 
-    again = arclink("apply", str(GOOD), "--emulator", str(emulator), "--quiet")  # idempotent
+    again = arclink("apply", str(GOOD), "--emulator", str(emulator), "--output", "json")  # idempotent
     assert again.returncode == 0, again.stderr
+    summary = json.loads(again.stdout)
+    assert summary["total"] == len(plan.steps) and summary["applied"] == len(plan.steps) - 1  # Insights skipped
+    assert [s["id"] for s in summary["steps"]] == [s.id for s in plan.steps]
+    assert normalise(exported_state(emulator, tmp_path).topology, served) == normalise(load(GOOD).topology, served)

@@ -22,6 +22,8 @@ def add_arguments(parser) -> None:
     add_emulator_flag(parser)
     parser.add_argument("--force", action="store_true", help="apply even when lint finds errors")
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
+    parser.add_argument("--output", choices=("text", "json"), default="text",
+                        help="json: the steps done, as {number, kind, id, title} objects, instead of progress lines")
 
 
 class EmulatorTarget:
@@ -73,8 +75,11 @@ def run(args) -> int:
 
     plan = build_plan(ix)
 
+    done = []
+
     def progress(n: int, total: int, step) -> None:
-        if not args.quiet:
+        done.append({"number": n, "kind": step.kind, "id": step.id, "title": step.title})
+        if not args.quiet and args.output == "text":
             print(f"[{n}/{total}] {step.title}", flush=True)
 
     def skipped(n: int, step, exc: Exception) -> None:
@@ -89,5 +94,10 @@ def run(args) -> int:
             raise UserError(str(exc.cause), 2) from None
         print(f"arclink apply: {exc}", file=sys.stderr)
         return 1
-    print(f"applied {count} of {len(plan.steps)} steps from {args.file} to {ep.arm}")
+    if args.output == "json":
+        import json
+
+        print(json.dumps({"applied": count, "total": len(plan.steps), "arm": ep.arm, "steps": done}, indent=2))
+    else:
+        print(f"applied {count} of {len(plan.steps)} steps from {args.file} to {ep.arm}")
     return 0

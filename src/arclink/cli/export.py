@@ -26,6 +26,8 @@ def add_arguments(parser) -> None:
                         help="DNS formats: listen here instead of the site's DNS address, and keep the engine's "
                              "working files (pid, zone files) in DIR: a trial run from the output directory")
     parser.add_argument("--force", action="store_true", help="export even when lint finds errors")
+    parser.add_argument("--output", choices=("text", "json"), default="text",
+                        help="text: one written path a line; json: {kind, files}")
 
 
 def _server(text: str, what: str):
@@ -93,8 +95,13 @@ def run(args) -> int:
         written = export.write(files, args.out)
     except OSError as exc:
         raise UserError(f"cannot write to '{args.out}': {exc.strerror}. Choose a writable directory.", 2) from None
-    for p in written:
-        print(p)
+    if args.output == "json":
+        import json
+
+        print(json.dumps({"kind": args.kind, "files": [str(p) for p in written]}, indent=2))
+    else:
+        for p in written:
+            print(p)
     if errors:
         print(f"arclink export: exported despite {len(errors)} lint error(s) (--force).", file=sys.stderr)
     return 0
