@@ -60,3 +60,19 @@ def test_zone_link_and_record_changes_through_arm_are_answered_next(emulator):
                                         RecordSet(ttl=30, a_records=[ARecord(ipv4_address="10.10.1.77")]))
     r = ask(server, extra, client=FORWARDED_SITE)
     assert addresses(r) == ["10.10.1.77"] and r.answer[0].ttl == 30
+
+
+@pytest.mark.timeout(120)
+def test_resolve_against_the_emulator_matches_its_dns_server(emulator, capsys):
+    import json
+
+    from arclink.cli.main import main
+
+    ep = emulator.endpoints
+    server = Endpoint(ep["dns"]["host"], ep["dns"]["port"])
+    path = str(emulator.state_dir / "endpoints.json")
+    for name in ("gbl.his.arc.azure.com", "dp.kubernetesconfiguration.azure.com"):
+        code = main(["resolve", name, "--from", FORWARDED_SITE, "--emulator", path, "--output", "json"])
+        doc = json.loads(capsys.readouterr().out)
+        assert code == 0 and doc["private"]
+        assert doc["addresses"] == addresses(ask(server, name, client=FORWARDED_SITE))
