@@ -51,7 +51,7 @@ def test_refusals(world, name, code):
 def test_not_associated_quotes_the_seed(world):
     rep = world.run("not-associated")
     assert SEED_SENTENCE in rep.last_error.reason
-    assert rep.last_error.path is None and rep.last_error.address.startswith("10.10.1.")
+    assert rep.last_error.path == "private" and rep.last_error.address.startswith("10.10.1.")
 
 
 def test_endpoint_not_approved(world):

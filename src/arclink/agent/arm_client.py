@@ -77,7 +77,7 @@ class Endpoints:
 class ArmClient:
     """One keep-alive HTTPS connection per thread to the emulator's ARM endpoint."""
 
-    def __init__(self, endpoints: Endpoints, timeout: float = 30.0, poll_cap: float = 0.2):
+    def __init__(self, endpoints: Endpoints, timeout: float = 30.0, poll_cap: float = 0.05):
         self.ep = endpoints
         u = urllib.parse.urlsplit(endpoints.arm)
         self.host, self.port = u.hostname, u.port or 443
@@ -86,6 +86,13 @@ class ArmClient:
         self.ctx = ssl.create_default_context(cafile=endpoints.ca_cert)
         self.timeout, self.poll_cap = timeout, poll_cap
         self._local = threading.local()
+
+    def close(self) -> None:
+        """Close this thread's connection (a server shutting down waits for idle keep-alives)."""
+        c = getattr(self._local, "conn", None)
+        if c is not None:
+            c.close()
+            self._local.conn = None
 
     @property
     def subscription(self) -> str:
@@ -161,7 +168,10 @@ class ArmClient:
         if not (op or loc):
             return
         deadline = time.monotonic() + self.timeout
+        delay = 0.0  # the emulator often finishes at once; ask before sleeping
         while time.monotonic() < deadline:
+            if delay:
+                time.sleep(delay)
             st, h, doc = self.request("GET", op or loc)
             if op:
                 state = (doc or {}).get("status", "")
@@ -172,6 +182,5 @@ class ArmClient:
                     return
             elif st != 202:
                 return
-            delay = float(h.get("retry-after", "0") or 0)
-            time.sleep(min(max(delay, 0.01), self.poll_cap))
+            delay = min(max(float(h.get("retry-after", "0") or 0), 0.01), self.poll_cap)
         raise ArmError(0, "OperationTimeout", "The long-running operation did not finish in time.")

@@ -184,6 +184,7 @@ class Agent:
         if answer.get("type") != "welcome":
             writer.close()
             out.code, out.reason = answer.get("code", "ProtocolError"), answer.get("reason", "")
+            out.path = answer.get("path")
             raise Refused(out)
         out.admitted, out.code, out.path, out.endpoint = True, "Admitted", answer.get("path"), answer.get("endpoint")
         return Session(reader, writer, out)

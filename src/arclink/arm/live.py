@@ -26,6 +26,10 @@ class StoreLiveState(LiveState):
         self._built = -1
         self._build_lock = threading.Lock()
         super().__init__(self._build())
+        from arclink.arm.connectivity import extension_config, recorder
+
+        self.record_connectivity = recorder(store)  # the gateway's status reports
+        self.cluster_config = extension_config(store)  # what an agent pulls from the config data plane
         self._built = store.generation
         self._wake = threading.Event()
         self._stop = False

@@ -12,25 +12,32 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import tempfile
 import time
 
 from arclink.cli.main import UserError
 
-SUB = "8f2b1c3d-4e5f-4a6b-9c7d-1e2f3a4b5c6d"
 HUB_RG, CLUSTER_RG, LOC = "rg-arc-hub", "rg-arc-clusters", "westeurope"
 SCOPE_NAME = "pls-arc-demo"
-SCOPE_ID = f"/subscriptions/{SUB}/resourceGroups/{HUB_RG}/providers/Microsoft.HybridCompute/privateLinkScopes/{SCOPE_NAME}"
+
+
+def scope_id(sub: str) -> str:
+    return f"/subscriptions/{sub}/resourceGroups/{HUB_RG}/providers/Microsoft.HybridCompute/privateLinkScopes/{SCOPE_NAME}"
+
 ZONES = ["privatelink.his.arc.azure.com", "privatelink.guestconfiguration.azure.com",
          "privatelink.dp.kubernetesconfiguration.azure.com"]
 ARC_FORWARDS = [{"zone": z, "targets": ["10.10.3.4"]}
                 for z in ("his.arc.azure.com", "guestconfiguration.azure.com", "dp.kubernetesconfiguration.azure.com")]
 FIREWALL_TAGS = ["AzureActiveDirectory", "AzureResourceManager", "MicrosoftContainerRegistry", "AzureFrontDoor.FirstParty"]
 
-# The plan the seed describes; clusters are onboarded afterwards, one by one, like the CLI does.
-TOPOLOGY = {
-    "defaults": {"subscription": SUB, "resourceGroup": HUB_RG, "location": LOC},
-    "subscriptions": [{"id": SUB, "name": "retail-demo", "registeredProviders": [
+
+
+def topology(sub: str) -> dict:
+    """The plan the seed describes; clusters are onboarded afterwards, one by one, like the CLI does."""
+    return {
+    "defaults": {"subscription": sub, "resourceGroup": HUB_RG, "location": LOC},
+    "subscriptions": [{"id": sub, "name": "retail-demo", "registeredProviders": [
         "Microsoft.Kubernetes", "Microsoft.KubernetesConfiguration", "Microsoft.HybridCompute", "Microsoft.Network"]}],
     "resourceGroups": [{"name": HUB_RG, "location": LOC}, {"name": CLUSTER_RG, "location": LOC}],
     "virtualNetworks": [{"name": "vnet-hub", "addressSpace": ["10.10.0.0/16"], "subnets": [
@@ -52,7 +59,7 @@ TOPOLOGY = {
          "connections": [{"type": "SiteToSiteVPN", "virtualNetwork": "vnet-hub"}],
          "dns": {"address": "192.168.30.53", "upstream": "8.8.8.8"}, "firewall": {"allowAll": True}},
     ],
-}
+    }
 
 # Seed section "Planning your Private Link setup", steps 1-6, and which plan steps belong to each.
 SEED_STEPS = [
@@ -82,7 +89,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     from rich.console import Console
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
     started = time.monotonic()
     tmp = tempfile.mkdtemp(prefix="arclink-demo-") if args.keep else None
     ctx = tempfile.TemporaryDirectory(prefix="arclink-demo-") if not args.keep else None
@@ -124,6 +131,8 @@ class Demo:
             self.nslookups()
             self.summary()
         finally:
+            if getattr(self, "arm", None) is not None:
+                self.arm.close()
             svc.stop()
         self.say(f"done in {time.monotonic() - started:.1f} s", "dim")
         return 0
@@ -137,7 +146,7 @@ class Demo:
         from arclink.model import schema
         from arclink.model.index import build_index
 
-        plan = build_plan(build_index(msgspec.convert(TOPOLOGY, schema.Topology)))
+        plan = build_plan(build_index(msgspec.convert(topology(self.arm.subscription), schema.Topology)))
         for number, title, kinds in SEED_STEPS:
             self.say(f"\n[bold cyan]Step {number}[/bold cyan] {title}")
             for step in (s for s in plan.steps if s.kind in kinds):
@@ -159,14 +168,24 @@ class Demo:
         from arclink.agent.onboard import ConnectRequest, connect
 
         req = ConnectRequest(CLUSTER_RG, name, LOC, site=site, address=address, enable_private_link=private_link,
-                             private_link_scope_resource_id=SCOPE_ID if private_link else None, yes=True,
+                             private_link_scope_resource_id=scope_id(self.arm.subscription) if private_link else None, yes=True,
                              key_kind=self.key_type)
-        flags = f"--enable-private-link true --private-link-scope-resource-id {SCOPE_ID}" if private_link else \
+        flags = f"--enable-private-link true --pls-arm-id .../privateLinkScopes/{SCOPE_NAME}" if private_link else \
             "--enable-private-link false"
         self.say(f"  $ arclink connect -g {CLUSTER_RG} -n {name} -l {LOC} {flags} --site {site} --address {address} --yes",
                  "dim")
         onboarded = connect(self.arm, req, self.ep.state_dir, warn=lambda m: self.say(f"  WARNING: {m}", "yellow"))
+        if name == CLUSTERS[0][0] and name not in self.results:
+            self.add_flux(onboarded.id)
         return self.run_agent(name, onboarded)
+
+    def add_flux(self, cluster_id: str) -> None:
+        """A GitOps (Flux v2) extension through ARM: its configuration reaches the agent over private link."""
+        body = {"properties": {"extensionType": "microsoft.flux", "autoUpgradeMinorVersion": True,
+                               "releaseTrain": "Stable", "scope": {"cluster": {"releaseNamespace": "flux-system"}},
+                               "configurationSettings": {"multiTenancy.enforce": "false"}}}
+        self.arm.put(f"{cluster_id}/providers/Microsoft.KubernetesConfiguration/extensions/flux", "2025-03-01", body)
+        self.say("  PUT  extension flux (microsoft.flux, GitOps) on the cluster")
 
     def run_agent(self, name: str, onboarded):
         from arclink import pki
@@ -179,7 +198,10 @@ class Demo:
         c = rep.config if rep.config and rep.config.address else rep.discovery
         if rep.admitted:
             self.say(f"  [green]Connected[/green] through the {c.path} endpoint {c.address} ({c.fqdn}); "
-                     f"{rep.heartbeats} heartbeats; configuration pulled ({len(rep.extensions)} extensions)")
+                     f"{rep.heartbeats} heartbeats")
+            for ext in rep.extensions:
+                self.say(f"  configuration pulled through {rep.config.fqdn}: extension {ext.get('name')} "
+                         f"({ext.get('extensionType')}, {ext.get('releaseTrain')}) {ext.get('configurationSettings')}")
         else:
             e = rep.last_error
             self.say(f"  [red]Refused[/red] {e.code} at {e.address} ({e.fqdn})")
@@ -202,6 +224,7 @@ class Demo:
         self.say(f"\n[bold]Fix[/bold] {name}: associate it with the scope (re-run connect with private link) and "
                  "connect again")
         self.connect(name, site, address, True)
+        self.results[name]["fixed"] = True
 
     # troubleshooting ----------------------------------------------------------------------------
     def nslookups(self) -> None:
@@ -240,7 +263,7 @@ class Demo:
                 status = "?"
             c = rep.config if rep.admitted else rep.last_error
             endpoint = f"{c.path or '-'} {c.address or ''}" if c else "-"
-            t.add_row(name, res["site"] or "-", "[green]Connected[/green]" if rep.admitted else "[red]Refused[/red]",
+            t.add_row(name + (" (fixed)" if res.get("fixed") else ""), res["site"] or "-", "[green]Connected[/green]" if rep.admitted else "[red]Refused[/red]",
                       endpoint, rep.last_error.code if rep.last_error else "Admitted", status)
         self.c.print()
         self.c.print(t)

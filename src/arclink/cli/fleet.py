@@ -100,6 +100,7 @@ def run(args) -> int:
                 finally:
                     loop.close()
         finally:
+            arm.close()
             svc.stop()
     out = {"clusters": args.clusters, "sites": args.sites, "onboardingSeconds": round(onboard_s, 2),
            "agentSeconds": round(res.seconds, 2), "connected": res.connected, "refused": res.refused,

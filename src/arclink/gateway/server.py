@@ -51,10 +51,18 @@ def default_config(index: Index, cluster: ClusterR) -> list:
     return [{"name": t, "extensionType": t} for t in cluster.spec.extensions]
 
 
+def _live_config(live: LiveState) -> ConfigSource:
+    """The emulator's extension resources when it offers them (``live.cluster_config``), else the model's."""
+    hook = getattr(live, "cluster_config", None)
+    if hook is None:
+        return default_config
+    return lambda index, cluster: hook(cluster.id)
+
+
 class _Refused(Exception):
-    def __init__(self, code: str, reason: str):
+    def __init__(self, code: str, reason: str, path: str | None = None):
         super().__init__(reason)
-        self.code, self.reason = code, reason
+        self.code, self.reason, self.path = code, reason, path
 
 
 class Gateway:
@@ -67,8 +75,8 @@ class Gateway:
         self.live = live
         self.ctx = server_context(state_dir)
         self.ctx.sni_callback = _remember_sni
-        self.tracker = Tracker(record, touch_interval, offline_after)
-        self.config_for = config_for or default_config
+        self.tracker = Tracker(record or getattr(live, "record_connectivity", None), touch_interval, offline_after)
+        self.config_for = config_for or _live_config(live)
         self.max_connections = max_connections
         self.header_timeout, self.handshake_timeout, self.idle_timeout = header_timeout, handshake_timeout, idle_timeout
         self.events: collections.deque = collections.deque(maxlen=events_max)
@@ -199,7 +207,7 @@ class Gateway:
                 raise _Refused(r.code, f"{r.reason} The agent's signature does not match the public key it "
                                        "presented, so it does not hold a cluster's onboarding key.")
             if not r.admitted:
-                raise _Refused(r.code, r.reason)
+                raise _Refused(r.code, r.reason, r.path)
             cid = cluster.id
             self.counters["admitted"] += 1
             self._event(cid, src, dst, sni, "Admitted", f"{r.path} path" + (f" via '{r.endpoint}'" if r.endpoint else ""))
@@ -213,7 +221,7 @@ class Gateway:
                 cluster = self._cluster_for_key(version, index, der)
                 r = self._admit(version, index, cluster, dst, sni, src)
                 if not r.admitted:
-                    raise _Refused(r.code, r.reason)
+                    raise _Refused(r.code, r.reason, r.path)
                 op = msg.get("op") if isinstance(msg, dict) else None
                 seq = msg.get("seq") if isinstance(msg, dict) else None
                 if op == "heartbeat":
@@ -247,7 +255,7 @@ class Gateway:
                 self.tracker.refused(cid, ref.code, ref.reason)
             self._event(cid, src, dst, sni, ref.code, ref.reason, level=logging.INFO)
             await _send(writer, {"type": "refused", "code": ref.code, "reason": ref.reason,
-                                 "cluster": cid})
+                                 "cluster": cid, "path": ref.path})
 
     # decisions ---------------------------------------------------------------------------
     def _cluster_for_key(self, version: int, index: Index, der: bytes) -> ClusterR | None:

@@ -15,6 +15,12 @@ from arclink.model.index import Index
 
 
 class LiveState:
+    # Set by the emulator: record(cluster_id, status, code, reason, when) shows what the
+    # gateway saw on the connectedCluster (connectivityStatus, lastConnectivityTime, reason).
+    record_connectivity: Callable | None = None
+    # Set by the emulator: cluster_config(cluster_id) -> the extensions' configuration an agent pulls.
+    cluster_config: Callable | None = None
+
     def __init__(self, index: Index):
         self._lock = threading.Lock()
         self._index = index
