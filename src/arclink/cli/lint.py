@@ -29,6 +29,8 @@ def _live_index(path: str):
                         "does not have; lint a topology file instead.", 2) from None
     try:
         return emulator_client.fetch_index(path)
+    except UserError:
+        raise
     except FileNotFoundError:
         raise UserError(f"{path}: file not found; give the endpoints.json that 'arclink serve' wrote.", 2) from None
     except Exception as exc:  # whatever the client raises, the user gets one sentence

@@ -12,7 +12,6 @@ import ipaddress
 import re
 import uuid
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from arclink.model import catalogue as cat
 from arclink.model import schema
