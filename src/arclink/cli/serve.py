@@ -63,7 +63,10 @@ class Services:
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:
-            self._thread.join(timeout=10)
+            self._thread.join(timeout=2)
+            if self._thread.is_alive():  # idle keep-alive clients: do not wait for them
+                self._server.force_exit = True
+                self._thread.join(timeout=5)
         self.live.close()
         self.store.close()
 
@@ -175,7 +178,8 @@ def start_services(state_dir, *, in_memory: bool = False, host: str = "127.0.0.1
     url_host = f"[{host}]" if ":" in host else host
     app.set_base_url(f"https://{url_host}:{port}")
     kwargs = dict(host=host, port=port, log_level="warning", ssl_certfile=str(cert), ssl_keyfile=str(key),
-                  access_log=False, lifespan="off", server_header=False, timeout_keep_alive=30)
+                  access_log=False, lifespan="off", server_header=False, timeout_keep_alive=30,
+                  timeout_graceful_shutdown=1)
     try:
         import uvloop  # noqa: F401
 
