@@ -125,16 +125,15 @@ def onboard(n: int, state: Path) -> dict | None:
     from concurrent.futures import ThreadPoolExecutor
 
     from arclink.agent.arm_client import ArmClient, Endpoints
-    from arclink.agent.fleet import CLUSTER_RG, scope_id, site_name, cluster_address
+    from arclink.agent.fleet import CLUSTER_RG, SUBSCRIPTION, cluster_address, scope_id, site_name
     from arclink.agent.onboard import ConnectRequest, put_cluster
 
     sites = 100
-    topo_path = state / "onboard-topology.json"
-    topo_path.write_bytes(msgspec.json.encode(fleet_topology(sites)))
     svc = start_services(state / "onboard", in_memory=True, host="127.0.0.1", arm_port=0, dns_port=0, gateway_port=0,
-                         topology=str(topo_path))
+                         topology=fleet_topology(sites))
     try:
         ep = Endpoints.from_dict(svc.endpoints, state / "onboard")
+        ep.subscription = SUBSCRIPTION
         arm = ArmClient(ep)
         t0 = time.monotonic()
 
@@ -149,6 +148,7 @@ def onboard(n: int, state: Path) -> dict | None:
             list(pool.map(one, range(n)))
         return {"clusters": n, "seconds": time.monotonic() - t0}
     finally:
+        arm.close()
         svc.stop()
 
 

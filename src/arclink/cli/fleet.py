@@ -42,15 +42,14 @@ def run(args) -> int:
     import resource
     from concurrent.futures import ThreadPoolExecutor
 
-    import msgspec
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
     from arclink import pki
     from arclink.agent.arm_client import ArmClient, Endpoints
-    from arclink.agent.fleet import (CLUSTER_RG, LOCATION, cluster_address, fleet_topology, run_agents, scope_id,
-                                     site_name)
+    from arclink.agent.fleet import (CLUSTER_RG, LOCATION, SUBSCRIPTION, cluster_address, fleet_topology, run_agents,
+                                     scope_id, site_name)
     from arclink.agent.onboard import ConnectRequest, put_cluster
     from arclink.agent.resolver import DnsResolver
     from arclink.agent.runtime import Agent
@@ -60,13 +59,11 @@ def run(args) -> int:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     console = Console(stderr=args.output == "json")
     with tempfile.TemporaryDirectory(prefix="arclink-fleet-") as state:
-        topo = f"{state}/fleet-topology.json"
-        with open(topo, "wb") as fh:
-            fh.write(msgspec.json.encode(fleet_topology(args.sites)))
         svc = start_services(state, in_memory=True, host="127.0.0.1", arm_port=0, dns_port=0, gateway_port=0,
-                             topology=topo)
+                             topology=fleet_topology(args.sites))
         try:
             ep = Endpoints.from_dict(svc.endpoints, state)
+            ep.subscription = SUBSCRIPTION  # the fleet's resources live in the topology's subscription
             arm = ArmClient(ep)
             keys = [None] * args.clusters
             addrs = [None] * args.clusters
