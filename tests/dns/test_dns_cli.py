@@ -140,3 +140,9 @@ def test_dns_serve_watch_reloads_a_changed_file(tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
+
+
+def test_dns_serve_refuses_a_non_loopback_address(topology_file, capsys):
+    assert main(["dns", "serve", topology_file, "--host", "0.0.0.0"]) == 2
+    err = capsys.readouterr().err
+    assert "loopback" in err and "Traceback" not in err

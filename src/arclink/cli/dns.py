@@ -19,7 +19,7 @@ def add_arguments(parser) -> None:
                            description="Serve split-horizon DNS for a topology file on one UDP+TCP port. "
                                        "Try: dig @127.0.0.1 -p PORT gbl.his.arc.azure.com +subnet=ADDR/32")
     serve.add_argument("file", metavar="FILE", help="topology file (YAML or JSON)")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--host", default="127.0.0.1", help="loopback address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=0, help="port for UDP and TCP (default 0: a free one)")
     serve.add_argument("--watch", action="store_true",
                        help="reload the file when it changes; the next answer uses it (a broken file is reported "
@@ -42,6 +42,9 @@ def run(args) -> int:
     live = LiveState(index)
     try:
         server = start_dns_server(live, host=args.host, port=args.port)
+    except ValueError as exc:
+        raise UserError(f"--host {args.host} is not a loopback address; the DNS server listens on loopback only "
+                        "(use 127.0.0.1 or ::1).", 2) from None
     except OSError as exc:
         raise UserError(f"cannot listen on {args.host} port {args.port} ({exc.strerror or exc}); "
                         "pick another with --port, or --port 0 for a free one.", 2) from None

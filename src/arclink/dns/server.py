@@ -160,6 +160,9 @@ def _new_loop() -> asyncio.AbstractEventLoop:
 def _bind_pair(host: str, port: int) -> tuple[socket.socket, socket.socket]:
     """A UDP and a TCP socket bound to the same port (port 0: a free one for both)."""
     family, _, _, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
+    if not is_loopback(addr[0]):
+        # Everything arclink starts listens on loopback only (design.md, "Safety of the network").
+        raise ValueError(f"{host} is not a loopback address; the DNS server listens on 127.0.0.1 or ::1 only.")
     for _ in range(50 if port == 0 else 1):
         udp = socket.socket(family, socket.SOCK_DGRAM)
         tcp = socket.socket(family, socket.SOCK_STREAM)
