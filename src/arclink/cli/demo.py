@@ -80,6 +80,30 @@ CLUSTERS = [
 ]
 
 
+def apply_seed_steps(arm, say=lambda text, style="": None) -> None:
+    """Create the demo's hub and sites through ARM and the control API, in the seed's order."""
+    import msgspec
+
+    from arclink.export.apply import CONTROL_COLLECTIONS, body_for
+    from arclink.export.plan import build_plan
+    from arclink.model import schema
+    from arclink.model.index import build_index
+
+    plan = build_plan(build_index(msgspec.convert(topology(arm.subscription), schema.Topology)))
+    for number, title, kinds in SEED_STEPS:
+        say(f"\n[bold cyan]Step {number}[/bold cyan] {title}")
+        for step in (s for s in plan.steps if s.kind in kinds):
+            if step.kind == "provider":
+                arm.post(f"/subscriptions/{step.subscription}/providers/{step.name}/register", "2022-09-01")
+                say(f"  POST register {step.name}")
+            elif step.azure:
+                arm.put(step.id, step.api_version, body_for(step, None))
+                say(f"  PUT  {step.title}")
+            else:
+                arm.request("PUT", f"/_arclink/{CONTROL_COLLECTIONS[step.kind]}/{step.name}", None, step.body)
+                say(f"  PUT  {step.title} (control API)")
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep", action="store_true", help="keep the state directory and print where it is")
     p.add_argument("--key-type", default="ec", choices=("ec", "rsa2048", "rsa4096"),
@@ -109,7 +133,7 @@ class Demo:
         self.results: dict[str, dict] = {}
 
     def say(self, text: str, style: str = "") -> None:
-        self.c.print(text, style=style)
+        self.c.print(text, style=style, soft_wrap=True)
 
     def run(self, started: float) -> int:
         try:
@@ -139,26 +163,7 @@ class Demo:
 
     # the seed's steps -----------------------------------------------------------------------
     def walk_seed_steps(self) -> None:
-        import msgspec
-
-        from arclink.export.apply import CONTROL_COLLECTIONS, body_for
-        from arclink.export.plan import build_plan
-        from arclink.model import schema
-        from arclink.model.index import build_index
-
-        plan = build_plan(build_index(msgspec.convert(topology(self.arm.subscription), schema.Topology)))
-        for number, title, kinds in SEED_STEPS:
-            self.say(f"\n[bold cyan]Step {number}[/bold cyan] {title}")
-            for step in (s for s in plan.steps if s.kind in kinds):
-                if step.kind == "provider":
-                    self.arm.post(f"/subscriptions/{step.subscription}/providers/{step.name}/register", "2022-09-01")
-                    self.say(f"  POST register {step.name}")
-                elif step.azure:
-                    self.arm.put(step.id, step.api_version, body_for(step, None))
-                    self.say(f"  PUT  {step.title}")
-                else:
-                    self.arm.request("PUT", f"/_arclink/{CONTROL_COLLECTIONS[step.kind]}/{step.name}", None, step.body)
-                    self.say(f"  PUT  {step.title} (control API)")
+        apply_seed_steps(self.arm, self.say)
         self.say("\n[bold cyan]Step 5[/bold cyan] Let Microsoft Entra ID, Azure Resource Manager, Microsoft Container "
                  "Registry and AzureFrontDoor.FirstParty through the on-premises firewall")
         self.say(f"  store-amsterdam allows TCP 443 out to {', '.join(FIREWALL_TAGS)}; store-utrecht allows all")

@@ -1,0 +1,125 @@
+"""``arclink connect`` / ``agent run`` / ``enable-features`` against a running emulator, end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+
+from arclink.agent import onboard
+from arclink.agent.onboard import cluster_path, key_path
+from arclink.cli.demo import CLUSTER_RG, scope_id
+from arclink.cli.main import main
+
+API = "2024-01-01"
+
+
+def connect(emulator, name, *extra, address="192.168.10.20", site="store-amsterdam"):
+    return main(["connect", "-g", CLUSTER_RG, "-n", name, "-l", "westeurope", "--site", site, "--address", address,
+                 "--yes", "--key-type", "ec", "--emulator", emulator.endpoints_path, *extra])
+
+
+def pl(emulator):
+    return ["--enable-private-link", "true", "--pls-arm-id", scope_id(emulator.arm.subscription)]
+
+
+def cluster(emulator, name):
+    return emulator.arm.get(cluster_path(emulator.arm.subscription, CLUSTER_RG, name), API)
+
+
+def test_connect_through_the_private_endpoint(emulator, capsys):
+    assert connect(emulator, "c-ok", *pl(emulator), "-o", "json") == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["agent"]["status"] == "Connected" and out["agent"]["config"]["path"] == "private"
+    props = cluster(emulator, "c-ok")["properties"]
+    assert props["connectivityStatus"] == "Connected" and props["lastConnectivityTime"]
+    assert props["privateLinkState"] == "Enabled"
+    kp = key_path(emulator.state_dir, emulator.arm.subscription, CLUSTER_RG, "c-ok")
+    assert stat.S_IMODE(os.stat(kp).st_mode) == 0o600
+    # the PUT carried the public half of that key
+    from arclink import pki
+    assert props["agentPublicKeyCertificate"] == pki.public_key_b64(pki.load_private_key(kp))
+
+
+def test_not_associated_is_refused_and_visible_on_the_cluster(emulator, capsys):
+    assert connect(emulator, "c-stray", "--enable-private-link", "false", address="192.168.10.21") == 1
+    err = capsys.readouterr().err
+    assert "ClusterNotAssociatedWithScope" in err
+    assert "must be associated with the Azure Arc Private Link Scope, or the connection will be refused" in err
+    props = cluster(emulator, "c-stray")["properties"]
+    assert props["connectivityStatus"] == "Connecting"
+    assert props["miscellaneousProperties"]["arclinkConnectivityCode"] == "ClusterNotAssociatedWithScope"
+    assert props["arcAgentProfile"]["agentErrors"][0]["message"].startswith("ClusterNotAssociatedWithScope")
+
+
+def test_public_dns_with_public_access_disabled(emulator, capsys):
+    assert connect(emulator, "c-public", *pl(emulator), site="store-utrecht", address="192.168.30.20") == 1
+    assert "PublicNetworkAccessDisabled" in capsys.readouterr().err
+
+
+def test_disassociation_refuses_the_next_connection(emulator, capsys):
+    assert connect(emulator, "c-rev", *pl(emulator), address="192.168.10.22") == 0
+    assert cluster(emulator, "c-rev")["properties"]["connectivityStatus"] == "Connected"
+    assert connect(emulator, "c-rev", "--enable-private-link", "false", address="192.168.10.22") == 1
+    props = cluster(emulator, "c-rev")["properties"]
+    assert props["connectivityStatus"] == "Offline"
+    assert props["miscellaneousProperties"]["arclinkConnectivityCode"] == "ClusterNotAssociatedWithScope"
+    capsys.readouterr()
+
+
+def test_location_scope_and_region_checks(emulator, capsys):
+    assert connect(emulator, "c-x", *pl(emulator)[:2], "--pls-arm-id",
+                   scope_id(emulator.arm.subscription).replace("pls-arc-demo", "pls-nowhere")) == 2
+    err = capsys.readouterr().err
+    assert "The private link scope resource '" in err and "does not exist. Please ensure that you pass a valid ARM " \
+                                                          "Resource Id." in err
+    code = main(["connect", "-g", CLUSTER_RG, "-n", "c-x", "-l", "eastus", "--site", "store-amsterdam", "--yes",
+                 "--emulator", emulator.endpoints_path, *pl(emulator)])
+    assert code == 2 and onboard.SCOPE_LOCATION_MISMATCH in capsys.readouterr().err
+    code = main(["connect", "-g", CLUSTER_RG, "-n", "c-x", "-l", "japaneast", "--site", "store-amsterdam", "--yes",
+                 "--emulator", emulator.endpoints_path])
+    err = capsys.readouterr().err
+    assert code == 2 and "Connected cluster resource creation is supported only in the following locations: " in err
+    assert "Use the --location flag to specify one of these locations." in err
+
+
+def test_provider_not_registered(emulator, capsys):
+    sub = emulator.arm.subscription
+    emulator.arm.post(f"/subscriptions/{sub}/providers/Microsoft.Kubernetes/unregister", "2022-09-01")
+    try:
+        assert connect(emulator, "c-y", *pl(emulator)) == 2
+        assert onboard.PROVIDER_NOT_REGISTERED in capsys.readouterr().err
+    finally:
+        emulator.arm.post(f"/subscriptions/{sub}/providers/Microsoft.Kubernetes/register", "2022-09-01")
+
+
+@pytest.mark.parametrize("features", [["cluster-connect"], ["custom-locations"], ["cluster-connect", "azure-rbac"]])
+def test_cluster_connect_and_custom_locations_refused_on_private_link(emulator, capsys, features):
+    assert connect(emulator, "c-feat", *pl(emulator), "--no-agent", address="192.168.10.23") == 0
+    capsys.readouterr()
+    code = main(["enable-features", "-g", CLUSTER_RG, "-n", "c-feat", "--features", *features,
+                 "--emulator", emulator.endpoints_path])
+    assert code == 2
+    assert ("The features 'cluster-connect' and 'custom-locations' cannot be enabled for a private link enabled "
+            "connected cluster.") in capsys.readouterr().err
+
+
+def test_agent_run_pulls_an_extension_created_through_arm(emulator, capsys):
+    assert connect(emulator, "c-flux", *pl(emulator), "--no-agent", address="192.168.10.24") == 0
+    cid = cluster(emulator, "c-flux")["id"]
+    emulator.arm.put(f"{cid}/providers/Microsoft.KubernetesConfiguration/extensions/flux", "2025-03-01",
+                     {"properties": {"extensionType": "microsoft.flux", "configurationSettings": {"a": "b"}}})
+    capsys.readouterr()
+    assert main(["agent", "run", "--cluster", "c-flux", "--once", "-o", "json", "--emulator",
+                 emulator.endpoints_path]) == 0
+    rep = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert rep["status"] == "Connected"
+    assert rep["extensions"][0]["extensionType"] == "microsoft.flux"
+    assert rep["extensions"][0]["configurationSettings"] == {"a": "b"}
+
+
+def test_agent_run_for_an_unknown_cluster(emulator, capsys):
+    assert main(["agent", "run", "--cluster", "nobody", "--once", "--emulator", emulator.endpoints_path]) == 2
+    assert "no connected cluster named 'nobody'" in capsys.readouterr().err
