@@ -34,6 +34,7 @@ API_VERSIONS = {
     "Microsoft.Network/privateDnsZones/virtualNetworkLinks": "2024-06-01",
     "Microsoft.Network/privateDnsZones/A": "2024-06-01",
     "Microsoft.Network/privateDnsZones/CNAME": "2024-06-01",
+    "Microsoft.Network/privateDnsZones/AAAA": "2024-06-01",
     "Microsoft.HybridCompute/privateLinkScopes": "2025-01-13",
     "Microsoft.Kubernetes/connectedClusters": "2026-05-01",
     "Microsoft.KubernetesConfiguration/extensions": "2025-03-01",
@@ -290,7 +291,6 @@ class _Builder:
             else:
                 continue
             rtype = f"Microsoft.Network/privateDnsZones/{rec.type}"
-            API_VERSIONS.setdefault(rtype, API_VERSIONS["Microsoft.Network/privateDnsZones"])
             self.add(Step("recordSet", self.key("rec", f"{zone.zone_name}_{rec.type}_{rec.name}"),
                           f"{zone.id}/{rec.type}/{rec.name}", rtype, rec.name, zone.subscription, zone.resource_group,
                           None, {"properties": props},
