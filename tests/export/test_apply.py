@@ -151,9 +151,9 @@ def emulator(tmp_path):
 
 def exported_state(endpoints_json, tmp_path):
     """The emulator's state as a topology: ``arclink state export`` when present, else its control API."""
-    try:
-        import arclink.cli.state  # noqa: F401
-    except ImportError:
+    import importlib.util
+
+    if importlib.util.find_spec("arclink.cli.state") is None:
         from arclink.agent.arm_client import ArmClient, Endpoints
 
         doc = ArmClient(Endpoints.load(endpoints_json)).get("/_arclink/state", None)
