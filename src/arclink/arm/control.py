@@ -43,6 +43,8 @@ def handle(app, method: str, path: str, query: dict, body: bytes) -> Result:
         except TopologyError as exc:
             raise ArmError(409, "InconsistentState", str(exc)) from None
         return Result(200, msgspec.to_builtins(topo))
+    if head == "state" and method in ("PUT", "POST"):
+        return _load_state(app, query, body)
     if head == "lint" and method == "GET":
         from arclink.model import rules
 
@@ -127,3 +129,26 @@ def _validate(app, onprem: dict) -> None:
         index_from_resources(app.engine.store.all_objects(), current)
     except TopologyError as exc:
         raise bad_request("InvalidRequestContent", exc.message) from None
+
+
+def _load_state(app, query: dict, body: bytes) -> Result:
+    """Create a topology's resources (PUT replaces the whole state, POST adds to it)."""
+    from arclink.arm.seed import seed_topology
+
+    try:
+        doc = _dec.decode(body) if body else None
+    except msgspec.DecodeError as exc:
+        raise bad_request("InvalidRequestContent", f"The body is not JSON: {exc}.") from None
+    if not isinstance(doc, dict):
+        raise bad_request("InvalidRequestContent", "The body must be a topology (a JSON object).")
+    try:
+        topo = msgspec.convert(doc, schema.Topology)
+    except msgspec.ValidationError as exc:
+        raise bad_request("InvalidTopology", f"The topology is invalid: {exc}.") from None
+    replace = (query.get("replace") or "").lower() in ("1", "true", "yes")
+    try:
+        n = seed_topology(app.engine.store, topo, replace=replace)
+    except TopologyError as exc:
+        raise bad_request(exc.code, str(exc)) from None
+    app.live.changed()
+    return Result(200, {"created": n})

@@ -33,14 +33,19 @@ def _loopback_url(url: str) -> None:
 
 def control_get(path, what: str, query: str = "") -> dict:
     """GET /_arclink/<what> on the emulator named by endpoints.json ``path``."""
+    return control_send(path, "GET", what + query)
+
+
+def control_send(path, method: str, what: str, body: bytes | None = None) -> dict:
+    """A control-API request (``/_arclink/<what>``) with an optional JSON body; the JSON answer."""
     ep = read_endpoints(path)
     _loopback_url(ep["arm"])
     try:
         ctx = ssl.create_default_context(cafile=ep["ca_cert"])
     except (OSError, ssl.SSLError) as exc:
         raise UserError(f"cannot load the emulator's CA {ep['ca_cert']}: {exc}.", 2) from None
-    req = urllib.request.Request(f"{ep['arm']}/_arclink/{what}{query}",
-                                 headers={"Authorization": f"Bearer {ep['token']}"})
+    req = urllib.request.Request(f"{ep['arm']}/_arclink/{what}", data=body, method=method,
+                                 headers={"Authorization": f"Bearer {ep['token']}", "Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(req, context=ctx, timeout=30) as resp:
             return json.loads(resp.read())
