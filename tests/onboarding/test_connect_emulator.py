@@ -123,3 +123,16 @@ def test_agent_run_pulls_an_extension_created_through_arm(emulator, capsys):
 def test_agent_run_for_an_unknown_cluster(emulator, capsys):
     assert main(["agent", "run", "--cluster", "nobody", "--once", "--emulator", emulator.endpoints_path]) == 2
     assert "no connected cluster named 'nobody'" in capsys.readouterr().err
+
+
+def test_site_and_address_checks(emulator, capsys):
+    code = main(["connect", "-g", CLUSTER_RG, "-n", "c-addr", "-l", "westeurope", "--site", "store-amsterdam", "--yes",
+                 "--key-type", "ec", "--emulator", emulator.endpoints_path, *pl(emulator), "-o", "json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    address = out["tags"]["arclink-address"]
+    assert address.startswith("192.168.10.") and out["agent"]["status"] == "Connected"
+    assert connect(emulator, "c-addr2", *pl(emulator), address="10.99.0.1") == 2
+    assert "--address 10.99.0.1 is outside site 'store-amsterdam'" in capsys.readouterr().err
+    assert connect(emulator, "c-addr3", *pl(emulator), site="store-nowhere") == 2
+    assert "site 'store-nowhere' does not exist" in capsys.readouterr().err

@@ -193,6 +193,47 @@ def put_cluster(arm: ArmClient, req: ConnectRequest, state_dir: Path, key=None) 
     return Onboarded(cluster, kp, got.get("arclink-address") or req.address, got.get("arclink-site") or req.site)
 
 
+def place(arm: ArmClient, req: ConnectRequest) -> None:
+    """``--site`` must name a modelled site; ``--address`` must be in it, or one is chosen that no cluster uses."""
+    import ipaddress
+
+    if not req.site:
+        return
+    try:
+        site = arm.get(f"/_arclink/sites/{req.site}", None)
+    except ArmError as exc:
+        if exc.status == 404:
+            raise OnboardingError(f"site '{req.site}' does not exist in the emulator; create it (control API "
+                                  "/_arclink/sites, 'arclink apply' or 'serve --topology') or pick another --site.",
+                                  "InvalidArgumentValueError") from None
+        raise
+    nets = [ipaddress.ip_network(p) for p in site.get("addressSpace") or []]
+    if req.address:
+        try:
+            ip = ipaddress.ip_address(req.address)
+        except ValueError:
+            raise OnboardingError(f"--address '{req.address}' is not an IP address.", "InvalidArgumentValueError") from None
+        if not any(ip in n for n in nets):
+            raise OnboardingError(f"--address {req.address} is outside site '{req.site}' "
+                                  f"({', '.join(map(str, nets))}); give an address in the site.",
+                                  "InvalidArgumentValueError")
+        return
+    if not nets:
+        raise OnboardingError(f"site '{req.site}' has no address space; give --address.", "InvalidArgumentValueError")
+    found = arm.get(f"/subscriptions/{arm.subscription}/providers/Microsoft.Kubernetes/connectedClusters",
+                    API["Microsoft.Kubernetes"]).get("value", [])
+    used = {(c.get("tags") or {}).get("arclink-address") for c in found
+            if (c.get("name") or "").lower() != req.name.lower()}
+    used.add((site.get("dns") or {}).get("address"))
+    net = nets[0]
+    for k in range(10, net.num_addresses - 1):
+        candidate = str(net.network_address + k)
+        if candidate not in used:
+            req.address = candidate
+            return
+    raise OnboardingError(f"site '{req.site}' has no free address left; give --address.", "InvalidArgumentValueError")
+
+
 def connect(arm: ArmClient, req: ConnectRequest, state_dir: Path, *, ask=None, warn=print, key=None) -> Onboarded:
     """Every check in order, then the PUT. Raises ``OnboardingError`` with the CLI's text."""
     validate_flags(req)
@@ -200,6 +241,7 @@ def connect(arm: ArmClient, req: ConnectRequest, state_dir: Path, *, ask=None, w
     provider = check_providers(arm, warn)
     check_location(provider, req.location)
     check_scope(arm, req, warn)
+    place(arm, req)
     return put_cluster(arm, req, state_dir, key)
 
 

@@ -23,7 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "associated.")
     p.add_argument("--custom-locations-oid", help="object id of the custom locations app (ignored with private link)")
     p.add_argument("--site", required=True, help="the modelled on-premises site the cluster runs in")
-    p.add_argument("--address", help="the cluster's node address in the site (default: the emulator assigns one)")
+    p.add_argument("--address", help="the cluster's node address in the site (default: the first one no cluster uses)")
     p.add_argument("-y", "--yes", action="store_true", help="do not prompt for confirmation")
     p.add_argument("--no-agent", action="store_true", help="create the resource only; start the agent later with "
                                                            "'arclink agent run'")
