@@ -48,7 +48,9 @@ class Clients:
         import urllib.request
 
         ep = self.svc.endpoints
-        url = ep["arm"] + path
+        from urllib.parse import quote
+
+        url = ep["arm"] + quote(path, safe="/?&=$%")
         if api_version:
             url += ("&" if "?" in url else "?") + f"api-version={api_version}"
         payload = data if data is not None else (json.dumps(body).encode() if body is not None else None)

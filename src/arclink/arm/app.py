@@ -393,7 +393,7 @@ def _location_of(body: bytes) -> str | None:
     try:
         obj = _dec.decode(body)
         return obj.get("location") if isinstance(obj, dict) and isinstance(obj.get("location"), str) else None
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError, ValueError):
         return None
 
 
