@@ -38,7 +38,6 @@ def run(args) -> int:
         from arclink.cli.serve import start_services
     except ImportError:
         raise UserError("the emulator ('arclink serve') is not available in this installation.", 2) from None
-    import asyncio
     import resource
     from concurrent.futures import ThreadPoolExecutor
 
