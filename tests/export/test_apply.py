@@ -68,6 +68,10 @@ def endpoint_addresses(ix) -> dict:
     return {pe.name: {r.record.fqdn: r.address for r in pe.records} for pe in ix.endpoints.values()}
 
 
+def endpoint_states(ix) -> dict:
+    return {pe.name: pe.state for pe in ix.endpoints.values()}
+
+
 class Recorder:
     """Keeps what an ARM endpoint would store: bodies with id, name and type."""
 
@@ -187,6 +191,7 @@ def test_apply_good_example_to_the_emulator(emulator, tmp_path):
     assert "WARNING: step 5 (register resource provider Microsoft.Insights) skipped" in r.stderr
     assert normalise(state.topology, served) == normalise(load(GOOD).topology, served)
     assert endpoint_addresses(state) == endpoint_addresses(load(GOOD))
+    assert endpoint_states(state) == endpoint_states(load(GOOD))
 
     again = arclink("apply", str(GOOD), "--emulator", str(emulator), "--output", "json")  # idempotent
     assert again.returncode == 0, again.stderr
@@ -194,3 +199,20 @@ def test_apply_good_example_to_the_emulator(emulator, tmp_path):
     assert summary["total"] == len(plan.steps) and summary["applied"] == len(plan.steps) - 1  # Insights skipped
     assert [s["id"] for s in summary["steps"]] == [s.id for s in plan.steps]
     assert normalise(exported_state(emulator, tmp_path).topology, served) == normalise(load(GOOD).topology, served)
+
+
+def test_apply_spread_topology_with_manual_approval(emulator, tmp_path):
+    """Resource groups depending on each other, peerings, zone records, and a manual connection
+    that the plan approves: the emulator ends where the plan says."""
+    from tests.export.conftest import FIXTURES
+
+    spread = FIXTURES / "spread.yaml"
+    r = arclink("apply", str(spread), "--emulator", str(emulator), "--force", "--quiet")
+    assert r.returncode == 0, r.stdout + r.stderr
+    state = exported_state(emulator, tmp_path)
+    want = load(spread)
+    # the file lists no registrations; the plan registers what private link needs
+    assert normalise(state.topology, ()) == normalise(want.topology, ())
+    assert set(PLAN_PROVIDERS) <= set(state.topology.subscriptions[0].registered_providers)
+    assert endpoint_addresses(state) == endpoint_addresses(want)
+    assert endpoint_states(state) == endpoint_states(want) == {"pe-spread": "Approved"}

@@ -110,7 +110,7 @@ def check_arm(doc, plan):
             placed.append((x["type"], x["name"], x.get("scope"), r.get("resourceGroup")))
     expected = []
     for s in plan.azure_steps:
-        if s.kind in ("provider",):
+        if s.kind in ("provider", "connectionApproval"):  # not template resources
             continue
         if s.kind == "resourceGroup":
             expected.append((s.type, s.name, None, None))
@@ -145,7 +145,7 @@ def check_bicep(files, plan):
         declared += re.findall(r"^resource (\w+) '([^@']+)@([^']+)' = \{", text, re.M)
         for sym, rtype, api in re.findall(r"^resource (\w+) '([^@']+)@([^']+)'", text, re.M):
             assert api == API_VERSIONS[rtype]
-    want = {s.key for s in plan.azure_steps if s.kind != "provider"}
+    want = {s.key for s in plan.azure_steps if s.kind not in ("provider", "connectionApproval")}
     assert {sym for sym, _, _ in declared} == want
 
 
@@ -212,6 +212,8 @@ def test_spread_topology_in_every_format(tmp_path):
         assert needle in text, needle
     script = export.render("azcli", ix)["deploy.sh"]
     assert "--manual-request true" in script and "az network vnet peering create" in script
+    assert "az rest --method put --url \"${conn}?api-version=2025-01-13\"" in script
+    assert "#   approve the connection of private endpoint pe-spread on scope pls-spread" in text
     assert "--enable-private-link false" in script
     (tmp_path / "deploy.sh").write_text(script)
     r = subprocess.run([shellcheck, "-s", "bash", str(tmp_path / "deploy.sh")], capture_output=True, text=True, timeout=60)

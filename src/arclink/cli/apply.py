@@ -42,6 +42,15 @@ class EmulatorTarget:
     def control(self, collection: str, name: str, body: dict) -> None:
         self.arm.request("PUT", f"/_arclink/{collection}/{name}", None, body)
 
+    def approve(self, connections_url: str, api_version: str, endpoint_id: str, body: dict) -> None:
+        listing = self.arm.get(connections_url, api_version)
+        for conn in listing.get("value") or []:
+            pe = ((conn.get("properties") or {}).get("privateEndpoint") or {}).get("id") or ""
+            if pe.lower() == endpoint_id.lower():
+                self.arm.put(conn["id"], api_version, body)
+                return
+        raise LookupError(f"scope has no connection from private endpoint {endpoint_id}")
+
     def agent_key(self, step) -> str:
         from arclink import pki
         from arclink.agent.onboard import key_path

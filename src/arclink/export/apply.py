@@ -25,6 +25,8 @@ class Target(Protocol):
 
     def control(self, collection: str, name: str, body: dict) -> None: ...
 
+    def approve(self, connections_url: str, api_version: str, endpoint_id: str, body: dict) -> None: ...
+
 
 class StepFailed(Exception):
     def __init__(self, number: int, step: Step, cause: Exception):
@@ -52,12 +54,23 @@ def apply_plan(plan: Plan, target: Target, *, agent_key: Callable[[Step], str] |
     Returns the number of steps done."""
     steps = plan.steps
     done = 0
+    peerings: dict[str, list] = {}  # VNet key -> peerings sent so far
     for n, step in enumerate(steps, 1):
         if progress:
             progress(n, len(steps), step)
         try:
             if step.kind == "provider":
                 target.register(step.subscription, step.name)
+            elif step.kind == "virtualNetworkPeering":
+                # ARM takes peerings as child resources or inline in the VNet; the emulator serves
+                # the inline form, so the VNet is sent again with every peering so far.
+                vnet = plan.by_key[step.depends_on[0]]
+                peerings.setdefault(vnet.key, []).append({"name": step.name, **copy.deepcopy(step.body)})
+                body = copy.deepcopy(vnet.body)
+                body["properties"]["virtualNetworkPeerings"] = peerings[vnet.key]
+                target.put(vnet.id, vnet.api_version, body)
+            elif step.kind == "connectionApproval":
+                target.approve(step.id, step.api_version, step.source.id, step.body)
             elif step.azure:
                 target.put(step.id, step.api_version, body_for(step, agent_key))
             else:

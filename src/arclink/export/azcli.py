@@ -158,6 +158,17 @@ def _zone_group(s: Step) -> list[str]:
                        f"{_sub(s)}", cmds)
 
 
+def _approval(s: Step) -> list[str]:
+    pe_id = s.source.id
+    query = f"value[?ends_with(properties.privateEndpoint.id, '/privateEndpoints/{s.name}')].id | [0]"
+    body = json.dumps(s.body, separators=(",", ":"))
+    # az rest puts the cloud's ARM endpoint before a URL that starts with a resource id.
+    return [f"# the connection of {pe_id}",
+            f"conn=\"$(az rest --method get --url {q(s.id + '?api-version=' + s.api_version)} "
+            f"--query {q(query)} --output tsv)\"",
+            f"az rest --method put --url \"${{conn}}?api-version={s.api_version}\" --body {q(body)} --output none"]
+
+
 def _cluster(s: Step) -> list[str]:
     g = f"--resource-group {q(s.resource_group)}"
     p = s.body["properties"]
@@ -188,7 +199,7 @@ def _extension(s: Step) -> list[str]:
 _RENDER = {
     "provider": _provider, "resourceGroup": _rg, "networkSecurityGroup": _nsg, "virtualNetwork": _vnet,
     "virtualNetworkPeering": _peering, "privateLinkScope": _pls, "privateDnsZone": _zone, "virtualNetworkLink": _link,
-    "recordSet": _record, "privateEndpoint": _pe, "privateDnsZoneGroup": _zone_group, "connectedCluster": _cluster,
+    "recordSet": _record, "privateEndpoint": _pe, "connectionApproval": _approval, "privateDnsZoneGroup": _zone_group, "connectedCluster": _cluster,
     "extension": _extension,
 }
 

@@ -36,6 +36,7 @@ API_VERSIONS = {
     "Microsoft.Network/privateDnsZones/CNAME": "2024-06-01",
     "Microsoft.Network/privateDnsZones/AAAA": "2024-06-01",
     "Microsoft.HybridCompute/privateLinkScopes": "2025-01-13",
+    "Microsoft.HybridCompute/privateLinkScopes/privateEndpointConnections": "2025-01-13",
     "Microsoft.Kubernetes/connectedClusters": "2026-05-01",
     "Microsoft.KubernetesConfiguration/extensions": "2025-03-01",
 }
@@ -312,6 +313,16 @@ class _Builder:
                             f"{pe.target_id.rsplit('/', 1)[-1]} ({', '.join(pe.spec.group_ids)}"
                             f"{', manual approval' if pe.spec.manual_approval else ''})",
                             [d for d in dict.fromkeys(deps) if d], source=pe)).key
+        if pe.spec.manual_approval and pe.scope is not None and pe.state in ("Approved", "Rejected"):
+            # The scope owner's answer to a manual request. The connection's name is Azure's
+            # (assigned when the endpoint is created), so the step finds it by endpoint id.
+            self.add(Step("connectionApproval", self.key("approve", pe.name), f"{pe.scope.id}/privateEndpointConnections",
+                          "Microsoft.HybridCompute/privateLinkScopes/privateEndpointConnections", pe.name,
+                          pe.scope.subscription, pe.scope.resource_group, None,
+                          {"properties": {"privateLinkServiceConnectionState": {
+                              "status": pe.state, "description": f"{pe.state} as planned"}}},
+                          f"{'approve' if pe.state == 'Approved' else 'reject'} the connection of private endpoint "
+                          f"{pe.name} on scope {pe.scope.name}", [key], source=pe))
         if pe.zones:
             configs = [{"name": z.zone_name.replace(".", "-"), "properties": {"privateDnsZoneId": z.id}} for z in pe.zones]
             self.add(Step("privateDnsZoneGroup", self.key("zg", pe.name), f"{pe.id}/privateDnsZoneGroups/{ZONE_GROUP_NAME}",

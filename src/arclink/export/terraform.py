@@ -104,6 +104,7 @@ class _Renderer:
         self.plan = plan
         self.ids: dict[str, str] = {}  # lower ARM id -> Terraform expression of its id
         self.blocks: list[_Block] = []
+        self.manual: list[str] = []  # steps Terraform cannot express
 
     def idref(self, arm_id: str):
         e = self.ids.get(arm_id.lower())
@@ -152,7 +153,11 @@ class _Renderer:
         ]
         for s in plan.azure_steps:
             getattr(self, "_" + s.kind)(s)
-        return "\n".join(head) + "\n" + "\n\n".join(b.render() for b in self.blocks) + "\n"
+        tail = ""
+        if self.manual:
+            tail = ("\n# Not expressible here (the connection name is assigned by Azure); do it after apply,\n"
+                    "# for example with 'arclink export azcli':\n" + "".join(f"#   {t}\n" for t in self.manual))
+        return "\n".join(head) + "\n" + "\n\n".join(b.render() for b in self.blocks) + "\n" + tail
 
     # --- kinds --------------------------------------------------------------------------------
     def _provider(self, s: Step):
@@ -256,6 +261,9 @@ class _Renderer:
             g.attr("name", zg.name)
             g.attr("private_dns_zone_ids", [self.idref(c["properties"]["privateDnsZoneId"])
                                             for c in zg.body["properties"]["privateDnsZoneConfigs"]])
+
+    def _connectionApproval(self, s: Step):
+        self.manual.append(s.title)
 
     def _privateDnsZoneGroup(self, s: Step):
         pass  # rendered inside azurerm_private_endpoint
