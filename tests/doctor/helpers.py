@@ -24,7 +24,7 @@ def doctor_json(*args: str) -> tuple[int, dict]:
 
 def emulator_args(endpoints_path, site: str, topology=None) -> list[str]:
     """``--emulator P --site S``; plus the topology when the emulator has no ARM to fetch the model from."""
-    from conftest import FULL_EMULATOR
+    from doctor_support import FULL_EMULATOR
 
     args = ["--emulator", str(endpoints_path), "--site", site]
     if topology is not None and not FULL_EMULATOR.get(str(endpoints_path)):

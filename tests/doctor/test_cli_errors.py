@@ -6,7 +6,7 @@ import pytest
 
 import json
 
-from conftest import EXAMPLES, endpoints_doc
+from doctor_support import EXAMPLES, endpoints_doc
 from helpers import doctor
 
 

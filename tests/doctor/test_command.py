@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import EXAMPLES
+from doctor_support import EXAMPLES
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -6,7 +6,7 @@ import pytest
 
 from arclink.model import catalogue as cat
 
-from conftest import EXAMPLES
+from doctor_support import EXAMPLES
 from helpers import by_id, diagnosis_text, doctor, doctor_json, emulator_args, failing
 
 ARC_NAMES = [r.fqdn for r in cat.arc_records("westeurope")]

@@ -10,7 +10,7 @@ import pytest
 
 from arclink.doctor import CHECKS, SCHEMA_VERSION
 
-from conftest import EXAMPLES, ROOT
+from doctor_support import EXAMPLES, ROOT
 from helpers import doctor_json, emulator_args
 from test_network_mode import private_records
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import EXAMPLES, FULL_EMULATOR
+from doctor_support import EXAMPLES, FULL_EMULATOR
 from helpers import by_id, doctor_json, emulator_args, failing
 
 pytestmark = pytest.mark.timeout(120)

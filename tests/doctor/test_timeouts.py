@@ -13,7 +13,7 @@ import pytest
 from arclink.doctor import Config, Emulator, run
 from arclink.model.loader import load
 
-from conftest import EXAMPLES
+from doctor_support import EXAMPLES
 from helpers import by_id, diagnosis_text, doctor_json
 from test_network_mode import TlsServer, loopback_records
 
