@@ -218,3 +218,25 @@ def test_spread_topology_in_every_format(tmp_path):
     (tmp_path / "deploy.sh").write_text(script)
     r = subprocess.run([shellcheck, "-s", "bash", str(tmp_path / "deploy.sh")], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout
+
+
+def test_nsg_guarding_the_endpoint_gets_the_seeds_missing_rules():
+    from arclink.model.loader import loads
+    from tests.export.conftest import GOOD
+
+    text = GOOD.read_text()
+    start, end = text.index("    securityRules:"), text.index("      - {name: DenyInternetOutbound")
+    custom = ("    securityRules:\n"
+              "      - {name: CorpProxyOut, priority: 150, direction: Outbound, access: Allow, protocol: Tcp,\n"
+              "         destinationAddressPrefix: 10.99.0.10, destinationPortRange: '3128'}\n")
+    ix = loads(text[:start] + custom + text[end:])
+    step = build_plan(ix).by_key["nsg_nsg_hub_endpoints"]
+    rules = {r["name"]: r["properties"] for r in step.body["properties"]["securityRules"]}
+    # the user's rule keeps priority 150, so the seed's 150 rule is not forced in
+    assert rules["CorpProxyOut"]["priority"] == 150 and "AllowAADOutboundAccess" not in rules
+    for name in ("AllowAzOutboundAccess", "AllowAzureFrontDoorFirstPartyAccess", "AllowAzureFrontDoorFirstPartyInbound",
+                 "AllowMCROutboundAccess", "DenyInternetOutbound"):
+        assert name in rules
+    assert "(the seed's rules it lacked were added)" in step.title
+    for kind in ("azcli", "terraform", "bicep", "arm"):
+        assert "AllowMCROutboundAccess" in "".join(export.render(kind, ix).values()), kind

@@ -108,7 +108,7 @@ def seed_security_rules() -> list[dict]:
     """
     out = []
     for r in cat.SEED_NSG_RULES:
-        for direction in r["directions"]:
+        for direction in sorted(r["directions"], reverse=True):  # Outbound, then Inbound
             name = r["name"] if direction == "Outbound" or len(r["directions"]) == 1 else "AllowAzureFrontDoorFirstPartyInbound"
             if direction == "Outbound":
                 src, dst = "VirtualNetwork", r["tag"]
@@ -225,13 +225,42 @@ class _Builder:
                           f"create resource group {name} in {loc}", deps[-1:]))
 
     def nsg(self, nsg):
-        body = {"location": nsg.location,
-                "properties": {"securityRules": [_rule_body(r) for r in nsg.spec.security_rules]}}
-        names = ", ".join(f"{r.name} ({r.priority})" for r in nsg.spec.security_rules) or "no rules"
+        rules = [_rule_body(r) for r in nsg.spec.security_rules]
+        added = self.seed_rules_missing(nsg, rules)
+        rules += added
+        body = {"location": nsg.location, "properties": {"securityRules": rules}}
+        names = ", ".join(f"{r['name']} ({r['properties']['priority']})" for r in rules) or "no rules"
+        if added:
+            names += " (the seed's rules it lacked were added)"
         self.add(Step("networkSecurityGroup", self.key("nsg", nsg.name), nsg.id, "Microsoft.Network/networkSecurityGroups",
                       nsg.name, nsg.subscription, nsg.resource_group, nsg.location, body,
                       f"create network security group {nsg.name}: {names}",
                       [self.rg_key(nsg.subscription, nsg.resource_group)], source=nsg))
+
+    def seed_rules_missing(self, nsg, rules: list[dict]) -> list[dict]:
+        """The seed's NSG rules an NSG lacks, when it guards an Arc private endpoint's subnet.
+
+        "configure the network security group (NSG) associated with your subnet in Azure to allow
+        outbound TCP 443 ..." (the seed). Only added where neither the name nor the priority in
+        that direction is taken, so nothing the user wrote is displaced.
+        """
+        guards_arc = any(pe.is_arc and pe.subnet is not None and pe.subnet.nsg is nsg
+                         for pe in self.ix.endpoints.values())
+        if not guards_arc:
+            return []
+        names = {r["name"].lower() for r in rules}
+        slots = {(r["properties"]["direction"], r["properties"]["priority"]) for r in rules}
+        covered = {(r["properties"]["direction"], r["properties"]["sourceAddressPrefix"] if
+                    r["properties"]["direction"] == "Inbound" else r["properties"]["destinationAddressPrefix"])
+                   for r in rules if r["properties"]["access"] == "Allow"}
+        out = []
+        for r in seed_security_rules():
+            p = r["properties"]
+            tag = p["sourceAddressPrefix"] if p["direction"] == "Inbound" else p["destinationAddressPrefix"]
+            if (p["direction"], tag) in covered or r["name"].lower() in names or (p["direction"], p["priority"]) in slots:
+                continue
+            out.append(r)
+        return out
 
     def vnet(self, vnet):
         subnets, deps = [], [self.rg_key(vnet.subscription, vnet.resource_group)]
