@@ -221,15 +221,18 @@ def test_spread_topology_in_every_format(tmp_path):
 
 
 def test_nsg_guarding_the_endpoint_gets_the_seeds_missing_rules():
-    from arclink.model.loader import loads
+    from msgspec.structs import replace
+
+    from arclink.model import schema
+    from arclink.model.index import build_index
     from tests.export.conftest import GOOD
 
-    text = GOOD.read_text()
-    start, end = text.index("    securityRules:"), text.index("      - {name: DenyInternetOutbound")
-    custom = ("    securityRules:\n"
-              "      - {name: CorpProxyOut, priority: 150, direction: Outbound, access: Allow, protocol: Tcp,\n"
-              "         destinationAddressPrefix: 10.99.0.10, destinationPortRange: '3128'}\n")
-    ix = loads(text[:start] + custom + text[end:])
+    topo = load(GOOD).topology
+    nsg = topo.network_security_groups[0]
+    custom = [schema.SecurityRule(name="CorpProxyOut", priority=150, direction="Outbound", access="Allow",
+                                  protocol="Tcp", destination_address_prefix="10.99.0.10", destination_port_range="3128")]
+    custom += [r for r in nsg.security_rules if r.access == "Deny"]
+    ix = build_index(replace(topo, network_security_groups=[replace(nsg, security_rules=custom)]))
     step = build_plan(ix).by_key["nsg_nsg_hub_endpoints"]
     rules = {r["name"]: r["properties"] for r in step.body["properties"]["securityRules"]}
     # the user's rule keeps priority 150, so the seed's 150 rule is not forced in

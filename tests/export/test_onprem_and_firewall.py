@@ -64,18 +64,21 @@ def test_windows_powershell(good_index):
 
 
 def test_forwarder_design_needs_a_reachable_forwarder(good_index):
-    from arclink.model.loader import loads
+    from msgspec.structs import replace
 
-    text = GOOD.read_text().split("dnsForwarders:")[0] + "sites:" + GOOD.read_text().split("\nsites:")[1]
-    ix = loads(text.replace("targets: [10.10.3.4]", "targets: [10.10.1.200]"))
-    # no dnsForwarders: the site's own conditional forwarders are used
-    assert "10.10.1.200" in export.render("bind", ix, site="store-amsterdam")["named.conf"]
-    ix = loads(GOOD.read_text().split("dnsForwarders:")[0] + "sites:" + GOOD.read_text().split("\nsites:")[1]
-               .replace("conditionalForwarders:", "conditionalForwardersX:").replace("      conditionalForwardersX:\n", "")
-               .replace("        - {zone: his.arc.azure.com, targets: [10.10.3.4]}\n", "")
-               .replace("        - {zone: guestconfiguration.azure.com, targets: [10.10.3.4]}\n", "")
-               .replace("        - {zone: dp.kubernetesconfiguration.azure.com, targets: [10.10.3.4]}\n", ""))
-    with pytest.raises(ExportError, match="reaches no DNS forwarder"):
+    from arclink.model.index import build_index
+
+    topo = good_index.topology
+    # no dnsForwarders: the site's own conditional forwarders for the Arc zones are used
+    sites = [replace(s, dns=replace(s.dns, conditional_forwarders=[replace(cf, targets=["10.10.1.200"])
+                                                                   for cf in s.dns.conditional_forwarders]))
+             for s in topo.sites]
+    ix = build_index(replace(topo, dns_forwarders=[], sites=sites))
+    assert "forwarders { 10.10.1.200; };" in export.render("bind", ix, site="store-amsterdam")["named.conf"]
+    # and with neither, the export says what to add
+    sites = [replace(s, dns=replace(s.dns, conditional_forwarders=[])) for s in topo.sites]
+    ix = build_index(replace(topo, dns_forwarders=[], sites=sites))
+    with pytest.raises(ExportError, match="reaches no DNS forwarder in Azure: add one under dnsForwarders"):
         export.render("bind", ix, site="store-amsterdam", dns_options=Options(design="forwarder"))
 
 
