@@ -7,6 +7,7 @@ framework routing: every ARM path goes through ``routes.parse`` and the generic
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import uuid
@@ -95,9 +96,24 @@ class _App:
         body = await _read_body(receive, headers)
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
         if path.startswith("/_arclink/"):
-            return control.handle(self, method, path, query, body)
+            store = self.engine.store
+            store.take_futures()
+            try:
+                result = control.handle(self, method, path, query, body)
+            finally:
+                futures = store.take_futures()
+            if futures:
+                await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
+            return result
         route = parse(path)
-        result = self.dispatch(method, route, query, body, headers, path)
+        store = self.engine.store
+        store.take_futures()
+        try:
+            result = self.dispatch(method, route, query, body, headers, path)
+        finally:
+            futures = store.take_futures()
+        if futures:  # answer only once the write is on disk (group commit)
+            await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
         if method in ("PUT", "PATCH", "DELETE", "POST") and result.status < 300:
             self.live.changed()
         return result

@@ -21,7 +21,7 @@ log = logging.getLogger("arclink.arm")
 
 
 class StoreLiveState(LiveState):
-    def __init__(self, store, *, debounce: float = 0.05):
+    def __init__(self, store, *, debounce: float = 0.25):
         self.store = store
         self._built = -1
         self._build_lock = threading.Lock()
@@ -59,13 +59,15 @@ class StoreLiveState(LiveState):
         self._wake.set()
 
     def _worker(self) -> None:
+        # Rebuild once writes have been quiet for a moment: a burst of writes costs one rebuild,
+        # and readers (snapshot()) rebuild at once anyway if they come first.
         while not self._stop:
             self._wake.wait()
             self._wake.clear()
+            while not self._stop and self._wake.wait(self._debounce):
+                self._wake.clear()
             if self._stop:
                 return
-            self._wake.wait(self._debounce)  # coalesce a burst of writes
-            self._wake.clear()
             try:
                 self.refresh()
             except Exception:  # never let the worker die

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -47,6 +48,11 @@ class Store:
         self._db = None
         self._pending: list | None = None
         self.generation = 0  # bumped on every write; readers of derived state key on it
+        # group commit: a writer thread commits everything queued meanwhile in one transaction
+        self._queue: list = []
+        self._cv = threading.Condition()
+        self._writer: threading.Thread | None = None
+        self._futures: list[Future] = []
         if self.path:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -103,27 +109,68 @@ class Store:
         finally:
             self._pending = None
 
+    def start_group_commit(self) -> None:
+        """From now on commits happen on a writer thread; ``take_futures()`` says when they are durable."""
+        if self._db is None or self._writer is not None:
+            return
+        self._writer = threading.Thread(target=self._write_loop, name="arclink-store-writer", daemon=True)
+        self._writer.start()
+
+    def take_futures(self) -> list[Future]:
+        """The commits started since the last call (each resolves once on disk)."""
+        futs, self._futures = self._futures, []
+        return futs
+
     def _flush(self, ops: list) -> None:
         if not ops or self._db is None:
             return
+        if self._writer is not None:
+            fut: Future = Future()
+            with self._cv:
+                self._queue.append((ops, fut))
+                self._cv.notify()
+            self._futures.append(fut)
+            return
         with self.lock:
-            cur = self._db.cursor()
-            cur.execute("BEGIN IMMEDIATE")
+            self._commit(ops)
+
+    def _write_loop(self) -> None:
+        while True:
+            with self._cv:
+                while not self._queue:
+                    self._cv.wait()
+                batch, self._queue = self._queue, []
+            closing = any(ops is None for ops, _ in batch)
             try:
-                for op in ops:
-                    if op[0] == "put":
-                        cur.execute("INSERT OR REPLACE INTO resources(key, seq, body) VALUES (?, ?, ?)", op[1:])
-                    elif op[0] == "del":
-                        cur.execute("DELETE FROM resources WHERE key = ?", (op[1],))
-                    elif op[0] == "meta":
-                        cur.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", op[1:])
-                    elif op[0] == "reset":
-                        cur.execute("DELETE FROM resources")
-                        cur.execute(f"DELETE FROM meta WHERE key NOT IN {_KEEP!r}")
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
+                self._commit([op for ops, _ in batch if ops for op in ops])
+                for _, fut in batch:
+                    fut.set_result(None)
+            except BaseException as exc:  # the callers answer with an error
+                for _, fut in batch:
+                    fut.set_exception(exc)
+            if closing:
+                return
+
+    def _commit(self, ops: list) -> None:
+        if not ops:
+            return
+        cur = self._db.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            for op in ops:
+                if op[0] == "put":
+                    cur.execute("INSERT OR REPLACE INTO resources(key, seq, body) VALUES (?, ?, ?)", op[1:])
+                elif op[0] == "del":
+                    cur.execute("DELETE FROM resources WHERE key = ?", (op[1],))
+                elif op[0] == "meta":
+                    cur.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", op[1:])
+                elif op[0] == "reset":
+                    cur.execute("DELETE FROM resources")
+                    cur.execute(f"DELETE FROM meta WHERE key NOT IN {_KEEP!r}")
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
 
     def _apply(self, op: tuple) -> None:
         """Apply to memory at once (reads in a batch see it); the database gets it at commit."""
@@ -178,6 +225,14 @@ class Store:
         self._op(("reset",))
 
     def close(self) -> None:
+        if self._writer is not None:
+            fut: Future = Future()
+            with self._cv:
+                self._queue.append((None, fut))
+                self._cv.notify()
+            # wait for what is queued before the close marker
+            self._writer.join(timeout=30)
+            self._writer = None
         if self._db is not None:
             with self.lock:
                 self._db.close()

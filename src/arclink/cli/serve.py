@@ -163,6 +163,7 @@ def start_services(state_dir, *, in_memory: bool = False, host: str = "127.0.0.1
 
         seed_topology(store, topology)
     live = StoreLiveState(store)
+    store.start_group_commit()
     app = create_app(store, live, config)
 
     sock = _free_port(host) if not arm_port else None
