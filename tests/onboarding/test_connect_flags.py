@@ -155,3 +155,37 @@ def test_key_file_is_private(tmp_path):
 
     p = pki.save_private_key(tmp_path / "agents" / "k.pem", pki.new_agent_key("ec"))
     assert stat.S_IMODE(os.stat(p).st_mode) == 0o600
+
+
+def test_prompt_on_a_terminal_and_answer_no():
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "arclink", *BASE, "--enable-private-link", "true", "--pls-arm-id", SCOPE],
+                            stdin=slave, stdout=slave, stderr=slave)
+    os.close(slave)
+
+    def read_until(marker: bytes, timeout: float = 30.0) -> bytes:
+        seen = b""
+        while marker not in seen:
+            ready, _, _ = select.select([master], [], [], timeout)
+            if not ready:
+                break
+            try:
+                chunk = os.read(master, 1024)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        return seen
+
+    try:
+        assert b"Are you sure you want to continue? (y/n)" in read_until(b"(y/n)")
+        os.write(master, b"n\n")
+        assert b"Operation cancelled." in read_until(b"Operation cancelled.")
+        assert proc.wait(30) == 2
+    finally:
+        proc.kill()
+        os.close(master)
