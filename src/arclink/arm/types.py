@@ -237,6 +237,27 @@ for _rt in ("A", "AAAA", "CNAME", "MX", "PTR", "SOA", "SRV", "TXT"):
                readonly=("properties.fqdn", "properties.isAutoRegistered")))
 
 
+def _merge_spec_table() -> None:
+    """Add what the OpenAPI files say (specs/spec_table.json): read-only paths, enums, defaults."""
+    import json
+    from pathlib import Path
+
+    table = json.loads((Path(__file__).parent / "specs" / "spec_table.json").read_text(encoding="utf-8"))
+    for rt in T.values():
+        facts = table.get(rt.type) or (table.get("Microsoft.Network/privateDnsZones/A")
+                                       if rt.parent == "microsoft.network/privatednszones" and rt.key != "microsoft.network/privatednszones/virtualnetworklinks" else None)
+        if not facts:
+            continue
+        rt.readonly = tuple(dict.fromkeys((*rt.readonly, *facts["readonly"])))
+        for path, values in facts["enums"].items():
+            rt.fields.setdefault(path, ("enum", tuple(values)))
+        for path, value in facts["defaults"].items():
+            rt.defaults.setdefault(path, value)
+
+
+_merge_spec_table()
+
+
 def lookup(key: str) -> RType | None:
     return T.get(key)
 
