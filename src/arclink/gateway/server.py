@@ -70,9 +70,11 @@ class Gateway:
 
     def __init__(self, live: LiveState, state_dir: str | Path, *, record: Recorder | None = None,
                  config_for: ConfigSource | None = None, touch_interval: float = 30.0,
-                 offline_after: float = 30.0, max_connections: int = 50_000, header_timeout: float = 5.0,
+                 offline_after: float | None = None, max_connections: int = 50_000, header_timeout: float = 5.0,
                  handshake_timeout: float = 10.0, idle_timeout: float = 120.0, events_max: int = 5000):
         self.live = live
+        if offline_after is None:  # the emulator's setting; tests and demos shorten it
+            offline_after = float(os.environ.get("ARCLINK_OFFLINE_AFTER", "30") or 30)
         self.ctx = server_context(state_dir)
         self.ctx.sni_callback = _remember_sni
         self.tracker = Tracker(record or getattr(live, "record_connectivity", None), touch_interval, offline_after)
