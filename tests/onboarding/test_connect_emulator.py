@@ -136,3 +136,18 @@ def test_site_and_address_checks(emulator, capsys):
     assert "--address 10.99.0.1 is outside site 'store-amsterdam'" in capsys.readouterr().err
     assert connect(emulator, "c-addr3", *pl(emulator), site="store-nowhere") == 2
     assert "site 'store-nowhere' does not exist" in capsys.readouterr().err
+
+
+def test_azure_rbac_is_allowed_on_private_link(emulator, capsys):
+    assert connect(emulator, "c-rbac", *pl(emulator), "--no-agent", address="192.168.10.25") == 0
+    assert main(["enable-features", "-g", CLUSTER_RG, "-n", "c-rbac", "--features", "azure-rbac",
+                 "--emulator", emulator.endpoints_path]) == 0
+    assert cluster(emulator, "c-rbac")["properties"]["aadProfile"]["enableAzureRBAC"] is True
+
+
+def test_cluster_connect_allowed_without_private_link(emulator, capsys):
+    assert connect(emulator, "c-plain", "--no-agent", address="192.168.10.26") == 0
+    assert main(["enable-features", "-g", CLUSTER_RG, "-n", "c-plain", "--features", "cluster-connect",
+                 "--emulator", emulator.endpoints_path]) == 0
+    features = [c["feature"] for c in cluster(emulator, "c-plain")["properties"]["arcAgentryConfigurations"]]
+    assert features == ["cluster-connect"]
