@@ -36,10 +36,11 @@ class StoreLiveState(LiveState):
         self._debounce = debounce
         self._thread = threading.Thread(target=self._worker, name="arclink-live", daemon=True)
         self._thread.start()
+        self._wake.set()
 
     def _build(self) -> Index:
         try:
-            return index_from_resources(self.store.all_objects(), onprem_of(self.store))
+            return index_from_resources(self.store.model_objects(), onprem_of(self.store))
         except TopologyError as exc:  # keep serving the last good model
             log.warning("live model not rebuilt: %s", exc)
             return getattr(self, "_index", None) or index_from_resources([], {})
@@ -54,6 +55,7 @@ class StoreLiveState(LiveState):
             index = self._build()
             self._built = gen
             self.publish(index)
+        _trim()
 
     def changed(self) -> None:
         self._wake.set()
@@ -90,3 +92,13 @@ class StoreLiveState(LiveState):
     def close(self) -> None:
         self._stop = True
         self._wake.set()
+
+
+def _trim() -> None:
+    """Give the memory of the previous index back to the system (glibc keeps freed arenas otherwise)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass

@@ -17,6 +17,25 @@ from pathlib import Path
 import msgspec
 
 _enc = msgspec.json.Encoder()
+
+
+class _Slim(msgspec.Struct, omit_defaults=True):
+    id: str = ""
+    name: str | None = None
+    type: str | None = None
+    location: str | None = None
+    tags: dict | None = None
+    properties: dict | None = None
+    namespace: str | None = None
+    registrationState: str | None = None
+
+
+_slim = msgspec.json.Decoder(_Slim)
+_SLIM_FIELDS = _Slim.__struct_fields__
+
+
+def _slim_dict(o: _Slim) -> dict:
+    return {f: v for f in _SLIM_FIELDS if (v := getattr(o, f)) is not None}
 _KEEP = ("tenant", "subscription", "token")
 _dec = msgspec.json.Decoder()
 
@@ -91,6 +110,13 @@ class Store:
         with self.lock:
             bodies = list(self.bodies.values())
         return [_dec.decode(b) for b in bodies]
+
+    def model_objects(self) -> list[dict]:
+        """Every resource without the fields the model never reads (systemData, etag): less memory
+        while the live index is rebuilt from 100k resources."""
+        with self.lock:
+            bodies = list(self.bodies.values())
+        return [_slim_dict(_slim.decode(b)) for b in bodies]
 
     def __len__(self) -> int:
         return len(self.bodies)
