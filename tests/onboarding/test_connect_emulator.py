@@ -151,3 +151,22 @@ def test_cluster_connect_allowed_without_private_link(emulator, capsys):
                  "--emulator", emulator.endpoints_path]) == 0
     features = [c["feature"] for c in cluster(emulator, "c-plain")["properties"]["arcAgentryConfigurations"]]
     assert features == ["cluster-connect"]
+
+
+def test_public_network_access_change_through_arm_applies_to_the_next_connection(emulator, capsys):
+    path = scope_id(emulator.arm.subscription)
+    scope = emulator.arm.get(path, "2025-01-13")
+
+    def set_access(value):
+        emulator.arm.put(path, "2025-01-13", {"location": scope["location"], "tags": scope.get("tags") or {},
+                                              "properties": {"publicNetworkAccess": value}})
+    set_access("Enabled")
+    try:
+        assert connect(emulator, "c-pub2", *pl(emulator), "-o", "json", site="store-utrecht",
+                       address="192.168.30.21") == 0
+        out = json.loads(capsys.readouterr().out)
+        assert out["agent"]["config"]["path"] == "public"
+    finally:
+        set_access("Disabled")
+    assert connect(emulator, "c-pub2", *pl(emulator), site="store-utrecht", address="192.168.30.21") == 1
+    assert "PublicNetworkAccessDisabled" in capsys.readouterr().err
