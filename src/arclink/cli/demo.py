@@ -80,8 +80,8 @@ CLUSTERS = [
 ]
 
 
-def apply_seed_steps(arm, say=lambda text, style="": None) -> None:
-    """Create the demo's hub and sites through ARM and the control API, in the seed's order."""
+def apply_seed_steps(arm, say=lambda text, style="": None, topo: dict | None = None) -> None:
+    """Create the demo's hub and sites (or ``topo``) through ARM and the control API, in the seed's order."""
     import msgspec
 
     from arclink.export.apply import CONTROL_COLLECTIONS, body_for
@@ -89,7 +89,7 @@ def apply_seed_steps(arm, say=lambda text, style="": None) -> None:
     from arclink.model import schema
     from arclink.model.index import build_index
 
-    plan = build_plan(build_index(msgspec.convert(topology(arm.subscription), schema.Topology)))
+    plan = build_plan(build_index(msgspec.convert(topo or topology(arm.subscription), schema.Topology)))
     for number, title, kinds in SEED_STEPS:
         say(f"\n[bold cyan]Step {number}[/bold cyan] {title}")
         for step in (s for s in plan.steps if s.kind in kinds):
