@@ -43,3 +43,10 @@ def test_fleet_bad_input():
     proc = subprocess.run([sys.executable, "-m", "arclink", "fleet", "--clusters", "5000", "--sites", "2"],
                           capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert proc.returncode == 2 and "raise --sites" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_agent_and_fleet_refuse_nonsense_numbers():
+    from arclink.cli.main import main
+
+    assert main(["agent", "run", "--cluster", "x", "--heartbeat", "0"]) == 2
+    assert main(["fleet", "--clusters", "3", "--heartbeat", "-1"]) == 2

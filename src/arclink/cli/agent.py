@@ -53,6 +53,8 @@ def run(args) -> int:
     from arclink.agent.onboard import key_path
     from arclink.model.index import parse_arm_id
 
+    if args.heartbeat <= 0 or (args.duration is not None and args.duration <= 0):
+        raise UserError("--heartbeat and --duration must be positive numbers of seconds.", 2)
     ep = endpoints(args.emulator)
     arm = arm_client(ep)
     try:

@@ -31,6 +31,9 @@ def run(args) -> int:
         raise UserError("--clusters must be at least 1.", 2)
     if not 1 <= args.sites <= 1024:
         raise UserError("--sites must be between 1 and 1024.", 2)
+    if args.heartbeat <= 0 or args.duration < 0 or args.concurrency < 1 or args.workers < 1:
+        raise UserError("--heartbeat must be positive, --duration not negative, --concurrency and --workers at "
+                        "least 1.", 2)
     if args.clusters > args.sites * 1000:
         raise UserError(f"{args.clusters} clusters do not fit in {args.sites} sites (about 1,000 per site); "
                         "raise --sites.", 2)
