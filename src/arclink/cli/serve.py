@@ -130,6 +130,7 @@ def start_services(state_dir, *, in_memory: bool = False, host: str = "127.0.0.1
     import uvicorn
 
     from arclink.arm.app import ArmConfig, create_app
+    from arclink.arm.errors import ArmError
     from arclink.arm.live import StoreLiveState
     from arclink.arm.store import Store
 
@@ -152,16 +153,20 @@ def start_services(state_dir, *, in_memory: bool = False, host: str = "127.0.0.1
                     store.meta[k] = v
             except (OSError, ValueError):
                 pass
+    if topology is not None:
+        from arclink.arm.seed import seed_topology
+
+        try:
+            seed_topology(store, topology)
+        except ArmError as exc:
+            store.close()
+            raise UserError(f"the topology cannot be created: {exc.message}") from None
     token, sub, tenant = _settings(state_dir, store)
     if in_memory:
         (state_dir / "settings.json").write_text(json.dumps({"token": token, "subscription": sub, "tenant": tenant}))
     cert, key = _server_cert(state_dir)
     config = ArmConfig(token=token, subscription=sub, tenant=tenant, api_version_check=mode,
                        state_dir=str(state_dir))
-    if topology is not None:
-        from arclink.arm.seed import seed_topology
-
-        seed_topology(store, topology)
     live = StoreLiveState(store)
     store.start_group_commit()
     app = create_app(store, live, config)

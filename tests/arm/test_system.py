@@ -1,0 +1,82 @@
+"""The emulator as one system: seeded from a topology, and the DNS server following ARM writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from arclink.model import loader
+from arclink.sdk import EmulatorCredential, client_kwargs
+
+from .conftest import Clients
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "good.yaml"
+
+
+@pytest.fixture
+def seeded(tmp_path):
+    from arclink.cli.serve import start_services
+
+    svc = start_services(tmp_path / "state", in_memory=True, topology=loader.load(EXAMPLE).topology)
+    yield svc
+    svc.stop()
+
+
+def _ask(svc, name: str, client: str):
+    import dns.edns
+    import dns.message
+    import dns.query
+
+    if svc.endpoints["dns"] is None:
+        pytest.skip("the DNS server is not part of this checkout")
+    q = dns.message.make_query(name, "A", use_edns=0,
+                               options=[dns.edns.ECSOption(client, 32)])
+    r = dns.query.udp(q, svc.endpoints["dns"]["host"], port=svc.endpoints["dns"]["port"], timeout=5)
+    return dns.rcode.to_text(r.rcode()), sorted(rr.address for rrset in r.answer for rr in rrset if rr.rdtype == 1)
+
+
+def test_serve_topology_seeds_the_arm_view(seeded):
+    c = Clients(seeded)
+    assert c.sub == "8f2b1c3d-4e5f-4a6b-9c7d-1e2f3a4b5c6d"  # the topology's default subscription
+    assert [s.name for s in c.hybridcompute.private_link_scopes.list()] == ["pls-arc-retail"]
+    clusters = {k.name: k for k in c.k8s.connected_cluster.list_by_subscription()}
+    assert set(clusters) == {"k3s-amsterdam", "k3s-rotterdam", "k3s-utrecht"}
+    assert clusters["k3s-amsterdam"].tags["arclink-site"] == "store-amsterdam"
+    exts = [e.extension_type for e in c.config.extensions.list("rg-arc-clusters", "Microsoft.Kubernetes",
+                                                                "connectedClusters", "k3s-amsterdam")]
+    assert sorted(exts) == ["microsoft.azuremonitor.containers", "microsoft.flux"]
+    providers = {p.namespace: p.registration_state for p in c.resources.providers.list()}
+    assert providers["Microsoft.HybridCompute"] == "Registered"
+    status, body = c.raw("GET", "/_arclink/lint", api_version=None)
+    assert status == 200 and body["summary"]["error"] == 0
+
+
+def test_dns_follows_arm_writes(seeded):
+    c = Clients(seeded)
+    pe = c.network.private_endpoints.get("rg-arc-hub", "pe-arc-retail")
+    props = getattr(pe, "properties", None) or pe
+    gbl = next((d["ipAddresses"] if isinstance(d, dict) else d.ip_addresses)[0] for d in props.custom_dns_configs
+               if (d["fqdn"] if isinstance(d, dict) else d.fqdn) == "gbl.his.arc.azure.com")
+    # a machine in store-amsterdam resolves the private address
+    assert _ask(seeded, "gbl.his.arc.azure.com", "192.168.10.20") == ("NOERROR", [gbl])
+    # take the zone group away through ARM: the records go, and the next answer shows it
+    c.network.private_dns_zone_groups.begin_delete("rg-arc-hub", "pe-arc-retail", "default").result()
+    rcode, addrs = _ask(seeded, "gbl.his.arc.azure.com", "192.168.10.20")
+    assert gbl not in addrs
+    # deleting the endpoint removes its connection from the scope
+    c.network.private_endpoints.begin_delete("rg-arc-hub", "pe-arc-retail").result()
+    scope = c.hybridcompute.private_link_scopes.get("rg-arc-hub", "pls-arc-retail")
+    assert scope.properties.private_endpoint_connections == []
+    assert "pe-arc-retail" not in seeded.live.index.endpoints
+
+
+def test_cluster_delete_cascades_extensions(seeded):
+    c = Clients(seeded)
+    c.k8s.connected_cluster.begin_delete("rg-arc-clusters", "k3s-utrecht").result()
+    status, body = c.raw("GET", f"/subscriptions/{c.sub}/resourceGroups/rg-arc-clusters/providers/Microsoft.Kubernetes/"
+                                "connectedClusters/k3s-utrecht/providers/Microsoft.KubernetesConfiguration/extensions",
+                         api_version="2023-05-01")
+    assert status == 404 and body["error"]["code"] in ("ResourceNotFound", "ParentResourceNotFound")
+    assert not [k for k in seeded.store.bodies if "/connectedclusters/k3s-utrecht" in k]
+    assert "k3s-utrecht" not in seeded.live.index.clusters
