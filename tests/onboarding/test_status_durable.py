@@ -1,0 +1,41 @@
+"""Connectivity written by the gateway reaches the durable store, without rebuilding the model."""
+
+from __future__ import annotations
+
+import time
+
+from arclink.agent.onboard import cluster_path
+from arclink.cli import demo
+from arclink.cli.main import main
+
+
+def test_status_is_durable_and_not_a_model_change(tmp_path, capsys):
+    from arclink.agent.arm_client import ArmClient, Endpoints
+    from arclink.arm.store import Store
+    from arclink.cli.serve import start_services
+
+    svc = start_services(tmp_path, in_memory=False)
+    arm = ArmClient(Endpoints.load(tmp_path / "endpoints.json"))
+    try:
+        demo.apply_seed_steps(arm)
+        ep = str(tmp_path / "endpoints.json")
+        args = ["connect", "-g", demo.CLUSTER_RG, "-n", "c-dur", "-l", "westeurope", "--site", "store-amsterdam",
+                "--enable-private-link", "true", "--pls-arm-id", demo.scope_id(arm.subscription), "--yes",
+                "--key-type", "ec", "--no-agent", "--emulator", ep]
+        assert main(args) == 0
+        generation = svc.store.generation if hasattr(svc, "store") else None
+        assert main(["agent", "run", "--cluster", "c-dur", "--once", "--emulator", ep]) == 0
+        if generation is not None:
+            assert svc.store.generation == generation  # heartbeats are not model changes
+        key = cluster_path(arm.subscription, demo.CLUSTER_RG, "c-dur")
+        assert arm.get(key, "2024-01-01")["properties"]["connectivityStatus"] == "Connected"
+        time.sleep(1.5)  # the status is flushed to the database within a second
+    finally:
+        arm.close()
+        svc.stop()
+    store = Store(tmp_path / "arm.db")
+    try:
+        props = store.get_obj(key.lower())["properties"]
+        assert props["connectivityStatus"] == "Connected" and props["lastConnectivityTime"]
+    finally:
+        store.close()
