@@ -189,3 +189,33 @@ def test_prompt_on_a_terminal_and_answer_no():
     finally:
         proc.kill()
         os.close(master)
+
+
+@pytest.mark.parametrize("content, words", [
+    ("not json", "is not a readable endpoints.json"),
+    ("[1, 2]", "is not an endpoints.json"),
+    ('{"arm": "https://127.0.0.1:1"}', "lacks the key"),
+    ('{"arm": "https://127.0.0.1:1", "ca_cert": "x", "token": "t", "subscription": "s", "dns": null, "gateway": null}',
+     "runs without its dns server"),
+])
+def test_unusable_endpoints_file(tmp_path, capsys, content, words):
+    p = tmp_path / "endpoints.json"
+    p.write_text(content)
+    code = main(["agent", "run", "--cluster", "c1", "--emulator", str(p)])
+    err = capsys.readouterr().err
+    assert code == 2 and words in err and "Traceback" not in err
+
+
+def test_emulator_not_running(tmp_path, capsys):
+    import json
+
+    from arclink import pki
+
+    pki.ensure_ca(tmp_path)
+    p = tmp_path / "endpoints.json"
+    p.write_text(json.dumps({"arm": "https://127.0.0.1:9", "ca_cert": str(tmp_path / "ca.pem"), "token": "t",
+                             "subscription": "s", "tenant": "t", "dns": {"host": "127.0.0.1", "port": 9},
+                             "gateway": {"host": "127.0.0.1", "port": 9}}))
+    code = main(["connect", "-g", "rg", "-n", "c1", "-l", "westeurope", "--site", "s", "--emulator", str(p)])
+    err = capsys.readouterr().err
+    assert code == 2 and "does not answer" in err and "Traceback" not in err

@@ -60,10 +60,14 @@ class Endpoints:
                                       "and pass --emulator DIR/endpoints.json.") from None
         except (OSError, ValueError) as exc:
             raise EmulatorUnavailable(f"{p} is not a readable endpoints.json ({exc}).") from None
+        if not isinstance(doc, dict):
+            raise EmulatorUnavailable(f"{p} is not an endpoints.json written by 'arclink serve'.")
+        for part in ("dns", "gateway"):
+            if doc.get(part) is None and part in doc:
+                raise EmulatorUnavailable(f"the emulator of {p} runs without its {part} server; restart "
+                                          "'arclink serve' with every part installed.")
         try:
-            return cls(doc["arm"], doc["ca_cert"], doc["token"], doc["subscription"], doc.get("tenant", ""),
-                       (doc["dns"]["host"], int(doc["dns"]["port"])),
-                       (doc["gateway"]["host"], int(doc["gateway"]["port"])), p.resolve().parent)
+            return cls.from_dict(doc, p.resolve().parent)
         except (KeyError, TypeError, ValueError) as exc:
             raise EmulatorUnavailable(f"{p} lacks the key {exc}; it was not written by 'arclink serve'.") from None
 
