@@ -56,6 +56,7 @@ def test_apl005_endpoint_in_another_region_than_vnet(base):
 def test_apl018_wrong_group_id(base):
     c, vnet, scope = base
     err = _refused(lambda: flow.endpoint(c, "rg", "pe-x", vnet.id + "/subnets/snet-pe", scope.id, group="blob"))
+    assert err.error.code == "PrivateEndpointBadRequest"
     assert err.error.message.startswith("APL018: ")
     assert "hybridcompute" in err.error.message
 
@@ -64,8 +65,10 @@ def test_apl021_south_east_asia(base):
     c, vnet, scope = base
     c.resources.resource_groups.create_or_update("rg-sea", {"location": "southeastasia"})
     err = _refused(lambda: flow.scope(c, "rg-sea", "pls-sea", location="southeastasia"))
+    assert err.error.code == "LocationNotAvailableForResourceType"
     assert err.error.message.startswith("APL021: ")
     err = _refused(lambda: flow.cluster(c, "rg", "k-sea", scope.id, location="southeastasia"))
+    assert err.error.code == "LocationNotAvailableForResourceType"
     assert err.error.message.startswith("APL021: ")
     # a cluster without private link may live there
     flow.cluster(c, "rg", "k-sea-public", None, location="southeastasia")
@@ -75,6 +78,7 @@ def test_apl012_cluster_connect_and_custom_locations(base):
     c, vnet, scope = base
     for feature in ("cluster-connect", "custom-locations"):
         err = _refused(lambda: flow.cluster(c, "rg", "k-feat", scope.id, features=[feature]))
+        assert err.error.code == "FeatureNotSupportedWithPrivateLink"
         assert err.error.message.startswith("APL012: ")
         assert "The features 'cluster-connect' and 'custom-locations' cannot be enabled for a private link enabled " \
                "connected cluster." in err.error.message

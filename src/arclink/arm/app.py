@@ -8,6 +8,7 @@ framework routing: every ARM path goes through ``routes.parse`` and the generic
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import re
 import uuid
@@ -89,7 +90,7 @@ class _App:
             raise ArmError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.",
                            headers={"WWW-Authenticate": 'Bearer authorization_uri="https://login.microsoftonline.com/'
                                                        f'{self.config.tenant}", error="invalid_token"'})
-        if auth.encode() != self._auth:
+        if not hmac.compare_digest(auth.encode("latin-1"), self._auth):
             raise ArmError(401, "InvalidAuthenticationToken", "The access token is invalid. Use the token in the "
                                                               "emulator's endpoints.json.",
                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})

@@ -126,7 +126,10 @@ def _free_port(host: str) -> socket.socket:
 def start_services(state_dir, *, in_memory: bool = False, host: str = "127.0.0.1", arm_port: int = 0,
                    dns_port: int = 0, gateway_port: int = 0, topology=None, api_version_check: str | None = None,
                    write_endpoints: bool = True) -> Services:
-    """Start ARM (uvicorn in a background thread), DNS and gateway; write endpoints.json when ready."""
+    """Start ARM (uvicorn in a background thread), DNS and gateway; write endpoints.json when ready.
+
+    ``topology`` seeds an empty or existing state: a ``schema.Topology``, an ``Index`` or a file path.
+    """
     import uvicorn
 
     from arclink.arm.app import ArmConfig, create_app
@@ -153,6 +156,17 @@ def start_services(state_dir, *, in_memory: bool = False, host: str = "127.0.0.1
                     store.meta[k] = v
             except (OSError, ValueError):
                 pass
+    if isinstance(topology, (str, Path)):
+        from arclink.model import loader
+        from arclink.model.errors import TopologyError
+
+        try:
+            topology = loader.load(topology).topology
+        except TopologyError as exc:
+            store.close()
+            raise UserError(str(exc)) from None
+    elif topology is not None and hasattr(topology, "topology"):  # an Index
+        topology = topology.topology
     if topology is not None:
         from arclink.arm.seed import seed_topology
 
