@@ -170,3 +170,39 @@ def test_public_network_access_change_through_arm_applies_to_the_next_connection
         set_access("Disabled")
     assert connect(emulator, "c-pub2", *pl(emulator), site="store-utrecht", address="192.168.30.21") == 1
     assert "PublicNetworkAccessDisabled" in capsys.readouterr().err
+
+
+def test_connect_follow_keeps_the_agent_running_until_sigterm(emulator):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "arclink", "connect", "-g", CLUSTER_RG, "-n", "c-follow", "-l",
+                             "westeurope", "--site", "store-amsterdam", "--address", "192.168.10.27", "--yes",
+                             "--key-type", "ec", "--emulator", emulator.endpoints_path, *pl(emulator), "--follow"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and proc.poll() is None:
+            if _exists(emulator, "c-follow") and \
+                    cluster(emulator, "c-follow")["properties"].get("connectivityStatus") == "Connected":
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None  # still running
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "c-follow: Connected via private endpoint" in out
+
+
+def _exists(emulator, name) -> bool:
+    from arclink.agent.arm_client import ArmError
+
+    try:
+        cluster(emulator, name)
+        return True
+    except ArmError:
+        return False

@@ -27,6 +27,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-y", "--yes", action="store_true", help="do not prompt for confirmation")
     p.add_argument("--no-agent", action="store_true", help="create the resource only; start the agent later with "
                                                            "'arclink agent run'")
+    p.add_argument("--follow", action="store_true", help="keep the agent running (heartbeats every 5 s) until "
+                                                         "Ctrl-C, like 'arclink agent run'")
     p.add_argument("--key-type", default="rsa4096", choices=("rsa4096", "rsa2048", "ec"),
                    help="the onboarding key (the CLI makes RSA-4096)")
     p.add_argument("--output", "-o", choices=("text", "json"), default="text")
@@ -72,8 +74,38 @@ def run(args) -> int:
     if not report.admitted:
         err = report.last_error
         print(f"The agent could not connect: {err.code}: {err.reason}", file=sys.stderr)
-        return 1
+        if not args.follow:
+            return 1
+    if args.follow:
+        return follow(ep, onboarded, args.name, args.location)
     return 0
+
+
+def follow(ep, onboarded, name: str, location: str) -> int:
+    """The agent keeps running, reporting changes, until SIGINT/SIGTERM."""
+    import asyncio
+    import signal
+
+    from arclink import pki
+
+    agent = make_agent(ep, name, pki.load_private_key(onboarded.key_file), onboarded.address, location)
+
+    def show(rep):
+        if rep.status == "Connected":
+            print(f"{name}: Connected via {rep.config.path} endpoint {rep.config.address}", flush=True)
+        else:
+            print(f"{name}: {rep.status}: {rep.last_error.code}: {rep.last_error.reason}", flush=True)
+
+    async def main():
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        return await agent.run_forever(stop, on_change=show)
+
+    print(f"{name}: agent running; Ctrl-C stops it", file=sys.stderr, flush=True)
+    rep = asyncio.run(main())
+    return 0 if rep.status == "Connected" else 1
 
 
 def agent_once(ep, onboarded, name: str, location: str):
