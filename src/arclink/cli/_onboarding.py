@@ -40,9 +40,15 @@ def endpoints(path: str):
         raise UserError(str(exc), 2) from None
 
 
-def arm_client(ep):
+def add_subscription_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--subscription", help="subscription id (default: the emulator's default subscription)")
+
+
+def arm_client(ep, subscription: str | None = None):
     from arclink.agent.arm_client import ArmClient, EmulatorUnavailable
 
+    if subscription:
+        ep.subscription = subscription
     try:
         return ArmClient(ep)
     except EmulatorUnavailable as exc:

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from arclink.cli._onboarding import add_emulator_flag, arm_client, endpoints, make_agent
+from arclink.cli._onboarding import add_emulator_flag, add_subscription_flag, arm_client, endpoints, make_agent
 from arclink.cli.main import UserError
 
 
@@ -19,6 +19,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     r.add_argument("--once", action="store_true", help="connect, heartbeat once, pull configuration, exit")
     r.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     r.add_argument("--output", "-o", choices=("text", "json"), default="text")
+    add_subscription_flag(r)
     add_emulator_flag(r)
 
 
@@ -56,7 +57,7 @@ def run(args) -> int:
     if args.heartbeat <= 0 or (args.duration is not None and args.duration <= 0):
         raise UserError("--heartbeat and --duration must be positive numbers of seconds.", 2)
     ep = endpoints(args.emulator)
-    arm = arm_client(ep)
+    arm = arm_client(ep, args.subscription)
     try:
         cluster = find_cluster(arm, args.cluster, args.resource_group)
     except (ArmError, EmulatorUnavailable) as exc:

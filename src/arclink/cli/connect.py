@@ -6,7 +6,8 @@ import argparse
 import json
 import sys
 
-from arclink.cli._onboarding import add_emulator_flag, arm_client, endpoints, make_agent, three_state, warn
+from arclink.cli._onboarding import (add_emulator_flag, add_subscription_flag, arm_client, endpoints, make_agent,
+                                    three_state, warn)
 from arclink.cli.main import UserError
 
 
@@ -32,6 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--key-type", default="rsa4096", choices=("rsa4096", "rsa2048", "ec"),
                    help="the onboarding key (the CLI makes RSA-4096)")
     p.add_argument("--output", "-o", choices=("text", "json"), default="text")
+    add_subscription_flag(p)
     add_emulator_flag(p)
 
 
@@ -49,7 +51,7 @@ def run(args) -> int:
         confirm(req, warn=warn)
         req.yes = True
         ep = endpoints(args.emulator)
-        arm = arm_client(ep)
+        arm = arm_client(ep, args.subscription)
         onboarded = connect(arm, req, ep.state_dir, warn=warn)
     except OnboardingError as exc:
         raise UserError(str(exc) + (f"\n{exc.recommendation}" if exc.recommendation else ""), exc.code) from None

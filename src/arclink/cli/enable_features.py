@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from arclink.cli._onboarding import add_emulator_flag, arm_client, endpoints
+from arclink.cli._onboarding import add_emulator_flag, add_subscription_flag, arm_client, endpoints
 from arclink.cli.main import UserError
 
 
@@ -12,6 +12,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-g", "--resource-group", required=True)
     p.add_argument("-n", "--name", required=True)
     p.add_argument("--features", nargs="+", required=True, choices=("cluster-connect", "custom-locations", "azure-rbac"))
+    add_subscription_flag(p)
     add_emulator_flag(p)
 
 
@@ -19,7 +20,7 @@ def run(args) -> int:
     from arclink.agent.arm_client import ArmError, EmulatorUnavailable
     from arclink.agent.onboard import OnboardingError, enable_features
 
-    arm = arm_client(endpoints(args.emulator))
+    arm = arm_client(endpoints(args.emulator), args.subscription)
     try:
         enable_features(arm, args.resource_group, args.name, args.features)
     except OnboardingError as exc:
