@@ -80,3 +80,21 @@ def test_cluster_delete_cascades_extensions(seeded):
     assert status == 404 and body["error"]["code"] in ("ResourceNotFound", "ParentResourceNotFound")
     assert not [k for k in seeded.store.bodies if "/connectedclusters/k3s-utrecht" in k]
     assert "k3s-utrecht" not in seeded.live.index.clusters
+
+
+def test_lint_emulator_command(seeded):
+    import subprocess
+    import sys
+
+    from . import flow
+
+    path = str(seeded.state_dir / "endpoints.json")
+    r = subprocess.run([sys.executable, "-m", "arclink", "lint", "--emulator", path], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    c = Clients(seeded)
+    scope = c.hybridcompute.private_link_scopes.get("rg-arc-hub", "pls-arc-retail")
+    flow.cluster(c, "rg-arc-clusters", "k3s-nowhere", scope.id)  # private link, but no site: no private path
+    r = subprocess.run([sys.executable, "-m", "arclink", "lint", "--emulator", path, "--format", "json"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "k3s-nowhere" in r.stdout
