@@ -61,6 +61,8 @@ def prepare(eng, route, rtype, new, old) -> None:
                                      rtype.parent == codec.T_ZONE and rtype.key != codec.T_LINK else None)
     if fn:
         fn(eng, route, new, old)
+    if rtype.key in _CHECK_MODEL:
+        candidate_index(eng, route.key, new)
     props = new.setdefault("properties", {})
     if not (rtype.parent == codec.T_ZONE and rtype.key != codec.T_LINK):
         props["provisioningState"] = "Succeeded"
@@ -101,14 +103,20 @@ def check_patch(eng, route, rtype, body, old) -> None:
 
 # --- model candidate ---------------------------------------------------------------------------------
 
-_MODEL_TYPES = {codec.T_RG, codec.T_VNET, codec.T_SUBNET, codec.T_SCOPE, codec.T_PE, codec.T_ZONE_GROUP, codec.T_ZONE}
+_MODEL_TYPES = {codec.T_RG, codec.T_VNET, codec.T_SUBNET, codec.T_SCOPE, codec.T_PE, codec.T_ZONE_GROUP, codec.T_ZONE,
+                codec.T_NSG, codec.T_LINK, *(f"{codec.T_ZONE}/{t}" for t in codec.RECORD_TYPES)}
+# Writes of these types are checked against the model they would make (so the live model always builds).
+_CHECK_MODEL = {codec.T_VNET, codec.T_SUBNET, codec.T_NSG, codec.T_ZONE_GROUP, codec.T_ZONE, codec.T_LINK,
+                *(f"{codec.T_ZONE}/{t}" for t in codec.RECORD_TYPES)}
 
 
 def candidate_index(eng, replace_key: str, new: dict):
     """The index as it would be with ``new`` stored: addresses and APL001 come from it."""
     objs = []
+    # a VNet PUT replaces its subnets with the ones inline in its body
+    drop_children = replace_key + "/subnets/" if (new.get("type") or "").lower() == codec.T_VNET else None
     for k, b in list(eng.store.bodies.items()):
-        if k == replace_key or "/providers/microsoft.network/" not in k and "/providers/microsoft.hybridcompute/" not in k \
+        if k == replace_key or (drop_children and k.startswith(drop_children)) or "/providers/microsoft.network/" not in k and "/providers/microsoft.hybridcompute/" not in k \
                 and k.count("/") != 4:
             continue
         o = eng.store.get_obj(k)
@@ -356,7 +364,14 @@ def _zone_group_prepare(eng, route, new, old):
         raise bad_request("InvalidRequestContent", "'properties.privateDnsZoneConfigs' must be an array.",
                           "properties.privateDnsZoneConfigs")
     for i, c in enumerate(configs):
-        zid = ((c or {}).get("properties") or {}).get("privateDnsZoneId") if isinstance(c, dict) else None
+        if not isinstance(c, dict) or not isinstance(c.get("properties"), dict):
+            raise bad_request("InvalidRequestContent", f"properties.privateDnsZoneConfigs[{i}] needs an object "
+                                                       "'properties' with privateDnsZoneId.",
+                              f"properties.privateDnsZoneConfigs[{i}]")
+        zid = c["properties"].get("privateDnsZoneId")
+        if c.get("name") is not None and not isinstance(c["name"], str):
+            raise bad_request("InvalidRequestContent", f"properties.privateDnsZoneConfigs[{i}].name must be a string.",
+                              f"properties.privateDnsZoneConfigs[{i}].name")
         _arm_id_or_fail(zid, f"properties.privateDnsZoneConfigs[{i}].properties.privateDnsZoneId")
         zone = eng.store.get_obj(zid)
         if zone is None or (zone.get("type") or "").lower() != codec.T_ZONE:
@@ -508,6 +523,9 @@ def _record_prepare(eng, route, new, old):
 
 
 def _cidr(value, path: str):
+    if not isinstance(value, str):
+        raise bad_request("InvalidAddressPrefixFormat", f"Address prefix at '{path}' must be a string such as "
+                                                        "10.0.1.0/24.", path)
     try:
         return ipaddress.ip_network(value, strict=True)
     except (ValueError, TypeError):
@@ -516,13 +534,18 @@ def _cidr(value, path: str):
 
 
 def _subnet_props(eng, sp: dict, vnet_nets: list, name: str, vnet_name: str, path: str) -> dict:
-    prefix = sp.get("addressPrefix") or (sp.get("addressPrefixes") or [None])[0]
+    prefixes = sp.get("addressPrefixes")
+    if prefixes is not None and (not isinstance(prefixes, list) or not prefixes):
+        raise bad_request("InvalidRequestContent", f"'{path}.addressPrefixes' must be a non-empty array.", path)
+    prefix = sp.get("addressPrefix") or (prefixes or [None])[0]
     net = _cidr(prefix, path + ".addressPrefix")
     if not any(net.version == n.version and net.subnet_of(n) for n in vnet_nets):
         raise bad_request("NetcfgSubnetRangeOutsideVnet", f"Subnet '{name}' is not valid because its IP address range "
                                                           f"{prefix} is outside the IP address range of virtual network "
                                                           f"'{vnet_name}'.", path)
-    nsg = (sp.get("networkSecurityGroup") or {}).get("id") if isinstance(sp.get("networkSecurityGroup"), dict) else None
+    if sp.get("networkSecurityGroup") is not None and not isinstance(sp["networkSecurityGroup"], dict):
+        raise bad_request("InvalidRequestContent", f"'{path}.networkSecurityGroup' must be an object with an id.", path)
+    nsg = (sp.get("networkSecurityGroup") or {}).get("id")
     if nsg:
         _arm_id_or_fail(nsg, path + ".networkSecurityGroup.id")
         obj = eng.store.get_obj(nsg)
@@ -551,13 +574,24 @@ def _vnet_prepare(eng, route, new, old):
     names = set()
     out = []
     for i, s in enumerate(subnets):
-        if not isinstance(s, dict) or not s.get("name"):
-            raise bad_request("InvalidRequestContent", f"properties.subnets[{i}] needs a name.", f"properties.subnets[{i}]")
+        if not isinstance(s, dict) or not isinstance(s.get("name"), str) or not s["name"] \
+                or not isinstance(s.get("properties") or {}, dict):
+            raise bad_request("InvalidRequestContent", f"properties.subnets[{i}] needs a name and an object 'properties'.",
+                              f"properties.subnets[{i}]")
         if not types.NETWORK_NAME.match(s["name"]):
             raise bad_request("InvalidResourceName", f"The subnet name '{s['name']}' is invalid.", f"properties.subnets[{i}].name")
         if s["name"].lower() in names:
             raise bad_request("DuplicateResourceName", f"Subnet '{s['name']}' is listed twice.", f"properties.subnets[{i}]")
         names.add(s["name"].lower())
+        from arclink.arm.engine import validate_body
+
+        inline = {"properties": dict(s.get("properties") or {})}
+        try:
+            validate_body(types.lookup(codec.T_SUBNET), inline, None)
+        except ArmError as exc:
+            exc.target = f"properties.subnets[{i}].{exc.target or 'properties'}"
+            raise
+        s = {**s, "properties": inline["properties"]}
         sp = _subnet_props(eng, dict(s.get("properties") or {}), nets, s["name"], new["name"], f"properties.subnets[{i}].properties")
         sid = f"{new['id']}/subnets/{s['name']}"
         old_sub = eng.store.get_obj(sid)

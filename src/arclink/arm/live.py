@@ -13,7 +13,6 @@ import threading
 
 from arclink.arm.behaviour import onprem_of
 from arclink.model.arm_codec import index_from_resources
-from arclink.model.errors import TopologyError
 from arclink.model.index import Index
 from arclink.model.live import LiveState
 
@@ -41,7 +40,7 @@ class StoreLiveState(LiveState):
     def _build(self) -> Index:
         try:
             return index_from_resources(self.store.model_objects(), onprem_of(self.store))
-        except TopologyError as exc:  # keep serving the last good model
+        except Exception as exc:  # keep serving the last good model (writes are checked, so this is a bug)
             log.warning("live model not rebuilt: %s", exc)
             return getattr(self, "_index", None) or index_from_resources([], {})
 

@@ -215,7 +215,7 @@ def topology_from_resources(resources: Iterable[dict], onprem: dict | None = Non
         entry["extensions"] = [(e.get("properties") or {}).get("extensionType") or e.get("name")
                                for e in kids(r, T_EXTENSION)]
         entry["features"] = [c.get("feature") for c in p.get("arcAgentryConfigurations") or []
-                             if isinstance(c, dict) and c.get("feature")]
+                             if isinstance(c, dict) and isinstance(c.get("feature"), str) and c.get("feature")]
         if p.get("agentPublicKeyCertificate"):
             entry["agentPublicKeyCertificate"] = p["agentPublicKeyCertificate"]
         doc["clusters"].append(entry)
