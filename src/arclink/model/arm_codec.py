@@ -15,6 +15,7 @@ are ``properties.arcAgentryConfigurations[].feature`` (``cluster-connect``,
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 from typing import Iterable
 
@@ -220,10 +221,12 @@ def topology_from_resources(resources: Iterable[dict], onprem: dict | None = Non
             entry["agentPublicKeyCertificate"] = p["agentPublicKeyCertificate"]
         doc["clusters"].append(entry)
 
-    doc["sites"] = list((onprem.get("sites") or {}).values()) if isinstance(onprem.get("sites"), dict) \
-        else list(onprem.get("sites") or [])
-    doc["dnsForwarders"] = list((onprem.get("dnsForwarders") or {}).values()) \
-        if isinstance(onprem.get("dnsForwarders"), dict) else list(onprem.get("dnsForwarders") or [])
+    # copies: dropping dangling references below must not touch the caller's on-prem facts
+    doc["sites"] = copy.deepcopy(list((onprem.get("sites") or {}).values()) if isinstance(onprem.get("sites"), dict)
+                                 else list(onprem.get("sites") or []))
+    doc["dnsForwarders"] = copy.deepcopy(list((onprem.get("dnsForwarders") or {}).values())
+                                         if isinstance(onprem.get("dnsForwarders"), dict)
+                                         else list(onprem.get("dnsForwarders") or []))
     _drop_dangling(doc)
     try:
         return msgspec.convert(doc, schema.Topology)
