@@ -155,3 +155,35 @@ def test_etag_if_match(clients):
     status, body = c.raw("PUT", path, {"location": "global", "tags": {"a": "b"}}, api_version="2024-06-01",
                          headers={"If-Match": z.etag})
     assert status == 200 and body["etag"] != z.etag
+
+
+def test_get_modify_put_round_trips(clients):
+    """Automation often GETs a resource, changes it and PUTs the model back: that must work."""
+    c = clients
+    c.register_all()
+    c.resources.resource_groups.create_or_update("rg", {"location": "westeurope"})
+    vnet = flow.vnet(c, "rg", "vnet")
+    scope = flow.scope(c, "rg", "pls")
+    flow.endpoint(c, "rg", "pe", vnet.id + "/subnets/snet-pe", scope.id)
+    flow.cluster(c, "rg", "k1", scope.id)
+
+    s = c.hybridcompute.private_link_scopes.get("rg", "pls")
+    s.tags = {"owner": "ops"}
+    assert c.hybridcompute.private_link_scopes.create_or_update("rg", "pls", s).tags == {"owner": "ops"}
+
+    pe = c.network.private_endpoints.get("rg", "pe")
+    pe.tags = {"owner": "ops"}
+    again = c.network.private_endpoints.begin_create_or_update("rg", "pe", pe).result()
+    assert again.tags == {"owner": "ops"}
+    before = {d["fqdn"] if isinstance(d, dict) else d.fqdn for d in _props(pe).custom_dns_configs}
+    after = _props(again).custom_dns_configs
+    assert {d["fqdn"] if isinstance(d, dict) else d.fqdn for d in after} == before  # same addresses kept
+
+    v = c.network.virtual_networks.get("rg", "vnet")
+    v.tags = {"owner": "ops"}
+    assert c.network.virtual_networks.begin_create_or_update("rg", "vnet", v).result().tags == {"owner": "ops"}
+
+    k = c.k8s.connected_cluster.get("rg", "k1")
+    k.tags = {"owner": "ops"}
+    assert c.k8s.connected_cluster.begin_create_or_replace("rg", "k1", k).result().tags == {"owner": "ops"}
+    assert c.svc.live.index.cluster("k1").scope.name == "pls"
