@@ -111,18 +111,37 @@ _CHECK_MODEL = {codec.T_VNET, codec.T_SUBNET, codec.T_NSG, codec.T_ZONE_GROUP, c
 
 
 def candidate_index(eng, replace_key: str, new: dict):
-    """The index as it would be with ``new`` stored: addresses and APL001 come from it."""
+    """The index as it would be with ``new`` stored: addresses and APL001 come from it.
+
+    Only what the network model needs is decoded (resource groups, networking, DNS, and the
+    scopes endpoints point at), so a store of 100k clusters or scopes stays cheap to check.
+    """
     objs = []
     # a VNet PUT replaces its subnets with the ones inline in its body
     drop_children = replace_key + "/subnets/" if (new.get("type") or "").lower() == codec.T_VNET else None
-    for k, b in list(eng.store.bodies.items()):
-        if k == replace_key or (drop_children and k.startswith(drop_children)) or "/providers/microsoft.network/" not in k and "/providers/microsoft.hybridcompute/" not in k \
-                and k.count("/") != 4:
+    scope_ids = set()
+    for k in list(eng.store.bodies):
+        if k == replace_key or (drop_children and k.startswith(drop_children)):
+            continue
+        if "/providers/microsoft.network/" not in k and k.count("/") != 4:
             continue
         o = eng.store.get_obj(k)
         if o and (o.get("type") or "").lower() in _MODEL_TYPES:
             objs.append(o)
+            if (o.get("type") or "").lower() == codec.T_PE:
+                target, _ = _pe_target(o)
+                if target:
+                    scope_ids.add(target.lower())
     objs.append(new)
+    if (new.get("type") or "").lower() == codec.T_PE:
+        target, _ = _pe_target(new)
+        if target:
+            scope_ids.add(target.lower())
+    for sid in scope_ids:
+        if sid != replace_key:
+            scope = eng.store.get_obj(sid)
+            if scope and (scope.get("type") or "").lower() == codec.T_SCOPE:
+                objs.append(scope)
     try:
         return codec.index_from_resources(objs, onprem_of(eng.store))
     except TopologyError as exc:

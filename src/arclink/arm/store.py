@@ -128,12 +128,14 @@ class Store:
         if self._pending is not None:
             yield
             return
-        self._pending = []
-        try:
-            yield
-            self._flush(self._pending)
-        finally:
-            self._pending = None
+        # readers (a live-model rebuild on another thread) see the batch whole or not at all
+        with self.lock:
+            self._pending = []
+            try:
+                yield
+                self._flush(self._pending)
+            finally:
+                self._pending = None
 
     def start_group_commit(self) -> None:
         """From now on commits happen on a writer thread; ``take_futures()`` says when they are durable."""
