@@ -1,0 +1,41 @@
+"""The read side of each SDK client: gets and lists by resource group, subscription and parent."""
+
+from __future__ import annotations
+
+from . import flow
+
+
+def test_reads_through_every_client(clients):
+    c = clients
+    c.register_all()
+    c.resources.resource_groups.create_or_update("rg", {"location": "westeurope"})
+    vnet = flow.vnet(c, "rg", "vnet")
+    scope = flow.scope(c, "rg", "pls")
+    flow.endpoint(c, "rg", "pe", vnet.id + "/subnets/snet-pe", scope.id)
+    zone_ids = flow.zones(c, "rg", vnet.id)
+    flow.zone_group(c, "rg", "pe", zone_ids)
+    flow.cluster(c, "rg", "k1", scope.id)
+    c.config.extensions.begin_create("rg", "Microsoft.Kubernetes", "connectedClusters", "k1", "flux",
+                                     {"properties": {"extensionType": "microsoft.flux"}}).result()
+
+    assert [g.name for g in c.resources.resource_groups.list()] == ["rg"]
+    assert c.hybridcompute.private_link_scopes.update_tags("rg", "pls", {"tags": {"a": "b"}}).tags == {"a": "b"}
+    plr = list(c.hybridcompute.private_link_resources.list_by_private_link_scope("rg", "pls"))
+    assert plr[0].properties.group_id == "hybridcompute"
+    assert "privatelink.dp.kubernetesconfiguration.azure.com" in plr[0].properties.required_zone_names
+    assert c.hybridcompute.private_link_resources.get("rg", "pls", "hybridcompute").name == "hybridcompute"
+    assert [p.name for p in c.network.private_endpoints.list_by_subscription()] == ["pe"]
+    assert [p.name for p in c.network.private_endpoints.list("rg")] == ["pe"]
+    assert [s.name for s in c.network.subnets.list("rg", "vnet")] == ["snet-pe"]
+    assert [g.name for g in c.network.private_dns_zone_groups.list("pe", "rg")] == ["default"]
+    assert len(list(c.dns.private_zones.list())) == 3
+    assert len(list(c.dns.private_zones.list_by_resource_group("rg"))) == 3
+    assert [l.name for l in c.dns.virtual_network_links.list("rg", "privatelink.his.arc.azure.com")] == ["link-hub"]
+    a = [r.name for r in c.dns.record_sets.list_by_type("rg", "privatelink.his.arc.azure.com", "A")]
+    assert sorted(a) == ["gbl", "weu"]
+    zone = c.dns.private_zones.get("rg", "privatelink.his.arc.azure.com")
+    assert zone.number_of_virtual_network_links == 1 and zone.number_of_record_sets == 3
+    assert [k.name for k in c.k8s.connected_cluster.list_by_resource_group("rg")] == ["k1"]
+    assert [e.name for e in c.config.extensions.list("rg", "Microsoft.Kubernetes", "connectedClusters", "k1")] == ["flux"]
+    assert c.config.extensions.get("rg", "Microsoft.Kubernetes", "connectedClusters", "k1", "flux").provisioning_state \
+        == "Succeeded"
