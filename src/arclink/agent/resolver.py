@@ -34,6 +34,15 @@ class DnsResolver:
         self.host, self.port, self.timeout = host, port, timeout
 
     async def resolve(self, name: str, client_address: str | None) -> list[str]:
+        """A records for ``name``; like a stub resolver, asks once more after SERVFAIL or a timeout."""
+        try:
+            return await self._resolve(name, client_address)
+        except ResolutionFailed as exc:
+            if exc.rcode not in ("SERVFAIL", "TIMEOUT"):
+                raise
+        return await self._resolve(name, client_address)
+
+    async def _resolve(self, name: str, client_address: str | None) -> list[str]:
         options = []
         if client_address:
             bits = 32 if ipaddress.ip_address(client_address).version == 4 else 128
