@@ -93,3 +93,31 @@ def test_rsa_onboarding_key(world):
     world.change(clusters=clusters)
     assert world.run("ok", key=key).status == "Connected"
     assert world.run("ok").last_error.code == "ClusterNotRegistered"  # the old key no longer counts
+
+
+def test_ipv6_loopback_gateway(tmp_path):
+    import socket
+
+    from gw_world import World
+
+    try:
+        socket.socket(socket.AF_INET6).bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    from arclink.agent.resolver import ModelResolver
+    from arclink.agent.runtime import Agent
+    from arclink.gateway.server import start_gateway
+    from arclink.model.index import build_index
+    from arclink.model.live import LiveState
+
+    base = World(tmp_path / "a")  # keys and topology; its own gateway listens on 127.0.0.1
+    base.gw.close()
+    live = LiveState(build_index(base.topology))
+    gw = start_gateway(live, tmp_path / "a", host="::1")
+    try:
+        c = live.index.cluster("ok")
+        agent = Agent("ok", base.keys["ok"], c.address, c.location, gateway=("::1", gw.port),
+                      ca_cert=str(tmp_path / "a" / "ca.pem"), resolver=ModelResolver(live))
+        assert asyncio.run(agent.run_once()).status == "Connected"
+    finally:
+        gw.close()

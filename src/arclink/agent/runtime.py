@@ -129,7 +129,8 @@ class Agent:
     def __init__(self, cluster: str, key, address: str, location: str, *, gateway: tuple[str, int],
                  ca_cert: str, resolver: Resolver, heartbeat_interval: float = 5.0, timeout: float = 10.0):
         host = gateway[0]
-        if not ipaddress.ip_address(socket.gethostbyname(host)).is_loopback:
+        literal = host if ":" in host else socket.gethostbyname(host)
+        if not ipaddress.ip_address(literal).is_loopback:
             raise ValueError("agents dial the gateway on loopback only; modelled addresses are never dialled")
         self.cluster, self.key, self.address, self.location = cluster, key, address, location
         self.gateway, self.ca_cert, self.resolver = gateway, ca_cert, resolver
@@ -151,7 +152,7 @@ class Agent:
             raise Refused(out) from None
         out.address = addrs[0]
         loop = asyncio.get_running_loop()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock = socket.socket(socket.AF_INET6 if ":" in self.gateway[0] else socket.AF_INET, socket.SOCK_STREAM)
         sock.setblocking(False)
         try:
             async with asyncio.timeout(self.timeout):
