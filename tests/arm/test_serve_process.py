@@ -107,3 +107,20 @@ def test_bad_flags_are_one_line_errors(tmp_path):
     r = subprocess.run([sys.executable, "-m", "arclink", "serve", "--state", str(tmp_path / "s"), "--topology",
                         str(tmp_path / "missing.yaml")], capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "not found" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_one_server_per_state_dir_and_corrupt_db(tmp_path, procs):
+    state = tmp_path / "st"
+    proc, ep = _start(state)
+    procs.append(proc)
+    r = subprocess.run([sys.executable, "-m", "arclink", "serve", "--state", str(state)], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 2 and "in use by another 'arclink serve'" in r.stderr and str(proc.pid) in r.stderr
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=15)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "arm.db").write_bytes(b"this is not a database" * 100)
+    r = subprocess.run([sys.executable, "-m", "arclink", "serve", "--state", str(bad)], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 2 and "cannot open the database" in r.stderr and "Traceback" not in r.stderr

@@ -50,6 +50,7 @@ class Services:
     _thread: threading.Thread | None = None
     _handles: list = field(default_factory=list)
     _stopped: bool = False
+    _lock: object = None
 
     def stop(self) -> None:
         if self._stopped:
@@ -69,6 +70,8 @@ class Services:
                 self._thread.join(timeout=5)
         self.live.close()
         self.store.close()
+        if self._lock is not None:
+            self._lock.close()
 
     def __enter__(self):
         return self
@@ -115,6 +118,26 @@ def _server_cert(state_dir: Path) -> tuple[Path, Path]:
     return cert, key
 
 
+def _lock_state(state_dir: Path):
+    """One server per state directory: two would each cache the database and diverge."""
+    import fcntl
+
+    fh = open(state_dir / "serve.lock", "a+")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.seek(0)
+        other = fh.read().strip() or "another process"
+        fh.close()
+        raise UserError(f"{state_dir} is in use by another 'arclink serve' (pid {other}); stop it or use another "
+                        "--state.") from None
+    fh.seek(0)
+    fh.truncate()
+    fh.write(str(os.getpid()))
+    fh.flush()
+    return fh
+
+
 def _free_port(host: str) -> socket.socket:
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
     s = socket.socket(fam, socket.SOCK_STREAM)
@@ -130,6 +153,24 @@ def start_services(state_dir, *, in_memory: bool = False, host: str = "127.0.0.1
 
     ``topology`` seeds an empty or existing state: a ``schema.Topology``, an ``Index`` or a file path.
     """
+    _loopback(host)
+    state_dir = Path(state_dir).resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    mode = (api_version_check or os.environ.get("ARCLINK_API_VERSION_CHECK") or "strict").lower()
+    if mode not in ("strict", "lenient", "off"):
+        raise UserError(f"api-version check '{mode}' is not one of strict, lenient, off (ARCLINK_API_VERSION_CHECK).")
+    lock = _lock_state(state_dir)
+    try:
+        return _start_locked(lock, state_dir, mode, in_memory=in_memory, host=host, arm_port=arm_port,
+                             dns_port=dns_port, gateway_port=gateway_port, topology=topology,
+                             write_endpoints=write_endpoints)
+    except BaseException:
+        lock.close()
+        raise
+
+
+def _start_locked(lock, state_dir: Path, mode: str, *, in_memory, host, arm_port, dns_port, gateway_port, topology,
+                  write_endpoints) -> Services:
     import uvicorn
 
     from arclink.arm.app import ArmConfig, create_app
@@ -137,12 +178,6 @@ def start_services(state_dir, *, in_memory: bool = False, host: str = "127.0.0.1
     from arclink.arm.live import StoreLiveState
     from arclink.arm.store import Store
 
-    _loopback(host)
-    state_dir = Path(state_dir).resolve()
-    state_dir.mkdir(parents=True, exist_ok=True)
-    mode = (api_version_check or os.environ.get("ARCLINK_API_VERSION_CHECK") or "strict").lower()
-    if mode not in ("strict", "lenient", "off"):
-        raise UserError(f"api-version check '{mode}' is not one of strict, lenient, off (ARCLINK_API_VERSION_CHECK).")
     try:
         store = Store(None if in_memory else state_dir / "arm.db")
     except Exception as exc:  # sqlite3.DatabaseError and friends
@@ -223,7 +258,7 @@ def start_services(state_dir, *, in_memory: bool = False, host: str = "127.0.0.1
             raise UserError("the ARM server did not start; see the log above.")
         time.sleep(0.01)
 
-    services = Services({}, live, state_dir, store, app, server, thread)
+    services = Services({}, live, state_dir, store, app, server, thread, _lock=lock)
     dns = _start_optional("arclink.dns.server", "start_dns_server", live, host, dns_port)
     gw = _start_optional("arclink.gateway.server", "start_gateway", live, str(state_dir), host, gateway_port)
     services._handles = [h for h in (dns, gw) if h is not None]
