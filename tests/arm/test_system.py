@@ -98,3 +98,24 @@ def test_lint_emulator_command(seeded):
     r = subprocess.run([sys.executable, "-m", "arclink", "lint", "--emulator", path, "--format", "json"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and "k3s-nowhere" in r.stdout
+
+
+def test_gateway_connectivity_shows_on_the_cluster(seeded):
+    import datetime as dt
+
+    c = Clients(seeded)
+    cid = c.k8s.connected_cluster.get("rg-arc-clusters", "k3s-amsterdam").id
+    version = seeded.live.version
+    now = dt.datetime.now(dt.timezone.utc)
+    seeded.live.record_connectivity(cid.lower(), "Connected", "Admitted", "", now)
+    k = c.k8s.connected_cluster.get("rg-arc-clusters", "k3s-amsterdam")
+    assert k.connectivity_status == "Connected" and k.last_connectivity_time is not None
+    seeded.live.record_connectivity(cid, "Offline", "ClusterNotAssociatedWithScope", "not associated", now)
+    k = c.k8s.connected_cluster.get("rg-arc-clusters", "k3s-amsterdam")
+    assert k.connectivity_status == "Offline"
+    assert k.arc_agent_profile.agent_errors[0].message.startswith("ClusterNotAssociatedWithScope")
+    assert seeded.live.version == version  # status is not part of the model: no rebuild
+    # a PUT by the owner keeps what the gateway saw
+    k.tags = {"x": "y"}
+    k = c.k8s.connected_cluster.begin_create_or_replace("rg-arc-clusters", "k3s-amsterdam", k).result()
+    assert k.connectivity_status == "Offline"

@@ -8,6 +8,7 @@ see a state older than the last acknowledged write.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 
@@ -87,6 +88,27 @@ class StoreLiveState(LiveState):
     def version(self) -> int:
         self.refresh()
         return self._version
+
+    def record_connectivity(self, cluster_id: str, status: str, code: str = "", reason: str = "",
+                            when: dt.datetime | None = None) -> None:
+        """What the gateway sees of a cluster, shown on its connectedCluster: ``connectivityStatus``,
+        ``lastConnectivityTime`` and, when refused, the reason in ``arcAgentProfile.agentErrors``."""
+        cluster = self.store.get_obj(cluster_id)
+        if cluster is None:
+            return
+        p = cluster.setdefault("properties", {})
+        p["connectivityStatus"] = status
+        if status == "Connected":
+            p["lastConnectivityTime"] = (when or dt.datetime.now(dt.timezone.utc)).isoformat()
+        profile = p.get("arcAgentProfile") if isinstance(p.get("arcAgentProfile"), dict) else {}
+        if code and status != "Connected":
+            profile["agentErrors"] = [{"message": f"{code}: {reason}", "severity": "Error", "component": "gateway",
+                                       "time": (when or dt.datetime.now(dt.timezone.utc)).isoformat()}]
+        else:
+            profile.pop("agentErrors", None)
+        if profile:
+            p["arcAgentProfile"] = profile
+        self.store.put_quiet(cluster_id, cluster)
 
     def close(self) -> None:
         self._stop = True

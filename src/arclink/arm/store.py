@@ -149,7 +149,7 @@ class Store:
         futs, self._futures = self._futures, []
         return futs
 
-    def _flush(self, ops: list) -> None:
+    def _flush(self, ops: list, track: bool = True) -> None:
         if not ops or self._db is None:
             return
         if self._writer is not None:
@@ -157,7 +157,8 @@ class Store:
             with self._cv:
                 self._queue.append((ops, fut))
                 self._cv.notify()
-            self._futures.append(fut)
+            if track:
+                self._futures.append(fut)
             return
         with self.lock:
             self._commit(ops)
@@ -200,7 +201,7 @@ class Store:
             cur.execute("ROLLBACK")
             raise
 
-    def _apply(self, op: tuple) -> None:
+    def _apply(self, op: tuple, quiet: bool = False) -> None:
         """Apply to memory at once (reads in a batch see it); the database gets it at commit."""
         with self.lock:
             if op[0] == "put":
@@ -222,7 +223,8 @@ class Store:
                 for k in list(self.meta):
                     if k not in _KEEP:
                         del self.meta[k]
-            self.generation += 1
+            if not quiet:
+                self.generation += 1
 
     def _op(self, op: tuple) -> None:
         self._apply(op)
@@ -240,6 +242,20 @@ class Store:
         body = _enc.encode(obj)
         self._op(("put", key, seq, body))
         return body
+
+    def put_quiet(self, key: str, obj: dict) -> None:
+        """A durable write the live model does not depend on (status fields): no rebuild, from any thread."""
+        key = key.lower()
+        with self.lock:
+            seq = self._seqs.get(key)
+            if seq is None:
+                return
+            op = ("put", key, seq, _enc.encode(obj))
+            self._apply(op, quiet=True)
+            if self._pending is not None:
+                self._pending.append(op)
+                return
+        self._flush([op], track=False)
 
     def delete(self, key: str) -> None:
         key = key.lower()
