@@ -50,7 +50,6 @@ def test_not_associated_is_refused_and_visible_on_the_cluster(emulator, capsys):
     assert "must be associated with the Azure Arc Private Link Scope, or the connection will be refused" in err
     props = cluster(emulator, "c-stray")["properties"]
     assert props["connectivityStatus"] == "Connecting"
-    assert props["miscellaneousProperties"]["arclinkConnectivityCode"] == "ClusterNotAssociatedWithScope"
     assert props["arcAgentProfile"]["agentErrors"][0]["message"].startswith("ClusterNotAssociatedWithScope")
 
 
@@ -65,7 +64,7 @@ def test_disassociation_refuses_the_next_connection(emulator, capsys):
     assert connect(emulator, "c-rev", "--enable-private-link", "false", address="192.168.10.22") == 1
     props = cluster(emulator, "c-rev")["properties"]
     assert props["connectivityStatus"] == "Offline"
-    assert props["miscellaneousProperties"]["arclinkConnectivityCode"] == "ClusterNotAssociatedWithScope"
+    assert props["arcAgentProfile"]["agentErrors"][0]["message"].startswith("ClusterNotAssociatedWithScope")
     capsys.readouterr()
 
 

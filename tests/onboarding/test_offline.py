@@ -36,7 +36,7 @@ def test_offline_after_missed_heartbeats(tmp_path, monkeypatch, capsys):
                 break
             time.sleep(0.1)
         assert props["connectivityStatus"] == "Offline"
-        assert props["miscellaneousProperties"]["arclinkConnectivityCode"] == "HeartbeatMissed"
+        assert props["arcAgentProfile"]["agentErrors"][0]["message"].startswith("HeartbeatMissed")
         assert props["lastConnectivityTime"]
     finally:
         arm.close()

@@ -48,6 +48,9 @@ def _put_status(store, key: str, obj: dict) -> None:
     the database gets it within a second, many clusters per transaction, off the gateway's loop."""
     import msgspec
 
+    if hasattr(store, "put_quiet"):  # the store's own quiet write (group-committed, off this thread)
+        store.put_quiet(key, obj)
+        return
     if key not in store._seqs:  # deleted meanwhile
         return
     store._index(key, msgspec.json.encode(obj))
