@@ -52,7 +52,7 @@ def create_app(store, live, config: ArmConfig):
 class _App:
     def __init__(self, engine: Engine, live, config: ArmConfig):
         self.engine, self.live, self.config = engine, live, config
-        self._auth = f"Bearer {config.token}".encode()
+        self._token = config.token.encode()
 
     def set_base_url(self, url: str) -> None:
         self.config.base_url = url
@@ -90,7 +90,8 @@ class _App:
             raise ArmError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.",
                            headers={"WWW-Authenticate": 'Bearer authorization_uri="https://login.microsoftonline.com/'
                                                        f'{self.config.tenant}", error="invalid_token"'})
-        if not hmac.compare_digest(auth.encode("latin-1"), self._auth):
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode("latin-1"), self._token):
             raise ArmError(401, "InvalidAuthenticationToken", "The access token is invalid. Use the token in the "
                                                               "emulator's endpoints.json.",
                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
