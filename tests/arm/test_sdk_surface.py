@@ -39,3 +39,19 @@ def test_reads_through_every_client(clients):
     assert [e.name for e in c.config.extensions.list("rg", "Microsoft.Kubernetes", "connectedClusters", "k1")] == ["flux"]
     assert c.config.extensions.get("rg", "Microsoft.Kubernetes", "connectedClusters", "k1", "flux").provisioning_state \
         == "Succeeded"
+
+
+def test_generic_resource_lists(clients):
+    c = clients
+    c.register_all()
+    c.resources.resource_groups.create_or_update("rg", {"location": "westeurope"})
+    c.resources.resource_groups.create_or_update("rg2", {"location": "westeurope"})
+    flow.vnet(c, "rg", "vnet")
+    flow.scope(c, "rg", "pls")
+    flow.scope(c, "rg2", "pls2")
+    in_rg = sorted(r.name for r in c.resources.resources.list_by_resource_group("rg"))
+    assert in_rg == ["pls", "vnet"]  # top-level resources only (no subnets)
+    everything = sorted(r.name for r in c.resources.resources.list())
+    assert everything == ["pls", "pls2", "vnet"]
+    ops = [o.name for o in c.k8s.operations.get()]
+    assert "Microsoft.Kubernetes/connectedClusters/write" in ops

@@ -124,6 +124,25 @@ class _App:
     def dispatch(self, method: str, route: Route, query: dict, body: bytes, headers: dict, path: str) -> Result:
         api_version = _query_get(query, "api-version")
         eng = self.engine
+        if route.kind == "subscriptions":
+            self._version(api_version, None, route, any_version=True)
+            _only(method, "GET")
+            subs = {self.config.subscription.lower(): self.config.subscription}
+            for k in list(eng.store.bodies):
+                sub = k.split("/")[2]
+                subs.setdefault(sub, sub)
+            return Result(200, {"value": [{"id": f"/subscriptions/{s}", "subscriptionId": s, "tenantId": self.config.tenant,
+                                           "displayName": "arclink emulator", "state": "Enabled"} for s in subs.values()]})
+        if route.kind == "operations":
+            self._version(api_version, None, route, any_version=True)
+            _only(method, "GET")
+            ns = types.NAMESPACES.get(route.ns.lower())
+            if ns is None:
+                raise ArmError(404, "InvalidResourceNamespace", f"The resource namespace '{route.ns}' is invalid.")
+            ops = [{"name": f"{t.type}/{verb}", "display": {"provider": ns, "resource": t.type.split("/", 1)[1],
+                                                              "operation": f"{verb} {t.type.rsplit('/', 1)[-1]}"}}
+                   for t in types.namespace_types(ns.lower()) for verb in ("read", "write", "delete")]
+            return Result(200, {"value": ops})
         if route.kind == "unknown":
             self._version(api_version, None, route)
             raise ArmError(404, "InvalidRequestUri" if not route.sub else "InvalidResourceType",
@@ -140,6 +159,15 @@ class _App:
         if route.kind in ("rgs", "rg", "providers", "provider", "provider_action"):
             self._version(api_version, types.RESOURCES_VERSIONS, route)
             return self._resources_rp(method, route, query, body, headers, api_version, path)
+        if route.kind == "generic_list":
+            self._version(api_version, types.RESOURCES_VERSIONS, route)
+            _only(method, "GET")
+            if route.rg:
+                eng.require_rg(route.sub, route.rg)
+            prefix = route.id + ("/providers/" if route.rg else "/resourcegroups/")
+            keys = [k for k in eng.store.bodies if k.startswith(prefix) and k.count("/") == 8
+                    and "/providers/" in k[len(route.id):]]
+            return eng.list(route, None, "", query, path, keys=keys)
         if route.kind == "location_op":
             self._version(api_version, None, route, any_version=True)
             return self._location_op(method, route, query)

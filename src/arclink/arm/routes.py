@@ -32,6 +32,10 @@ class Route:
 def parse(path: str) -> Route:
     segs = [unquote(s) for s in path.split("/") if s]
     low = [s.lower() for s in segs]
+    if len(segs) == 1 and low[0] == "subscriptions":
+        return Route("subscriptions", id="/subscriptions")
+    if len(segs) == 3 and low[0] == "providers" and low[2] == "operations":
+        return Route("operations", ns=segs[1], id=path)
     if len(segs) < 2 or low[0] != "subscriptions":
         return Route("unknown", id=path)
     sub = segs[1]
@@ -47,6 +51,8 @@ def parse(path: str) -> Route:
             return Route("rg", sub=sub, rg=rg, id=rg_id, type_key="microsoft.resources/resourcegroups")
         if low[4] == "providers" and len(segs) >= 6:
             return _resource(segs, 5, sub, rg, rg_id + "/providers")
+        if low[4] == "resources" and len(segs) == 5:
+            return Route("generic_list", sub=sub, rg=rg, id=rg_id.lower())
         return Route("unknown", sub=sub, rg=rg, id=path)
     if low[2] == "providers":
         if len(segs) == 3:
@@ -61,6 +67,8 @@ def parse(path: str) -> Route:
         if len(segs) == 5:
             return Route("sub_list", sub=sub, ns=ns, type_key=f"{low[3]}/{low[4]}",
                          id=f"{base}/providers/{ns}/{segs[4]}")
+    if low[2] == "resources" and len(segs) == 3:
+        return Route("generic_list", sub=sub, id=base.lower())
     return Route("unknown", sub=sub, id=path)
 
 
