@@ -124,3 +124,52 @@ def test_one_server_per_state_dir_and_corrupt_db(tmp_path, procs):
     r = subprocess.run([sys.executable, "-m", "arclink", "serve", "--state", str(bad)], capture_output=True, text=True,
                        timeout=30)
     assert r.returncode == 2 and "cannot open the database" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_kill_9_during_concurrent_writes_keeps_every_acknowledged_one(tmp_path, procs):
+    """Group commit: writes share commits, and none is answered before its commit is on disk."""
+    import threading
+
+    state = tmp_path / "st"
+    proc, ep = _start(state)
+    procs.append(proc)
+    rc, hc = _clients(state, ep["subscription"])
+    rc.providers.register("Microsoft.HybridCompute")
+    rc.resource_groups.create_or_update("rg", {"location": "westeurope"})
+    acked: list[str] = []
+    stop = threading.Event()
+
+    def writer(n: int) -> None:
+        from azure.mgmt.hybridcompute import HybridComputeManagementClient
+
+        path = state / "endpoints.json"
+        client = HybridComputeManagementClient(EmulatorCredential(path), ep["subscription"], retry_total=0,
+                                               **client_kwargs(path))
+        i = 0
+        while not stop.is_set():
+            name = f"w{n}-{i}"
+            try:
+                client.private_link_scopes.create_or_update("rg", name, {"location": "westeurope"})
+            except Exception:  # the server went away mid-request: not acknowledged
+                return
+            acked.append(name)
+            i += 1
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 10
+    while len(acked) < 200 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    stop.set()
+    for t in threads:
+        t.join(timeout=30)
+    proc.wait(timeout=10)
+    assert len(acked) >= 50
+    proc2, _ = _start(state)
+    procs.append(proc2)
+    _, hc = _clients(state, ep["subscription"])
+    stored = {s.name for s in hc.private_link_scopes.list_by_resource_group("rg")}
+    missing = [n for n in acked if n not in stored]
+    assert not missing, f"{len(missing)} acknowledged writes lost: {missing[:5]}"
