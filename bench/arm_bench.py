@@ -200,7 +200,6 @@ def main() -> int:
     if not shutil.which("wrk"):
         print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
         return 2
-    rows = []
     tmp = Path(tempfile.mkdtemp(prefix="arclink-arm-bench-"))
     try:
         # 1k stored resources: GET and PUT

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from arclink.model import loader
-from arclink.sdk import EmulatorCredential, client_kwargs
 
 from .conftest import Clients
 

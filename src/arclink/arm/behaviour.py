@@ -7,7 +7,6 @@ the linter say the same thing; the ARM error's message starts with the rule id.
 
 from __future__ import annotations
 
-import copy
 import importlib
 import ipaddress
 import uuid

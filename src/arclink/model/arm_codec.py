@@ -24,7 +24,7 @@ import msgspec
 from arclink.model import catalogue as cat
 from arclink.model import schema
 from arclink.model.errors import TopologyError
-from arclink.model.index import DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION, Index, build_index, parse_arm_id
+from arclink.model.index import DEFAULT_SUBSCRIPTION, Index, build_index, parse_arm_id
 
 TAG_SITE = "arclink-site"
 TAG_ADDRESS = "arclink-address"
