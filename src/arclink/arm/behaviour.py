@@ -361,10 +361,6 @@ def _pe_after_put(eng, route, new, old):
             _zone_group_records(eng, grp, new)
 
 
-def _pe_before_delete(eng, route, old):
-    pass
-
-
 def _pe_after_delete(eng, route, old):
     target, _ = _pe_target(old)
     if target:

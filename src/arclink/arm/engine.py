@@ -213,8 +213,6 @@ class Engine:
             _set_default(new, props, path, value)
         new["properties"] = props
         new["systemData"] = self.system_data(old)
-        if not props:
-            props = new["properties"] = {}
         return new
 
     def patch(self, route: Route, rtype: types.RType, body: dict, api_version: str, headers: dict | None = None) -> Result:
