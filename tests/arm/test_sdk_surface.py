@@ -55,3 +55,37 @@ def test_generic_resource_lists(clients):
     assert everything == ["pls", "pls2", "vnet"]
     ops = [o.name for o in c.k8s.operations.get()]
     assert "Microsoft.Kubernetes/connectedClusters/write" in ops
+
+
+def test_nsg_rules_as_child_resources(clients):
+    import pytest
+    from azure.core.exceptions import HttpResponseError
+
+    c = clients
+    c.register_all()
+    c.resources.resource_groups.create_or_update("rg", {"location": "westeurope"})
+    c.network.network_security_groups.begin_create_or_update("rg", "nsg", {"location": "westeurope"}).result()
+    seed_rules = [("AllowAADOutboundAccess", "AzureActiveDirectory", 150), ("AllowAzOutboundAccess", "AzureResourceManager", 151),
+                  ("AllowAzureFrontDoorFirstPartyAccess", "AzureFrontDoor.FirstParty", 152),
+                  ("AllowMCROutboundAccess", "MicrosoftContainerRegistry", 153)]
+    for name, tag, prio in seed_rules:
+        c.network.security_rules.begin_create_or_update("rg", "nsg", name, {"properties": {
+            "priority": prio, "direction": "Outbound", "access": "Allow", "protocol": "Tcp",
+            "sourceAddressPrefix": "VirtualNetwork", "destinationAddressPrefix": tag,
+            "destinationPortRange": "443"}}).result()
+    with pytest.raises(HttpResponseError) as exc:
+        c.network.security_rules.begin_create_or_update("rg", "nsg", "Clash", {"properties": {
+            "priority": 150, "direction": "Outbound", "access": "Deny", "protocol": "*"}}).result()
+    assert exc.value.error.code == "SecurityRuleConflict"
+    nsg = c.network.network_security_groups.get("rg", "nsg")
+    rules = (getattr(nsg, "properties", None) or nsg).security_rules
+    assert [r["name"] if isinstance(r, dict) else r.name for r in rules] == [n for n, _, _ in seed_rules]
+    assert [r.name for r in c.network.security_rules.list("rg", "nsg")] == [n for n, _, _ in seed_rules]
+    c.network.security_rules.begin_delete("rg", "nsg", "AllowMCROutboundAccess").result()
+    ix = c.svc.live.index
+    assert [r.name for r in ix.nsgs["nsg"].spec.security_rules] == [n for n, _, _ in seed_rules[:3]]
+    # a PUT of the NSG with inline rules replaces the child rules
+    c.network.network_security_groups.begin_create_or_update("rg", "nsg", {"location": "westeurope", "properties": {
+        "securityRules": [{"name": "Only", "properties": {"priority": 200, "direction": "Inbound", "access": "Deny",
+                                                           "protocol": "*"}}]}}).result()
+    assert [r.name for r in c.network.security_rules.list("rg", "nsg")] == ["Only"]

@@ -673,6 +673,7 @@ def _vnet_before_delete(eng, route, old):
         _subnet_in_use(eng, k)
 
 
+T_RULE = "microsoft.network/networksecuritygroups/securityrules"
 _RULE_ENUMS = {"protocol": ("Tcp", "Udp", "Icmp", "Esp", "*", "Ah"), "access": ("Allow", "Deny"),
                "direction": ("Inbound", "Outbound")}
 _DEFAULT_RULES = (("AllowVnetInBound", 65000, "Inbound", "Allow", "VirtualNetwork", "VirtualNetwork"),
@@ -683,40 +684,59 @@ _DEFAULT_RULES = (("AllowVnetInBound", 65000, "Inbound", "Allow", "VirtualNetwor
                   ("DenyAllOutBound", 65500, "Outbound", "Deny", "*", "*"))
 
 
+def _check_rule(r: dict, path: str, seen: dict) -> dict:
+    """One security rule, validated and completed (ARM's enums, priority range, one priority per direction)."""
+    if not isinstance(r, dict) or not isinstance(r.get("properties"), dict) or not isinstance(r.get("name"), str) \
+            or not r["name"]:
+        raise bad_request("InvalidRequestContent", f"{path} needs a name and properties.", path)
+    from arclink.arm.engine import validate_body
+
+    body = {"properties": dict(r["properties"])}
+    try:
+        validate_body(types.lookup("microsoft.network/networksecuritygroups/securityrules"), body, None)
+    except ArmError as exc:
+        exc.target = f"{path}.{exc.target}" if path else exc.target
+        raise
+    rp = body["properties"]
+    for k, allowed in _RULE_ENUMS.items():
+        v = rp.get(k)
+        if not isinstance(v, str) or v.lower() not in {a.lower() for a in allowed}:
+            raise bad_request("SecurityRuleParameterInvalid" if v is not None else "InvalidRequestContent",
+                              f"Security rule '{r['name']}': '{k}' must be one of {', '.join(allowed)} (got {v!r}).",
+                              f"{path}.properties.{k}")
+        rp[k] = next(a for a in allowed if a.lower() == v.lower())
+    prio = rp.get("priority")
+    if not isinstance(prio, int) or isinstance(prio, bool) or not 100 <= prio <= 4096:
+        raise bad_request("SecurityRuleInvalidPriority", f"Security rule '{r['name']}' has invalid priority {prio!r}. "
+                                                         "Allowed range 100-4096.", f"{path}.properties.priority")
+    dup = seen.get((rp["direction"], prio))
+    if dup and dup.lower() != r["name"].lower():
+        raise bad_request("SecurityRuleConflict", f"Security rule '{r['name']}' conflicts with rule '{dup}': both "
+                                                  f"have priority {prio} and direction {rp['direction']}. Rules "
+                                                  "in one direction need distinct priorities.", f"{path}.properties.priority")
+    seen[(rp["direction"], prio)] = r["name"]
+    for k in ("sourcePortRange", "destinationPortRange", "sourceAddressPrefix", "destinationAddressPrefix"):
+        plural = k.replace("Range", "Ranges").replace("Prefix", "Prefixes")
+        if not rp.get(plural):
+            rp.setdefault(k, "*")
+    rp["provisioningState"] = "Succeeded"
+    return rp
+
+
 def _nsg_prepare(eng, route, new, old):
     p = new["properties"]
-    seen = {}
+    seen: dict = {}
     rules = []
+    names = set()
     for i, r in enumerate(p.get("securityRules") or []):
         path = f"properties.securityRules[{i}]"
-        if not isinstance(r, dict) or not isinstance(r.get("properties"), dict) or not r.get("name"):
-            raise bad_request("InvalidRequestContent", f"{path} needs a name and properties.", path)
-        rp = r["properties"]
-        for k, allowed in _RULE_ENUMS.items():
-            v = rp.get(k)
-            if not isinstance(v, str) or v.lower() not in {a.lower() for a in allowed}:
-                raise bad_request("SecurityRuleParameterInvalid" if v is not None else "InvalidRequestContent",
-                                  f"Security rule '{r['name']}': '{k}' must be one of {', '.join(allowed)} (got {v!r}).",
-                                  f"{path}.properties.{k}")
-            rp[k] = next(a for a in allowed if a.lower() == v.lower())
-        prio = rp.get("priority")
-        if not isinstance(prio, int) or isinstance(prio, bool) or not 100 <= prio <= 4096:
-            raise bad_request("SecurityRuleInvalidPriority", f"Security rule '{r['name']}' has invalid priority {prio!r}. "
-                                                             "Value provided: {prio}. Allowed range 100-4096.",
-                              f"{path}.properties.priority")
-        dup = seen.get((rp["direction"], prio))
-        if dup:
-            raise bad_request("SecurityRuleConflict", f"Security rule '{r['name']}' conflicts with rule '{dup}': both "
-                                                      f"have priority {prio} and direction {rp['direction']}. Rules "
-                                                      "in one direction need distinct priorities.", f"{path}.properties.priority")
-        seen[(rp["direction"], prio)] = r["name"]
-        rp.setdefault("sourcePortRange", "*")
-        rp.setdefault("destinationPortRange", "*")
-        rp.setdefault("sourceAddressPrefix", "*")
-        rp.setdefault("destinationAddressPrefix", "*")
-        rp["provisioningState"] = "Succeeded"
+        rp = _check_rule(r, path, seen)
+        if r["name"].lower() in names:
+            raise bad_request("DuplicateResourceName", f"Security rule '{r['name']}' is listed twice.", path)
+        names.add(r["name"].lower())
         rules.append({"name": r["name"], "id": f"{new['id']}/securityRules/{r['name']}",
-                      "type": "Microsoft.Network/networkSecurityGroups/securityRules", "properties": rp})
+                      "type": "Microsoft.Network/networkSecurityGroups/securityRules",
+                      "etag": f'W/"{uuid.uuid4()}"', "properties": rp})
     p["securityRules"] = rules
     p["resourceGuid"] = (old or {}).get("properties", {}).get("resourceGuid") or str(uuid.uuid4())
     p["defaultSecurityRules"] = [
@@ -725,6 +745,46 @@ def _nsg_prepare(eng, route, new, old):
          "properties": {"priority": pr, "direction": d, "access": a, "protocol": "*", "sourceAddressPrefix": s,
                         "sourcePortRange": "*", "destinationAddressPrefix": t, "destinationPortRange": "*",
                         "provisioningState": "Succeeded"}} for n, pr, d, a, s, t in _DEFAULT_RULES]
+
+
+def _nsg_after_put(eng, route, new, old):
+    keep = set()
+    for r in new["properties"]["securityRules"]:
+        eng.store.put(r["id"], r)
+        keep.add(r["id"].lower())
+    for k in eng.store.list_keys(route.key + "/securityrules"):
+        if k not in keep:
+            eng.store.delete(k)
+
+
+def _rule_prepare(eng, route, new, old):
+    nsg_id = codec.parent_id(new["id"])
+    seen = {}
+    for k in eng.store.list_keys(nsg_id.lower() + "/securityrules"):
+        if k != route.key:
+            other = eng.store.get_obj(k) or {}
+            op = other.get("properties") or {}
+            seen[(op.get("direction"), op.get("priority"))] = other.get("name")
+    new["properties"] = _check_rule({"name": new["name"], "properties": new["properties"]}, "", seen)
+    new.pop("location", None)
+    new.pop("tags", None)
+
+
+def _mirror_nsg(eng, nsg_id: str) -> None:
+    nsg = eng.store.get_obj(nsg_id)
+    if nsg is None:
+        return
+    nsg.setdefault("properties", {})["securityRules"] = [
+        eng.store.get_obj(k) for k in eng.store.list_keys(nsg_id.lower() + "/securityrules")]
+    eng.store.put(nsg_id, nsg)
+
+
+def _rule_after_put(eng, route, new, old):
+    _mirror_nsg(eng, codec.parent_id(new["id"]))
+
+
+def _rule_after_delete(eng, route, old):
+    _mirror_nsg(eng, codec.parent_id(old["id"]))
 
 
 # --- connected clusters and extensions ------------------------------------------------------------------------------
@@ -804,10 +864,13 @@ def _extension_prepare(eng, route, new, old):
 _PREPARE = {codec.T_RG: _rg_prepare, codec.T_SCOPE: _scope_prepare, codec.T_PEC: _pec_prepare,
             codec.T_PE: _pe_prepare, codec.T_ZONE_GROUP: _zone_group_prepare, codec.T_ZONE: _zone_prepare,
             codec.T_LINK: _link_prepare, codec.T_VNET: _vnet_prepare, codec.T_SUBNET: _subnet_prepare,
-            codec.T_NSG: _nsg_prepare, codec.T_CLUSTER: _cluster_prepare, codec.T_EXTENSION: _extension_prepare}
+            codec.T_NSG: _nsg_prepare, codec.T_CLUSTER: _cluster_prepare, codec.T_EXTENSION: _extension_prepare,
+            T_RULE: _rule_prepare}
 _AFTER_PUT = {codec.T_PEC: _pec_after_put, codec.T_PE: _pe_after_put, codec.T_ZONE_GROUP: _zone_group_after_put,
-              codec.T_VNET: _vnet_after_put, codec.T_SUBNET: _subnet_after_put}
+              codec.T_VNET: _vnet_after_put, codec.T_SUBNET: _subnet_after_put, codec.T_NSG: _nsg_after_put,
+              T_RULE: _rule_after_put}
 _BEFORE_DELETE = {codec.T_ZONE: _zone_before_delete, codec.T_SUBNET: _subnet_before_delete,
                   codec.T_VNET: _vnet_before_delete}
 _AFTER_DELETE = {codec.T_PEC: _pec_after_delete, codec.T_PE: _pe_after_delete,
-                 codec.T_ZONE_GROUP: _zone_group_after_delete, codec.T_SUBNET: _subnet_after_delete}
+                 codec.T_ZONE_GROUP: _zone_group_after_delete, codec.T_SUBNET: _subnet_after_delete,
+                 T_RULE: _rule_after_delete}

@@ -194,6 +194,20 @@ _add(RType("microsoft.network/networksecuritygroups", "Microsoft.Network/network
            name=NETWORK_NAME, tracked=True, put="async", delete="location", patch="tags", etag=True,
            fields={"properties.securityRules": "list", "properties.flushConnection": "bool"},
            readonly=_NET_RO + ("properties.defaultSecurityRules", "properties.subnets", "properties.networkInterfaces")))
+_RULE_FIELDS = {"properties.priority": "int",
+                "properties.protocol": ("enum", ("Tcp", "Udp", "Icmp", "Esp", "*", "Ah")),
+                "properties.access": ("enum", ("Allow", "Deny")),
+                "properties.direction": ("enum", ("Inbound", "Outbound")),
+                "properties.sourceAddressPrefix": "str", "properties.destinationAddressPrefix": "str",
+                "properties.sourcePortRange": "str", "properties.destinationPortRange": "str",
+                "properties.sourceAddressPrefixes": "list", "properties.destinationAddressPrefixes": "list",
+                "properties.sourcePortRanges": "list", "properties.destinationPortRanges": "list",
+                "properties.description": "str"}
+_add(RType("microsoft.network/networksecuritygroups/securityrules",
+           "Microsoft.Network/networkSecurityGroups/securityRules", NETWORK_VERSIONS, name=NETWORK_NAME,
+           put="async", delete="location", patch=None, etag=True, parent="microsoft.network/networksecuritygroups",
+           list_scope="parent", fields=dict(_RULE_FIELDS), readonly=("properties.provisioningState",),
+           required=("properties.protocol", "properties.access", "properties.priority", "properties.direction")))
 _add(RType("microsoft.network/privateendpoints", "Microsoft.Network/privateEndpoints", PE_VERSIONS,
            name=NETWORK_NAME, tracked=True, put="async", delete="location", patch="tags", etag=True,
            fields={"properties.subnet": "obj", "properties.subnet.id": "str",
