@@ -89,3 +89,30 @@ def test_nsg_rules_as_child_resources(clients):
         "securityRules": [{"name": "Only", "properties": {"priority": 200, "direction": "Inbound", "access": "Deny",
                                                            "protocol": "*"}}]}}).result()
     assert [r.name for r in c.network.security_rules.list("rg", "nsg")] == ["Only"]
+
+
+def test_vnet_peering_both_ways(clients):
+    c = clients
+    c.register_all()
+    c.resources.resource_groups.create_or_update("rg", {"location": "westeurope"})
+    hub = flow.vnet(c, "rg", "hub", prefix="10.10.0.0/16", subnet="10.10.1.0/24")
+    spoke = flow.vnet(c, "rg", "spoke", prefix="10.20.0.0/16", subnet="10.20.1.0/24")
+    hub_id = hub["id"] if isinstance(hub, dict) else hub.id
+    spoke_id = spoke["id"] if isinstance(spoke, dict) else spoke.id
+
+    def peer(rg_vnet, name, remote):
+        return c.network.virtual_network_peerings.begin_create_or_update(
+            "rg", rg_vnet, name, {"properties": {"remoteVirtualNetwork": {"id": remote},
+                                                 "allowVirtualNetworkAccess": True}}).result()
+
+    def state(model):
+        return (getattr(model, "properties", None) or model).peering_state
+
+    assert state(peer("hub", "hub-to-spoke", spoke_id)) == "Initiated"
+    assert c.svc.live.index.vnets["hub"].peers == []  # one side only: no traffic yet
+    assert state(peer("spoke", "spoke-to-hub", hub_id)) == "Connected"
+    assert state(c.network.virtual_network_peerings.get("rg", "hub", "hub-to-spoke")) == "Connected"
+    assert [v.name for v in c.svc.live.index.vnets["hub"].peers] == ["spoke"]
+    c.network.virtual_network_peerings.begin_delete("rg", "spoke", "spoke-to-hub").result()
+    assert state(c.network.virtual_network_peerings.get("rg", "hub", "hub-to-spoke")) == "Disconnected"
+    assert c.svc.live.index.vnets["hub"].peers == []

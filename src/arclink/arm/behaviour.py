@@ -616,7 +616,15 @@ def _vnet_prepare(eng, route, new, old):
             if k.rsplit("/", 1)[-1] not in names:
                 _subnet_in_use(eng, k)
     p["subnets"] = out
-    p.setdefault("virtualNetworkPeerings", [])
+    children = _peerings_of(eng, new["id"]) if old is not None else []
+    if children:  # peerings are managed as child resources once they exist
+        p["virtualNetworkPeerings"] = children
+    else:
+        inline = p.get("virtualNetworkPeerings") or []
+        if not isinstance(inline, list) or not all(isinstance(x, dict) for x in inline):
+            raise bad_request("InvalidRequestContent", "properties.virtualNetworkPeerings must be an array of objects.",
+                              "properties.virtualNetworkPeerings")
+        p["virtualNetworkPeerings"] = inline
     p.setdefault("enableDdosProtection", False)
 
 
@@ -666,6 +674,70 @@ def _subnet_before_delete(eng, route, old):
 
 def _subnet_after_delete(eng, route, old):
     _mirror_vnet(eng, codec.parent_id(old["id"]))
+
+
+T_PEERING = "microsoft.network/virtualnetworks/virtualnetworkpeerings"
+
+
+def _peerings_of(eng, vnet_id: str) -> list[dict]:
+    return [o for k in eng.store.list_keys(vnet_id.lower() + "/virtualnetworkpeerings") if (o := eng.store.get_obj(k))]
+
+
+def _peering_back(eng, remote_id: str, vnet_id: str) -> dict | None:
+    for o in _peerings_of(eng, remote_id):
+        if ((o.get("properties") or {}).get("remoteVirtualNetwork") or {}).get("id", "").lower() == vnet_id.lower():
+            return o
+    return None
+
+
+def _peering_prepare(eng, route, new, old):
+    p = new["properties"]
+    rid = p["remoteVirtualNetwork"]["id"]
+    _arm_id_or_fail(rid, "properties.remoteVirtualNetwork.id")
+    remote = eng.store.get_obj(rid)
+    vnet_id = codec.parent_id(new["id"])
+    if remote is None or (remote.get("type") or "").lower() != codec.T_VNET:
+        raise _ref_missing(rid, new["id"])
+    if remote["id"].lower() == vnet_id.lower():
+        raise bad_request("InvalidRequestContent", "A virtual network cannot be peered with itself.",
+                          "properties.remoteVirtualNetwork.id")
+    p["remoteVirtualNetwork"] = {"id": remote["id"]}
+    # Azure: Initiated until the remote side peers back, then Connected on both sides
+    p["peeringState"] = "Connected" if _peering_back(eng, remote["id"], vnet_id) else "Initiated"
+    p["peeringSyncLevel"] = "FullyInSync"
+    p["resourceGuid"] = (old or {}).get("properties", {}).get("resourceGuid") or str(uuid.uuid4())
+    new.pop("location", None)
+    new.pop("tags", None)
+
+
+def _peering_after_put(eng, route, new, old):
+    vnet_id = codec.parent_id(new["id"])
+    remote_id = new["properties"]["remoteVirtualNetwork"]["id"]
+    back = _peering_back(eng, remote_id, vnet_id)
+    if back is not None and back["properties"].get("peeringState") != "Connected":
+        back["properties"]["peeringState"] = "Connected"
+        eng.store.put(back["id"], back)
+        _mirror_peerings(eng, remote_id)
+    _mirror_peerings(eng, vnet_id)
+
+
+def _peering_after_delete(eng, route, old):
+    vnet_id = codec.parent_id(old["id"])
+    remote_id = ((old.get("properties") or {}).get("remoteVirtualNetwork") or {}).get("id")
+    back = _peering_back(eng, remote_id, vnet_id) if remote_id else None
+    if back is not None:
+        back["properties"]["peeringState"] = "Disconnected"
+        eng.store.put(back["id"], back)
+        _mirror_peerings(eng, remote_id)
+    _mirror_peerings(eng, vnet_id)
+
+
+def _mirror_peerings(eng, vnet_id: str) -> None:
+    vnet = eng.store.get_obj(vnet_id)
+    if vnet is None:
+        return
+    vnet.setdefault("properties", {})["virtualNetworkPeerings"] = _peerings_of(eng, vnet_id)
+    eng.store.put(vnet_id, vnet)
 
 
 def _vnet_before_delete(eng, route, old):
@@ -865,12 +937,12 @@ _PREPARE = {codec.T_RG: _rg_prepare, codec.T_SCOPE: _scope_prepare, codec.T_PEC:
             codec.T_PE: _pe_prepare, codec.T_ZONE_GROUP: _zone_group_prepare, codec.T_ZONE: _zone_prepare,
             codec.T_LINK: _link_prepare, codec.T_VNET: _vnet_prepare, codec.T_SUBNET: _subnet_prepare,
             codec.T_NSG: _nsg_prepare, codec.T_CLUSTER: _cluster_prepare, codec.T_EXTENSION: _extension_prepare,
-            T_RULE: _rule_prepare}
+            T_RULE: _rule_prepare, T_PEERING: _peering_prepare}
 _AFTER_PUT = {codec.T_PEC: _pec_after_put, codec.T_PE: _pe_after_put, codec.T_ZONE_GROUP: _zone_group_after_put,
               codec.T_VNET: _vnet_after_put, codec.T_SUBNET: _subnet_after_put, codec.T_NSG: _nsg_after_put,
-              T_RULE: _rule_after_put}
+              T_RULE: _rule_after_put, T_PEERING: _peering_after_put}
 _BEFORE_DELETE = {codec.T_ZONE: _zone_before_delete, codec.T_SUBNET: _subnet_before_delete,
                   codec.T_VNET: _vnet_before_delete}
 _AFTER_DELETE = {codec.T_PEC: _pec_after_delete, codec.T_PE: _pe_after_delete,
                  codec.T_ZONE_GROUP: _zone_group_after_delete, codec.T_SUBNET: _subnet_after_delete,
-                 T_RULE: _rule_after_delete}
+                 T_RULE: _rule_after_delete, T_PEERING: _peering_after_delete}

@@ -194,6 +194,18 @@ _add(RType("microsoft.network/networksecuritygroups", "Microsoft.Network/network
            name=NETWORK_NAME, tracked=True, put="async", delete="location", patch="tags", etag=True,
            fields={"properties.securityRules": "list", "properties.flushConnection": "bool"},
            readonly=_NET_RO + ("properties.defaultSecurityRules", "properties.subnets", "properties.networkInterfaces")))
+_add(RType("microsoft.network/virtualnetworks/virtualnetworkpeerings",
+           "Microsoft.Network/virtualNetworks/virtualNetworkPeerings", NETWORK_VERSIONS, name=NETWORK_NAME,
+           put="async", delete="location", patch=None, etag=True, parent="microsoft.network/virtualnetworks",
+           list_scope="parent",
+           fields={"properties.remoteVirtualNetwork": "obj", "properties.remoteVirtualNetwork.id": "str",
+                   "properties.allowVirtualNetworkAccess": "bool", "properties.allowForwardedTraffic": "bool",
+                   "properties.allowGatewayTransit": "bool", "properties.useRemoteGateways": "bool"},
+           readonly=("properties.peeringState", "properties.peeringSyncLevel", "properties.provisioningState",
+                     "properties.resourceGuid"),
+           required=("properties.remoteVirtualNetwork.id",),
+           defaults={"properties.allowVirtualNetworkAccess": True, "properties.allowForwardedTraffic": False,
+                     "properties.allowGatewayTransit": False, "properties.useRemoteGateways": False}))
 _RULE_FIELDS = {"properties.priority": "int",
                 "properties.protocol": ("enum", ("Tcp", "Udp", "Icmp", "Esp", "*", "Ah")),
                 "properties.access": ("enum", ("Allow", "Deny")),

@@ -139,8 +139,11 @@ def topology_from_resources(resources: Iterable[dict], onprem: dict | None = Non
             if sp.get("privateEndpointNetworkPolicies"):
                 sub["privateEndpointNetworkPolicies"] = sp["privateEndpointNetworkPolicies"]
             subnets.append(sub)
+        # a peering carries traffic once both sides have it (peeringState Connected)
         peerings = [_ref((pr.get("properties") or {}).get("remoteVirtualNetwork"))
-                    for pr in p.get("virtualNetworkPeerings") or []]
+                    for pr in p.get("virtualNetworkPeerings") or [] if isinstance(pr, dict)
+                    and isinstance(pr.get("properties"), dict)
+                    and (pr["properties"].get("peeringState") or "Connected") == "Connected"]
         doc["virtualNetworks"].append({
             "name": _nm(r), **_place(r), "addressSpace": list((p.get("addressSpace") or {}).get("addressPrefixes") or []),
             "subnets": subnets, "dnsServers": list((p.get("dhcpOptions") or {}).get("dnsServers") or []),
@@ -384,6 +387,10 @@ def resources_from_topology(topo: schema.Topology) -> tuple[list[dict], dict]:
                 sp["networkSecurityGroup"] = {"id": s.nsg.id}
             subnets.append({"name": s.name, "properties": sp})
         props = {"addressSpace": {"addressPrefixes": list(v.spec.address_space)}, "subnets": subnets}
+        if v.peers:
+            props["virtualNetworkPeerings"] = [
+                {"name": f"peer-{p.name}", "properties": {"remoteVirtualNetwork": {"id": p.id}, "peeringState": "Connected",
+                                                          "allowVirtualNetworkAccess": True}} for p in v.peers]
         if v.spec.dns_servers:
             props["dhcpOptions"] = {"dnsServers": list(v.spec.dns_servers)}
         out.append({"id": v.id, "type": "Microsoft.Network/virtualNetworks", "location": v.location, "properties": props})
