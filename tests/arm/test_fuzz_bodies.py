@@ -98,6 +98,11 @@ def templates(rg):
                                                          "networkSecurityGroup": {"id": f"{net}/networkSecurityGroups/nsg"},
                                                          "privateEndpointNetworkPolicies": "Enabled"}}]}}),
         (f"{vnet}/subnets/s2", "2026-03-01", {"properties": {"addressPrefix": "10.0.2.0/24"}}),
+        (f"{vnet}/virtualNetworkPeerings/p", "2026-03-01", {"properties": {
+            "remoteVirtualNetwork": {"id": f"{net}/virtualNetworks/v2"}, "allowVirtualNetworkAccess": True}}),
+        (f"{net}/networkSecurityGroups/nsg/securityRules/r", "2026-03-01", {"properties": {
+            "priority": 300, "protocol": "Tcp", "access": "Allow", "direction": "Outbound",
+            "destinationAddressPrefixes": ["AzureActiveDirectory"], "destinationPortRange": "443"}}),
         (f"{net}/networkSecurityGroups/n2", "2026-03-01", {"location": "westeurope", "properties": {"securityRules": [
             {"name": "r", "properties": {"priority": 150, "protocol": "Tcp", "access": "Allow", "direction": "Outbound",
                                          "destinationAddressPrefix": "AzureActiveDirectory", "destinationPortRange": "443"}}]}}),
