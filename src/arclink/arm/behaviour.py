@@ -876,10 +876,8 @@ def _cluster_prepare(eng, route, new, old):
         problem = mod21.region_unavailable(new["location"]) if mod21 and hasattr(mod21, "region_unavailable") else None
         if problem:
             raise refuse("apl021", "LocationNotAvailableForResourceType", problem, "location")
-        if not ref:
-            raise bad_request("InvalidRequestContent", "properties.privateLinkScopeResourceId is required when "
-                                                       "privateLinkState is Enabled: give the Azure Arc Private Link "
-                                                       "Scope's resource id.", "properties.privateLinkScopeResourceId")
+    # Enabled without a scope is accepted (the spec does not require it): such a cluster is refused
+    # by the gateway (ClusterNotAssociatedWithScope), as the seed says.
     if ref:
         parts = _arm_id_or_fail(ref, "properties.privateLinkScopeResourceId")
         if f"{parts['ns']}/{parts['type']}".lower() != cat.ARC_RESOURCE_TYPE.lower():
