@@ -118,6 +118,12 @@ def _server_cert(state_dir: Path) -> tuple[Path, Path]:
     return cert, key
 
 
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
 def _lock_state(state_dir: Path):
     """One server per state directory: two would each cache the database and diverge."""
     import fcntl
@@ -212,7 +218,7 @@ def _start_locked(lock, state_dir: Path, mode: str, *, in_memory, host, arm_port
             raise UserError(f"the topology cannot be created: {exc.message}") from None
     token, sub, tenant = _settings(state_dir, store)
     if in_memory:
-        (state_dir / "settings.json").write_text(json.dumps({"token": token, "subscription": sub, "tenant": tenant}))
+        _write_private(state_dir / "settings.json", json.dumps({"token": token, "subscription": sub, "tenant": tenant}))
     cert, key = _server_cert(state_dir)
     config = ArmConfig(token=token, subscription=sub, tenant=tenant, api_version_check=mode,
                        state_dir=str(state_dir))
@@ -269,9 +275,9 @@ def _start_locked(lock, state_dir: Path, mode: str, *, in_memory, host, arm_port
         "gateway": {"host": host, "port": gw.port} if gw is not None else None,
         "pid": os.getpid(), "state_dir": str(state_dir), "in_memory": bool(in_memory),
     }
-    if write_endpoints:
+    if write_endpoints:  # it holds the token: readable by its owner only, replaced atomically
         tmp = state_dir / "endpoints.json.tmp"
-        tmp.write_text(json.dumps(services.endpoints, indent=2) + "\n")
+        _write_private(tmp, json.dumps(services.endpoints, indent=2) + "\n")
         os.replace(tmp, state_dir / "endpoints.json")
     return services
 
