@@ -315,10 +315,11 @@ def _drop_dangling(doc: dict) -> None:
         if c.get("site") and c["site"].lower() not in sites:
             c.pop("site")
         if c.get("address"):
-            if c.get("site") and not _inside(c["address"], sites[c["site"].lower()]):
+            if not _inside(c["address"], sites[c["site"].lower()] if c.get("site") else _ANY):
                 c.pop("address")
-            elif not _inside(c["address"], [ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0")]):
-                c.pop("address")
+
+
+_ANY = (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
 
 
 def _name_of(ref: str | None) -> str:
