@@ -8,7 +8,6 @@ see a state older than the last acknowledged write.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import threading
 
@@ -23,14 +22,13 @@ log = logging.getLogger("arclink.arm")
 class StoreLiveState(LiveState):
     def __init__(self, store, *, debounce: float = 0.25):
         self.store = store
-        self._built = -1
+        self._built = -1  # nothing built yet: the first reader (or the worker, at once) builds
         self._build_lock = threading.Lock()
-        super().__init__(self._build())
+        super().__init__(index_from_resources([], {}))
         from arclink.arm.connectivity import extension_config, recorder
 
         self.record_connectivity = recorder(store)  # the gateway's status reports
         self.cluster_config = extension_config(store)  # what an agent pulls from the config data plane
-        self._built = store.generation
         self._wake = threading.Event()
         self._stop = False
         self._debounce = debounce
@@ -88,27 +86,6 @@ class StoreLiveState(LiveState):
     def version(self) -> int:
         self.refresh()
         return self._version
-
-    def record_connectivity(self, cluster_id: str, status: str, code: str = "", reason: str = "",
-                            when: dt.datetime | None = None) -> None:
-        """What the gateway sees of a cluster, shown on its connectedCluster: ``connectivityStatus``,
-        ``lastConnectivityTime`` and, when refused, the reason in ``arcAgentProfile.agentErrors``."""
-        cluster = self.store.get_obj(cluster_id)
-        if cluster is None:
-            return
-        p = cluster.setdefault("properties", {})
-        p["connectivityStatus"] = status
-        if status == "Connected":
-            p["lastConnectivityTime"] = (when or dt.datetime.now(dt.timezone.utc)).isoformat()
-        profile = p.get("arcAgentProfile") if isinstance(p.get("arcAgentProfile"), dict) else {}
-        if code and status != "Connected":
-            profile["agentErrors"] = [{"message": f"{code}: {reason}", "severity": "Error", "component": "gateway",
-                                       "time": (when or dt.datetime.now(dt.timezone.utc)).isoformat()}]
-        else:
-            profile.pop("agentErrors", None)
-        if profile:
-            p["arcAgentProfile"] = profile
-        self.store.put_quiet(cluster_id, cluster)
 
     def close(self) -> None:
         self._stop = True

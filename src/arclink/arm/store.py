@@ -77,12 +77,13 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
+            self._seqs = {}
             for key, seq, body in self._db.execute("SELECT key, seq, body FROM resources ORDER BY seq"):
                 self._index(key, bytes(body))
-                self._seq = max(self._seq, seq)
+                self._seqs[key] = seq
+                self._seq = seq
             for key, value in self._db.execute("SELECT key, value FROM meta"):
                 self.meta[key] = _dec.decode(value)
-            self._seqs = dict(self._db.execute("SELECT key, seq FROM resources"))
         else:
             self._seqs = {}
 
