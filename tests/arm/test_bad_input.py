@@ -77,6 +77,10 @@ def corpus(sub):
          b'"}, "privateLinkServiceConnections": [{"name": "c", "properties": {"privateLinkServiceId": "' +
          f"{rg}/providers/Microsoft.Storage/privateLinkScopes/pls".encode() + b'", "groupIds": ["hybridcompute"]}}]}}',
          400, None),
+        ("pe target is a vnet", "PUT", f"{pe}/pe2", nv,
+         b'{"location": "westeurope", "properties": {"subnet": {"id": "' + f"{vnets}/vnet/subnets/snet-pe".encode() +
+         b'"}, "privateLinkServiceConnections": [{"name": "c", "properties": {"privateLinkServiceId": "' +
+         f"{vnets}/vnet".encode() + b'", "groupIds": ["blob"]}}]}}', 400, "InvalidPrivateLinkServiceId"),
         ("pe subnet not an id", "PUT", f"{pe}/pe2", nv,
          b'{"location": "westeurope", "properties": {"subnet": {"id": "snet"}, "privateLinkServiceConnections": '
          b'[{"name": "c", "properties": {"privateLinkServiceId": "x", "groupIds": ["hybridcompute"]}}]}}', 400, None),

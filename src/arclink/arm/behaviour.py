@@ -251,6 +251,11 @@ def _pe_prepare(eng, route, new, old):
         raise bad_request("InvalidRequestContent", "'groupIds' must be an array of strings.",
                           f"properties.{key}[0].properties.groupIds")
     target_type = f"{parts['ns']}/{parts['type']}"
+    served = types.lookup(target_type.lower())
+    if served is not None and target_type.lower() != cat.ARC_RESOURCE_TYPE.lower() or parts["rest"]:
+        raise bad_request("InvalidPrivateLinkServiceId",
+                          f"'{target}' is not a private link service or a resource that offers private endpoints; for "
+                          f"Azure Arc give the {cat.ARC_RESOURCE_TYPE} id.", f"properties.{key}[0].properties.privateLinkServiceId")
     mod = _rule("apl018")
     problem = mod.group_id_problem(target_type, group_ids) if mod and hasattr(mod, "group_id_problem") else None
     if problem:
