@@ -73,6 +73,12 @@ def test_seed_steps_in_order(clients):
     assert ix.zone("privatelink.his.arc.azure.com").records[("gbl", "A")].addresses == [configs["gbl.his.arc.azure.com"][0]]
     assert ix.cluster("k3s-store1").spec.extensions == ["microsoft.flux"]
 
+    # Virtual network links decide which VNets see each zone.
+    assert len(ix.vnet("vnet-hub").zone_links) == 3
+    c.dns.virtual_network_links.begin_delete("rg-arc", "privatelink.his.arc.azure.com", "link-hub").result()
+    assert sorted(z.zone_name for z, _ in c.svc.live.index.vnet("vnet-hub").zone_links) == [
+        "privatelink.dp.kubernetesconfiguration.azure.com", "privatelink.guestconfiguration.azure.com"]
+
     # Validation details by the scope's GUID.
     details = c.hybridcompute.private_link_scopes.get_validation_details("westeurope", guid)
     assert details.id.lower() == scope.id.lower() and details.public_network_access == "Disabled"
