@@ -173,3 +173,16 @@ def test_kill_9_during_concurrent_writes_keeps_every_acknowledged_one(tmp_path, 
     stored = {s.name for s in hc.private_link_scopes.list_by_resource_group("rg")}
     missing = [n for n in acked if n not in stored]
     assert not missing, f"{len(missing)} acknowledged writes lost: {missing[:5]}"
+
+
+def test_busy_dns_port_is_a_clear_error(tmp_path):
+    import socket
+
+    busy = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    busy.bind(("127.0.0.1", 0))
+    try:
+        r = subprocess.run([sys.executable, "-m", "arclink", "serve", "--state", str(tmp_path / "s"), "--in-memory",
+                            "--dns-port", str(busy.getsockname()[1])], capture_output=True, text=True, timeout=30)
+    finally:
+        busy.close()
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr

@@ -264,10 +264,16 @@ def _start_locked(lock, state_dir: Path, mode: str, *, in_memory, host, arm_port
             raise UserError("the ARM server did not start; see the log above.")
         time.sleep(0.01)
 
-    services = Services({}, live, state_dir, store, app, server, thread, _lock=lock)
-    dns = _start_optional("arclink.dns.server", "start_dns_server", live, host, dns_port)
-    gw = _start_optional("arclink.gateway.server", "start_gateway", live, str(state_dir), host, gateway_port)
-    services._handles = [h for h in (dns, gw) if h is not None]
+    services = Services({}, live, state_dir, store, app, server, thread)  # the caller closes the lock on failure
+    try:
+        dns = _start_optional("arclink.dns.server", "start_dns_server", live, host, dns_port)
+        services._handles = [dns] if dns is not None else []
+        gw = _start_optional("arclink.gateway.server", "start_gateway", live, str(state_dir), host, gateway_port)
+        services._handles += [gw] if gw is not None else []
+    except BaseException:
+        services.stop()
+        raise
+    services._lock = lock
     services.endpoints = {
         "arm": f"https://{url_host}:{port}", "ca_cert": str(state_dir / "ca.pem"), "token": token,
         "subscription": sub, "tenant": tenant,
