@@ -116,3 +116,23 @@ def test_vnet_peering_both_ways(clients):
     c.network.virtual_network_peerings.begin_delete("rg", "spoke", "spoke-to-hub").result()
     assert state(c.network.virtual_network_peerings.get("rg", "hub", "hub-to-spoke")) == "Disconnected"
     assert c.svc.live.index.vnets["hub"].peers == []
+
+
+def test_patch_pollers(clients):
+    c = clients
+    c.register_all()
+    c.resources.resource_groups.create_or_update("rg", {"location": "westeurope"})
+    scope = flow.scope(c, "rg", "pls")
+    flow.cluster(c, "rg", "k1", scope.id)
+    c.config.extensions.begin_create("rg", "Microsoft.Kubernetes", "connectedClusters", "k1", "flux",
+                                     {"properties": {"extensionType": "microsoft.flux"}}).result()
+    ext = c.config.extensions.begin_update("rg", "Microsoft.Kubernetes", "connectedClusters", "k1", "flux",
+                                           {"properties": {"configurationSettings": {"a": "b"}}}).result()
+    assert ext.configuration_settings == {"a": "b"} and ext.extension_type == "microsoft.flux"
+    c.dns.private_zones.begin_create_or_update("rg", "zone.example", {"location": "global"}).result()
+    z = c.dns.private_zones.begin_update("rg", "zone.example", {"tags": {"t": "1"}}).result()
+    assert z.tags == {"t": "1"}
+    c.resources.resource_groups.update("rg", {"tags": {"env": "test"}})
+    assert c.resources.resource_groups.get("rg").tags == {"env": "test"}
+    c.config.extensions.begin_delete("rg", "Microsoft.Kubernetes", "connectedClusters", "k1", "flux").result()
+    assert list(c.config.extensions.list("rg", "Microsoft.Kubernetes", "connectedClusters", "k1")) == []
