@@ -84,7 +84,8 @@ class _App:
     async def _handle(self, scope, receive, method: str, path: str) -> Result:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if path == "/_arclink/health":
-            return control.health(self)
+            query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+            return control.health(self, query)
         auth = headers.get("authorization")
         if not auth:
             raise ArmError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.",

@@ -19,8 +19,12 @@ _KINDS = {"sites": schema.Site, "dnsforwarders": schema.DnsForwarder}
 _META_KEYS = {"sites": "sites", "dnsforwarders": "dnsForwarders"}
 
 
-def health(app) -> Result:
-    return Result(200, {"status": "ok", "resources": len(app.engine.store), "subscription": app.config.subscription})
+def health(app, query: dict | None = None) -> Result:
+    """Liveness; with ``?wait=model`` it first brings the live model up to date (and says its version)."""
+    body = {"status": "ok", "resources": len(app.engine.store), "subscription": app.config.subscription}
+    if (query or {}).get("wait") == "model":
+        body["modelVersion"] = app.live.version
+    return Result(200, body)
 
 
 def handle(app, method: str, path: str, query: dict, body: bytes) -> Result:
