@@ -160,7 +160,12 @@ end
 """.replace("API", API)
 
 
-def moto_peer(duration: int) -> dict | None:
+def best(run, repeat: int) -> dict:
+    """The best of ``repeat`` runs (highest rate): other work on a shared machine only ever slows a run."""
+    return max((run() for _ in range(max(1, repeat))), key=lambda r: r["rps"])
+
+
+def moto_peer(duration: int, repeat: int = 1) -> dict | None:
     if not shutil.which("moto_server"):
         print("moto_server not found: pip install 'moto[server]' to measure the peer", file=sys.stderr)
         return None
@@ -186,7 +191,7 @@ def moto_peer(duration: int) -> dict | None:
         auth = ("AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, "
                 "Signature=0")
         url = f"http://127.0.0.1:{port}/?Action=DescribeVpcEndpoints&Version=2016-11-15"
-        return wrk(url, duration, {"Authorization": auth})
+        return best(lambda: wrk(url, duration, {"Authorization": auth}), repeat)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -196,6 +201,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     ap.add_argument("--big", type=int, default=100_000, help="resources for the large-store run")
+    ap.add_argument("--repeat", type=int, default=2, help="GET runs per store, best kept (the machine is shared)")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
@@ -212,7 +218,7 @@ def main() -> int:
         base = f"/subscriptions/{sub}/resourceGroups/rg-bench/providers/Microsoft.HybridCompute/privateLinkScopes"
         get_url = f"{srv.ep['arm']}{base}/pls-000500?api-version={API}"
         assert srv.request("GET", f"{base}/pls-000500?api-version={API}") == 200
-        get_small = wrk(get_url, args.duration, srv.headers)
+        get_small = best(lambda: wrk(get_url, args.duration, srv.headers), args.repeat)
         lua = tmp / "put.lua"
         lua.write_text(PUT_LUA)
         put = wrk(f"{srv.ep['arm']}{base}", args.duration, srv.headers, script=str(lua))
@@ -220,7 +226,7 @@ def main() -> int:
         ready_small = srv.ready_s
         srv.stop()
         # the peer
-        moto = moto_peer(args.duration)
+        moto = moto_peer(args.duration, args.repeat)
         # big store
         big = tmp / "big"
         big.mkdir()
@@ -228,7 +234,8 @@ def main() -> int:
         srv = Serve(big)
         srv.request("GET", "/_arclink/health?wait=model")  # the first model build is not what is measured
         base_big = f"/subscriptions/{srv.ep['subscription']}/resourceGroups/rg-bench/providers/Microsoft.HybridCompute/privateLinkScopes"
-        get_big = wrk(f"{srv.ep['arm']}{base_big}/pls-{args.big // 2:06d}?api-version={API}", args.duration, srv.headers)
+        get_big = best(lambda: wrk(f"{srv.ep['arm']}{base_big}/pls-{args.big // 2:06d}?api-version={API}",
+                                   args.duration, srv.headers), args.repeat)
         rss_big = rss_mb(srv.proc.pid)
         ready_big = srv.ready_s
         srv.stop()
@@ -238,7 +245,7 @@ def main() -> int:
     def ok(flag: bool) -> str:
         return "ok" if flag else "MISSED"
 
-    print(f"\n## arclink serve: ARM emulator (wrk -t2 -c16, {args.duration} s per run)\n")
+    print(f"\n## arclink serve: ARM emulator (wrk -t2 -c16, {args.duration} s per run, GET best of {args.repeat})\n")
     print("| measurement | arclink serve | peer | ratio | target | verdict |")
     print("|---|---:|---:|---:|---|---|")
     if moto:
