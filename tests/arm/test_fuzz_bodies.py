@@ -181,3 +181,23 @@ def test_no_server_error_for_any_wrong_type(drv):
     print("sent", sent, "failures", len(failures))
     assert sent > 500
     assert not failures, f"{len(failures)} of {sent}:\n" + "\n".join(failures[:40])
+
+
+def test_plain_live_state_gets_published_indexes():
+    from arclink.model.arm_codec import index_from_resources
+    from arclink.model.live import LiveState
+
+    store = Store(None)
+    live = LiveState(index_from_resources([], {}))
+    d = Driver.__new__(Driver)
+    d.store, d.live = store, live
+    d.app = create_app(store, live, ArmConfig(token=TOKEN, subscription=SUB, tenant=SUB))
+    d.loop = asyncio.new_event_loop()
+    try:
+        d.call("POST", f"/subscriptions/{SUB}/providers/Microsoft.HybridCompute/register", version="2025-04-01")
+        d.call("PUT", f"/subscriptions/{SUB}/resourceGroups/rg", {"location": "westeurope"}, "2025-04-01")
+        status, _ = d.call("PUT", f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.HybridCompute/"
+                                  "privateLinkScopes/pls", {"location": "westeurope"}, "2025-01-13")
+        assert status == 201 and "pls" in live.index.scopes and live.version >= 3
+    finally:
+        d.loop.close()

@@ -43,7 +43,13 @@ class ArmConfig:
 
 
 def create_app(store, live, config: ArmConfig):
-    """The emulator's ASGI app over ``store`` (an ``arm.store.Store``), publishing to ``live``."""
+    """The emulator's ASGI app over ``store`` (an ``arm.store.Store``), publishing to ``live``.
+
+    ``live`` is best an ``arm.live.StoreLiveState`` (rebuilt lazily after writes); a plain
+    ``model.live.LiveState`` works too and gets a rebuilt index published after every write.
+    """
+    if not hasattr(live, "changed"):
+        live.changed = _publisher(store, live)
     engine = Engine(store, base_url=config.base_url)
     app = _App(engine, live, config)
     return app
@@ -399,6 +405,18 @@ class _App:
 
 
 # --- helpers -----------------------------------------------------------------------------------------
+
+
+def _publisher(store, live):
+    def changed() -> None:
+        from arclink.arm.behaviour import onprem_of
+        from arclink.model.arm_codec import index_from_resources
+
+        try:
+            live.publish(index_from_resources(store.model_objects(), onprem_of(store)))
+        except Exception:  # keep the last good model
+            log.exception("live model not rebuilt")
+    return changed
 
 
 def _query_get(query: dict, name: str) -> str | None:
