@@ -118,3 +118,36 @@ def test_gateway_connectivity_shows_on_the_cluster(seeded):
     k.tags = {"x": "y"}
     k = c.k8s.connected_cluster.begin_create_or_replace("rg-arc-clusters", "k3s-amsterdam", k).result()
     assert k.connectivity_status == "Offline"
+
+
+def test_state_made_through_arm_round_trips(seeded):
+    """Export what ARM writes made, import it elsewhere: the same model and findings."""
+    from arclink.arm.live import StoreLiveState
+    from arclink.arm.seed import seed_topology
+    from arclink.arm.store import Store
+    from arclink.cli.emulator_client import fetch_topology
+    from arclink.model import rules
+    from arclink.model.index import build_index
+
+    from . import flow
+
+    c = Clients(seeded)
+    c.resources.resource_groups.create_or_update("rg-extra", {"location": "westeurope"})
+    vnet = flow.vnet(c, "rg-extra", "vnet-spoke", prefix="10.30.0.0/16", subnet="10.30.1.0/24")
+    scope = flow.scope(c, "rg-extra", "pls-second")
+    flow.endpoint(c, "rg-extra", "pe-second", (vnet["id"] if isinstance(vnet, dict) else vnet.id) + "/subnets/snet-pe",
+                  scope.id, manual=True)
+    flow.cluster(c, "rg-extra", "k3s-extra", scope.id, tags={"arclink-site": "store-utrecht"})
+    topo = fetch_topology(c.path)
+    original = {(f.rule, f.resource.lower()) for f in rules.run(seeded.live.index)}
+    assert {(f.rule, f.resource.lower()) for f in rules.run(build_index(topo))} == original
+    store = Store(None)
+    seed_topology(store, topo)
+    live = StoreLiveState(store)
+    try:
+        assert {(f.rule, f.resource.lower()) for f in rules.run(live.index)} == original
+        pe = live.index.endpoints["pe-second"]
+        assert pe.state == "Pending"
+        assert [r.address for r in pe.records] == [r.address for r in seeded.live.index.endpoints["pe-second"].records]
+    finally:
+        live.close()
