@@ -118,6 +118,11 @@ def _server_cert(state_dir: Path) -> tuple[Path, Path]:
     return cert, key
 
 
+def _quiet_shutdown(record) -> bool:
+    """Idle keep-alive clients at shutdown are expected, not an error worth a log line."""
+    return "graceful shutdown exceeded" not in record.getMessage()
+
+
 def _write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -253,6 +258,9 @@ def _start_locked(lock, state_dir: Path, mode: str, *, in_memory, host, arm_port
         kwargs["http"] = "httptools"
     except ImportError:
         pass
+    uv_log = logging.getLogger("uvicorn.error")
+    if _quiet_shutdown not in uv_log.filters:
+        uv_log.addFilter(_quiet_shutdown)
     server = uvicorn.Server(uvicorn.Config(app, **kwargs))
     server.install_signal_handlers = lambda: None  # the caller owns signals
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="arclink-arm", daemon=True)
