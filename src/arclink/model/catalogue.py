@@ -157,6 +157,15 @@ def arc_zone_for(name: str) -> ArcZone | None:
     return None
 
 
+# The name agents start from: it tells them their regional endpoints.
+DISCOVERY_NAME = "gbl.his.arc.azure.com"
+
+
+def ats_name(location: str) -> str:
+    """The reserved ``<geography>-ats.his.arc.azure.com`` name for a region."""
+    return f"{region_short(location)}-ats.{ARC_ZONES[0].public_zone}"
+
+
 def is_ats_name(name: str) -> bool:
     """``<geography>-ats.his.arc.azure.com`` is reserved; it fails checks behind a private endpoint."""
     n = name.rstrip(".").lower()
