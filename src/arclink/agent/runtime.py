@@ -23,13 +23,14 @@ from typing import Protocol
 import msgspec
 
 from arclink import pki
+from arclink.model import catalogue as cat
+from arclink.model.catalogue import DISCOVERY_NAME
 from arclink.model.wire import MAX_MESSAGE, auth_payload, encode_proxy_v2
 from arclink.agent.resolver import ResolutionFailed
 
 log = logging.getLogger("arclink.agent")
 
 AGENT_VERSION = "1.21.10"
-DISCOVERY_NAME = "gbl.his.arc.azure.com"
 
 # Codes the agent reports for what fails before the gateway decides.
 AGENT_REASONS = {
@@ -140,7 +141,9 @@ class Agent:
 
     @property
     def config_name(self) -> str:
-        return f"{self.location}.dp.kubernetesconfiguration.azure.com"
+        """The regional configuration data-plane name (``<region>.dp.kubernetesconfiguration.azure.com``)."""
+        *_, config = cat.arc_records(self.location)  # the catalogue lists it last
+        return config.fqdn
 
     async def open(self, fqdn: str) -> Session:
         """Resolve ``fqdn`` from the site, dial it through the gateway, authenticate; raises Refused."""

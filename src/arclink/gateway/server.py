@@ -51,6 +51,12 @@ def default_config(index: Index, cluster: ClusterR) -> list:
     return [{"name": t, "extensionType": t} for t in cluster.spec.extensions]
 
 
+def discovery_endpoints(location: str) -> dict[str, str]:
+    """What the discovery name tells an agent: its regional endpoints, from the catalogue's records."""
+    _gbl, his, guest_config, _gas, _dp_apex, config = cat.arc_records(location)
+    return {"config": config.fqdn, "his": his.fqdn, "guestConfiguration": guest_config.fqdn}
+
+
 def _live_config(live: LiveState) -> ConfigSource:
     """The emulator's extension resources when it offers them (``live.cluster_config``), else the model's."""
     hook = getattr(live, "cluster_config", None)
@@ -236,17 +242,14 @@ class Gateway:
                     if zone is None or zone.key != "dp":
                         await _send(writer, {"type": "error", "seq": seq, "code": "WrongEndpoint",
                                              "reason": "Configuration is served by "
-                                                       f"{cluster.location}.dp.kubernetesconfiguration.azure.com."})
+                                                       f"{discovery_endpoints(cluster.location)['config']}."})
                         continue
                     self.tracker.heartbeat(cid)
                     await _send(writer, {"type": "config", "seq": seq, "cluster": cid,
                                          "extensions": self.config_for(index, cluster)})
                 elif op == "discover":
-                    loc = cluster.location
-                    await _send(writer, {"type": "discovery", "seq": seq, "location": loc, "endpoints": {
-                        "config": f"{loc}.dp.kubernetesconfiguration.azure.com",
-                        "his": f"{cat.region_short(loc)}.his.arc.azure.com",
-                        "guestConfiguration": "agentserviceapi.guestconfiguration.azure.com"}})
+                    await _send(writer, {"type": "discovery", "seq": seq, "location": cluster.location,
+                                         "endpoints": discovery_endpoints(cluster.location)})
                 else:
                     await _send(writer, {"type": "error", "seq": seq, "code": "UnknownOperation",
                                          "reason": "Send op heartbeat, config or discover."})

@@ -23,7 +23,7 @@ def gateway_cert(state_dir: str | Path) -> tuple[Path, Path]:
     cert, key = d / "gateway.pem", d / "gateway-key.pem"
     if not (cert.exists() and key.exists()):
         ca = pki.ensure_ca(d)
-        cert_pem, key_pem = pki.issue_server_cert(ca, arc_dns_names(), common_name="gbl.his.arc.azure.com")
+        cert_pem, key_pem = pki.issue_server_cert(ca, arc_dns_names(), common_name=cat.DISCOVERY_NAME)
         cert, key = pki.write_leaf(d, "gateway", cert_pem, key_pem)
     return cert, key
 
