@@ -16,7 +16,7 @@ from typing import Callable
 
 import msgspec
 
-from arclink.model import schema
+from arclink.model import catalogue as cat, schema
 
 SUBSCRIPTION = "8f2b1c3d-4e5f-4a6b-9c7d-1e2f3a4b5c6d"
 HUB_RG, CLUSTER_RG, LOCATION, SCOPE = "rg-arc-hub", "rg-arc-fleet", "westeurope", "pls-arc-fleet"
@@ -42,13 +42,26 @@ def scope_id() -> str:
     return f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{HUB_RG}/providers/Microsoft.HybridCompute/privateLinkScopes/{SCOPE}"
 
 
+def arc_private_zones() -> list[str]:
+    """The three privatelink zones a hub hosts for the Arc endpoints."""
+    return [z.private_zone for z in cat.ARC_ZONES]
+
+
+def private_link_site(name: str, prefix: str, dns_address: str, forwarder_ip: str, *,
+                      connection: str = "SiteToSiteVPN", vnet: str = "vnet-hub") -> dict:
+    """A site set up as the seed says: a private path to the hub, its DNS forwarding the Arc zones
+    to the hub's resolver, its firewall open to the required service tags."""
+    return {"name": name, "addressSpace": [prefix],
+            "connections": [{"type": connection, "virtualNetwork": vnet}],
+            "dns": {"address": dns_address,
+                    "conditionalForwarders": [{"zone": z.public_zone, "targets": [forwarder_ip]} for z in cat.ARC_ZONES]},
+            "firewall": {"outbound": list(cat.REQUIRED_SERVICE_TAGS), "inbound": list(cat.INBOUND_SERVICE_TAGS)}}
+
+
 def fleet_topology(sites: int, clusters: list[schema.Cluster] | None = None) -> schema.Topology:
     if not 1 <= sites <= MAX_SITES:
         raise ValueError(f"--sites must be between 1 and {MAX_SITES}")
-    zones = ["privatelink.his.arc.azure.com", "privatelink.guestconfiguration.azure.com",
-             "privatelink.dp.kubernetesconfiguration.azure.com"]
-    fwd = [{"zone": z, "targets": [FORWARDER_IP]}
-           for z in ("his.arc.azure.com", "guestconfiguration.azure.com", "dp.kubernetesconfiguration.azure.com")]
+    zones = arc_private_zones()
     doc = {
         "defaults": {"subscription": SUBSCRIPTION, "resourceGroup": HUB_RG, "location": LOCATION},
         "subscriptions": [{"id": SUBSCRIPTION, "name": "fleet", "registeredProviders": [
@@ -63,12 +76,8 @@ def fleet_topology(sites: int, clusters: list[schema.Cluster] | None = None) -> 
                               "privateLinkServiceId": SCOPE, "privateDnsZoneGroup": zones}],
         "dnsForwarders": [{"name": "dnspr-hub-inbound", "kind": "privateResolverInbound",
                            "virtualNetwork": "vnet-hub", "ipAddress": FORWARDER_IP}],
-        "sites": [{"name": site_name(i), "addressSpace": [str(site_prefix(i))],
-                   "connections": [{"type": "SiteToSiteVPN", "virtualNetwork": "vnet-hub"}],
-                   "dns": {"address": str(site_prefix(i).network_address + 53), "conditionalForwarders": fwd},
-                   "firewall": {"outbound": ["AzureActiveDirectory", "AzureResourceManager",
-                                             "MicrosoftContainerRegistry", "AzureFrontDoor.FirstParty"],
-                                "inbound": ["AzureFrontDoor.FirstParty"]}}
+        "sites": [private_link_site(site_name(i), str(site_prefix(i)), str(site_prefix(i).network_address + 53),
+                                    FORWARDER_IP)
                   for i in range(sites)],
     }
     topo = msgspec.convert(doc, schema.Topology)

@@ -25,16 +25,15 @@ SCOPE_NAME = "pls-arc-demo"
 def scope_id(sub: str) -> str:
     return f"/subscriptions/{sub}/resourceGroups/{HUB_RG}/providers/Microsoft.HybridCompute/privateLinkScopes/{SCOPE_NAME}"
 
-ZONES = ["privatelink.his.arc.azure.com", "privatelink.guestconfiguration.azure.com",
-         "privatelink.dp.kubernetesconfiguration.azure.com"]
-ARC_FORWARDS = [{"zone": z, "targets": ["10.10.3.4"]}
-                for z in ("his.arc.azure.com", "guestconfiguration.azure.com", "dp.kubernetesconfiguration.azure.com")]
-FIREWALL_TAGS = ["AzureActiveDirectory", "AzureResourceManager", "MicrosoftContainerRegistry", "AzureFrontDoor.FirstParty"]
 
+FORWARDER_IP = "10.10.3.4"
 
 
 def topology(sub: str) -> dict:
     """The plan the seed describes; clusters are onboarded afterwards, one by one, like the CLI does."""
+    from arclink.agent.fleet import arc_private_zones, private_link_site
+
+    zones = arc_private_zones()
     return {
     "defaults": {"subscription": sub, "resourceGroup": HUB_RG, "location": LOC},
     "subscriptions": [{"id": sub, "name": "retail-demo", "registeredProviders": [
@@ -44,16 +43,13 @@ def topology(sub: str) -> dict:
         {"name": "snet-endpoints", "addressPrefix": "10.10.1.0/24"},
         {"name": "snet-dns-inbound", "addressPrefix": "10.10.3.0/28"}]}],
     "privateLinkScopes": [{"name": SCOPE_NAME, "publicNetworkAccess": "Disabled"}],
-    "privateDnsZones": [{"name": z, "virtualNetworkLinks": [{"virtualNetwork": "vnet-hub"}]} for z in ZONES],
+    "privateDnsZones": [{"name": z, "virtualNetworkLinks": [{"virtualNetwork": "vnet-hub"}]} for z in zones],
     "privateEndpoints": [{"name": "pe-arc-demo", "subnet": "vnet-hub/snet-endpoints", "privateLinkServiceId": SCOPE_NAME,
-                          "groupIds": ["hybridcompute"], "privateDnsZoneGroup": ZONES}],
+                          "groupIds": ["hybridcompute"], "privateDnsZoneGroup": zones}],
     "dnsForwarders": [{"name": "dnspr-hub-inbound", "kind": "privateResolverInbound", "virtualNetwork": "vnet-hub",
-                       "ipAddress": "10.10.3.4"}],
+                       "ipAddress": FORWARDER_IP}],
     "sites": [
-        {"name": "store-amsterdam", "addressSpace": ["192.168.10.0/24"],
-         "connections": [{"type": "ExpressRoute", "virtualNetwork": "vnet-hub"}],
-         "dns": {"address": "192.168.10.53", "conditionalForwarders": ARC_FORWARDS},
-         "firewall": {"outbound": FIREWALL_TAGS, "inbound": ["AzureFrontDoor.FirstParty"]}},
+        private_link_site("store-amsterdam", "192.168.10.0/24", "192.168.10.53", FORWARDER_IP, connection="ExpressRoute"),
         # Its DNS server forwards everything to a public resolver: the Arc names resolve publicly.
         {"name": "store-utrecht", "addressSpace": ["192.168.30.0/24"],
          "connections": [{"type": "SiteToSiteVPN", "virtualNetwork": "vnet-hub"}],
@@ -166,7 +162,9 @@ class Demo:
         apply_seed_steps(self.arm, self.say)
         self.say("\n[bold cyan]Step 5[/bold cyan] Let Microsoft Entra ID, Azure Resource Manager, Microsoft Container "
                  "Registry and AzureFrontDoor.FirstParty through the on-premises firewall")
-        self.say(f"  store-amsterdam allows TCP 443 out to {', '.join(FIREWALL_TAGS)}; store-utrecht allows all")
+        from arclink.model import catalogue as cat
+
+        self.say(f"  store-amsterdam allows TCP 443 out to {', '.join(cat.REQUIRED_SERVICE_TAGS)}; store-utrecht allows all")
 
     # clusters ----------------------------------------------------------------------------------
     def connect(self, name: str, site: str, address: str, private_link: bool):
