@@ -21,6 +21,19 @@ def load_index(path: str):
         raise Unusable(f"{path}: the document is nested too deeply to be a topology.") from None
 
 
+def lint_errors(ix, path: str, *, force: bool, verb: str) -> list:
+    """The plan's error findings; refuses (exit 1) unless ``force``, naming the ``--force`` to ``verb`` anyway."""
+    from arclink.cli.main import UserError
+    from arclink.model import rules
+
+    errors = [f for f in rules.run(ix) if f.severity == "error"]
+    if errors and not force:
+        ids = sorted({f.rule for f in errors})
+        raise UserError(f"the plan has {len(errors)} lint error(s) ({', '.join(ids)}); fix them "
+                        f"('arclink lint {path}' shows each) or pass --force to {verb} anyway.", 1)
+    return errors
+
+
 def report_unusable(exc: Unusable) -> int:
     print(str(exc), file=sys.stderr)
     return 2

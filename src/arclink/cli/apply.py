@@ -63,19 +63,13 @@ class EmulatorTarget:
 
 def run(args) -> int:
     from arclink.cli._onboarding import arm_client, endpoints
-    from arclink.cli._topology import Unusable, load_index, report_unusable
+    from arclink.cli._topology import Unusable, lint_errors, load_index, report_unusable
 
     try:
         ix = load_index(args.file)
     except Unusable as exc:
         return report_unusable(exc)
-    from arclink.model import rules
-
-    errors = [f for f in rules.run(ix) if f.severity == "error"]
-    if errors and not args.force:
-        ids = sorted({f.rule for f in errors})
-        raise UserError(f"the plan has {len(errors)} lint error(s) ({', '.join(ids)}); fix them "
-                        f"('arclink lint {args.file}' shows each) or pass --force to apply anyway.", 1)
+    lint_errors(ix, args.file, force=args.force, verb="apply")
     ep = endpoints(args.emulator)
     target = EmulatorTarget(arm_client(ep), ep.state_dir)
 

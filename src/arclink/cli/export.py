@@ -6,9 +6,7 @@ import sys
 from pathlib import Path
 
 from arclink.cli.main import UserError
-
-KINDS = ("azcli", "arm", "bicep", "terraform", "nsg", "bind", "unbound", "dnsmasq", "coredns", "windows", "hosts",
-         "firewall")
+from arclink.export import KINDS  # a light module (no exporter is imported until used)
 
 
 def add_arguments(parser) -> None:
@@ -69,19 +67,13 @@ def run(args) -> int:
         raise UserError(f"unknown KIND '{args.kind}'.{hint} Use one of: {', '.join(KINDS)}.", 2)
     if args.kind == "firewall" and not args.service_tags:
         raise UserError("firewall needs --service-tags FILE (the Service Tags JSON download).", 2)
-    from arclink.cli._topology import Unusable, load_index, report_unusable
+    from arclink.cli._topology import Unusable, lint_errors, load_index, report_unusable
 
     try:
         ix = load_index(args.file)
     except Unusable as exc:
         return report_unusable(exc)
-    from arclink.model import rules
-
-    errors = [f for f in rules.run(ix) if f.severity == "error"]
-    if errors and not args.force:
-        ids = sorted({f.rule for f in errors})
-        raise UserError(f"the plan has {len(errors)} lint error(s) ({', '.join(ids)}); fix them "
-                        f"('arclink lint {args.file}' shows each) or pass --force to export anyway.", 1)
+    errors = lint_errors(ix, args.file, force=args.force, verb="export")
     from arclink import export
     from arclink.export.firewall import ServiceTagsError
     from arclink.export.onprem import ExportError
