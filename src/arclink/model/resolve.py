@@ -126,13 +126,11 @@ def _public_names() -> dict[str, str]:
         for rec in cat.arc_records(loc):
             names[rec.fqdn] = "arc"
             names[rec.private_fqdn] = "a"
-        names[f"{cat.region_short(loc)}-ats.his.arc.azure.com"] = "a"
+        names[cat.ats_name(loc)] = "a"
         for ep in cat.public_endpoints(loc):
             names[ep.name] = "a"
-        names[f"{loc}.obo.arc.azure.com"] = "a"
-    for n in cat.CLUSTER_CONNECT_ENDPOINTS:
-        if "{" not in n:
-            names[n] = "a"
+        for n in cat.CLUSTER_CONNECT_ENDPOINTS:
+            names[n.format(loc=loc)] = "a"
     return names
 
 
@@ -201,7 +199,7 @@ class _Resolver:
         """168.63.129.16 as seen from ``vnet``: its linked private zones, then public DNS."""
         if self._loop_guard():
             return
-        server = f"Azure DNS (168.63.129.16) for '{vnet.name}'"
+        server = f"Azure DNS ({cat.AZURE_DNS_IP}) for '{vnet.name}'"
         best = None
         for zone, link in vnet.zone_links:
             zn = zone.zone_name
