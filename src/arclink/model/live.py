@@ -25,7 +25,6 @@ class LiveState:
         self._lock = threading.Lock()
         self._index = index
         self._version = 0
-        self._listeners: list[Callable[[int, Index], None]] = []
 
     def snapshot(self) -> tuple[int, Index]:
         return self._version, self._index
@@ -42,12 +41,4 @@ class LiveState:
         with self._lock:
             self._index = index
             self._version += 1
-            version = self._version
-            listeners = list(self._listeners)
-        for fn in listeners:
-            fn(version, index)
-        return version
-
-    def subscribe(self, fn: Callable[[int, Index], None]) -> None:
-        with self._lock:
-            self._listeners.append(fn)
+            return self._version

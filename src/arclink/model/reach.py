@@ -13,7 +13,6 @@ as in Azure.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
 
 from arclink.model import catalogue as cat
@@ -187,15 +186,3 @@ def _is_private(address: str) -> bool:
         return cat.is_private(address)
     except ValueError:
         return False
-
-
-def reach_public_service(site: SiteR | None, tag: str) -> bool:
-    """Onboarding needs Entra ID, ARM, MCR and Front Door through the site's firewall."""
-    if tag in cat.INBOUND_SERVICE_TAGS and not firewall_allows(site, tag, inbound=True):
-        return False
-    return firewall_allows(site, tag)
-
-
-def ip_in(address: str, prefixes) -> bool:
-    ip = ipaddress.ip_address(address)
-    return any(ip in ipaddress.ip_network(p, strict=False) for p in prefixes)

@@ -54,11 +54,6 @@ class Landing:
         return out
 
     @property
-    def any_private(self) -> bool:
-        """Does any Arc name resolve to a private address from here?"""
-        return any(res.private for _, res, _ in self.names)
-
-    @property
     def private_names(self) -> list[str]:
         return [f for f, res, _ in self.names if res.private]
 
