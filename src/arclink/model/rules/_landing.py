@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from arclink.model.index import Index, PeR, SiteR
 from arclink.model.reach import endpoint_at
+from arclink.model.rules.apl001 import arc_scopes
 from arclink.model.trace import agent_names, site_resolution
 
 MANUAL = "(manual records on the site's DNS server)"
@@ -34,11 +35,7 @@ class Landing:
     @property
     def scopes(self) -> list:
         """Azure Arc Private Link Scopes behind those endpoints, in first-seen order."""
-        out = []
-        for pe in self.endpoints:
-            if pe.is_arc and pe.scope is not None and pe.scope not in out:
-                out.append(pe.scope)
-        return out
+        return arc_scopes(self.endpoints)
 
     def names_of_scope(self, scope) -> list[str]:
         return [f for f, _, pe in self.names if pe is not None and pe.scope is scope]

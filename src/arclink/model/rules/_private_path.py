@@ -88,7 +88,7 @@ def outcome(ix: Index, res: Resolution) -> str:
     addrs = res.addresses
     if not addrs:
         return "no address (NODATA)"
-    public = [a for a in addrs if not cat.is_private(a)]
+    public = resolves_public(res)
     if public:
         return f"public address {public[0]}"
     hit = endpoint_at(ix, addrs[0])

@@ -16,13 +16,18 @@ RULE = Rule(
 )
 
 
-def scopes_of_vnet(vnet) -> list:
-    """The Arc scopes whose private endpoints sit in ``vnet``, in declaration order."""
+def arc_scopes(endpoints) -> list:
+    """The Azure Arc Private Link Scopes behind ``endpoints``, in first-seen order."""
     seen = []
-    for pe in vnet.endpoints:
+    for pe in endpoints:
         if pe.is_arc and pe.scope is not None and pe.scope not in seen:
             seen.append(pe.scope)
     return seen
+
+
+def scopes_of_vnet(vnet) -> list:
+    """The Arc scopes whose private endpoints sit in ``vnet``, in declaration order."""
+    return arc_scopes(vnet.endpoints)
 
 
 def check(ix):

@@ -51,7 +51,8 @@ def check(ix):
     non_pl = [c for c in ix.clusters.values() if not c.private_link and c.site is not None and c.site not in mixed_sites]
     for (site, location), clusters in clusters_by_site_and_region(non_pl).items():
         land = landing(ix, site, location)
-        private, other = land.private_names, [n for n in land.non_public_names if n not in land.private_names]
+        private = land.private_names
+        other = [n for n in land.non_public_names if n not in private]
         if not private and not other:
             continue
         how = []

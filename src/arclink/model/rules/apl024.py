@@ -48,13 +48,11 @@ def check(ix):
                                       f"resolves dp.kubernetesconfiguration.azure.com through '{right}', so nothing reads "
                                       f"this zone{used}.")
     # 2. zone-integrated Arc endpoints need all three zones
+    missing = [z.private_zone for z in cat.ARC_ZONES if ix.zone(z.private_zone) is None]
+    wrong = [w for w, right in cat.WRONG_ZONE_NAMES.items() if right in missing and ix.zone(w) is not None]
+    hint = f" ('{wrong[0]}' exists instead, a wrong name)" if wrong else ""
     for pe in ix.endpoints.values():
-        if not pe.is_arc or pe.spec.private_dns_zone_group is None:
-            continue
-        missing = [z.private_zone for z in cat.ARC_ZONES if ix.zone(z.private_zone) is None]
-        if missing:
-            wrong = [w for w, right in cat.WRONG_ZONE_NAMES.items() if right in missing and ix.zone(w) is not None]
-            hint = f" ('{wrong[0]}' exists instead, a wrong name)" if wrong else ""
+        if missing and pe.is_arc and pe.spec.private_dns_zone_group is not None:
             yield finding(RULE, pe, f"private endpoint '{pe.name}' integrates with private DNS zones but "
                                     f"{'zone' if len(missing) == 1 else 'zones'} {quoted(missing)} "
                                     f"{'does' if len(missing) == 1 else 'do'} not exist{hint}.")

@@ -51,7 +51,7 @@ def check(ix):
     zone_checks: dict = {}  # endpoint -> private zone names its records must be in
     for pe in ix.endpoints.values():
         if pe.is_arc and pe.spec.private_dns_zone_group is not None:
-            zone_checks[pe] = {z.private_zone for z in cat.ARC_ZONES}
+            zone_checks[pe] = set(cat.ARC_PRIVATE_ZONES)
     manual: list = []
     for (site, scope), _clusters in pl_groups(ix).items():
         pe = endpoint_for_site(site, scope)
