@@ -132,7 +132,7 @@ class _App:
         api_version = _query_get(query, "api-version")
         eng = self.engine
         if route.kind == "subscriptions":
-            self._version(api_version, None, route, any_version=True)
+            self._version(api_version)
             _only(method, "GET")
             subs = {self.config.subscription.lower(): self.config.subscription}
             for k in list(eng.store.bodies):
@@ -141,7 +141,7 @@ class _App:
             return Result(200, {"value": [{"id": f"/subscriptions/{s}", "subscriptionId": s, "tenantId": self.config.tenant,
                                            "displayName": "arclink emulator", "state": "Enabled"} for s in subs.values()]})
         if route.kind == "operations":
-            self._version(api_version, None, route, any_version=True)
+            self._version(api_version)
             _only(method, "GET")
             ns = types.NAMESPACES.get(route.ns.lower())
             if ns is None:
@@ -151,7 +151,7 @@ class _App:
                    for t in types.namespace_types(ns.lower()) for verb in ("read", "write", "delete")]
             return Result(200, {"value": ops})
         if route.kind == "unknown":
-            self._version(api_version, None, route)
+            self._version(api_version)
             raise ArmError(404, "InvalidRequestUri" if not route.sub else "InvalidResourceType",
                            f"The request path '{path}' does not name a resource, collection or action this service "
                            "offers.")
@@ -159,15 +159,15 @@ class _App:
             raise bad_request("InvalidSubscriptionId", f"The provided subscription identifier '{route.sub}' is "
                                                        "malformed or invalid.")
         if route.kind == "subscription":
-            self._version(api_version, None, route, any_version=True)
+            self._version(api_version)
             _only(method, "GET")
             return Result(200, {"id": f"/subscriptions/{route.sub}", "subscriptionId": route.sub,
                                 "tenantId": self.config.tenant, "displayName": "arclink emulator", "state": "Enabled"})
         if route.kind in ("rgs", "rg", "providers", "provider", "provider_action"):
-            self._version(api_version, types.RESOURCES_VERSIONS, route)
+            self._version(api_version, types.RESOURCES_VERSIONS)
             return self._resources_rp(method, route, query, body, headers, api_version, path)
         if route.kind == "generic_list":
-            self._version(api_version, types.RESOURCES_VERSIONS, route)
+            self._version(api_version, types.RESOURCES_VERSIONS)
             _only(method, "GET")
             if route.rg:
                 eng.require_rg(route.sub, route.rg)
@@ -176,7 +176,7 @@ class _App:
                     and "/providers/" in k[len(route.id):]]
             return eng.list(route, None, "", query, path, keys=keys)
         if route.kind == "location_op":
-            self._version(api_version, None, route, any_version=True)
+            self._version(api_version)
             return self._location_op(method, route, query)
         if route.kind == "sub_list":
             rtype = self._type(route, api_version, route.ns)
@@ -186,7 +186,7 @@ class _App:
         rtype = types.lookup(route.type_key)
         if route.kind == "collection":
             if route.type_key == "microsoft.network/privatednszones/all":
-                self._version(api_version, types.PRIVATEDNS_VERSIONS, route, type_name="privateDnsZones/ALL")
+                self._version(api_version, types.PRIVATEDNS_VERSIONS)
                 _only(method, "GET")
                 zk = route.key.rsplit("/", 1)[0]
                 if eng.store.get(zk) is None:
@@ -195,11 +195,11 @@ class _App:
                         for k in eng.store.list_keys(f"{zk}/{t}")]
                 return eng.list(route, None, "", query, path, keys=keys)
             if route.type_key == "microsoft.hybridcompute/privatelinkscopes/privatelinkresources":
-                self._version(api_version, types.HYBRIDCOMPUTE_VERSIONS, route)
+                self._version(api_version, types.HYBRIDCOMPUTE_VERSIONS)
                 return Result(200, {"value": [self._pl_resource(route.id.rsplit("/", 1)[0])], "nextLink": None})
             if rtype is None:
                 return self._action(method, route, query, body, api_version, ns)
-            self._check_type_version(api_version, rtype, route)
+            self._check_type_version(api_version, rtype)
             _only(method, "GET")
             if route.rg:
                 eng.require_rg(route.sub, route.rg)
@@ -211,7 +211,7 @@ class _App:
             return eng.list(route, rtype, route.key, query, path)
         # a single resource
         if route.type_key == "microsoft.hybridcompute/privatelinkscopes/privatelinkresources":
-            self._version(api_version, types.HYBRIDCOMPUTE_VERSIONS, route)
+            self._version(api_version, types.HYBRIDCOMPUTE_VERSIONS)
             _only(method, "GET")
             if route.names[-1].lower() != "hybridcompute":
                 raise ArmError(404, "ResourceNotFound", f"The private link resource '{route.names[-1]}' was not found; "
@@ -219,7 +219,7 @@ class _App:
             return Result(200, self._pl_resource(route.id.rsplit("/", 2)[0]))
         if rtype is None:
             self._unknown_type(api_version, route, ns)
-        self._check_type_version(api_version, rtype, route, _location_of(body))
+        self._check_type_version(api_version, rtype, _location_of(body))
         if method == "GET":
             return eng.get(route, rtype)
         if method == "PUT":
@@ -327,7 +327,7 @@ class _App:
         rtype = types.lookup(item_key)
         if rtype is None or method != "POST":
             self._unknown_type(api_version, route, ns)
-        self._check_type_version(api_version, rtype, route)
+        self._check_type_version(api_version, rtype)
         item = route.id.rsplit("/", 1)[0]
         obj = self.engine.store.get_obj(item)
         if obj is None:
@@ -345,36 +345,28 @@ class _App:
         raise ArmError(404, "InvalidResourceType", f"The action '{action}' is not offered on '{rtype.type}'.")
 
     # --- api-version policy --------------------------------------------------------------
-    def _mode(self) -> str:
-        return self.config.api_version_check
-
-    def _version(self, v: str | None, allowed, route: Route, *, any_version: bool = False, type_name: str = "") -> None:
-        mode = self._mode()
+    def _strict(self, v: str | None, listed) -> bool:
+        """Refuse a missing or malformed api-version (unless checks are off); True when ``v`` must
+        also be one of the versions the route serves."""
+        mode = self.config.api_version_check
         if mode == "off":
-            return
+            return False
         if not v:
             raise bad_request("MissingApiVersionParameter", "The api-version query parameter (?api-version=) is "
                                                             "required for all requests.")
         if not _VERSION.match(v):
             raise bad_request("InvalidApiVersionParameter", f"The api-version '{v}' is invalid. The supported versions "
-                                                            f"are '{','.join(sorted(allowed or types.RESOURCES_VERSIONS, reverse=True))}'.")
-        if mode == "lenient" or any_version or allowed is None:
-            return
-        if v not in allowed:
+                                                            f"are '{','.join(sorted(listed, reverse=True))}'.")
+        return mode == "strict"
+
+    def _version(self, v: str | None, allowed=None) -> None:
+        """A provider-level route; ``allowed`` None takes any well-formed version."""
+        if self._strict(v, allowed or types.RESOURCES_VERSIONS) and allowed is not None and v not in allowed:
             raise bad_request("InvalidApiVersionParameter", f"The api-version '{v}' is invalid. The supported versions "
                                                             f"are '{','.join(sorted(allowed, reverse=True))}'.")
 
-    def _check_type_version(self, v, rtype: types.RType, route: Route, location: str | None = None) -> None:
-        mode = self._mode()
-        if mode == "off":
-            return
-        if not v:
-            raise bad_request("MissingApiVersionParameter", "The api-version query parameter (?api-version=) is "
-                                                            "required for all requests.")
-        if not _VERSION.match(v):
-            raise bad_request("InvalidApiVersionParameter", f"The api-version '{v}' is invalid. The supported versions "
-                                                            f"are '{','.join(sorted(rtype.versions, reverse=True))}'.")
-        if mode == "strict" and v not in rtype.versions:
+    def _check_type_version(self, v, rtype: types.RType, location: str | None = None) -> None:
+        if self._strict(v, rtype.versions) and v not in rtype.versions:
             short = rtype.type.split("/", 1)[1]
             raise bad_request("NoRegisteredProviderFound",
                               f"No registered resource provider found for location '{location or 'global'}' and API "
@@ -386,11 +378,11 @@ class _App:
         rtype = types.lookup(route.type_key)
         if rtype is None:
             self._unknown_type(v, route, ns_display)
-        self._check_type_version(v, rtype, route)
+        self._check_type_version(v, rtype)
         return rtype
 
     def _unknown_type(self, v, route: Route, ns: str):
-        if self._mode() != "off" and not v:
+        if self.config.api_version_check != "off" and not v:
             raise bad_request("MissingApiVersionParameter", "The api-version query parameter (?api-version=) is "
                                                             "required for all requests.")
         ns_low = route.type_key.split("/")[0]
