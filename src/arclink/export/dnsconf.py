@@ -9,9 +9,8 @@ replace public data, and a validating resolver would reject them if the parent w
 from __future__ import annotations
 
 from arclink.export.onprem import Options, Server, SiteDns
+from arclink.model import catalogue as cat
 
-MAIN_FILES = {"bind": "named.conf", "unbound": "unbound.conf", "dnsmasq": "dnsmasq.conf", "coredns": "Corefile",
-              "windows": "arclink-dns.ps1", "hosts": "hosts"}
 TTL = 3600
 
 
@@ -103,8 +102,6 @@ def _unbound_server(s: Server) -> str:
 
 
 def _public_zone(fqdn: str) -> str:
-    from arclink.model import catalogue as cat
-
     z = cat.arc_zone_for(fqdn)
     return z.public_zone if z else fqdn
 

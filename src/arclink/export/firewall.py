@@ -18,6 +18,7 @@ from pathlib import Path
 from arclink.model import catalogue as cat
 
 PORT = 443
+MAIN_FILE = "arclink.nft"
 
 
 class ServiceTagsError(Exception):
@@ -146,8 +147,5 @@ def csv_rows(tags: list[TagPrefixes]) -> str:
 
 
 def render(tags: list[TagPrefixes]) -> dict[str, str]:
-    return {"arclink.nft": nftables(tags), "iptables.rules": iptables(tags, 4), "ip6tables.rules": iptables(tags, 6),
+    return {MAIN_FILE: nftables(tags), "iptables.rules": iptables(tags, 4), "ip6tables.rules": iptables(tags, 6),
             "allow-list.csv": csv_rows(tags)}
-
-
-MAIN_FILE = "arclink.nft"

@@ -71,7 +71,3 @@ def build_groups(plan: Plan) -> list[Group]:
                 if other is not None and other is not g and other.name not in g.depends_on:
                     g.depends_on.append(other.name)
     return sorted(groups.values(), key=lambda g: (g.level, g.name))
-
-
-def group_of_step(groups: list[Group]) -> dict[str, Group]:
-    return {s.key: g for g in groups for s in g.steps}
