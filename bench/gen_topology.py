@@ -14,11 +14,25 @@ import argparse
 import json
 import sys
 
+from arclink.model import catalogue as cat
+
 SUB = "8f2b1c3d-4e5f-4a6b-9c7d-1e2f3a4b5c6d"
-TAGS_OUT = ["AzureActiveDirectory", "AzureResourceManager", "MicrosoftContainerRegistry", "AzureFrontDoor.FirstParty"]
-ARC_FORWARDED = ["his.arc.azure.com", "guestconfiguration.azure.com", "dp.kubernetesconfiguration.azure.com"]
-ZONES = ["privatelink.his.arc.azure.com", "privatelink.guestconfiguration.azure.com",
-         "privatelink.dp.kubernetesconfiguration.azure.com"]
+TAGS_OUT = list(cat.REQUIRED_SERVICE_TAGS)
+TAGS_IN = list(cat.INBOUND_SERVICE_TAGS)
+ARC_FORWARDED = [z.public_zone for z in cat.ARC_ZONES]
+ZONES = [z.private_zone for z in cat.ARC_ZONES]
+
+
+def seed_nsg_rules() -> list[dict]:
+    """The seed's NSG table in the topology's shape: each rule outbound, then the inbound ones."""
+    rules = [{"name": r["name"], "priority": r["priority"], "direction": "Outbound", "access": "Allow",
+              "protocol": "Tcp", "sourceAddressPrefix": "VirtualNetwork", "destinationAddressPrefix": r["tag"],
+              "destinationPortRange": "443"} for r in cat.SEED_NSG_RULES if "Outbound" in r["directions"]]
+    rules += [{"name": f"Allow{r['tag'].replace('.', '')}Inbound", "priority": r["priority"], "direction": "Inbound",
+               "access": "Allow", "protocol": "Tcp", "sourceAddressPrefix": r["tag"],
+               "destinationAddressPrefix": "VirtualNetwork", "destinationPortRange": "443"}
+              for r in cat.SEED_NSG_RULES if "Inbound" in r["directions"]]
+    return rules
 
 
 def site_prefix(i: int) -> str:
@@ -30,17 +44,7 @@ def topology(clusters: int, sites: int, broken_sites: int = 0) -> dict:
     """``broken_sites`` sites (spread evenly) forward DNS to a public resolver: lint then has findings to report."""
     sites = max(1, min(sites, clusters or 1))
     step = sites // broken_sites if broken_sites else 0
-    nsg_rules = [
-        {"name": name, "priority": 150 + k, "direction": "Outbound", "access": "Allow", "protocol": "Tcp",
-         "sourceAddressPrefix": "VirtualNetwork", "destinationAddressPrefix": tag, "destinationPortRange": "443"}
-        for k, (name, tag) in enumerate(zip(
-            ["AllowAADOutboundAccess", "AllowAzOutboundAccess", "AllowAzureFrontDoorFirstPartyAccess",
-             "AllowMCROutboundAccess"],
-            ["AzureActiveDirectory", "AzureResourceManager", "AzureFrontDoor.FirstParty", "MicrosoftContainerRegistry"]))
-    ]
-    nsg_rules.append({"name": "AllowAzureFrontDoorFirstPartyInbound", "priority": 152, "direction": "Inbound",
-                      "access": "Allow", "protocol": "Tcp", "sourceAddressPrefix": "AzureFrontDoor.FirstParty",
-                      "destinationAddressPrefix": "VirtualNetwork", "destinationPortRange": "443"})
+    nsg_rules = seed_nsg_rules()
     nsg_rules.append({"name": "DenyInternetOutbound", "priority": 4000, "direction": "Outbound", "access": "Deny",
                       "protocol": "*", "destinationAddressPrefix": "Internet"})
     doc: dict = {
@@ -73,7 +77,7 @@ def topology(clusters: int, sites: int, broken_sites: int = 0) -> dict:
             "dns": ({"address": f"{base}.53", "upstream": "8.8.8.8"} if step and i % step == 0 and i // step < broken_sites
                     else {"address": f"{base}.53",
                           "conditionalForwarders": [{"zone": z, "targets": ["10.10.3.4"]} for z in ARC_FORWARDED]}),
-            "firewall": {"outbound": TAGS_OUT, "inbound": ["AzureFrontDoor.FirstParty"]},
+            "firewall": {"outbound": TAGS_OUT, "inbound": TAGS_IN},
         })
     for c in range(clusters):
         doc["clusters"].append({
