@@ -51,9 +51,9 @@ def run(args) -> int:
         admitted = sum(1 for t in traces if t.admitted)
         doc = {"file": args.file, "clusters": [t.to_dict() for t in traces],
                "summary": {"clusters": len(traces), "admitted": admitted, "refused": len(traces) - admitted}}
-        import msgspec
+        from arclink.rules.jsonout import dumps
 
-        sys.stdout.write(msgspec.json.format(msgspec.json.encode(doc), indent=2).decode() + "\n")
+        sys.stdout.write(dumps(doc))
     elif sys.stdout.isatty():
         _rich(traces)
     else:
@@ -99,6 +99,11 @@ def connection(n) -> str:
     return "; ".join(parts)
 
 
+def summary_line(traces) -> str:
+    admitted = sum(1 for t in traces if t.admitted)
+    return f"{len(traces)} cluster(s): {admitted} admitted, {len(traces) - admitted} refused."
+
+
 def plain(traces) -> str:
     out = []
     for t in traces:
@@ -116,8 +121,7 @@ def plain(traces) -> str:
                 for w in rc.warnings:
                     out.append(f"      warning: {w}")
         out.append("")
-    admitted = sum(1 for t in traces if t.admitted)
-    out.append(f"{len(traces)} cluster(s): {admitted} admitted, {len(traces) - admitted} refused.")
+    out.append(summary_line(traces))
     return "\n".join(out) + "\n"
 
 
@@ -141,5 +145,4 @@ def _rich(traces, console=None) -> None:
             mark = "green" if n.ok else "red"
             table.add_row(f"[{mark}]{n.fqdn}[/{mark}]", chain, answer(n), conn)
         console.print(table)
-    admitted = sum(1 for t in traces if t.admitted)
-    console.print(f"{len(traces)} cluster(s): {admitted} admitted, {len(traces) - admitted} refused.")
+    console.print(summary_line(traces))

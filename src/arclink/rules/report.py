@@ -58,7 +58,7 @@ def build_report(findings, *, file: str | None = None, text: str | None = None, 
     return Report(file, items, rules_checked)
 
 
-def render(report: Report, fmt: str, *, color: bool = False) -> str:
+def render(report: Report, fmt: str) -> str:
     if fmt == "json":
         from arclink.rules.json_format import render_json
 
