@@ -163,14 +163,7 @@ class Engine:
         old = self.store.get_obj(route.key)
         _preconditions(headers, old)
         validate_body(rtype, body, old)
-        new = self.build(route, rtype, body, old)
-        with self.store.batch():
-            behaviour.prepare(self, route, rtype, new, old)
-            if rtype.etag:
-                new["etag"] = _etag(rtype)
-            self.store.put(route.key, new)
-            behaviour.after_put(self, route, rtype, new, old)
-        new = self.store.get_obj(route.key) or new
+        new = self._commit(route, rtype, self.build(route, rtype, body, old), old)
         status = 200 if old is not None else 201
         out_headers = {}
         if rtype.put != "sync":
@@ -179,6 +172,17 @@ class Engine:
         if "etag" in new:
             out_headers["ETag"] = new["etag"]
         return Result(status, new, out_headers)
+
+    def _commit(self, route: Route, rtype: types.RType, new: dict, old: dict | None, *, prepare: bool = True) -> dict:
+        """Write ``new`` with its side effects in one batch; returns the body as stored."""
+        with self.store.batch():
+            if prepare:
+                behaviour.prepare(self, route, rtype, new, old)
+            if rtype.etag:
+                new["etag"] = _etag(rtype)
+            self.store.put(route.key, new)
+            behaviour.after_put(self, route, rtype, new, old)
+        return self.store.get_obj(route.key) or new
 
     def build(self, route: Route, rtype: types.RType, body: dict, old: dict | None) -> dict:
         rid = old["id"] if old else self.canonical_id(route, rtype)
@@ -235,20 +239,12 @@ class Engine:
                 if k in _readonly_props(rtype):
                     continue
                 new.setdefault("properties", {})[k] = copy.deepcopy(v)
-            for k in ("identity",):
-                if k in body:
-                    new[k] = copy.deepcopy(body[k])
+            if "identity" in body:
+                new["identity"] = copy.deepcopy(body["identity"])
             validate_body(rtype, {k: v for k, v in new.items() if k not in ("id", "name", "type", "systemData", "etag")},
                           old, patching=True)
         new["systemData"] = self.system_data(old)
-        with self.store.batch():
-            if rtype.patch == "merge":
-                behaviour.prepare(self, route, rtype, new, old)
-            if rtype.etag:
-                new["etag"] = _etag(rtype)
-            self.store.put(route.key, new)
-            behaviour.after_put(self, route, rtype, new, old)
-        new = self.store.get_obj(route.key) or new
+        new = self._commit(route, rtype, new, old, prepare=rtype.patch == "merge")
         return Result(200, new, {"ETag": new["etag"]} if "etag" in new else {})
 
     def delete(self, route: Route, rtype: types.RType, api_version: str, headers: dict | None = None) -> Result:
