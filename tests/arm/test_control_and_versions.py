@@ -109,6 +109,9 @@ def test_sites_and_forwarders_shape_the_model(clients):
     assert status == 400 and "nope" in body["error"]["message"]
     status, body = c.raw("PUT", "/_arclink/sites/bad", {"addressSpace": "x"}, api_version=None)
     assert status == 400
+    for path in ("/_arclink/sites/bad", "/_arclink/state"):  # not UTF-8: a 400, not a 500
+        status, body = c.raw("PUT" if "sites" in path else "POST", path, api_version=None, data=b'{"name": "\xff"}')
+        assert status == 400 and body["error"]["code"] == "InvalidRequestContent", (path, body)
     assert c.raw("GET", "/_arclink/sites", api_version=None)[1]["value"][0]["name"] == "store-1"
     assert c.raw("DELETE", "/_arclink/sites/store-1", api_version=None)[0] == 200
     assert c.svc.live.index.cluster("k1").site is None

@@ -15,6 +15,19 @@ from arclink.model.arm_codec import topology_from_resources
 from arclink.model.errors import TopologyError
 
 _dec = msgspec.json.Decoder()
+
+
+def _json_object(body: bytes, must_be: str) -> dict:
+    """The request body as a JSON object, else a 400 saying ``must_be``."""
+    try:
+        doc = _dec.decode(body) if body else None
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # msgspec raises the latter for bad UTF-8
+        raise bad_request("InvalidRequestContent", f"The body is not JSON: {exc}.") from None
+    if not isinstance(doc, dict):
+        raise bad_request("InvalidRequestContent", must_be)
+    return doc
+
+
 _KINDS = {"sites": schema.Site, "dnsforwarders": schema.DnsForwarder}
 _META_KEYS = {"sites": "sites", "dnsforwarders": "dnsForwarders"}
 
@@ -82,12 +95,7 @@ def _onprem(app, kind: str, rest: list, method: str, body: bytes) -> Result:
             return Result(204)
         del table[key]
     elif method == "PUT":
-        try:
-            doc = _dec.decode(body) if body else None
-        except msgspec.DecodeError as exc:
-            raise bad_request("InvalidRequestContent", f"The body is not JSON: {exc}.") from None
-        if not isinstance(doc, dict):
-            raise bad_request("InvalidRequestContent", "The body must be a JSON object in the topology's shape.")
+        doc = _json_object(body, "The body must be a JSON object in the topology's shape.")
         doc.setdefault("name", name)
         if doc["name"].lower() != key:
             raise bad_request("InvalidRequestContent", f"The body's name '{doc['name']}' differs from the URL's '{name}'.")
@@ -139,12 +147,7 @@ def _load_state(app, query: dict, body: bytes) -> Result:
     """Create a topology's resources (PUT replaces the whole state, POST adds to it)."""
     from arclink.arm.seed import seed_topology
 
-    try:
-        doc = _dec.decode(body) if body else None
-    except msgspec.DecodeError as exc:
-        raise bad_request("InvalidRequestContent", f"The body is not JSON: {exc}.") from None
-    if not isinstance(doc, dict):
-        raise bad_request("InvalidRequestContent", "The body must be a topology (a JSON object).")
+    doc = _json_object(body, "The body must be a topology (a JSON object).")
     try:
         topo = msgspec.convert(doc, schema.Topology)
     except msgspec.ValidationError as exc:
