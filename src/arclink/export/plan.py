@@ -367,11 +367,9 @@ class _Builder:
         deps = [self.rg_key(cl.subscription, cl.resource_group)]
         if cl.site is not None:
             deps.append(self.ref(f"site:{cl.site.name}"))
-        scope_id = cl.scope.id if cl.scope is not None else cl.scope_ref
-        if cl.private_link and scope_id:
-            props["privateLinkScopeResourceId"] = scope_id
-            if cl.scope is not None:
-                deps.append(self.ref(cl.scope.id))
+        if cl.private_link and cl.scope is not None:
+            props["privateLinkScopeResourceId"] = cl.scope.id
+            deps.append(self.ref(cl.scope.id))
         if cl.spec.features:
             props["arcAgentryConfigurations"] = [{"feature": f, "settings": {}} for f in cl.spec.features]
         # Where the cluster runs is not an ARM property; tags carry it (the emulator reads them).
@@ -388,7 +386,7 @@ class _Builder:
         body = {"location": cl.location, "identity": {"type": "SystemAssigned"}, "tags": tags, "properties": props}
         pl = f"private link {cl.spec.private_link_state.lower()}"
         if "privateLinkScopeResourceId" in props:
-            pl += f", scope {scope_id.rsplit('/', 1)[-1]}"
+            pl += f", scope {cl.scope.name}"
         key = self.add(Step("connectedCluster", self.key("cluster", cl.name), cl.id, "Microsoft.Kubernetes/connectedClusters",
                             cl.name, cl.subscription, cl.resource_group, cl.location, body,
                             f"connect cluster {cl.name} ({pl})", deps, source=cl)).key

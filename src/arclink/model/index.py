@@ -174,7 +174,6 @@ class ClusterR(Res):
     site: SiteR | None = None
     address: str | None = None
     scope: ScopeR | None = None
-    scope_ref: str | None = None  # the id as written, when it names no scope in the topology
 
     @property
     def private_link(self) -> bool:
@@ -222,10 +221,6 @@ class Index:
     def zone(self, name: str) -> ZoneR | None:
         return self.zones.get(name.rstrip(".").lower())
 
-    def registered(self, subscription: str) -> set[str]:
-        sub = self.subscriptions.get(subscription.lower())
-        return {p.lower() for p in (sub.registered_providers if sub else [])}
-
     def locate(self, address: str):
         """The site or VNet an address belongs to (most specific prefix), or None (internet)."""
         return _locate(self, address)
@@ -252,9 +247,6 @@ def _lookup(table: dict, ref: str | None):
         if hit is not None and hit.id.lower() != key:
             return None
     return hit
-
-
-_locate_cache: dict = {}
 
 
 def _locate(index: Index, address: str):
@@ -323,6 +315,12 @@ class _Builder:
             return ipaddress.ip_address(value)
         except ValueError:
             self.fail(path, f"'{value}' is not a valid IP address.", "InvalidAddress")
+
+    def vnet_ref(self, ref: str, path: str) -> VNetR:
+        vn = self.ix.vnet(ref)
+        if vn is None:
+            self.fail(path, f"virtual network '{ref}' does not exist.", "DanglingReference")
+        return vn
 
     def check_arm_id(self, value: str, path: str) -> dict:
         parts = parse_arm_id(value)
@@ -451,10 +449,7 @@ class _Builder:
             self.ix.by_id[r.id.lower()] = r
             seen_links = set()
             for j, link in enumerate(z.virtual_network_links):
-                vn = self.ix.vnet(link.virtual_network)
-                if vn is None:
-                    self.fail(f"{p}.virtualNetworkLinks[{j}].virtualNetwork",
-                              f"virtual network '{link.virtual_network}' does not exist.", "DanglingReference")
+                vn = self.vnet_ref(link.virtual_network, f"{p}.virtualNetworkLinks[{j}].virtualNetwork")
                 if vn.id in seen_links:
                     self.fail(f"{p}.virtualNetworkLinks[{j}].virtualNetwork",
                               f"zone '{z.name}' is linked to '{vn.name}' twice.", "DuplicateName")
@@ -472,9 +467,7 @@ class _Builder:
         for i, f in enumerate(self.t.dns_forwarders):
             p = f"$.dnsForwarders[{i}]"
             sub, rg, loc = self.placement(f, p)
-            vn = self.ix.vnet(f.virtual_network)
-            if vn is None:
-                self.fail(p + ".virtualNetwork", f"virtual network '{f.virtual_network}' does not exist.", "DanglingReference")
+            vn = self.vnet_ref(f.virtual_network, p + ".virtualNetwork")
             ip = self.ip(f.ip_address, p + ".ipAddress")
             if not vn.contains(ip):
                 self.fail(p + ".ipAddress", f"{f.ip_address} is outside virtual network '{vn.name}'.", "InvalidAddress")
@@ -560,11 +553,7 @@ class _Builder:
             nets = [self.net(a, f"{p}.addressSpace[{k}]") for k, a in enumerate(s.address_space)]
             conns = []
             for k, c in enumerate(s.connections):
-                vn = ix.vnet(c.virtual_network)
-                if vn is None:
-                    self.fail(f"{p}.connections[{k}].virtualNetwork", f"virtual network '{c.virtual_network}' does not exist.",
-                              "DanglingReference")
-                conns.append((c.type, vn))
+                conns.append((c.type, self.vnet_ref(c.virtual_network, f"{p}.connections[{k}].virtualNetwork")))
             if s.dns:
                 self.ip(s.dns.address, p + ".dns.address")
                 for k, cf in enumerate(s.dns.conditional_forwarders):
