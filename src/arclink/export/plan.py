@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from arclink.model import catalogue as cat
-from arclink.model.arm_codec import TAG_ADDRESS, TAG_AZURE_CLI, TAG_CONNECTEDK8S, TAG_SITE
+from arclink.model.arm_codec import cluster_tags, record_properties, security_rule
 from arclink.model.index import ClusterR, Index, PeR, ZoneR
 
 # api-versions the templates pin: the versions of the specs in shared/specs
@@ -122,14 +122,6 @@ def seed_security_rules() -> list[dict]:
     return out
 
 
-def _rule_body(rule) -> dict:
-    return {"name": rule.name, "properties": {
-        "protocol": rule.protocol, "access": rule.access, "priority": rule.priority, "direction": rule.direction,
-        "sourceAddressPrefix": rule.source_address_prefix, "sourcePortRange": rule.source_port_range,
-        "destinationAddressPrefix": rule.destination_address_prefix,
-        "destinationPortRange": rule.destination_port_range}}
-
-
 class _Builder:
     def __init__(self, ix: Index):
         self.ix = ix
@@ -225,7 +217,7 @@ class _Builder:
                           f"create resource group {name} in {loc}", deps[-1:]))
 
     def nsg(self, nsg):
-        rules = [_rule_body(r) for r in nsg.spec.security_rules]
+        rules = [security_rule(r) for r in nsg.spec.security_rules]
         added = self.seed_rules_missing(nsg, rules)
         rules += added
         body = {"location": nsg.location, "properties": {"securityRules": rules}}
@@ -311,14 +303,8 @@ class _Builder:
         for rec in zone.records.values():
             if rec.source != "zone":
                 continue  # written by a private endpoint's zone group, not by us
-            props: dict = {"ttl": rec.ttl}
-            if rec.type == "CNAME":
-                props["cnameRecord"] = {"cname": rec.cname}
-            elif rec.type == "A":
-                props["aRecords"] = [{"ipv4Address": a} for a in rec.addresses]
-            elif rec.type == "AAAA":
-                props["aaaaRecords"] = [{"ipv6Address": a} for a in rec.addresses]
-            else:
+            props = record_properties(rec)
+            if props is None:
                 continue
             rtype = f"Microsoft.Network/privateDnsZones/{rec.type}"
             self.add(Step("recordSet", self.key("rec", f"{zone.zone_name}_{rec.type}_{rec.name}"),
@@ -373,17 +359,8 @@ class _Builder:
         if cl.spec.features:
             props["arcAgentryConfigurations"] = [{"feature": f, "settings": {}} for f in cl.spec.features]
         # Where the cluster runs is not an ARM property; tags carry it (the emulator reads them).
-        tags = {}
-        if cl.site is not None:
-            tags[TAG_SITE] = cl.site.name
-        if cl.address:
-            tags[TAG_ADDRESS] = cl.address
-        tools = cl.spec.tools
-        if tools and tools.connectedk8s:
-            tags[TAG_CONNECTEDK8S] = tools.connectedk8s
-        if tools and tools.azure_cli:
-            tags[TAG_AZURE_CLI] = tools.azure_cli
-        body = {"location": cl.location, "identity": {"type": "SystemAssigned"}, "tags": tags, "properties": props}
+        body = {"location": cl.location, "identity": {"type": "SystemAssigned"}, "tags": cluster_tags(cl),
+                "properties": props}
         pl = f"private link {cl.spec.private_link_state.lower()}"
         if "privateLinkScopeResourceId" in props:
             pl += f", scope {cl.scope.name}"

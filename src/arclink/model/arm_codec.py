@@ -342,6 +342,44 @@ def index_from_resources(resources: Iterable[dict], onprem: dict | None = None) 
 # --- topology -> ARM ---------------------------------------------------------------------------
 
 
+def security_rule(rule: schema.SecurityRule) -> dict:
+    """A topology NSG rule as an ARM security rule."""
+    return {"name": rule.name, "properties": {
+        "protocol": rule.protocol, "access": rule.access, "priority": rule.priority, "direction": rule.direction,
+        "sourceAddressPrefix": rule.source_address_prefix, "sourcePortRange": rule.source_port_range,
+        "destinationAddressPrefix": rule.destination_address_prefix,
+        "destinationPortRange": rule.destination_port_range}}
+
+
+def record_properties(rec) -> dict | None:
+    """ARM properties of a private DNS record set (A, AAAA or CNAME; None for other types)."""
+    props: dict = {"ttl": rec.ttl}
+    if rec.type == "A":
+        props["aRecords"] = [{"ipv4Address": a} for a in rec.addresses]
+    elif rec.type == "AAAA":
+        props["aaaaRecords"] = [{"ipv6Address": a} for a in rec.addresses]
+    elif rec.type == "CNAME":
+        props["cnameRecord"] = {"cname": rec.cname}
+    else:
+        return None
+    return props
+
+
+def cluster_tags(c) -> dict:
+    """A connected cluster's site, address and tool versions as the tags that carry them."""
+    tags = {}
+    if c.site is not None:
+        tags[TAG_SITE] = c.site.name
+    if c.address:
+        tags[TAG_ADDRESS] = c.address
+    tools = c.spec.tools
+    if tools and tools.connectedk8s:
+        tags[TAG_CONNECTEDK8S] = tools.connectedk8s
+    if tools and tools.azure_cli:
+        tags[TAG_AZURE_CLI] = tools.azure_cli
+    return tags
+
+
 def resources_from_topology(topo: schema.Topology) -> tuple[list[dict], dict]:
     """ARM request bodies (each with ``id`` and ``type``), in creation order, and the on-prem facts.
 
@@ -374,11 +412,7 @@ def resources_from_topology(topo: schema.Topology) -> tuple[list[dict], dict]:
                     "location": loc})
     for n in ix.nsgs.values():
         out.append({"id": n.id, "type": "Microsoft.Network/networkSecurityGroups", "location": n.location,
-                    "properties": {"securityRules": [{"name": s.name, "properties": {
-                        "priority": s.priority, "direction": s.direction, "access": s.access, "protocol": s.protocol,
-                        "sourceAddressPrefix": s.source_address_prefix, "sourcePortRange": s.source_port_range,
-                        "destinationAddressPrefix": s.destination_address_prefix,
-                        "destinationPortRange": s.destination_port_range}} for s in n.spec.security_rules]}})
+                    "properties": {"securityRules": [security_rule(s) for s in n.spec.security_rules]}})
     for v in ix.vnets.values():
         subnets = []
         for s in v.subnets.values():
@@ -407,14 +441,8 @@ def resources_from_topology(topo: schema.Topology) -> tuple[list[dict], dict]:
                                                              "registrationEnabled": link.registration_enabled,
                                                              "resolutionPolicy": link.resolution_policy}})
         for rec in z.spec.records:
-            props: dict = {"ttl": rec.ttl}
-            if rec.type == "A":
-                props["aRecords"] = [{"ipv4Address": a} for a in rec.addresses]
-            elif rec.type == "AAAA":
-                props["aaaaRecords"] = [{"ipv6Address": a} for a in rec.addresses]
-            elif rec.type == "CNAME":
-                props["cnameRecord"] = {"cname": rec.cname}
-            else:
+            props = record_properties(rec)
+            if props is None:
                 continue
             out.append({"id": f"{z.id}/{rec.type}/{rec.name}", "type": f"Microsoft.Network/privateDnsZones/{rec.type}",
                         "properties": props})
@@ -430,15 +458,7 @@ def resources_from_topology(topo: schema.Topology) -> tuple[list[dict], dict]:
                         "properties": {"privateDnsZoneConfigs": [
                             {"name": z.zone_name.replace(".", "-"), "properties": {"privateDnsZoneId": z.id}} for z in e.zones]}})
     for c in ix.clusters.values():
-        tags = {}
-        if c.site is not None:
-            tags[TAG_SITE] = c.site.name
-        if c.address:
-            tags[TAG_ADDRESS] = c.address
-        if c.spec.tools and c.spec.tools.connectedk8s:
-            tags[TAG_CONNECTEDK8S] = c.spec.tools.connectedk8s
-        if c.spec.tools and c.spec.tools.azure_cli:
-            tags[TAG_AZURE_CLI] = c.spec.tools.azure_cli
+        tags = cluster_tags(c)
         props = {"agentPublicKeyCertificate": c.spec.agent_public_key_certificate or "",
                  "privateLinkState": c.spec.private_link_state}
         if c.scope is not None:
