@@ -31,8 +31,19 @@ class CA:
 
 def _write_private(path: Path, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # O_CREAT's mode does not apply to a file that already exists
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
+
+
+def _private_pem(key) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+
+
+def _pss():
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    return padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
 
 
 def ensure_ca(state_dir: str | Path) -> CA:
@@ -59,8 +70,7 @@ def ensure_ca(state_dir: str | Path) -> CA:
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-    _write_private(key_path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption()))
+    _write_private(key_path, _private_pem(key))
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return CA(cert, key, cert_path.resolve())
 
@@ -87,8 +97,7 @@ def issue_server_cert(ca: CA, dns_names: list[str], ips: list[str] = (), *, clie
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
     cert = builder.sign(ca.key, hashes.SHA256())
-    return (cert.public_bytes(serialization.Encoding.PEM),
-            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return cert.public_bytes(serialization.Encoding.PEM), _private_pem(key)
 
 
 def write_leaf(directory: str | Path, stem: str, cert_pem: bytes, key_pem: bytes) -> tuple[Path, Path]:
@@ -128,9 +137,7 @@ def public_key_b64(key) -> str:
 def save_private_key(path: str | Path, key) -> Path:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    _write_private(p, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                        serialization.NoEncryption()))
-    os.chmod(p, 0o600)
+    _write_private(p, _private_pem(key))
     return p
 
 
@@ -139,10 +146,10 @@ def load_private_key(path: str | Path):
 
 
 def sign_challenge(key, payload: bytes) -> bytes:
-    from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
     if isinstance(key, rsa.RSAPrivateKey):
-        return key.sign(payload, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256())
+        return key.sign(payload, _pss(), hashes.SHA256())
     if isinstance(key, ec.EllipticCurvePrivateKey):
         return key.sign(payload, ec.ECDSA(hashes.SHA256()))
     if isinstance(key, ed25519.Ed25519PrivateKey):
@@ -153,13 +160,12 @@ def sign_challenge(key, payload: bytes) -> bytes:
 def verify_challenge(public_der: bytes, signature: bytes, payload: bytes) -> bool:
     """True when ``signature`` over ``payload`` was made by the private half of ``public_der``."""
     from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
     try:
         pub = serialization.load_der_public_key(public_der)
         if isinstance(pub, rsa.RSAPublicKey):
-            pub.verify(signature, payload, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32),
-                       hashes.SHA256())
+            pub.verify(signature, payload, _pss(), hashes.SHA256())
         elif isinstance(pub, ec.EllipticCurvePublicKey):
             pub.verify(signature, payload, ec.ECDSA(hashes.SHA256()))
         elif isinstance(pub, ed25519.Ed25519PublicKey):
