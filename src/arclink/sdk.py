@@ -1,7 +1,7 @@
 """Use the real Azure SDKs against ``arclink serve``.
 
     from azure.mgmt.resource.resources import ResourceManagementClient
-    from arclink.sdk import EmulatorCredential, client_kwargs
+    from arclink.sdk import EmulatorCredential, client_kwargs, read_endpoints
 
     path = ".arclink/endpoints.json"
     ep = read_endpoints(path)
