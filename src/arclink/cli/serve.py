@@ -92,19 +92,14 @@ def _loopback(host: str) -> None:
                         "(use 127.0.0.1 or ::1).")
 
 
-def _settings(state_dir: Path, store) -> tuple[str, str, str]:
+def _settings(store) -> tuple[str, str, str]:
     """Token, default subscription and tenant: kept in the store so they survive restarts."""
-    meta = store.meta
-    token = meta.get("token") or secrets.token_urlsafe(32)
-    sub = meta.get("subscription") or str(uuid.uuid4())
-    tenant = meta.get("tenant") or str(uuid.uuid4())
-    if meta.get("token") != token:
-        store.set_meta("token", token)
-    if meta.get("subscription") != sub:
-        store.set_meta("subscription", sub)
-    if meta.get("tenant") != tenant:
-        store.set_meta("tenant", tenant)
-    return token, sub, tenant
+    makers = {"token": lambda: secrets.token_urlsafe(32), "subscription": lambda: str(uuid.uuid4()),
+              "tenant": lambda: str(uuid.uuid4())}
+    for key, make in makers.items():
+        if not store.meta.get(key):
+            store.set_meta(key, make())
+    return store.meta["token"], store.meta["subscription"], store.meta["tenant"]
 
 
 def _server_cert(state_dir: Path) -> tuple[Path, Path]:
@@ -149,11 +144,15 @@ def _lock_state(state_dir: Path):
     return fh
 
 
-def _free_port(host: str) -> socket.socket:
-    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-    s = socket.socket(fam, socket.SOCK_STREAM)
+def _bind(host: str, port: int) -> socket.socket:
+    """The ARM listening socket (port 0: a free one), bound before uvicorn starts so the port is known."""
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((host, 0))
+    try:
+        s.bind((host, port))
+    except OSError:
+        s.close()
+        raise
     return s
 
 
@@ -221,7 +220,7 @@ def _start_locked(lock, state_dir: Path, mode: str, *, in_memory, host, arm_port
         except ArmError as exc:
             store.close()
             raise UserError(f"the topology cannot be created: {exc.message}") from None
-    token, sub, tenant = _settings(state_dir, store)
+    token, sub, tenant = _settings(store)
     if in_memory:
         _write_private(state_dir / "settings.json", json.dumps({"token": token, "subscription": sub, "tenant": tenant}))
     cert, key = _server_cert(state_dir)
@@ -231,33 +230,17 @@ def _start_locked(lock, state_dir: Path, mode: str, *, in_memory, host, arm_port
     store.start_group_commit()
     app = create_app(store, live, config)
 
-    sock = _free_port(host) if not arm_port else None
-    if sock is None:
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, arm_port))
-        except OSError as exc:
-            store.close()
-            raise UserError(f"cannot listen on {host}:{arm_port}: {exc.strerror}. Pick another --arm-port or 0.") from None
+    try:
+        sock = _bind(host, arm_port)
+    except OSError as exc:
+        store.close()
+        raise UserError(f"cannot listen on {host}:{arm_port}: {exc.strerror}. Pick another --arm-port or 0.") from None
     port = sock.getsockname()[1]
     url_host = f"[{host}]" if ":" in host else host
     app.set_base_url(f"https://{url_host}:{port}")
     kwargs = dict(host=host, port=port, log_level="warning", ssl_certfile=str(cert), ssl_keyfile=str(key),
                   access_log=False, lifespan="off", server_header=False, timeout_keep_alive=30,
-                  timeout_graceful_shutdown=1)
-    try:
-        import uvloop  # noqa: F401
-
-        kwargs["loop"] = "uvloop"
-    except ImportError:
-        pass
-    try:
-        import httptools  # noqa: F401
-
-        kwargs["http"] = "httptools"
-    except ImportError:
-        pass
+                  timeout_graceful_shutdown=1)  # loop and http "auto": uvloop and httptools when installed
     uv_log = logging.getLogger("uvicorn.error")
     if _quiet_shutdown not in uv_log.filters:
         uv_log.addFilter(_quiet_shutdown)
@@ -316,20 +299,11 @@ def _start_optional(module: str, func: str, *args):
 
 def run(args) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    topo = None
-    if args.topology:
-        from arclink.model import loader
-        from arclink.model.errors import TopologyError
-
-        try:
-            topo = loader.load(args.topology).topology
-        except TopologyError as exc:
-            raise UserError(str(exc)) from None
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     services = start_services(args.state, in_memory=args.in_memory, host=args.host, arm_port=args.arm_port,
-                              dns_port=args.dns_port, gateway_port=args.gateway_port, topology=topo,
+                              dns_port=args.dns_port, gateway_port=args.gateway_port, topology=args.topology,
                               api_version_check=args.api_version_check)
     e = services.endpoints
     dns = f"{e['dns']['host']}:{e['dns']['port']}" if e["dns"] else "off"
