@@ -37,12 +37,13 @@ def run(args) -> int:
         return report_unusable(exc)
 
     from arclink.dns.server import start_dns_server
+    from arclink.model.catalogue import DISCOVERY_NAME
     from arclink.model.live import LiveState
 
     live = LiveState(index)
     try:
         server = start_dns_server(live, host=args.host, port=args.port)
-    except ValueError as exc:
+    except ValueError:
         raise UserError(f"--host {args.host} is not a loopback address; the DNS server listens on loopback only "
                         "(use 127.0.0.1 or ::1).", 2) from None
     except OSError as exc:
@@ -52,7 +53,7 @@ def run(args) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     print(f"arclink dns: serving {args.file} on {server.host} port {server.port} (UDP and TCP); "
-          f"try: dig @{server.host} -p {server.port} gbl.his.arc.azure.com +subnet=ADDRESS/32", flush=True)
+          f"try: dig @{server.host} -p {server.port} {DISCOVERY_NAME} +subnet=ADDRESS/32", flush=True)
     watcher = _Watcher(args.file) if args.watch else None
     try:
         while not stop.wait(0.5):
