@@ -151,3 +151,19 @@ def test_state_cli_roundtrip(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     r = run("state", "export", "--state", str(tmp_path / "nothing"))
     assert r.returncode == 2 and "Traceback" not in r.stderr and "does not exist" in r.stderr
+
+
+def test_state_cli_unusable_paths(tmp_path):
+    """A database that is not one and an output path that cannot be written: one line, exit 2."""
+    run = lambda *a: subprocess.run([sys.executable, "-m", "arclink", *a], capture_output=True, text=True, timeout=60)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "arm.db").write_text("not a database\n")
+    for args in (("import", str(EXAMPLE)), ("export",)):
+        r = run("state", *args, "--state", str(broken))
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+        assert "cannot open" in r.stderr and "--state" in r.stderr
+    state = tmp_path / "new" / "st"  # import creates the state directory
+    assert run("state", "import", str(EXAMPLE), "--state", str(state)).returncode == 0
+    r = run("state", "export", "--state", str(state), "-o", str(tmp_path / "missing" / "out.yaml"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "cannot write" in r.stderr, r.stderr

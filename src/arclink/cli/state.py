@@ -44,17 +44,18 @@ def _running(state: str, emulator: str | None) -> str | None:
     return str(path)
 
 
-def _open_store(state: str):
+def _open_store(state: str, *, create: bool = False):
     from arclink.arm.store import Store
 
     db = Path(state) / "arm.db"
-    if not db.exists():
+    if not create and not db.exists():
         raise UserError(f"{db} does not exist: no emulator state there. Start 'arclink serve --state {state}' or "
                         "give --state DIR.")
     try:
+        db.parent.mkdir(parents=True, exist_ok=True)
         return Store(db)
-    except Exception as exc:
-        raise UserError(f"cannot open {db}: {exc}.") from None
+    except Exception as exc:  # sqlite3.DatabaseError, OSError
+        raise UserError(f"cannot open {db}: {exc}. Remove it or give another --state DIR.") from None
 
 
 def run(args) -> int:
@@ -83,7 +84,11 @@ def _export(args) -> int:
     fmt = args.format or ("json" if (args.output or "").endswith(".json") else "yaml")
     text = json.dumps(doc, indent=2) + "\n" if fmt == "json" else yaml.safe_dump(doc, sort_keys=False)
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"cannot write {args.output}: {exc.strerror or exc}. Give -o a path in an existing, "
+                            "writable directory.") from None
     else:
         sys.stdout.write(text)
     return 0
@@ -110,10 +115,7 @@ def _import(args) -> int:
     else:
         from arclink.arm.seed import seed_topology
 
-        Path(args.state).mkdir(parents=True, exist_ok=True)
-        from arclink.arm.store import Store
-
-        store = Store(Path(args.state) / "arm.db")
+        store = _open_store(args.state, create=True)
         try:
             n = seed_topology(store, topo, replace=args.replace)
         except ArmError as exc:
