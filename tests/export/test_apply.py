@@ -216,3 +216,13 @@ def test_apply_spread_topology_with_manual_approval(emulator, tmp_path):
     assert set(PLAN_PROVIDERS) <= set(state.topology.subscriptions[0].registered_providers)
     assert endpoint_addresses(state) == endpoint_addresses(want)
     assert endpoint_states(state) == endpoint_states(want) == {"pe-spread": "Approved"}
+
+
+def test_apply_refuses_a_plan_with_lint_errors(tmp_path):
+    """The lint gate runs before anything is sent: no emulator is needed to be refused."""
+    broken = ROOT / "examples" / "broken" / "two-scopes-one-vnet.yaml"
+    r = arclink("apply", str(broken), "--emulator", str(tmp_path / "endpoints.json"))
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert r.stdout == "" and "Traceback" not in r.stderr
+    (line,) = r.stderr.strip().splitlines()
+    assert "APL001" in line and "pass --force to apply anyway" in line
