@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from arclink.model.rules import SEVERITIES, Finding
@@ -35,8 +36,9 @@ class Report:
         return self.count("error") > 0
 
     def summary(self) -> dict:
-        return {"total": len(self.items), "error": self.count("error"), "warning": self.count("warning"),
-                "info": self.count("info"), "rulesChecked": self.rules_checked}
+        counts = Counter(p.finding.severity for p in self.items)  # one pass, not one per severity
+        return {"total": len(self.items), "error": counts["error"], "warning": counts["warning"],
+                "info": counts["info"], "rulesChecked": self.rules_checked}
 
 
 def at_least(findings, min_severity: str) -> list[Finding]:
