@@ -46,6 +46,7 @@ def test_endpoints_without_dns(tmp_path):
     (["--vnet-cidr", "10.0.0.0/33"], "--vnet-cidr '10.0.0.0/33'"),
     (["--site", "store-amsterdam"], "--site needs --emulator"),
     (["--emulator", "endpoints.json"], "--emulator needs --site"),
+    (["--topology", str(EXAMPLES / "good.yaml")], "--topology needs --emulator"),
     (["--timeout", "0"], "--timeout"),
     (["--ca-cert", "/nonexistent.pem"], "--ca-cert"),
 ])

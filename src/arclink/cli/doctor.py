@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import json
 import os
 import sys
 
@@ -48,32 +47,6 @@ def _vnet_cidrs(values: list[str]) -> list:
     return out
 
 
-def _read_endpoints(path: str) -> dict:
-    try:
-        from arclink.cli.emulator_client import read_endpoints
-    except ImportError:
-        read_endpoints = None
-    if read_endpoints is not None:
-        try:
-            return read_endpoints(path)
-        except UserError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - any unreadable file is one line, exit 2
-            raise UserError(f"cannot read endpoints file {path}: {exc}") from None
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except FileNotFoundError:
-        raise UserError(f"endpoints file not found: {path}; start 'arclink serve --state DIR' and give "
-                        "DIR/endpoints.json.") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(f"cannot read endpoints file {path}: {exc}; give the endpoints.json 'arclink serve' "
-                        "wrote.") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{path} is not an endpoints.json (a JSON object); give the one 'arclink serve' wrote.")
-    return data
-
-
 def _emulator_index(args, endpoints_path: str):
     if args.topology:
         from arclink.cli._topology import Unusable, load_index
@@ -82,10 +55,8 @@ def _emulator_index(args, endpoints_path: str):
             return load_index(args.topology)
         except Unusable as exc:
             raise UserError(str(exc)) from None
-    try:
-        from arclink.cli.emulator_client import fetch_index
-    except ImportError:
-        raise UserError("this build cannot fetch the emulator's model; give --topology FILE.") from None
+    from arclink.cli.emulator_client import fetch_index
+
     try:
         return fetch_index(endpoints_path)
     except UserError:
@@ -100,6 +71,8 @@ def build_config(args):
 
     if args.site and not args.emulator:
         raise UserError("--site needs --emulator endpoints.json (sites exist only in the emulator's model).")
+    if args.topology and not args.emulator:  # else the checks would go to the real network
+        raise UserError("--topology needs --emulator endpoints.json and --site SITE (the model is the emulator's).")
     cfg = Config(location=args.location, cloud=args.cloud, enable_pls_check=args.enable_pls_check,
                  vnet_cidrs=_vnet_cidrs(args.vnet_cidr), timeout=args.timeout, explain=args.explain,
                  connect_port=args.port, cafile=args.ca_cert,
@@ -119,7 +92,9 @@ def build_config(args):
     if args.emulator:
         if not args.site:
             raise UserError("--emulator needs --site SITE: the modelled site whose view is checked.")
-        endpoints = _read_endpoints(args.emulator)
+        from arclink.cli.emulator_client import read_endpoints
+
+        endpoints = read_endpoints(args.emulator)
         cfg.emulator = Emulator(endpoints, _emulator_index(args, args.emulator), args.site)
     return cfg
 
