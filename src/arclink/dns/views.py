@@ -13,27 +13,26 @@ from arclink.model.index import Index
 from arclink.model.resolve import INTERNET, View, view_for
 
 
-def is_loopback(address: str | None) -> bool:
+def _client_ip(address: str | None):
+    """The client's address (zone id dropped, IPv4-mapped IPv6 unwrapped), or None when it is not one."""
     if not address:
-        return False
+        return None
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
-        return False
-    mapped = getattr(ip, "ipv4_mapped", None)
-    return (mapped or ip).is_loopback
+        return None
+    return getattr(ip, "ipv4_mapped", None) or ip
+
+
+def is_loopback(address: str | None) -> bool:
+    ip = _client_ip(address)
+    return ip is not None and ip.is_loopback
 
 
 def source_view(index: Index, address: str | None) -> View:
     """The view for a client address (an address in no modelled network gets the internet)."""
-    if not address:
-        return INTERNET
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return INTERNET
-    ip = getattr(ip, "ipv4_mapped", None) or ip
-    return view_for(index, str(ip))
+    ip = _client_ip(address)
+    return INTERNET if ip is None else view_for(index, str(ip))
 
 
 def ecs_view(index: Index, address: str, source_prefix: int) -> tuple[View, int]:
