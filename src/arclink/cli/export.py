@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 from pathlib import Path
 
@@ -34,8 +35,6 @@ def _server(text: str, what: str):
     host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise UserError(f"{what} '{text}' is not HOST:PORT (for example 127.0.0.1:5353).", 2)
-    import ipaddress
-
     try:
         ipaddress.ip_address(host)
     except ValueError:
@@ -51,6 +50,10 @@ def _dns_options(args):
         ip, sep, target = item.partition("=")
         if not sep:
             raise UserError(f"--map '{item}' is not IP=HOST:PORT.", 2)
+        try:
+            ipaddress.ip_address(ip.strip())
+        except ValueError:
+            raise UserError(f"--map '{item}': '{ip.strip()}' is not an IP address; write IP=HOST:PORT.", 2) from None
         amap[ip.strip()] = _server(target.strip(), "--map target")
     listen = _server(args.listen, "--listen") if args.listen else None
     # A trial run on loopback starts the engine from the output directory: pid files etc. go there.

@@ -43,8 +43,12 @@ def load_service_tags(path: str | Path) -> list[TagPrefixes]:
     except FileNotFoundError:
         raise ServiceTagsError(f"{p}: file not found; download the Service Tags JSON (Azure IP Ranges and Service "
                                "Tags – Public Cloud) and give its path.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ServiceTagsError(f"{p}: cannot read it ({exc}).") from None
+    except IsADirectoryError:
+        raise ServiceTagsError(f"{p} is a directory; give the path of the Service Tags JSON file.") from None
+    except UnicodeDecodeError:
+        raise ServiceTagsError(f"{p}: not UTF-8 text; give the Service Tags JSON file as downloaded.") from None
+    except OSError as exc:
+        raise ServiceTagsError(f"{p}: cannot read it ({exc.strerror}); check its permissions.") from None
     except json.JSONDecodeError as exc:
         raise ServiceTagsError(f"{p}:{exc.lineno}: not valid JSON ({exc.msg}); give the Service Tags JSON file.") from None
     values = doc.get("values") if isinstance(doc, dict) else None
