@@ -166,6 +166,8 @@ def test_cli_writes_every_kind(tmp_path):
     (["export", "bind", "/nonexistent/topology.yaml", "-o", "OUT"], 2, "file not found"),
     (["export", "bind", "GOOD", "-o", "OUT", "--site", "store-paris"], 2, "site 'store-paris' is not in the topology"),
     (["export", "bind", "GOOD", "-o", "OUT", "--map", "10.10.3.4=localhost"], 2, "not HOST:PORT"),
+    (["export", "bind", "GOOD", "-o", "OUT", "--map", "dns-hub=127.0.0.1:5353"], 2, "'dns-hub' is not an IP address"),
+    (["export", "firewall", "GOOD", "-o", "OUT", "--service-tags", "/"], 2, "is a directory"),
     (["export", "azcli", "BROKEN", "-o", "OUT"], 1, "APL001"),
 ])
 def test_cli_errors(tmp_path, args, code, needle):
