@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import msgspec
 import pytest
@@ -121,6 +122,21 @@ def test_ipv6_loopback_gateway(tmp_path):
         assert asyncio.run(agent.run_once()).status == "Connected"
     finally:
         gw.close()
+
+
+def test_any_loopback_address_and_nothing_else(tmp_path):
+    """127.0.0.2 is loopback too (serve --host accepts it); a modelled address is never bound."""
+    from arclink.gateway.server import start_gateway
+    from arclink.model.index import build_index
+    from arclink.model.live import LiveState
+    from arclink.model.schema import Topology
+
+    live = LiveState(build_index(Topology()))
+    with pytest.raises(ValueError, match="loopback only"):
+        start_gateway(live, tmp_path, host="10.10.1.9")
+    with start_gateway(live, tmp_path, host="127.0.0.2") as gw:
+        with socket.create_connection(("127.0.0.2", gw.port), timeout=5):
+            pass
 
 
 def test_a_replayed_signature_is_refused(world):

@@ -293,7 +293,7 @@ def _start_optional(module: str, func: str, *args):
         return None
     try:
         return fn(*args)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # a busy port; a host the service refuses
         raise UserError(f"cannot start {module.rsplit('.', 1)[-1]}: {exc}.") from None
 
 

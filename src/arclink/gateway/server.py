@@ -22,6 +22,7 @@ import base64
 import binascii
 import collections
 import datetime as dt
+import ipaddress
 import logging
 import os
 import socket
@@ -385,11 +386,22 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
         return asyncio.new_event_loop()
 
 
+def _loopback_host(host: str) -> str:
+    """The address to bind: loopback only (design.md, "Safety of the network")."""
+    if host == "localhost":
+        return "127.0.0.1"
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return host
+    except ValueError:
+        pass
+    raise ValueError(f"{host} is not a loopback address; the gateway listens on loopback only")
+
+
 def start_gateway(live: LiveState, state_dir: str | Path, host: str = "127.0.0.1", port: int = 0,
                   **options) -> GatewayHandle:
     """Start the gateway in a thread; options are ``Gateway``'s (record, config_for, offline_after...)."""
-    if host not in ("127.0.0.1", "::1", "localhost"):
-        raise ValueError("the gateway listens on loopback only")
+    bind_host = _loopback_host(host)
     loop = new_event_loop()
     gw = Gateway(live, state_dir, **options)
     ready = threading.Event()
@@ -400,7 +412,7 @@ def start_gateway(live: LiveState, state_dir: str | Path, host: str = "127.0.0.1
 
         async def boot():
             try:
-                await gw.start("127.0.0.1" if host == "localhost" else host, port)
+                await gw.start(bind_host, port)
             except BaseException as exc:  # reported to the caller below
                 failure.append(exc)
             finally:
