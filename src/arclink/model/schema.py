@@ -15,6 +15,8 @@ from typing import Literal
 
 import msgspec
 
+from arclink.model import catalogue as cat
+
 
 class _S(msgspec.Struct, rename="camel", forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
     """Base: camelCase keys, unknown keys are errors, defaults left out when written."""
@@ -103,7 +105,7 @@ class PrivateEndpoint(_S):
     location: str | None = None
     resource_group: str | None = None
     subscription: str | None = None
-    group_ids: list[str] = msgspec.field(default_factory=lambda: ["hybridcompute"])
+    group_ids: list[str] = msgspec.field(default_factory=lambda: [cat.ARC_GROUP_ID])
     manual_approval: bool = False
     # Pending until approved for manual connections; Approved for automatic ones.
     connection_state: Literal["Approved", "Pending", "Rejected", "Disconnected"] | None = None
