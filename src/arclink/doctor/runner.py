@@ -118,6 +118,7 @@ class _Run:
         self.results: dict[tuple[str, str], Check] = {}
         self.answers: dict[str, probes.DnsAnswer] = {}
         self.conns: dict[str, probes.TlsResult] = {}
+        self.models: dict[str, dict] = {}  # name -> the model's resolution (emulator mode)
         self.order: list[tuple[str, str]] = []
         self.started = time.monotonic()
         emu = cfg.emulator
@@ -294,13 +295,16 @@ class _Run:
 
     # emulator helpers -----------------------------------------------------------------------------
     def model_resolution(self, name: str) -> dict | None:
+        """The model's answer for the site (emulator mode), worked out once per name."""
         if self.cfg.emulator is None:
             return None
-        from arclink.model.trace import site_resolution
+        if name not in self.models:
+            from arclink.model.trace import site_resolution
 
-        res = site_resolution(self.cfg.emulator.index, self.site, name)
-        return {"addresses": res.addresses, "source": res.source, "rcode": res.rcode,
-                "firstServer": res.first_server, "forwarder": res.forwarder}
+            res = site_resolution(self.cfg.emulator.index, self.site, name)
+            self.models[name] = {"addresses": res.addresses, "source": res.source, "rcode": res.rcode,
+                                 "firstServer": res.first_server, "forwarder": res.forwarder}
+        return self.models[name]
 
     def where(self, address: str) -> dict:
         if self.cfg.emulator is None:
@@ -408,20 +412,15 @@ class _Run:
         for ep in p.public:
             self.expect("PUB001", ep.name)
             self.expect("PUB002", ep.name)
-        for n in p.ignored:
-            self.expect("ATS001", n)
-        for n in p.cluster_connect:
-            self.expect("CCN001", n)
-        for n in p.ignored:
-            self.put(Check("ATS001", n, "skip", "reserved name: Azure documents that it fails the connectivity check "
-                                                "behind a private endpoint and can be safely ignored"))
-        for n in p.cluster_connect:
-            self.put(Check("CCN001", n, "skip", "not used: Cluster Connect and Custom Locations are not supported "
-                                                "with private link"))
+        known = [Check("ATS001", n, "skip", "reserved name: Azure documents that it fails the connectivity check "
+                                           "behind a private endpoint and can be safely ignored") for n in p.ignored]
+        known += [Check("CCN001", n, "skip", "not used: Cluster Connect and Custom Locations are not supported "
+                                            "with private link") for n in p.cluster_connect]
         if self.cfg.emulator is not None:
-            for c in self.model_checks():
-                self.expect(c.id, c.target)
-                self.put(c)
+            known += self.model_checks()
+        for c in known:  # decided without a probe
+            self.expect(c.id, c.target)
+            self.put(c)
         tasks = [asyncio.ensure_future(self.guard(self.arc_name(n), n)) for n in p.arc]
         tasks += [asyncio.ensure_future(self.guard(self.public_name(ep), ep.name)) for ep in p.public]
         done, pending = await asyncio.wait(tasks, timeout=self.left())
