@@ -195,3 +195,14 @@ def test_apl010_non_private_link_cluster_whose_site_answers_nxdomain():
     found = run(doc, "APL010")
     assert [f.path for f in found] == ["$.clusters[3]"]
     assert "does not resolve 'dp.kubernetesconfiguration.azure.com'" in found[0].message
+
+
+def test_apl009_a_malformed_port_range_blocks_nothing_and_never_crashes():
+    doc = good()
+    rules_ = doc["networkSecurityGroups"][0]["securityRules"]
+    rules_.append({"name": "DenyWebTypo", "priority": 140, "direction": "Outbound", "access": "Deny",
+                   "protocol": "Tcp", "destinationAddressPrefix": "Internet", "destinationPortRange": "80-abc"})
+    assert run(doc, "APL009") == []
+    rules_[-1]["destinationPortRange"] = "400-500"  # the same rule, well formed, does block 443
+    found = run(doc, "APL009")
+    assert [f.path for f in found] == ["$.networkSecurityGroups[0]"] and "'DenyWebTypo'" in found[0].message

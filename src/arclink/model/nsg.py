@@ -43,15 +43,14 @@ def rules_in_order(nsg) -> list[schema.SecurityRule]:
 
 
 def port_matches(spec: str, port: int) -> bool:
+    """Does a port spec ("*", "443", "80-443", "80,443") cover ``port``? A malformed part covers nothing."""
     for part in str(spec).split(","):
         part = part.strip()
         if part == "*":
             return True
-        if "-" in part:
-            lo, hi = part.split("-", 1)
-            if int(lo) <= port <= int(hi):
-                return True
-        elif part.isdigit() and int(part) == port:
+        lo, dash, hi = part.partition("-")
+        lo, hi = lo.strip(), (hi if dash else lo).strip()
+        if lo.isdigit() and hi.isdigit() and int(lo) <= port <= int(hi):
             return True
     return False
 
@@ -95,10 +94,12 @@ def evaluate_nsg(index, nsg, direction: str, src: str, dst: str, port: int, vnet
     return Verdict(False, "DenyAll", 65500)
 
 
-def blocks_internet(rule: schema.SecurityRule) -> bool:
-    """An outbound deny that would catch traffic to the internet (the seed's 'rules that block internet access')."""
-    return (rule.direction == "Outbound" and rule.access == "Deny"
-            and rule.destination_address_prefix.lower() in ("*", "internet", "0.0.0.0/0")
+def blocks_internet(rule: schema.SecurityRule, direction: str = "Outbound") -> bool:
+    """A deny that would catch TCP 443 to the internet (outbound) or from it (inbound): the seed's
+    'rules that block internet access'."""
+    far_end = rule.destination_address_prefix if direction == "Outbound" else rule.source_address_prefix
+    return (rule.direction == direction and rule.access == "Deny"
+            and far_end.lower() in ("*", "internet", "0.0.0.0/0")
             and port_matches(rule.destination_port_range, 443))
 
 

@@ -12,7 +12,7 @@ Reported once per NSG.
 from __future__ import annotations
 
 from arclink.model import catalogue as cat
-from arclink.model.nsg import allows_tag, blocks_internet, port_matches
+from arclink.model.nsg import allows_tag, blocks_internet
 from arclink.model.rules import Rule, finding
 
 RULE = Rule(
@@ -28,12 +28,6 @@ RULE = Rule(
         "AllowAzureFrontDoorFirstPartyAccess 152 inbound and outbound, AllowMCROutboundAccess 153; TCP 443 to the "
         "service tag) with priority numbers lower than any rule that blocks internet access.",
 )
-
-
-def _blocks_inbound(rule) -> bool:
-    return (rule.direction == "Inbound" and rule.access == "Deny"
-            and rule.source_address_prefix.lower() in ("*", "internet", "0.0.0.0/0")
-            and port_matches(rule.destination_port_range, 443))
 
 
 def nsgs_to_check(ix) -> dict:
@@ -60,7 +54,7 @@ def problems(rules: list) -> tuple[object, list[str], list[str]]:
     """(first internet-blocking outbound rule or None, missing seed rules, allow rules ranked after a block)."""
     block = {
         "Outbound": min((r for r in rules if blocks_internet(r)), key=lambda r: r.priority, default=None),
-        "Inbound": min((r for r in rules if _blocks_inbound(r)), key=lambda r: r.priority, default=None),
+        "Inbound": min((r for r in rules if blocks_internet(r, "Inbound")), key=lambda r: r.priority, default=None),
     }
     if block["Outbound"] is None:
         return None, [], []
