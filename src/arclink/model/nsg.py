@@ -11,7 +11,6 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from arclink.model import catalogue as cat
 from arclink.model import schema
 
 DEFAULT_RULES = (
@@ -108,6 +107,3 @@ def allows_tag(rule: schema.SecurityRule, tag: str, direction: str) -> bool:
             and port_matches(rule.destination_port_range, 443)
             and (rule.destination_address_prefix if direction == "Outbound" else rule.source_address_prefix).lower()
             == tag.lower())
-
-
-SEED_RULES = cat.SEED_NSG_RULES
