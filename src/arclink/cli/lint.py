@@ -22,11 +22,8 @@ def add_arguments(parser) -> None:
 
 
 def _live_index(path: str):
-    try:
-        from arclink.cli import emulator_client
-    except ImportError:
-        raise UserError("--emulator needs the emulator client (arclink.cli.emulator_client), which this installation "
-                        "does not have; lint a topology file instead.", 2) from None
+    from arclink.cli import emulator_client
+
     try:
         return emulator_client.fetch_index(path)
     except UserError:
