@@ -176,13 +176,18 @@ def _scope_prepare(eng, route, new, old):
     p.setdefault("publicNetworkAccess", "Disabled")
 
 
-def mirror_scope(eng, scope_id: str) -> None:
-    scope = eng.store.get_obj(scope_id)
-    if scope is None:
+def _mirror(eng, parent_id: str, prop: str, collection: str) -> None:
+    """Copy a parent's child resources into its inline array property (ARM shows them both ways)."""
+    parent = eng.store.get_obj(parent_id)
+    if parent is None:
         return
-    pecs = [eng.store.get_obj(k) for k in eng.store.list_keys(scope_id.lower() + "/privateendpointconnections")]
-    scope.setdefault("properties", {})["privateEndpointConnections"] = [p for p in pecs if p]
-    eng.store.put(scope_id, scope)
+    children = [eng.store.get_obj(k) for k in eng.store.list_keys(f"{parent_id.lower()}/{collection}")]
+    parent.setdefault("properties", {})[prop] = [c for c in children if c]
+    eng.store.put(parent_id, parent)
+
+
+def mirror_scope(eng, scope_id: str) -> None:
+    _mirror(eng, scope_id, "privateEndpointConnections", "privateendpointconnections")
 
 
 def _pec_prepare(eng, route, new, old):
@@ -633,14 +638,19 @@ def _vnet_prepare(eng, route, new, old):
     p.setdefault("enableDdosProtection", False)
 
 
-def _vnet_after_put(eng, route, new, old):
+def _sync_children(eng, parent_key: str, collection: str, children: list) -> None:
+    """Store the inline children as child resources and drop the stored ones the parent no longer lists."""
     keep = set()
-    for s in new["properties"]["subnets"]:
-        eng.store.put(s["id"], s)
-        keep.add(s["id"].lower())
-    for k in eng.store.list_keys(route.key + "/subnets"):
+    for child in children:
+        eng.store.put(child["id"], child)
+        keep.add(child["id"].lower())
+    for k in eng.store.list_keys(f"{parent_key}/{collection}"):
         if k not in keep:
             eng.store.delete(k)
+
+
+def _vnet_after_put(eng, route, new, old):
+    _sync_children(eng, route.key, "subnets", new["properties"]["subnets"])
 
 
 def _subnet_in_use(eng, subnet_key: str) -> None:
@@ -666,11 +676,7 @@ def _subnet_after_put(eng, route, new, old):
 
 
 def _mirror_vnet(eng, vnet_id: str) -> None:
-    vnet = eng.store.get_obj(vnet_id)
-    if vnet is None:
-        return
-    vnet.setdefault("properties", {})["subnets"] = [eng.store.get_obj(k) for k in eng.store.list_keys(vnet_id.lower() + "/subnets")]
-    eng.store.put(vnet_id, vnet)
+    _mirror(eng, vnet_id, "subnets", "subnets")
 
 
 def _subnet_before_delete(eng, route, old):
@@ -738,11 +744,7 @@ def _peering_after_delete(eng, route, old):
 
 
 def _mirror_peerings(eng, vnet_id: str) -> None:
-    vnet = eng.store.get_obj(vnet_id)
-    if vnet is None:
-        return
-    vnet.setdefault("properties", {})["virtualNetworkPeerings"] = _peerings_of(eng, vnet_id)
-    eng.store.put(vnet_id, vnet)
+    _mirror(eng, vnet_id, "virtualNetworkPeerings", "virtualnetworkpeerings")
 
 
 def _vnet_before_delete(eng, route, old):
@@ -825,13 +827,7 @@ def _nsg_prepare(eng, route, new, old):
 
 
 def _nsg_after_put(eng, route, new, old):
-    keep = set()
-    for r in new["properties"]["securityRules"]:
-        eng.store.put(r["id"], r)
-        keep.add(r["id"].lower())
-    for k in eng.store.list_keys(route.key + "/securityrules"):
-        if k not in keep:
-            eng.store.delete(k)
+    _sync_children(eng, route.key, "securityrules", new["properties"]["securityRules"])
 
 
 def _rule_prepare(eng, route, new, old):
@@ -848,12 +844,7 @@ def _rule_prepare(eng, route, new, old):
 
 
 def _mirror_nsg(eng, nsg_id: str) -> None:
-    nsg = eng.store.get_obj(nsg_id)
-    if nsg is None:
-        return
-    nsg.setdefault("properties", {})["securityRules"] = [
-        eng.store.get_obj(k) for k in eng.store.list_keys(nsg_id.lower() + "/securityrules")]
-    eng.store.put(nsg_id, nsg)
+    _mirror(eng, nsg_id, "securityRules", "securityrules")
 
 
 def _rule_after_put(eng, route, new, old):
