@@ -6,7 +6,6 @@ No timing assertions: a generous pytest-timeout is the bound.
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
 

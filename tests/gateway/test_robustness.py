@@ -73,15 +73,16 @@ def test_half_open_and_slow_connections_are_closed(strict):
     # a slow drip: one byte every 0.1 s never finishes the header in time
     drip = _dial(strict)
     header = encode_proxy_v2("192.168.10.10", "10.10.1.4")
-    start = time.monotonic()
+    sent = 0
     try:
         for b in header:
             drip.sendall(bytes([b]))
+            sent += 1
             time.sleep(0.1)
     except OSError:
         pass
+    assert sent < len(header), "the server let a dripping client finish its PROXY header"
     assert _closed_by_server(drip)
-    assert time.monotonic() - start < 3.0
     assert all(_closed_by_server(s) for s in silent + partial + no_tls)
     assert strict.run("ok").status == "Connected"
 
