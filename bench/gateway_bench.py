@@ -182,7 +182,11 @@ def admissions(seconds: float, concurrency: int, state: Path) -> dict:
         from arclink.model.index import build_index
 
         ix = build_index(msgspec.json.decode(topo.read_bytes(), type=type(fleet_topology(1))))
-        pe_addr = ix.endpoints["pe-arc-fleet"].address_of("westeurope.dp.kubernetesconfiguration.azure.com")
+        from arclink.model.catalogue import arc_records
+
+        *_, config = arc_records("westeurope")  # <region>.dp.kubernetesconfiguration.azure.com
+        config_name = config.fqdn
+        pe_addr = ix.endpoints["pe-arc-fleet"].address_of(config_name)
         agents = [Agent(c.name, k, c.address, "westeurope", gateway=("127.0.0.1", gw.ports["gateway"]),
                         ca_cert=str(state / "ca.pem"), resolver=StaticResolver(pe_addr))
                   for c, k in zip(clusters, keys)]
@@ -197,7 +201,7 @@ def admissions(seconds: float, concurrency: int, state: Path) -> dict:
 
         async def echo_once():
             r, w = await asyncio.open_connection("127.0.0.1", echo.ports["echo"], ssl=ctx,
-                                                 server_hostname="westeurope.dp.kubernetesconfiguration.azure.com")
+                                                 server_hostname=config_name)
             w.write(b'{"op":"ping"}\n')
             await w.drain()
             await r.readline()
