@@ -86,10 +86,12 @@ INTERNET = View("internet")
 
 def view_for(index: Index, source: str) -> View:
     """A site name, a VNet name or an address -> the view its queries get."""
-    if index.site(source):
-        return View("site", index.site(source).name)
-    if index.vnet(source):
-        return View("vnet", index.vnet(source).name)
+    site = index.site(source)
+    if site is not None:
+        return View("site", site.name)
+    vnet = index.vnet(source)
+    if vnet is not None:
+        return View("vnet", vnet.name)
     try:
         ipaddress.ip_address(source)
     except ValueError:
@@ -203,7 +205,7 @@ class _Resolver:
         best = None
         for zone, link in vnet.zone_links:
             zn = zone.zone_name
-            if (name == zn or name.endswith("." + zn)) and (best is None or len(zn) > len(best[0].zone_name)):
+            if _in_zone(name, zn) and (best is None or len(zn) > len(best[0].zone_name)):
                 best = (zone, link)
         if best is None:
             self.public(name, follow=lambda n: self.azure(vnet, n), server=server + " -> public DNS")
@@ -243,7 +245,7 @@ class _Resolver:
             return
         fwd: ForwarderR | None = self.ix.forwarders_by_ip.get(ip)
         if fwd is not None:
-            if from_site is not None and not _site_reaches(from_site, fwd.vnet):
+            if from_site is not None and not site_reaches(from_site, fwd.vnet):
                 self.fail(who, f"forwards to {ip} ({_kind(fwd)} '{fwd.name}'), but the site has no VPN or ExpressRoute "
                                f"path to '{fwd.vnet.name}': the query times out")
                 return
@@ -296,7 +298,7 @@ class _Resolver:
         dns = site.spec.dns
         # 1. zones the server hosts itself
         hosted = [z.rstrip(".").lower() for z in dns.zones]
-        zone = max((z for z in hosted if name == z or name.endswith("." + z)), key=len, default=None)
+        zone = max((z for z in hosted if _in_zone(name, z)), key=len, default=None)
         records = [r for r in dns.records if r.name.rstrip(".").lower() == name]
         if zone or records:
             cname = next((r for r in records if r.type == "CNAME" and r.cname), None)
@@ -322,8 +324,7 @@ class _Resolver:
                 self.fail(who, f"hosts zone {zone} but has no A record for {name}{empty}: NXDOMAIN", "NXDOMAIN")
                 return
         # 2. conditional forwarders
-        fwd = max((cf for cf in dns.conditional_forwarders
-                   if name == cf.zone.rstrip(".").lower() or name.endswith("." + cf.zone.rstrip(".").lower())),
+        fwd = max((cf for cf in dns.conditional_forwarders if _in_zone(name, cf.zone.rstrip(".").lower())),
                   key=lambda cf: len(cf.zone), default=None)
         if fwd is not None and fwd.targets:
             self.step(who, f"conditional forwarder for {fwd.zone.rstrip('.')} -> {fwd.targets[0]}")
@@ -353,12 +354,17 @@ class _Resolver:
         self.azure(vnet, name)
 
 
+def _in_zone(name: str, zone: str) -> bool:
+    """Is ``name`` the zone's apex or under it (both lower-case, no trailing dot)?"""
+    return name == zone or name.endswith("." + zone)
+
+
 def _kind(f: ForwarderR) -> str:
     return {"privateResolverInbound": "DNS private resolver inbound endpoint", "vm": "DNS forwarder VM",
             "firewallDnsProxy": "Azure Firewall DNS proxy"}[f.spec.kind]
 
 
-def _site_reaches(site: SiteR, vnet: VNetR) -> bool:
+def site_reaches(site: SiteR, vnet: VNetR) -> bool:
     """A site reaches a VNet it is connected to, or one peered with it (gateway transit)."""
     for _, v in site.connections:
         if v is vnet or vnet in v.peers:
@@ -369,6 +375,3 @@ def _site_reaches(site: SiteR, vnet: VNetR) -> bool:
 def _sites_connected(index: Index, a: SiteR, b: SiteR) -> bool:
     va = {v.name for _, v in a.connections}
     return any(v.name in va for _, v in b.connections)
-
-
-site_reaches = _site_reaches
