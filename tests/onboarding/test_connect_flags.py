@@ -206,6 +206,25 @@ def test_unusable_endpoints_file(tmp_path, capsys, content, words):
     assert code == 2 and words in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("arm, ca_cert, words", [
+    ("https://example.com:1", None, "is not on loopback"),  # refused before anything is dialled
+    ("https://127.0.0.1:9", "missing.pem", "cannot load the emulator's CA"),
+])
+def test_endpoints_with_a_bad_arm_entry(tmp_path, capsys, arm, ca_cert, words):
+    import json
+
+    from arclink import pki
+
+    pki.ensure_ca(tmp_path)
+    p = tmp_path / "endpoints.json"
+    p.write_text(json.dumps({"arm": arm, "ca_cert": str(tmp_path / (ca_cert or "ca.pem")), "token": "t",
+                             "subscription": "s", "tenant": "t", "dns": {"host": "127.0.0.1", "port": 9},
+                             "gateway": {"host": "127.0.0.1", "port": 9}}))
+    code = main(["connect", "-g", "rg", "-n", "c1", "-l", "westeurope", "--site", "s", "--yes", "--emulator", str(p)])
+    err = capsys.readouterr().err
+    assert code == 2 and words in err and "Traceback" not in err, err
+
+
 def test_emulator_not_running(tmp_path, capsys):
     import json
 

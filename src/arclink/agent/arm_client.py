@@ -78,6 +78,15 @@ class Endpoints:
                    (doc["gateway"]["host"], int(doc["gateway"]["port"])), Path(state_dir))
 
 
+def _loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
 class ArmClient:
     """One keep-alive HTTPS connection per thread to the emulator's ARM endpoint."""
 
@@ -85,9 +94,14 @@ class ArmClient:
         self.ep = endpoints
         u = urllib.parse.urlsplit(endpoints.arm)
         self.host, self.port = u.hostname, u.port or 443
-        if not ipaddress.ip_address(self.host if self.host != "localhost" else "127.0.0.1").is_loopback:
-            raise EmulatorUnavailable("the emulator's ARM endpoint must be on loopback")
-        self.ctx = ssl.create_default_context(cafile=endpoints.ca_cert)
+        if not _loopback(self.host):
+            raise EmulatorUnavailable(f"the emulator's ARM endpoint {endpoints.arm} is not on loopback; give the "
+                                      "endpoints.json 'arclink serve' wrote.")
+        try:
+            self.ctx = ssl.create_default_context(cafile=endpoints.ca_cert)
+        except (OSError, ssl.SSLError) as exc:
+            raise EmulatorUnavailable(f"cannot load the emulator's CA {endpoints.ca_cert} ({exc}); restart "
+                                      "'arclink serve' to rewrite it.") from None
         self.timeout, self.poll_cap = timeout, poll_cap
         self._local = threading.local()
 
