@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from arclink.model import catalogue as cat
 from arclink.model.index import ClusterR, Index, PeR, SiteR
 from arclink.model.nsg import evaluate_nsg
-from arclink.model.resolve import site_reaches
+from arclink.model.resolve import public_lookup, site_reaches
 
 # Reason codes (design.md, "Private endpoint gateway: admission").
 ADMITTED = "Admitted"
@@ -84,8 +84,6 @@ def is_public_arc_address(address: str, fqdn: str | None) -> bool:
     zone = cat.arc_zone_for(fqdn)
     if zone is None:
         return False
-    from arclink.model.resolve import public_lookup
-
     name = fqdn.rstrip(".").lower()
     for _ in range(3):
         hit = public_lookup(name)
