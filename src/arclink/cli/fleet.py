@@ -29,8 +29,10 @@ def run(args) -> int:
 
     if args.clusters < 1:
         raise UserError("--clusters must be at least 1.", 2)
-    if not 1 <= args.sites <= 1024:
-        raise UserError("--sites must be between 1 and 1024.", 2)
+    from arclink.agent.fleet import MAX_SITES
+
+    if not 1 <= args.sites <= MAX_SITES:
+        raise UserError(f"--sites must be between 1 and {MAX_SITES}.", 2)
     if args.heartbeat <= 0 or args.duration < 0 or args.concurrency < 1 or args.workers < 1:
         raise UserError("--heartbeat must be positive, --duration not negative, --concurrency and --workers at "
                         "least 1.", 2)
@@ -50,14 +52,13 @@ def run(args) -> int:
 
     from arclink import pki
     from arclink.agent.arm_client import ArmClient, Endpoints
-    from arclink.agent.fleet import (CLUSTER_RG, LOCATION, SUBSCRIPTION, cluster_address, fleet_topology, run_agents,
-                                     scope_id, site_name)
+    from arclink.agent.fleet import LOCATION, SUBSCRIPTION, fleet_cluster, fleet_topology, run_agents
     from arclink.agent.onboard import ConnectRequest, put_cluster
     from arclink.agent.resolver import DnsResolver
     from arclink.agent.runtime import Agent
     from arclink.gateway.server import new_event_loop
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     console = Console(stderr=args.output == "json")
     with tempfile.TemporaryDirectory(prefix="arclink-fleet-") as state:
@@ -67,15 +68,15 @@ def run(args) -> int:
             ep = Endpoints.from_dict(svc.endpoints, state)
             ep.subscription = SUBSCRIPTION  # the fleet's resources live in the topology's subscription
             arm = ArmClient(ep)
+            clusters = [fleet_cluster(i, args.sites) for i in range(args.clusters)]
             keys = [None] * args.clusters
-            addrs = [None] * args.clusters
 
             def onboard(i: int) -> None:
-                s, k = i % args.sites, i // args.sites
-                addrs[i] = cluster_address(s, k)
+                c = clusters[i]
                 keys[i] = pki.new_agent_key("ec")
-                req = ConnectRequest(CLUSTER_RG, f"k3s-{i:05d}", LOCATION, site=site_name(s), address=addrs[i],
-                                     enable_private_link=True, private_link_scope_resource_id=scope_id(), yes=True)
+                req = ConnectRequest(c.resource_group, c.name, LOCATION, site=c.site, address=c.address,
+                                     enable_private_link=True,
+                                     private_link_scope_resource_id=c.private_link_scope_resource_id, yes=True)
                 put_cluster(arm, req, ep.state_dir, key=keys[i])
 
             columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -87,9 +88,9 @@ def run(args) -> int:
                         progress.advance(task)
                 onboard_s = time.monotonic() - t0
                 resolver = DnsResolver(*ep.dns)
-                agents = [Agent(f"k3s-{i:05d}", keys[i], addrs[i], LOCATION, gateway=ep.gateway, ca_cert=ep.ca_cert,
+                agents = [Agent(c.name, key, c.address, LOCATION, gateway=ep.gateway, ca_cert=ep.ca_cert,
                                 resolver=resolver, heartbeat_interval=args.heartbeat, timeout=60)
-                          for i in range(args.clusters)]
+                          for c, key in zip(clusters, keys)]
                 task = progress.add_task("agents connecting", total=args.clusters)
                 loop = new_event_loop()
                 try:
