@@ -24,19 +24,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def find_cluster(arm, name: str, resource_group: str | None) -> dict:
-    from arclink.agent.arm_client import ArmError
+    from arclink.agent.arm_client import API, ArmError
     from arclink.agent.onboard import cluster_path
 
     if resource_group:
         try:
-            return arm.get(cluster_path(arm.subscription, resource_group, name), "2024-01-01")
+            return arm.get(cluster_path(arm.subscription, resource_group, name), API["Microsoft.Kubernetes"])
         except ArmError as exc:
             if exc.status == 404:
                 raise UserError(f"no connected cluster '{name}' in resource group '{resource_group}'; onboard it "
                                 "with 'arclink connect'.", 2) from None
             raise
     found = arm.get(f"/subscriptions/{arm.subscription}/providers/Microsoft.Kubernetes/connectedClusters",
-                    "2024-01-01").get("value", [])
+                    API["Microsoft.Kubernetes"]).get("value", [])
     hits = [c for c in found if (c.get("name") or "").lower() == name.lower()]
     if not hits:
         raise UserError(f"no connected cluster named '{name}'; onboard it with 'arclink connect'.", 2)

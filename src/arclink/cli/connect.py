@@ -38,7 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from arclink.agent.arm_client import ArmError, EmulatorUnavailable
+    from arclink.agent.arm_client import API, ArmError, EmulatorUnavailable
     from arclink.agent.onboard import ConnectRequest, OnboardingError, confirm, connect, validate_flags
 
     req = ConnectRequest(args.resource_group, args.name, args.location, site=args.site, address=args.address,
@@ -69,7 +69,7 @@ def run(args) -> int:
                         f"'{args.site}').", 2)
     report = agent_once(ep, onboarded, args.name, args.location)
     try:
-        cluster = arm.get(onboarded.cluster["id"], "2024-01-01")
+        cluster = arm.get(onboarded.cluster["id"], API["Microsoft.Kubernetes"])
     except (ArmError, EmulatorUnavailable):
         cluster = onboarded.cluster
     _print(args, cluster, report)

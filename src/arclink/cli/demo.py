@@ -80,6 +80,7 @@ def apply_seed_steps(arm, say=lambda text, style="": None, topo: dict | None = N
     """Create the demo's hub and sites (or ``topo``) through ARM and the control API, in the seed's order."""
     import msgspec
 
+    from arclink.agent.arm_client import API
     from arclink.export.apply import CONTROL_COLLECTIONS, body_for
     from arclink.export.plan import build_plan
     from arclink.model import schema
@@ -90,7 +91,7 @@ def apply_seed_steps(arm, say=lambda text, style="": None, topo: dict | None = N
         say(f"\n[bold cyan]Step {number}[/bold cyan] {title}")
         for step in (s for s in plan.steps if s.kind in kinds):
             if step.kind == "provider":
-                arm.post(f"/subscriptions/{step.subscription}/providers/{step.name}/register", "2022-09-01")
+                arm.post(f"/subscriptions/{step.subscription}/providers/{step.name}/register", API["Microsoft.Resources"])
                 say(f"  POST register {step.name}")
             elif step.azure:
                 arm.put(step.id, step.api_version, body_for(step, None))
@@ -254,13 +255,15 @@ class Demo:
     def summary(self) -> None:
         from rich.table import Table
 
+        from arclink.agent.arm_client import API
+
         t = Table(title="clusters", show_lines=False)
         for col in ("cluster", "site", "agent", "endpoint", "code", "ARM connectivityStatus"):
             t.add_column(col)
         for name, res in self.results.items():
             rep = res["report"]
             try:
-                arm = self.arm.get(res["id"], "2024-01-01")
+                arm = self.arm.get(res["id"], API["Microsoft.Kubernetes"])
                 status = (arm.get("properties") or {}).get("connectivityStatus") or "-"
             except Exception:  # the table must still print
                 status = "?"
