@@ -10,11 +10,19 @@ class Unusable(Exception):
 
 
 def load_index(path: str):
+    return load_source(path)[0]
+
+
+def load_source(path: str):
+    """(Index, the file's text): for commands that also place findings at their lines."""
+    from pathlib import Path
+
     from arclink.model.errors import TopologyError
-    from arclink.model.loader import load
+    from arclink.model.loader import loads, read_topology
 
     try:
-        return load(path)
+        text = read_topology(path)
+        return loads(text, file=str(Path(path))), text
     except TopologyError as exc:
         raise Unusable(str(exc)) from None
     except RecursionError:

@@ -39,7 +39,7 @@ def run(args) -> int:
 
     # A short-lived process over a big object graph: the cyclic collector only costs time here.
     gc.disable()
-    from arclink.cli._topology import Unusable, load_index, report_unusable
+    from arclink.cli._topology import Unusable, load_source, report_unusable
     from arclink.model import rules
     from arclink.rules import build_report, render
 
@@ -51,16 +51,12 @@ def run(args) -> int:
         ix = _live_index(args.emulator)
     else:
         try:
-            ix = load_index(args.file)
+            ix, text = load_source(args.file)
         except Unusable as exc:
             return report_unusable(exc)
     t1 = time.perf_counter()
     findings = rules.run(ix)
     t2 = time.perf_counter()
-    if args.file and findings:
-        from pathlib import Path
-
-        text = Path(args.file).read_text(encoding="utf-8")
     report = build_report(findings, file=args.file, text=text, min_severity=args.min_severity,
                           rules_checked=len(rules.all_rules()))
     sys.stdout.write(render(report, args.format))

@@ -26,9 +26,14 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 def load(path: str | Path) -> Index:
     """Load and index a topology file; raises ``TopologyError`` with file and line."""
+    return loads(read_topology(path), file=str(Path(path)))
+
+
+def read_topology(path: str | Path) -> str:
+    """A topology file's text; raises ``TopologyError`` when it cannot be read as UTF-8."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise TopologyError(f"file not found: {p}. Check the path.", file=str(p)) from None
     except IsADirectoryError:
@@ -39,7 +44,6 @@ def load(path: str | Path) -> Index:
                             "YAML or JSON.", file=str(p), line=line) from None
     except OSError as exc:
         raise TopologyError(f"cannot read the file: {exc.strerror}.", file=str(p)) from None
-    return loads(text, file=str(p))
 
 
 def loads(text: str, file: str = "<topology>") -> Index:
