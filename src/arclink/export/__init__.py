@@ -1,10 +1,10 @@
 """Exporters: from a topology's ordered plan to what people deploy.
 
 ``render(kind, index, ...)`` gives one format's files as ``{relative path: text}``;
-``write(files, out_dir)`` writes them and returns their paths. Azure formats (azcli, arm, bicep, terraform) render ``plan.build_plan``; ``nsg`` the seed's
-rules; the on-premises DNS formats render ``onprem.site_dns`` per site (one directory per
-site, ``DIR/<site>/``, unless a single site is exported, then ``DIR`` itself); ``firewall``
-the Service Tags file.
+``write(files, out_dir)`` writes them and returns their paths. Azure formats (azcli, arm,
+bicep, terraform) render ``plan.build_plan``; ``nsg`` the seed's rules; the on-premises DNS
+formats render ``onprem.site_dns`` per site (one directory per site, ``DIR/<site>/``, unless
+a single site is exported, then ``DIR`` itself); ``firewall`` the Service Tags file.
 """
 
 from __future__ import annotations
