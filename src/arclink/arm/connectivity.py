@@ -39,69 +39,8 @@ def recorder(store):
                                            "component": "arclink-gateway", "time": stamp}]
             props["miscellaneousProperties"] = misc
             props["arcAgentProfile"] = profile
-            _put_status(store, key, obj)
+            store.put_quiet(key, obj)  # durable, but no model rebuild: status is not part of the model
     return record
-
-
-def _put_status(store, key: str, obj: dict) -> None:
-    """Store ``obj`` in memory at once, without bumping ``store.generation`` (not a model change);
-    the database gets it within a second, many clusters per transaction, off the gateway's loop."""
-    import msgspec
-
-    if hasattr(store, "put_quiet"):  # the store's own quiet write (group-committed, off this thread)
-        store.put_quiet(key, obj)
-        return
-    if key not in store._seqs:  # deleted meanwhile
-        return
-    store._index(key, msgspec.json.encode(obj))
-    if store._db is not None:
-        _flusher(store).add(key)
-
-
-_FLUSHERS: dict[int, "_Flusher"] = {}
-
-
-def _flusher(store) -> "_Flusher":
-    f = _FLUSHERS.get(id(store))
-    if f is None or f.store is not store:
-        f = _FLUSHERS[id(store)] = _Flusher(store)
-    return f
-
-
-class _Flusher:
-    def __init__(self, store, delay: float = 1.0):
-        import threading
-
-        self.store, self.delay = store, delay
-        self.keys: set[str] = set()
-        self.lock = threading.Lock()
-        self.timer = None
-
-    def add(self, key: str) -> None:
-        import threading
-
-        with self.lock:
-            self.keys.add(key)
-            if self.timer is None:
-                self.timer = threading.Timer(self.delay, self.flush)
-                self.timer.daemon = True
-                self.timer.start()
-
-    def flush(self) -> None:
-        import logging
-
-        with self.lock:
-            keys, self.keys, self.timer = self.keys, set(), None
-        st = self.store
-        with st.lock:
-            if st._db is None:
-                return
-            # the current bodies: a PUT or DELETE since the report wins
-            ops = [("put", k, st._seqs[k], st.bodies[k]) for k in keys if k in st._seqs and k in st.bodies]
-            try:
-                st._flush(ops)
-            except Exception:  # status is runtime state; the next report writes it again
-                logging.getLogger("arclink.arm").exception("writing connectivity status failed")
 
 
 def extension_config(store):
