@@ -84,7 +84,8 @@ def run(ix, only: Iterable[str] | None = None) -> list[Finding]:
 
 def finding(meta: Rule, res, message: str, *, fix: str | None = None, severity: str | None = None,
             related: Iterable = ()) -> Finding:
-    """A finding about ``res`` (any resolved object with ``id``/``path``, or a site)."""
+    """A finding about ``res`` (any resolved object with ``id``/``path``, or a site); ``None`` in
+    ``related`` (an optional scope or site that is absent) is left out."""
     rid = getattr(res, "id", None) or f"site:{res.name}"
     return Finding(meta.id, severity or meta.severity, message, fix or meta.fix, rid, res.path,
-                   [getattr(x, "id", None) or f"site:{x.name}" for x in related])
+                   [getattr(x, "id", None) or f"site:{x.name}" for x in related if x is not None])

@@ -58,4 +58,4 @@ def check(ix):
                 continue
             where = f"site '{c.site.name}'" if c.site else "its network"
             yield finding(RULE, c, f"cluster '{c.name}' runs {', '.join(exts)}, but {where} reaches no approved private "
-                                   f"endpoint of an {label} ({rtype}).", related=[c.site] if c.site else [])
+                                   f"endpoint of an {label} ({rtype}).", related=[c.site])

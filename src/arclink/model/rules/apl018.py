@@ -46,5 +46,4 @@ def check(ix):
     for pe in ix.endpoints.values():
         problem = group_id_problem(pe.target_type, pe.spec.group_ids)
         if problem:
-            related = [pe.scope] if pe.scope is not None else []
-            yield finding(RULE, pe, f"private endpoint '{pe.name}': {problem}", related=related)
+            yield finding(RULE, pe, f"private endpoint '{pe.name}': {problem}", related=[pe.scope])

@@ -38,4 +38,4 @@ def check(ix):
         if pe.state == "Disconnected":
             how = "recreate the endpoint, then approve the new connection if it is manual"
         yield finding(RULE, pe, f"the connection of private endpoint '{pe.name}' to {target} is {pe.state}: {why}; {how}.",
-                      related=[pe.scope] if pe.scope is not None else [])
+                      related=[pe.scope])

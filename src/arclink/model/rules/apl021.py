@@ -44,4 +44,4 @@ def check(ix):
         why = region_unavailable(c.location)
         if why:
             yield finding(RULE, c, f"cluster '{c.name}' has privateLinkState Enabled: {why}",
-                          related=[c.scope] if c.scope else [])
+                          related=[c.scope])

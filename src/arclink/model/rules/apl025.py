@@ -67,7 +67,7 @@ def check(ix):
         if gaps:
             yield finding(RULE, pe, f"private endpoint '{pe.name}' misses {plural(len(gaps), 'record')} of its DNS "
                                     f"configuration in the private DNS zones: {'; '.join(gaps)}.",
-                          related=[pe.scope] if pe.scope else [])
+                          related=[pe.scope])
     per_site: dict = {}
     for site, scope, pe, arc_zone in manual:
         for pr in pe.records:
