@@ -36,6 +36,8 @@ _SLIM_FIELDS = _Slim.__struct_fields__
 
 def _slim_dict(o: _Slim) -> dict:
     return {f: v for f in _SLIM_FIELDS if (v := getattr(o, f)) is not None}
+
+
 _KEEP = ("tenant", "subscription", "token")
 _dec = msgspec.json.Decoder()
 
@@ -72,20 +74,18 @@ class Store:
         self._cv = threading.Condition()
         self._writer: threading.Thread | None = None
         self._futures: list[Future] = []
+        self._seqs: dict[str, int] = {}
         if self.path:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
-            self._seqs = {}
             for key, seq, body in self._db.execute("SELECT key, seq, body FROM resources ORDER BY seq"):
                 self._index(key, bytes(body))
                 self._seqs[key] = seq
                 self._seq = seq
             for key, value in self._db.execute("SELECT key, value FROM meta"):
                 self.meta[key] = _dec.decode(value)
-        else:
-            self._seqs = {}
 
     def _index(self, key: str, body: bytes) -> None:
         self.bodies[key] = body
