@@ -151,3 +151,17 @@ def test_state_made_through_arm_round_trips(seeded):
         assert [r.address for r in pe.records] == [r.address for r in seeded.live.index.endpoints["pe-second"].records]
     finally:
         live.close()
+
+
+def test_serve_on_localhost_names_addresses_for_dns_and_gateway(tmp_path):
+    """--host localhost: endpoints.json gives the bound addresses, which DNS clients (and the doctor) need."""
+    from arclink.cli.serve import start_services
+
+    svc = start_services(tmp_path / "state", in_memory=True, host="localhost",
+                         topology=loader.load(EXAMPLE).topology)
+    try:
+        assert svc.endpoints["arm"].startswith("https://localhost:")
+        assert svc.endpoints["dns"]["host"] == svc.endpoints["gateway"]["host"] == "127.0.0.1"
+        assert _ask(svc, "gbl.his.arc.azure.com", "192.168.10.10") == ("NOERROR", ["10.10.1.4"])
+    finally:
+        svc.stop()

@@ -268,8 +268,9 @@ def _start_locked(lock, state_dir: Path, mode: str, *, in_memory, host, arm_port
     services.endpoints = {
         "arm": f"https://{url_host}:{port}", "ca_cert": str(state_dir / "ca.pem"), "token": token,
         "subscription": sub, "tenant": tenant,
-        "dns": {"host": host, "port": dns.port} if dns is not None else None,
-        "gateway": {"host": host, "port": gw.port} if gw is not None else None,
+        # the addresses bound ("localhost" becomes 127.0.0.1): DNS clients need an address
+        "dns": {"host": dns.host, "port": dns.port} if dns is not None else None,
+        "gateway": {"host": gw.host, "port": gw.port} if gw is not None else None,
         "pid": os.getpid(), "state_dir": str(state_dir), "in_memory": bool(in_memory),
     }
     if write_endpoints:  # it holds the token: readable by its owner only, replaced atomically

@@ -427,7 +427,7 @@ def start_gateway(live: LiveState, state_dir: str | Path, host: str = "127.0.0.1
     if not ready.wait(30) or failure:
         loop.call_soon_threadsafe(loop.stop)
         raise failure[0] if failure else RuntimeError("the gateway did not start in 30 s")
-    return GatewayHandle(gw, loop, thread, host)
+    return GatewayHandle(gw, loop, thread, bind_host)
 
 
 __all__ = ["Gateway", "GatewayHandle", "REASONS", "default_config", "new_event_loop", "start_gateway"]
