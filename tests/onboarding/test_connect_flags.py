@@ -147,7 +147,8 @@ def test_malformed_scope_id_only_warns_like_the_cli():
     warnings = []
     req = ConnectRequest("rg", "c1", "eastus", enable_private_link=True, private_link_scope_resource_id="pls-arc")
     onboard.check_scope(FakeArm({}), req, warn=warnings.append)
-    assert warnings and warnings[0].startswith("Error occured while checking the private link scope resource location:")
+    assert warnings == ["Error occured while checking the private link scope resource location: "
+                        "list index out of range\n"]
 
 
 def test_key_file_is_private(tmp_path):

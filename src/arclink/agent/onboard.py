@@ -142,8 +142,8 @@ def check_scope(arm: ArmClient, req: ConnectRequest, warn: Callable[[str], None]
             raise OnboardingError(SCOPE_NOT_FOUND.format(id=scope_id), "ArgumentUsageError") from None
         warn(SCOPE_CHECK_WARNING.format(error=exc))
         return
-    except IndexError as exc:
-        warn(SCOPE_CHECK_WARNING.format(error=f"list index out of range ({exc})"))
+    except IndexError as exc:  # a short id: the CLI only warns, with Python's own words
+        warn(SCOPE_CHECK_WARNING.format(error=exc))
         return
     if (scope.get("location") or "").replace(" ", "").lower() != req.location.replace(" ", "").lower():
         raise OnboardingError(SCOPE_LOCATION_MISMATCH, "ArgumentUsageError")
