@@ -42,7 +42,3 @@ def missing_registration(ns: str) -> ArmError:
 def bad_request(code: str, message: str, target: str | None = None) -> ArmError:
     return ArmError(400, code, message, target)
 
-
-def invalid_property(path: str, message: str) -> ArmError:
-    return ArmError(400, "InvalidRequestContent", f"The request content was invalid and could not be deserialized: "
-                                                  f"{message} Path '{path}'.", target=path)
