@@ -174,14 +174,14 @@ class _App:
             prefix = route.id + ("/providers/" if route.rg else "/resourcegroups/")
             keys = [k for k in eng.store.bodies if k.startswith(prefix) and k.count("/") == 8
                     and "/providers/" in k[len(route.id):]]
-            return eng.list(route, None, "", query, path, keys=keys)
+            return eng.list(keys, query, path)
         if route.kind == "location_op":
             self._version(api_version)
-            return self._location_op(method, route, query)
+            return self._location_op(method, route)
         if route.kind == "sub_list":
             rtype = self._type(route, api_version, route.ns)
             _only(method, "GET")
-            return eng.list(route, rtype, route.key, query, path)
+            return eng.list(eng.store.list_keys(route.key), query, path)
         ns = route.type_key.split("/")[0]
         rtype = types.lookup(route.type_key)
         if route.kind == "collection":
@@ -193,12 +193,12 @@ class _App:
                     eng._missing(parse(zk), types.lookup("microsoft.network/privatednszones"))
                 keys = [k for t in ("a", "aaaa", "cname", "mx", "ptr", "soa", "srv", "txt")
                         for k in eng.store.list_keys(f"{zk}/{t}")]
-                return eng.list(route, None, "", query, path, keys=keys)
+                return eng.list(keys, query, path)
             if route.type_key == "microsoft.hybridcompute/privatelinkscopes/privatelinkresources":
                 self._version(api_version, types.HYBRIDCOMPUTE_VERSIONS)
                 return Result(200, {"value": [self._pl_resource(route.id.rsplit("/", 1)[0])], "nextLink": None})
             if rtype is None:
-                return self._action(method, route, query, body, api_version, ns)
+                return self._action(method, route, api_version, ns)
             self._check_type_version(api_version, rtype)
             _only(method, "GET")
             if route.rg:
@@ -208,7 +208,7 @@ class _App:
             if parent and eng.store.get(parent) is None:
                 pr = parse(parent)
                 eng._missing(pr, types.lookup(pr.type_key))
-            return eng.list(route, rtype, route.key, query, path)
+            return eng.list(eng.store.list_keys(route.key), query, path)
         # a single resource
         if route.type_key == "microsoft.hybridcompute/privatelinkscopes/privatelinkresources":
             self._version(api_version, types.HYBRIDCOMPUTE_VERSIONS)
@@ -238,7 +238,7 @@ class _App:
         rg_type = types.lookup("microsoft.resources/resourcegroups")
         if route.kind == "rgs":
             _only(method, "GET")
-            return eng.list(route, rg_type, route.key, query, path)
+            return eng.list(eng.store.list_keys(route.key), query, path)
         if route.kind == "rg":
             if method == "HEAD":
                 return Result(204 if eng.store.get(route.key) else 404)
@@ -281,7 +281,7 @@ class _App:
                 "providerAuthorizationConsentState": "NotRequired"}
 
     # --- location-scoped operations ----------------------------------------------------------
-    def _location_op(self, method, route, query) -> Result:
+    def _location_op(self, method, route) -> Result:
         _only(method, "GET")
         extra = [e.lower() for e in route.extra]
         if len(extra) == 3 and extra[1] in ("operationstatuses", "operationresults"):
@@ -320,7 +320,7 @@ class _App:
                 "properties": {"groupId": cat.ARC_GROUP_ID, "requiredMembers": list(cat.ARC_REQUIRED_MEMBERS),
                                "requiredZoneNames": [z.private_zone for z in cat.ARC_ZONES]}}
 
-    def _action(self, method, route, query, body, api_version, ns) -> Result:
+    def _action(self, method, route, api_version, ns) -> Result:
         """POST actions on a resource (the last path segment names the action)."""
         item_key = route.type_key.rsplit("/", 1)[0]
         action = route.type_key.rsplit("/", 1)[1]

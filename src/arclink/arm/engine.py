@@ -104,10 +104,8 @@ class Engine:
             raise rg_not_found(route.rg)
         raise not_found(rtype.type if rtype else route.type_key, name, route.rg)
 
-    def list(self, route: Route, rtype: types.RType | None, coll: str, query: dict, url_path: str,
-             keys: list | None = None) -> Result:
-        if keys is None:
-            keys = self.store.list_keys(coll)
+    def list(self, keys: list[str], query: dict, url_path: str) -> Result:
+        """One page of the resources ``keys`` name, with a nextLink when more follow."""
         try:
             skip = int(query.get("$skiptoken") or 0)
             top = int(query.get("$top") or PAGE_SIZE)
