@@ -69,7 +69,10 @@ def test_run_forever_heartbeats_and_stops(stack):
         a = _agent(stack, "ok", heartbeat_interval=0.05)
         stop = asyncio.Event()
         task = asyncio.create_task(a.run_forever(stop))
-        await asyncio.sleep(0.5)
+        for _ in range(400):  # until three heartbeats went through (bounded by the loop, not a clock)
+            if a.report.heartbeats >= 3 or task.done():
+                break
+            await asyncio.sleep(0.05)
         stop.set()
         return await asyncio.wait_for(task, 5)
     rep = asyncio.run(run())
