@@ -21,6 +21,7 @@ from arclink.arm import control, types
 from arclink.arm.engine import Engine, Result
 from arclink.arm.errors import ArmError, bad_request
 from arclink.arm.routes import Route, parse
+from arclink.model import catalogue as cat
 
 log = logging.getLogger("arclink.arm")
 
@@ -105,26 +106,23 @@ class _App:
         body = await _read_body(receive, headers)
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
         if path.startswith("/_arclink/"):
-            store = self.engine.store
-            store.take_futures()
-            try:
-                result = control.handle(self, method, path, query, body)
-            finally:
-                futures = store.take_futures()
-            if futures:
-                await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
-            return result
+            return await self._durably(lambda: control.handle(self, method, path, query, body))
         route = parse(path)
+        result = await self._durably(lambda: self.dispatch(method, route, query, body, headers, path))
+        if method in ("PUT", "PATCH", "DELETE", "POST") and result.status < 300:
+            self.live.changed()
+        return result
+
+    async def _durably(self, work) -> Result:
+        """``work()``, answered only once the writes it made are on disk (group commit)."""
         store = self.engine.store
         store.take_futures()
         try:
-            result = self.dispatch(method, route, query, body, headers, path)
+            result = work()
         finally:
             futures = store.take_futures()
-        if futures:  # answer only once the write is on disk (group commit)
+        if futures:
             await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
-        if method in ("PUT", "PATCH", "DELETE", "POST") and result.status < 300:
-            self.live.changed()
         return result
 
     # --- dispatch -------------------------------------------------------------------------
@@ -213,9 +211,9 @@ class _App:
         if route.type_key == "microsoft.hybridcompute/privatelinkscopes/privatelinkresources":
             self._version(api_version, types.HYBRIDCOMPUTE_VERSIONS)
             _only(method, "GET")
-            if route.names[-1].lower() != "hybridcompute":
+            if route.names[-1].lower() != cat.ARC_GROUP_ID:
                 raise ArmError(404, "ResourceNotFound", f"The private link resource '{route.names[-1]}' was not found; "
-                                                        "the only one is 'hybridcompute'.")
+                                                        f"the only one is '{cat.ARC_GROUP_ID}'.")
             return Result(200, self._pl_resource(route.id.rsplit("/", 2)[0]))
         if rtype is None:
             self._unknown_type(api_version, route, ns)
@@ -302,7 +300,7 @@ class _App:
                     pe = store.get_obj(((pec.get("properties") or {}).get("privateEndpoint") or {}).get("id", "")) or {}
                     for cfg in (pe.get("properties") or {}).get("customDnsConfigs") or []:
                         details.append({"id": pe.get("id"), "privateIpAddress": (cfg.get("ipAddresses") or [""])[0],
-                                        "linkIdentifier": pec.get("name"), "groupId": "hybridcompute",
+                                        "linkIdentifier": pec.get("name"), "groupId": cat.ARC_GROUP_ID,
                                         "memberName": cfg.get("fqdn")})
                 return Result(200, {"id": scope["id"], "publicNetworkAccess": p.get("publicNetworkAccess"),
                                     "connectionDetails": details})
@@ -310,12 +308,10 @@ class _App:
                                                 "exists in this subscription.")
 
     def _pl_resource(self, scope_id: str) -> dict:
-        from arclink.model import catalogue as cat
-
         scope = self.engine.store.get_obj(scope_id)
         if scope is None:
             self.engine._missing(parse(scope_id), types.lookup("microsoft.hybridcompute/privatelinkscopes"))
-        return {"id": f"{scope['id']}/privateLinkResources/hybridcompute", "name": "hybridcompute",
+        return {"id": f"{scope['id']}/privateLinkResources/{cat.ARC_GROUP_ID}", "name": cat.ARC_GROUP_ID,
                 "type": "Microsoft.HybridCompute/privateLinkScopes/privateLinkResources",
                 "properties": {"groupId": cat.ARC_GROUP_ID, "requiredMembers": list(cat.ARC_REQUIRED_MEMBERS),
                                "requiredZoneNames": [z.private_zone for z in cat.ARC_ZONES]}}
