@@ -32,6 +32,7 @@ FORWARDER_IP = "10.10.3.4"
 def topology(sub: str) -> dict:
     """The plan the seed describes; clusters are onboarded afterwards, one by one, like the CLI does."""
     from arclink.agent.fleet import arc_private_zones, private_link_site
+    from arclink.model.catalogue import ARC_GROUP_ID
 
     zones = arc_private_zones()
     return {
@@ -45,7 +46,7 @@ def topology(sub: str) -> dict:
     "privateLinkScopes": [{"name": SCOPE_NAME, "publicNetworkAccess": "Disabled"}],
     "privateDnsZones": [{"name": z, "virtualNetworkLinks": [{"virtualNetwork": "vnet-hub"}]} for z in zones],
     "privateEndpoints": [{"name": "pe-arc-demo", "subnet": "vnet-hub/snet-endpoints", "privateLinkServiceId": SCOPE_NAME,
-                          "groupIds": ["hybridcompute"], "privateDnsZoneGroup": zones}],
+                          "groupIds": [ARC_GROUP_ID], "privateDnsZoneGroup": zones}],
     "dnsForwarders": [{"name": "dnspr-hub-inbound", "kind": "privateResolverInbound", "virtualNetwork": "vnet-hub",
                        "ipAddress": FORWARDER_IP}],
     "sites": [
