@@ -16,8 +16,6 @@ import sys
 import tempfile
 import time
 
-from arclink.cli.main import UserError
-
 HUB_RG, CLUSTER_RG, LOC = "rg-arc-hub", "rg-arc-clusters", "westeurope"
 SCOPE_NAME = "pls-arc-demo"
 
@@ -134,11 +132,8 @@ class Demo:
         self.c.print(text, style=style, soft_wrap=True)
 
     def run(self, started: float) -> int:
-        try:
-            from arclink.cli.serve import start_services
-        except ImportError:
-            raise UserError("the emulator ('arclink serve') is not available in this installation.", 2) from None
         from arclink.agent.arm_client import ArmClient, Endpoints
+        from arclink.cli.serve import start_services
 
         self.say("[bold]arclink demo[/bold]: Azure Arc private link for Arc-enabled Kubernetes, end to end on loopback")
         svc = start_services(self.state, in_memory=False, host="127.0.0.1", arm_port=0, dns_port=0, gateway_port=0)

@@ -39,10 +39,6 @@ def run(args) -> int:
     if args.clusters > args.sites * 1000:
         raise UserError(f"{args.clusters} clusters do not fit in {args.sites} sites (about 1,000 per site); "
                         "raise --sites.", 2)
-    try:
-        from arclink.cli.serve import start_services
-    except ImportError:
-        raise UserError("the emulator ('arclink serve') is not available in this installation.", 2) from None
     import resource
     from concurrent.futures import ThreadPoolExecutor
 
@@ -56,6 +52,7 @@ def run(args) -> int:
     from arclink.agent.onboard import ConnectRequest, put_cluster
     from arclink.agent.resolver import DnsResolver
     from arclink.agent.runtime import Agent
+    from arclink.cli.serve import start_services
     from arclink.gateway.server import new_event_loop
 
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
