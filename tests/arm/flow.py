@@ -6,6 +6,12 @@ ZONES = ("privatelink.his.arc.azure.com", "privatelink.guestconfiguration.azure.
          "privatelink.dp.kubernetesconfiguration.azure.com")
 
 
+def start(c, rg="rg", location="westeurope"):
+    """Where most tests begin: every provider registered and one resource group."""
+    c.register_all()
+    c.resources.resource_groups.create_or_update(rg, {"location": location})
+
+
 def vnet(c, rg, name, prefix="10.10.0.0/16", subnet="10.10.1.0/24", location="westeurope"):
     return c.network.virtual_networks.begin_create_or_update(rg, name, {
         "location": location,

@@ -10,8 +10,7 @@ from . import flow
 @pytest.fixture
 def ready(clients):
     c = clients
-    c.register_all()
-    c.resources.resource_groups.create_or_update("rg", {"location": "westeurope"})
+    flow.start(c)
     vnet = flow.vnet(c, "rg", "vnet")
     scope = flow.scope(c, "rg", "pls")
     flow.cluster(c, "rg", "k1", scope.id)

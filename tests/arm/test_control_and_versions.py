@@ -36,8 +36,7 @@ def test_auth_required(clients):
 
 def test_api_version_strict(clients):
     c = clients
-    c.register_all()
-    c.resources.resource_groups.create_or_update("rg", {"location": "westeurope"})
+    flow.start(c)
     path = _scope_path(c)
     assert c.raw("GET", path, api_version=None)[1]["error"]["code"] == "MissingApiVersionParameter"
     status, body = c.raw("PUT", path, {"location": "westeurope"}, api_version="2001-01-01")
@@ -65,8 +64,7 @@ def test_api_version_escapes(tmp_path, monkeypatch, mode):
     svc = start_services(tmp_path / "s", in_memory=True)
     try:
         c = Clients(svc)
-        c.register_all()
-        c.resources.resource_groups.create_or_update("rg", {"location": "westeurope"})
+        flow.start(c)
         assert c.raw("PUT", _scope_path(c), {"location": "westeurope"}, api_version="2001-01-01")[0] == 201
         status, _ = c.raw("GET", _scope_path(c), api_version=None)
         assert status == (200 if mode == "off" else 400)
@@ -83,8 +81,7 @@ def test_api_version_escapes(tmp_path, monkeypatch, mode):
 
 def test_sites_and_forwarders_shape_the_model(clients):
     c = clients
-    c.register_all()
-    c.resources.resource_groups.create_or_update("rg", {"location": "westeurope"})
+    flow.start(c)
     vnet = flow.vnet(c, "rg", "vnet-hub")
     c.network.subnets.begin_create_or_update("rg", "vnet-hub", "snet-dns", {"properties": {"addressPrefix": "10.10.3.0/28"}}).result()
     scope = flow.scope(c, "rg", "pls")

@@ -11,8 +11,7 @@ from . import flow
 @pytest.fixture
 def base(clients):
     c = clients
-    c.register_all()
-    c.resources.resource_groups.create_or_update("rg", {"location": "westeurope"})
+    flow.start(c)
     vnet = flow.vnet(c, "rg", "vnet-hub")
     scope = flow.scope(c, "rg", "pls-a")
     return c, vnet, scope

@@ -7,8 +7,7 @@ from . import flow
 
 def test_reads_through_every_client(clients):
     c = clients
-    c.register_all()
-    c.resources.resource_groups.create_or_update("rg", {"location": "westeurope"})
+    flow.start(c)
     vnet = flow.vnet(c, "rg", "vnet")
     scope = flow.scope(c, "rg", "pls")
     flow.endpoint(c, "rg", "pe", vnet.id + "/subnets/snet-pe", scope.id)
@@ -43,8 +42,7 @@ def test_reads_through_every_client(clients):
 
 def test_generic_resource_lists(clients):
     c = clients
-    c.register_all()
-    c.resources.resource_groups.create_or_update("rg", {"location": "westeurope"})
+    flow.start(c)
     c.resources.resource_groups.create_or_update("rg2", {"location": "westeurope"})
     flow.vnet(c, "rg", "vnet")
     flow.scope(c, "rg", "pls")
@@ -62,8 +60,7 @@ def test_nsg_rules_as_child_resources(clients):
     from azure.core.exceptions import HttpResponseError
 
     c = clients
-    c.register_all()
-    c.resources.resource_groups.create_or_update("rg", {"location": "westeurope"})
+    flow.start(c)
     c.network.network_security_groups.begin_create_or_update("rg", "nsg", {"location": "westeurope"}).result()
     seed_rules = [("AllowAADOutboundAccess", "AzureActiveDirectory", 150), ("AllowAzOutboundAccess", "AzureResourceManager", 151),
                   ("AllowAzureFrontDoorFirstPartyAccess", "AzureFrontDoor.FirstParty", 152),
@@ -93,8 +90,7 @@ def test_nsg_rules_as_child_resources(clients):
 
 def test_vnet_peering_both_ways(clients):
     c = clients
-    c.register_all()
-    c.resources.resource_groups.create_or_update("rg", {"location": "westeurope"})
+    flow.start(c)
     hub = flow.vnet(c, "rg", "hub", prefix="10.10.0.0/16", subnet="10.10.1.0/24")
     spoke = flow.vnet(c, "rg", "spoke", prefix="10.20.0.0/16", subnet="10.20.1.0/24")
     hub_id = hub["id"] if isinstance(hub, dict) else hub.id
@@ -120,8 +116,7 @@ def test_vnet_peering_both_ways(clients):
 
 def test_patch_pollers(clients):
     c = clients
-    c.register_all()
-    c.resources.resource_groups.create_or_update("rg", {"location": "westeurope"})
+    flow.start(c)
     scope = flow.scope(c, "rg", "pls")
     flow.cluster(c, "rg", "k1", scope.id)
     c.config.extensions.begin_create("rg", "Microsoft.Kubernetes", "connectedClusters", "k1", "flux",

@@ -87,8 +87,7 @@ def test_seed_steps_in_order(clients):
 
 def test_manual_approval_flow(clients):
     c = clients
-    c.register_all()
-    c.resources.resource_groups.create_or_update("rg", {"location": "westeurope"})
+    flow.start(c)
     vnet = flow.vnet(c, "rg", "vnet")
     scope = flow.scope(c, "rg", "pls")
     flow.endpoint(c, "rg", "pe", vnet.id + "/subnets/snet-pe", scope.id, manual=True)
@@ -124,8 +123,7 @@ def test_delete_then_404_and_case_insensitive(clients):
 
 def test_list_paging(clients):
     c = clients
-    c.register_all()
-    c.resources.resource_groups.create_or_update("rg", {"location": "westeurope"})
+    flow.start(c)
     for i in range(230):
         flow.scope(c, "rg", f"pls-{i:03d}")
     names = [s.name for s in c.hybridcompute.private_link_scopes.list_by_resource_group("rg")]
@@ -135,8 +133,7 @@ def test_list_paging(clients):
 
 def test_patch_cannot_change_private_link(clients):
     c = clients
-    c.register_all()
-    c.resources.resource_groups.create_or_update("rg", {"location": "westeurope"})
+    flow.start(c)
     scope = flow.scope(c, "rg", "pls")
     flow.cluster(c, "rg", "k1", scope.id)
     updated = c.k8s.connected_cluster.begin_update_async("rg", "k1", {"tags": {"env": "prod"},
@@ -150,8 +147,7 @@ def test_patch_cannot_change_private_link(clients):
 
 def test_etag_if_match(clients):
     c = clients
-    c.register_all()
-    c.resources.resource_groups.create_or_update("rg", {"location": "westeurope"})
+    flow.start(c)
     z = c.dns.private_zones.begin_create_or_update("rg", "example.internal", {"location": "global"}).result()
     path = f"/subscriptions/{c.sub}/resourceGroups/rg/providers/Microsoft.Network/privateDnsZones/example.internal"
     status, body = c.raw("PUT", path, {"location": "global"}, api_version="2024-06-01", headers={"If-Match": '"stale"'})
@@ -166,8 +162,7 @@ def test_etag_if_match(clients):
 def test_get_modify_put_round_trips(clients):
     """Automation often GETs a resource, changes it and PUTs the model back: that must work."""
     c = clients
-    c.register_all()
-    c.resources.resource_groups.create_or_update("rg", {"location": "westeurope"})
+    flow.start(c)
     vnet = flow.vnet(c, "rg", "vnet")
     scope = flow.scope(c, "rg", "pls")
     flow.endpoint(c, "rg", "pe", vnet.id + "/subnets/snet-pe", scope.id)
