@@ -58,28 +58,37 @@ def private_link_site(name: str, prefix: str, dns_address: str, forwarder_ip: st
             "firewall": {"outbound": list(cat.REQUIRED_SERVICE_TAGS), "inbound": list(cat.INBOUND_SERVICE_TAGS)}}
 
 
-def fleet_topology(sites: int, clusters: list[schema.Cluster] | None = None) -> schema.Topology:
-    if not 1 <= sites <= MAX_SITES:
-        raise ValueError(f"--sites must be between 1 and {MAX_SITES}")
+def hub_document(subscription: str, *, label: str, cluster_rg: str, scope: str, endpoint: str, sites: list[dict],
+                 hub_rg: str = HUB_RG, location: str = LOCATION) -> dict:
+    """A correct private-link hub as a topology document, plus ``sites``: one VNet with an endpoint
+    subnet and a resolver inbound endpoint (``FORWARDER_IP``), a scope with public access disabled,
+    its private endpoint with zone integration, the three Arc zones linked to the VNet."""
     zones = arc_private_zones()
-    doc = {
-        "defaults": {"subscription": SUBSCRIPTION, "resourceGroup": HUB_RG, "location": LOCATION},
-        "subscriptions": [{"id": SUBSCRIPTION, "name": "fleet", "registeredProviders": [
-            "Microsoft.HybridCompute", "Microsoft.Kubernetes", "Microsoft.KubernetesConfiguration", "Microsoft.Network"]}],
-        "resourceGroups": [{"name": HUB_RG, "location": LOCATION}, {"name": CLUSTER_RG, "location": LOCATION}],
+    return {
+        "defaults": {"subscription": subscription, "resourceGroup": hub_rg, "location": location},
+        "subscriptions": [{"id": subscription, "name": label, "registeredProviders": [
+            "Microsoft.Kubernetes", "Microsoft.KubernetesConfiguration", "Microsoft.HybridCompute", "Microsoft.Network"]}],
+        "resourceGroups": [{"name": hub_rg, "location": location}, {"name": cluster_rg, "location": location}],
         "virtualNetworks": [{"name": "vnet-hub", "addressSpace": ["10.10.0.0/16"], "subnets": [
             {"name": "snet-endpoints", "addressPrefix": "10.10.1.0/24"},
             {"name": "snet-dns-inbound", "addressPrefix": "10.10.3.0/28"}]}],
-        "privateLinkScopes": [{"name": SCOPE, "publicNetworkAccess": "Disabled"}],
+        "privateLinkScopes": [{"name": scope, "publicNetworkAccess": "Disabled"}],
         "privateDnsZones": [{"name": z, "virtualNetworkLinks": [{"virtualNetwork": "vnet-hub"}]} for z in zones],
-        "privateEndpoints": [{"name": "pe-arc-fleet", "subnet": "vnet-hub/snet-endpoints",
-                              "privateLinkServiceId": SCOPE, "privateDnsZoneGroup": zones}],
+        "privateEndpoints": [{"name": endpoint, "subnet": "vnet-hub/snet-endpoints", "privateLinkServiceId": scope,
+                              "groupIds": [cat.ARC_GROUP_ID], "privateDnsZoneGroup": zones}],
         "dnsForwarders": [{"name": "dnspr-hub-inbound", "kind": "privateResolverInbound",
                            "virtualNetwork": "vnet-hub", "ipAddress": FORWARDER_IP}],
-        "sites": [private_link_site(site_name(i), str(site_prefix(i)), str(site_prefix(i).network_address + 53),
-                                    FORWARDER_IP)
-                  for i in range(sites)],
+        "sites": sites,
     }
+
+
+def fleet_topology(sites: int, clusters: list[schema.Cluster] | None = None) -> schema.Topology:
+    if not 1 <= sites <= MAX_SITES:
+        raise ValueError(f"--sites must be between 1 and {MAX_SITES}")
+    doc = hub_document(SUBSCRIPTION, label="fleet", cluster_rg=CLUSTER_RG, scope=SCOPE, endpoint="pe-arc-fleet",
+                       sites=[private_link_site(site_name(i), str(site_prefix(i)),
+                                                str(site_prefix(i).network_address + 53), FORWARDER_IP)
+                              for i in range(sites)])
     topo = msgspec.convert(doc, schema.Topology)
     return msgspec.structs.replace(topo, clusters=list(clusters or []))
 

@@ -24,37 +24,19 @@ def scope_id(sub: str) -> str:
     return f"/subscriptions/{sub}/resourceGroups/{HUB_RG}/providers/Microsoft.HybridCompute/privateLinkScopes/{SCOPE_NAME}"
 
 
-FORWARDER_IP = "10.10.3.4"
-
-
 def topology(sub: str) -> dict:
     """The plan the seed describes; clusters are onboarded afterwards, one by one, like the CLI does."""
-    from arclink.agent.fleet import arc_private_zones, private_link_site
-    from arclink.model.catalogue import ARC_GROUP_ID
+    from arclink.agent.fleet import FORWARDER_IP, hub_document, private_link_site
 
-    zones = arc_private_zones()
-    return {
-    "defaults": {"subscription": sub, "resourceGroup": HUB_RG, "location": LOC},
-    "subscriptions": [{"id": sub, "name": "retail-demo", "registeredProviders": [
-        "Microsoft.Kubernetes", "Microsoft.KubernetesConfiguration", "Microsoft.HybridCompute", "Microsoft.Network"]}],
-    "resourceGroups": [{"name": HUB_RG, "location": LOC}, {"name": CLUSTER_RG, "location": LOC}],
-    "virtualNetworks": [{"name": "vnet-hub", "addressSpace": ["10.10.0.0/16"], "subnets": [
-        {"name": "snet-endpoints", "addressPrefix": "10.10.1.0/24"},
-        {"name": "snet-dns-inbound", "addressPrefix": "10.10.3.0/28"}]}],
-    "privateLinkScopes": [{"name": SCOPE_NAME, "publicNetworkAccess": "Disabled"}],
-    "privateDnsZones": [{"name": z, "virtualNetworkLinks": [{"virtualNetwork": "vnet-hub"}]} for z in zones],
-    "privateEndpoints": [{"name": "pe-arc-demo", "subnet": "vnet-hub/snet-endpoints", "privateLinkServiceId": SCOPE_NAME,
-                          "groupIds": [ARC_GROUP_ID], "privateDnsZoneGroup": zones}],
-    "dnsForwarders": [{"name": "dnspr-hub-inbound", "kind": "privateResolverInbound", "virtualNetwork": "vnet-hub",
-                       "ipAddress": FORWARDER_IP}],
-    "sites": [
+    return hub_document(sub, label="retail-demo", cluster_rg=CLUSTER_RG, scope=SCOPE_NAME, endpoint="pe-arc-demo",
+                        hub_rg=HUB_RG, location=LOC, sites=[
         private_link_site("store-amsterdam", "192.168.10.0/24", "192.168.10.53", FORWARDER_IP, connection="ExpressRoute"),
         # Its DNS server forwards everything to a public resolver: the Arc names resolve publicly.
         {"name": "store-utrecht", "addressSpace": ["192.168.30.0/24"],
          "connections": [{"type": "SiteToSiteVPN", "virtualNetwork": "vnet-hub"}],
          "dns": {"address": "192.168.30.53", "upstream": "8.8.8.8"}, "firewall": {"allowAll": True}},
-    ],
-    }
+    ])
+
 
 # Seed section "Planning your Private Link setup", steps 1-6, and which plan steps belong to each.
 SEED_STEPS = [
