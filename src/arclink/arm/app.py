@@ -218,6 +218,13 @@ class _App:
         if rtype is None:
             self._unknown_type(api_version, route, ns)
         self._check_type_version(api_version, rtype, _location_of(body))
+        if method == "HEAD":
+            return Result(200 if eng.store.get(route.key) else 404)
+        return self._one(method, route, rtype, body, api_version, headers)
+
+    def _one(self, method, route, rtype, body, api_version, headers) -> Result:
+        """GET, PUT, PATCH or DELETE of one resource."""
+        eng = self.engine
         if method == "GET":
             return eng.get(route, rtype)
         if method == "PUT":
@@ -226,8 +233,6 @@ class _App:
             return eng.patch(route, rtype, _json_object(body), api_version, headers)
         if method == "DELETE":
             return eng.delete(route, rtype, api_version, headers)
-        if method == "HEAD":
-            return Result(200 if eng.store.get(route.key) else 404)
         raise _method_not_allowed(method, rtype.type)
 
     # --- Microsoft.Resources ----------------------------------------------------------------
@@ -240,18 +245,10 @@ class _App:
         if route.kind == "rg":
             if method == "HEAD":
                 return Result(204 if eng.store.get(route.key) else 404)
-            if method == "GET":
-                return eng.get(route, rg_type)
-            if method == "PUT":
-                return eng.put(route, rg_type, _json_object(body), api_version, headers)
-            if method == "PATCH":
-                return eng.patch(route, rg_type, _json_object(body), api_version, headers)
-            if method == "DELETE":
-                res = eng.delete(route, rg_type, api_version, headers)
-                if res.status == 200:
-                    res = Result(202, None, eng.operation(route, rg_type, api_version, kind="delete", result_status=200))
-                return res
-            raise _method_not_allowed(method, rg_type.type)
+            res = self._one(method, route, rg_type, body, api_version, headers)
+            if method == "DELETE" and res.status == 200:  # deleting a group is a long-running operation
+                res = Result(202, None, eng.operation(route, rg_type, api_version, kind="delete", result_status=200))
+            return res
         if route.kind == "providers":
             _only(method, "GET")
             return Result(200, {"value": [self._provider(route.sub, ns) for ns in types.NAMESPACES.values()]})
