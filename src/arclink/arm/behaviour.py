@@ -529,18 +529,14 @@ def _record_prepare(eng, route, new, old):
     p["fqdn"] = (zone["name"] if new["name"] == "@" else f"{new['name']}.{zone['name']}") + "."
     p["isAutoRegistered"] = False
     p.setdefault("metadata", {})
-    for i, a in enumerate(p.get("aRecords") or []):
-        try:
-            ipaddress.IPv4Address((a or {}).get("ipv4Address"))
-        except (ValueError, AttributeError):
-            raise bad_request("InvalidRequestContent", f"aRecords[{i}].ipv4Address is not an IPv4 address.",
-                              f"properties.aRecords[{i}].ipv4Address") from None
-    for i, a in enumerate(p.get("aaaaRecords") or []):
-        try:
-            ipaddress.IPv6Address((a or {}).get("ipv6Address"))
-        except (ValueError, AttributeError):
-            raise bad_request("InvalidRequestContent", f"aaaaRecords[{i}].ipv6Address is not an IPv6 address.",
-                              f"properties.aaaaRecords[{i}].ipv6Address") from None
+    for key, field, parse, kind in (("aRecords", "ipv4Address", ipaddress.IPv4Address, "IPv4"),
+                                    ("aaaaRecords", "ipv6Address", ipaddress.IPv6Address, "IPv6")):
+        for i, a in enumerate(p.get(key) or []):
+            try:
+                parse((a or {}).get(field))
+            except (ValueError, AttributeError):
+                raise bad_request("InvalidRequestContent", f"{key}[{i}].{field} is not an {kind} address.",
+                                  f"properties.{key}[{i}].{field}") from None
 
 
 # --- virtual networks, subnets, NSGs ----------------------------------------------------------------------------
