@@ -62,6 +62,10 @@ def corpus(sub):
          b'{"location": "westeurope", "identity": {"type": "SystemAssigned"}, "properties": '
          b'{"agentPublicKeyCertificate": "x"}}', 400, "InvalidResourceName"),
         ("zone single label", "PUT", f"{zones}/localhost", dv, b'{"location": "global"}', 400, "InvalidResourceName"),
+        ("A record not IPv4", "PUT", f"{zones}/zone.example/A/gbl", dv,
+         b'{"properties": {"ttl": 10, "aRecords": [{"ipv4Address": "::1"}]}}', 400, "InvalidRequestContent"),
+        ("AAAA record not IPv6", "PUT", f"{zones}/zone.example/AAAA/gbl", dv,
+         b'{"properties": {"ttl": 10, "aaaaRecords": [{"ipv6Address": "10.0.0.1"}]}}', 400, "InvalidRequestContent"),
         ("zone location", "PUT", f"{zones}/a.example", dv, b'{"location": "westeurope"}', 400, "InvalidLocation"),
         ("rg name", "PUT", f"/subscriptions/{sub}/resourceGroups/badname.", "2025-04-01", b'{"location": "westeurope"}',
          400, None),
@@ -145,6 +149,8 @@ def test_bad_input_corpus(ready):
             continue
         if code and doc["error"]["code"] != code:
             failures.append(f"{name}: code {doc['error']['code']}, wanted {code}")
+        elif name.endswith(("not IPv4", "not IPv6")) and name.split()[-1] + " address" not in doc["error"]["message"]:
+            failures.append(f"{name}: the message does not name the address family: {doc['error']['message']}")
     assert not failures, "\n".join(failures)
     # and nothing bad was stored
     names = [s.name for s in c.hybridcompute.private_link_scopes.list_by_resource_group("rg")]
