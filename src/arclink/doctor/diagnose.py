@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from arclink.doctor.plan import ARC_ZONE_NAMES, SERVICE_TAG_NAMES
 from arclink.doctor.report import Diagnosis, Report
 from arclink.model import catalogue as cat
 
@@ -119,8 +120,7 @@ def _from_observation(cfg, run, report, failing) -> list[Diagnosis]:
     if mixed is not None and mixed.evidence.get("private") and mixed.evidence.get("public"):
         out.append(Diagnosis(
             "some Arc names resolve private and others public: the conditional forwarders differ per zone; forward "
-            "all three zones (his.arc.azure.com, guestconfiguration.azure.com, dp.kubernetesconfiguration.azure.com) "
-            "to the same DNS forwarder in Azure.", ["DNS003 *"]))
+            f"all three zones ({ARC_ZONE_NAMES}) to the same DNS forwarder in Azure.", ["DNS003 *"]))
     for n in run.plan.arc:
         if ("NET001", n) in failing:
             addr = run.answers[n].addresses[0]
@@ -136,7 +136,7 @@ def _from_observation(cfg, run, report, failing) -> list[Diagnosis]:
         tags = sorted({t for ep in blocked for t in ep.tags})
         out.append(Diagnosis(
             f"{', '.join(ep.name for ep in blocked)} cannot be reached on TCP 443: allow outbound TCP 443 to the "
-            f"service tags {', '.join(tags)} on your firewall (AzureFrontDoor.FirstParty inbound and outbound), as "
+            f"service tags {', '.join(tags)} on your firewall ({cat.TAG_FRONTDOOR} inbound and outbound), as "
             "the network configuration section requires during the preview.",
             [f"PUB002 {ep.name}" for ep in blocked]))
     return out
@@ -287,8 +287,7 @@ def _from_model(cfg, run, report, failing) -> list[Diagnosis]:
         tags = sorted({t for c in blocked for t in c.evidence.get("blocked", [])})
         out.append(Diagnosis(
             f"the firewall of site '{site.name}' blocks {', '.join(tags)}: onboarding and image pulls need outbound "
-            "TCP 443 to AzureActiveDirectory, AzureResourceManager, MicrosoftContainerRegistry and "
-            "AzureFrontDoor.FirstParty (inbound and outbound); add those service tags to the site's firewall.",
+            f"TCP 443 to {SERVICE_TAG_NAMES}; add those service tags to the site's firewall.",
             [f"PUB002 {c.target}" for c in blocked], "model"))
     texts = {d.text for d in out}
     for f in site_findings(ix, site):

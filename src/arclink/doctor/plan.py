@@ -7,6 +7,12 @@ from dataclasses import dataclass
 from arclink.model import catalogue as cat
 
 
+# For fix texts: the three zones a site's DNS server must forward, and the tags its firewall must allow.
+ARC_ZONE_NAMES = ", ".join(z.public_zone for z in cat.ARC_ZONES)
+SERVICE_TAG_NAMES = (", ".join(cat.REQUIRED_SERVICE_TAGS)
+                     + f" ({', '.join(cat.INBOUND_SERVICE_TAGS)} inbound and outbound)")
+
+
 @dataclass(frozen=True)
 class Plan:
     arc: tuple[str, ...]  # names that go through the Arc private endpoint

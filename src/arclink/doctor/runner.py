@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from arclink.doctor import probes
-from arclink.doctor.plan import Plan, build_plan
+from arclink.doctor.plan import ARC_ZONE_NAMES, Plan, build_plan
 from arclink.doctor.report import Check, Report
 from arclink.model import catalogue as cat
 
@@ -179,9 +179,8 @@ class _Run:
             self.put(Check("DNS001", name, "pass", f"{', '.join(ans.addresses)} via {ans.server}", ev))
         else:
             self.put(Check("DNS001", name, "fail", _dns_failure(ans), ev,
-                           "Make the DNS server the site uses resolve the Arc zones: forward his.arc.azure.com, "
-                           "guestconfiguration.azure.com and dp.kubernetesconfiguration.azure.com to the DNS "
-                           "forwarder in Azure, or create the private endpoint's A records."))
+                           f"Make the DNS server the site uses resolve the Arc zones: forward {ARC_ZONE_NAMES} to "
+                           "the DNS forwarder in Azure, or create the private endpoint's A records."))
             self.put(Check("DNS002", name, "skip", "the name did not resolve"))
             self.put(Check("NET001", name, "skip", "the name did not resolve"))
             self.put(Check("TLS001", name, "skip", "the name did not resolve"))
@@ -260,7 +259,7 @@ class _Run:
         else:
             self.put(Check("PUB001", ep.name, "pass", f"public: {', '.join(ans.addresses)}", ev))
         fix = (f"Allow outbound TCP 443 to the service tags {', '.join(ep.tags)} on the site's firewall"
-               + (" (AzureFrontDoor.FirstParty inbound and outbound)" if cat.TAG_FRONTDOOR in ep.tags else "") + ".")
+               + (f" ({cat.TAG_FRONTDOOR} inbound and outbound)" if cat.TAG_FRONTDOOR in ep.tags else "") + ".")
         if self.cfg.emulator is not None:
             self.put(self.modelled_firewall(ep, fix))
             return
@@ -374,8 +373,7 @@ class _Run:
                 problems.append(f"the model resolves them through {len(forwarders)} forwarders ({', '.join(forwarders)})")
             problems += [f"APL003: {f.message}" for f in apl003]
         fix = ("All clusters must use the same private endpoint through the same DNS forwarder: forward all three "
-               "Arc zones (his.arc.azure.com, guestconfiguration.azure.com, dp.kubernetesconfiguration.azure.com) "
-               "to one DNS forwarder in Azure.")
+               f"Arc zones ({ARC_ZONE_NAMES}) to one DNS forwarder in Azure.")
         if problems:
             return Check("DNS003", "*", "fail", "; ".join(problems), ev, fix)
         if warn:
