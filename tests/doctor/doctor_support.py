@@ -34,15 +34,10 @@ FULL_EMULATOR: dict[str, bool] = {}
 
 
 def _start_full(topology: Path, state_dir: Path):
-    """The whole emulator seeded with ``topology``, or None when it does not exist yet or refuses the
-    topology at write time (two scopes in one VNet, region mismatches: Azure refuses those too)."""
-    try:
-        from arclink.cli.emulator_client import fetch_index  # noqa: F401
-        from arclink.cli.serve import start_services
-    except ImportError:
-        return None
+    """The whole emulator seeded with ``topology``, or None when it refuses the topology at write time (two scopes in one VNet, region mismatches: Azure refuses those too)."""
     from arclink.arm.errors import ArmError
     from arclink.cli.main import UserError
+    from arclink.cli.serve import start_services
     from arclink.model.loader import load
 
     try:

@@ -17,10 +17,6 @@ pytestmark = pytest.mark.timeout(90)
 
 @pytest.fixture
 def served(tmp_path):
-    try:
-        import arclink.cli.serve  # noqa: F401
-    except ImportError:
-        pytest.skip("arclink serve is not available")
     state = tmp_path / "state"
     proc = subprocess.Popen([sys.executable, "-m", "arclink", "serve", "--state", str(state), "--in-memory",
                              "--topology", str(EXAMPLES / "broken" / "dns-forwards-to-public-resolver.yaml")],
