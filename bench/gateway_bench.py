@@ -182,10 +182,9 @@ def admissions(seconds: float, concurrency: int, state: Path) -> dict:
         from arclink.model.index import build_index
 
         ix = build_index(msgspec.json.decode(topo.read_bytes(), type=type(fleet_topology(1))))
-        from arclink.model.catalogue import arc_records
+        from arclink.model.catalogue import config_endpoint
 
-        *_, config = arc_records("westeurope")  # <region>.dp.kubernetesconfiguration.azure.com
-        config_name = config.fqdn
+        config_name = config_endpoint("westeurope")
         pe_addr = ix.endpoints["pe-arc-fleet"].address_of(config_name)
         agents = [Agent(c.name, k, c.address, "westeurope", gateway=("127.0.0.1", gw.ports["gateway"]),
                         ca_cert=str(state / "ca.pem"), resolver=StaticResolver(pe_addr))

@@ -142,8 +142,7 @@ class Agent:
     @property
     def config_name(self) -> str:
         """The regional configuration data-plane name (``<region>.dp.kubernetesconfiguration.azure.com``)."""
-        *_, config = cat.arc_records(self.location)  # the catalogue lists it last
-        return config.fqdn
+        return cat.config_endpoint(self.location)
 
     async def open(self, fqdn: str) -> Session:
         """Resolve ``fqdn`` from the site, dial it through the gateway, authenticate; raises Refused."""

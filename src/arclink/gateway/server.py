@@ -54,8 +54,7 @@ def default_config(index: Index, cluster: ClusterR) -> list:
 
 def discovery_endpoints(location: str) -> dict[str, str]:
     """What the discovery name tells an agent: its regional endpoints, from the catalogue's records."""
-    _gbl, his, guest_config, _gas, _dp_apex, config = cat.arc_records(location)
-    return {"config": config.fqdn, "his": his.fqdn, "guestConfiguration": guest_config.fqdn}
+    return cat.regional_endpoints(location)
 
 
 def _live_config(live: LiveState) -> ConfigSource:

@@ -147,6 +147,20 @@ def arc_records(location: str) -> tuple[ArcRecord, ...]:
     )
 
 
+def regional_endpoints(location: str) -> dict[str, str]:
+    """An agent's regional names, by role: what the discovery name tells it."""
+    loc = normalize_location(location)
+    his, gc, dp = ARC_ZONES
+    return {"his": f"{region_short(loc)}.{his.public_zone}",
+            "guestConfiguration": f"agentserviceapi.{gc.public_zone}",
+            "config": f"{loc}.{dp.public_zone}"}
+
+
+def config_endpoint(location: str) -> str:
+    """The regional configuration data plane (``<region>.dp.kubernetesconfiguration.azure.com``)."""
+    return regional_endpoints(location)["config"]
+
+
 def arc_zone_for(name: str) -> ArcZone | None:
     """The Arc zone a public or privatelink name belongs to, if any."""
     n = name.rstrip(".").lower()
