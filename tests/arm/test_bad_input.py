@@ -100,6 +100,14 @@ def corpus(sub):
         ("nsg bad enum", "PUT", f"{rg}/providers/Microsoft.Network/networkSecurityGroups/n", nv,
          b'{"location": "westeurope", "properties": {"securityRules": [{"name": "r", "properties": {"priority": 150, '
          b'"protocol": "Tcpx", "access": "Allow", "direction": "Outbound"}}]}}', 400, None),
+        ("nsg bad port range", "PUT", f"{rg}/providers/Microsoft.Network/networkSecurityGroups/n", nv,
+         b'{"location": "westeurope", "properties": {"securityRules": [{"name": "r", "properties": {"priority": 150, '
+         b'"protocol": "Tcp", "access": "Allow", "direction": "Outbound", "destinationPortRange": "80-abc"}}]}}',
+         400, "SecurityRuleInvalidPortRange"),
+        ("nsg port out of range", "PUT", f"{rg}/providers/Microsoft.Network/networkSecurityGroups/n", nv,
+         b'{"location": "westeurope", "properties": {"securityRules": [{"name": "r", "properties": {"priority": 150, '
+         b'"protocol": "Tcp", "access": "Allow", "direction": "Outbound", "destinationPortRanges": ["443", "70000"]}}]}}',
+         400, "SecurityRuleInvalidPortRange"),
         ("body over 4 MB", "PUT", f"{pls}/big", hv, big, 413, "RequestEntityTooLarge"),
         ("unknown route", "GET", "/nothing/here", hv, None, 404, None),
         ("unknown provider", "GET", f"{rg}/providers/Contoso.Widgets/widgets/w", hv, None, 404, "InvalidResourceNamespace"),

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from arclink.model import rules, trace
+from arclink.model.errors import TopologyError
 from arclink.model.loader import load, loads
 from arclink.model.rules import apl004, apl005, apl012
 
@@ -197,12 +198,15 @@ def test_apl010_non_private_link_cluster_whose_site_answers_nxdomain():
     assert "does not resolve 'dp.kubernetesconfiguration.azure.com'" in found[0].message
 
 
-def test_apl009_a_malformed_port_range_blocks_nothing_and_never_crashes():
+def test_apl009_a_malformed_port_range_is_refused_as_azure_refuses_it():
     doc = good()
     rules_ = doc["networkSecurityGroups"][0]["securityRules"]
     rules_.append({"name": "DenyWebTypo", "priority": 140, "direction": "Outbound", "access": "Deny",
                    "protocol": "Tcp", "destinationAddressPrefix": "Internet", "destinationPortRange": "80-abc"})
-    assert run(doc, "APL009") == []
+    with pytest.raises(TopologyError) as err:
+        run(doc, "APL009")
+    assert err.value.code == "InvalidPortRange" and "Value provided: 80-abc" in err.value.message
+    assert err.value.path.endswith(".securityRules[6].destinationPortRange")
     rules_[-1]["destinationPortRange"] = "400-500"  # the same rule, well formed, does block 443
     found = run(doc, "APL009")
     assert [f.path for f in found] == ["$.networkSecurityGroups[0]"] and "'DenyWebTypo'" in found[0].message

@@ -17,6 +17,7 @@ from arclink.model import arm_codec as codec
 from arclink.model import catalogue as cat
 from arclink.model.errors import TopologyError
 from arclink.model.index import parse_arm_id
+from arclink.model.nsg import port_range_error
 
 # --- refusals through the rules -----------------------------------------------------------------
 
@@ -794,6 +795,12 @@ def _check_rule(r: dict, path: str, seen: dict) -> dict:
         plural = k.replace("Range", "Ranges").replace("Prefix", "Prefixes")
         if not rp.get(plural):
             rp.setdefault(k, "*")
+    for k in ("sourcePortRange", "destinationPortRange", "sourcePortRanges", "destinationPortRanges"):
+        values = rp.get(k)
+        for v in (values if isinstance(values, list) else [] if values is None else [values]):
+            problem = port_range_error(v)
+            if problem:
+                raise bad_request("SecurityRuleInvalidPortRange", problem, f"{path}.properties.{k}")
     rp["provisioningState"] = "Succeeded"
     return rp
 

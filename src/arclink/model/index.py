@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from arclink.model import catalogue as cat
 from arclink.model import schema
 from arclink.model.errors import TopologyError
+from arclink.model.nsg import port_range_error
 
 DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 DEFAULT_RESOURCE_GROUP = "rg-arclink"
@@ -385,6 +386,11 @@ class _Builder:
                 rp = f"{p}.securityRules[{j}]"
                 if not 100 <= rule.priority <= 4096:
                     self.fail(rp + ".priority", f"priority {rule.priority} is outside 100-4096.", "InvalidPriority")
+                for key in ("source_port_range", "destination_port_range"):
+                    problem = port_range_error(getattr(rule, key))
+                    if problem:
+                        camel = "sourcePortRange" if key.startswith("source") else "destinationPortRange"
+                        self.fail(f"{rp}.{camel}", problem, "InvalidPortRange")
                 key = (rule.direction, rule.priority)
                 if key in seen:
                     self.fail(rp + ".priority", f"priority {rule.priority} is used twice for {rule.direction} rules; "

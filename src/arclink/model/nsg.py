@@ -54,6 +54,19 @@ def port_matches(spec: str, port: int) -> bool:
     return False
 
 
+def port_range_error(spec: str) -> str | None:
+    """Azure's refusal for a malformed port range ("*", "443" or "80-443", 0-65535), or None."""
+    text = str(spec).strip()
+    if text == "*":
+        return None
+    lo, dash, hi = text.partition("-")
+    lo, hi = lo.strip(), (hi if dash else lo).strip()
+    if lo.isdigit() and hi.isdigit() and 0 <= int(lo) <= int(hi) <= 65535:
+        return None
+    return (f"Security rule has invalid Port range. Value provided: {text}. Value should be an integer OR integer "
+            "range with '-' delimiter. Valid range 0-65535.")
+
+
 def _vnet_ranges(index, vnet) -> list:
     nets = list(vnet.networks)
     for p in vnet.peers:
