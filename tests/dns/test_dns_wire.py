@@ -69,6 +69,17 @@ def test_unknown_name_in_a_known_zone_is_nxdomain_with_soa(server):
     assert r.rcode() == dns.rcode.NXDOMAIN and str(r.authority[0].name) == "his.arc.azure.com."
 
 
+def test_a_zone_apex_without_an_a_record_is_nodata_not_nxdomain(server):
+    # The apex of privatelink.his.arc.azure.com has its SOA but no A record: the name exists.
+    r = ask(server, "privatelink.his.arc.azure.com", client=HUB_VNET)
+    assert r.rcode() == dns.rcode.NOERROR and not r.answer
+    soa = r.authority[0]
+    assert soa.rdtype == dns.rdatatype.SOA and str(soa.name) == "privatelink.his.arc.azure.com."
+    assert r.flags & dns.flags.AA
+    # ...while the dp zone's apex does carry the endpoint's A record (the zone group wrote it).
+    assert addresses(ask(server, "privatelink.dp.kubernetesconfiguration.azure.com", client=HUB_VNET))
+
+
 def test_ra_always_and_rd_copied(server):
     q = query("management.azure.com")
     q.flags &= ~dns.flags.RD

@@ -221,14 +221,22 @@ class _Resolver:
             return
         rec = zone.records.get((rel, "A"))
         if rec is None or not rec.addresses:
+            if rel == "@" or any(key[0] == rel for key in zone.records):
+                # The name exists (a zone's apex always has its SOA; an empty or other-type record set
+                # still makes the name): NOERROR with no data, which NxDomainRedirect does not redirect.
+                what = "an empty A record" if rec is not None else "no A record"
+                self.res.authoritative_zone = zone.zone_name
+                self.res.source = "private-zone"
+                self.step(server, f"private zone {zone.zone_name} (linked to '{vnet.name}') has {what} for '{rel}': "
+                                  "NOERROR with no address (NODATA)")
+                return
             if link.resolution_policy == "NxDomainRedirect":
                 self.step(server, f"private zone {zone.zone_name} has no record '{rel}'; NxDomainRedirect falls back to public DNS")
                 self.public(name, follow=None,
                             server=server + " -> public DNS")
                 return
-            empty = " (the record exists but is empty)" if rec is not None else ""
             self.res.authoritative_zone = zone.zone_name
-            self.fail(server, f"private zone {zone.zone_name} (linked to '{vnet.name}') has no A record '{rel}'{empty}: NXDOMAIN",
+            self.fail(server, f"private zone {zone.zone_name} (linked to '{vnet.name}') has no A record '{rel}': NXDOMAIN",
                       "NXDOMAIN")
             return
         if self.res.qtype in ("A", "ANY"):

@@ -70,6 +70,9 @@ class ClusterTrace:
             if n.resolution.rcode != "NOERROR":
                 return ("DnsResolutionFailed", f"{n.fqdn} does not resolve ({n.resolution.rcode}): "
                                                f"{n.resolution.steps[-1].action if n.resolution.steps else ''}")
+            if not n.reaches:
+                return ("DnsResolutionFailed", f"{n.fqdn} resolves to no address (NODATA): "
+                                               f"{n.resolution.steps[-1].action if n.resolution.steps else ''}")
             for r in n.reaches:
                 if not r.admitted:
                     return (r.code, r.reason)
