@@ -10,32 +10,11 @@
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
+
+from arclink.endpoints import EndpointsError, read_endpoints  # noqa: F401  (part of this module's API)
 
 ARM_SCOPE = "https://management.azure.com/.default"
-
-
-def read_endpoints(path) -> dict:
-    """The emulator's endpoints.json as a dict (``ValueError`` with one clear sentence when unusable)."""
-    p = Path(path)
-    if p.is_dir():
-        p = p / "endpoints.json"
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ValueError(f"{p} does not exist; start the emulator with 'arclink serve' (it writes endpoints.json "
-                         "into its state directory).") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"cannot read {p}: {exc}.") from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{p} is not valid JSON ({exc.msg} at line {exc.lineno}); restart 'arclink serve' to "
-                         "rewrite it.") from None
-    missing = [k for k in ("arm", "ca_cert", "token", "subscription") if not isinstance(data, dict) or not data.get(k)]
-    if missing:
-        raise ValueError(f"{p} lacks {', '.join(missing)}; it was not written by 'arclink serve'.")
-    return data
 
 
 class EmulatorCredential:

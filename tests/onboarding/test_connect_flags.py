@@ -239,3 +239,13 @@ def test_emulator_not_running(tmp_path, capsys):
     code = main(["connect", "-g", "rg", "-n", "c1", "-l", "westeurope", "--site", "s", "--emulator", str(p)])
     err = capsys.readouterr().err
     assert code == 2 and "does not answer" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", [["lint", "--emulator"], ["agent", "run", "--cluster", "c1", "--emulator"],
+                                     ["doctor", "--site", "s", "--emulator"]])
+def test_every_command_says_the_same_about_a_missing_endpoints_file(tmp_path, capsys, command):
+    missing = tmp_path / "nowhere" / "endpoints.json"
+    code = main([*command, str(missing)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert f"{missing} does not exist. Start the emulator with 'arclink serve --state DIR'" in err

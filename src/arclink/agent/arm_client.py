@@ -8,7 +8,6 @@ the azure-mgmt-* packages, which stay test dependencies.
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import json
 import ssl
 import threading
@@ -16,6 +15,8 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
+
+from arclink.endpoints import EndpointsError, is_loopback, locate, read_endpoints
 
 API = {
     "Microsoft.Resources": "2022-09-01",
@@ -52,16 +53,11 @@ class Endpoints:
 
     @classmethod
     def load(cls, path: str | Path) -> "Endpoints":
-        p = Path(path)
+        p = locate(path)
         try:
-            doc = json.loads(p.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise EmulatorUnavailable(f"{p} does not exist. Start the emulator with 'arclink serve --state DIR' "
-                                      "and pass --emulator DIR/endpoints.json.") from None
-        except (OSError, ValueError) as exc:
-            raise EmulatorUnavailable(f"{p} is not a readable endpoints.json ({exc}).") from None
-        if not isinstance(doc, dict):
-            raise EmulatorUnavailable(f"{p} is not an endpoints.json written by 'arclink serve'.")
+            doc = read_endpoints(p)
+        except EndpointsError as exc:
+            raise EmulatorUnavailable(str(exc)) from None
         for part in ("dns", "gateway"):
             if doc.get(part) is None and part in doc:
                 raise EmulatorUnavailable(f"the emulator of {p} runs without its {part} server; restart "
@@ -78,15 +74,6 @@ class Endpoints:
                    (doc["gateway"]["host"], int(doc["gateway"]["port"])), Path(state_dir))
 
 
-def _loopback(host: str | None) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host or "").is_loopback
-    except ValueError:
-        return False
-
-
 class ArmClient:
     """One keep-alive HTTPS connection per thread to the emulator's ARM endpoint."""
 
@@ -94,7 +81,7 @@ class ArmClient:
         self.ep = endpoints
         u = urllib.parse.urlsplit(endpoints.arm)
         self.host, self.port = u.hostname, u.port or 443
-        if not _loopback(self.host):
+        if not is_loopback(self.host):
             raise EmulatorUnavailable(f"the emulator's ARM endpoint {endpoints.arm} is not on loopback; give the "
                                       "endpoints.json 'arclink serve' wrote.")
         try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
 from arclink.cli.main import UserError
 
@@ -31,11 +30,8 @@ def add_emulator_flag(parser: argparse.ArgumentParser) -> None:
 def endpoints(path: str):
     from arclink.agent.arm_client import EmulatorUnavailable, Endpoints
 
-    p = Path(path)
-    if p.is_dir():
-        p = p / "endpoints.json"
     try:
-        return Endpoints.load(p)
+        return Endpoints.load(path)
     except EmulatorUnavailable as exc:
         raise UserError(str(exc), 2) from None
 

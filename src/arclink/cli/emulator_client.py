@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import ssl
 import urllib.error
@@ -13,21 +12,18 @@ from arclink.cli.main import UserError
 
 
 def read_endpoints(path) -> dict:
-    from arclink.sdk import read_endpoints as _read
+    from arclink.endpoints import EndpointsError, read_endpoints as _read
 
     try:
         return _read(path)
-    except ValueError as exc:
+    except EndpointsError as exc:
         raise UserError(str(exc), 2) from None
 
 
 def _loopback_url(url: str) -> None:
-    host = urlsplit(url).hostname or ""
-    try:
-        ok = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        ok = False
-    if not ok:
+    from arclink.endpoints import is_loopback
+
+    if not is_loopback(urlsplit(url).hostname):
         raise UserError(f"the emulator address {url} is not on loopback; arclink only talks to a local emulator.", 2)
 
 
