@@ -81,13 +81,9 @@ class Services:
 
 
 def _loopback(host: str) -> None:
-    import ipaddress
+    from arclink.endpoints import is_loopback
 
-    try:
-        ok = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        ok = False
-    if not ok:
+    if not is_loopback(host):
         raise UserError(f"--host {host} is not a loopback address; the emulator listens on loopback only "
                         "(use 127.0.0.1 or ::1).")
 

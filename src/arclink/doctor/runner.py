@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from arclink.endpoints import is_loopback
 from arclink.doctor import probes
 from arclink.doctor.plan import ARC_ZONE_NAMES, Plan, build_plan
 from arclink.doctor.report import Check, Report
@@ -69,7 +70,7 @@ class Emulator:
         except (KeyError, TypeError, ValueError):
             raise DoctorError(f"endpoints.json has no usable '{key}' entry (host and port); "
                               "start the emulator with 'arclink serve'.") from None
-        if not _is_loopback(host):
+        if not is_loopback(host):
             raise DoctorError(f"endpoints.json names {host} for '{key}', but the emulator listens on loopback only; "
                               "give the endpoints.json that 'arclink serve' wrote.")
         return host, port
@@ -131,7 +132,7 @@ class _Run:
         else:
             self.site, self.src, self.gateway, self.cafile = None, None, None, cfg.cafile
             self.dns_at = cfg.dns_server or system_dns_server()
-            if cfg.loopback_only and not _is_loopback(self.dns_at[0]):
+            if cfg.loopback_only and not is_loopback(self.dns_at[0]):
                 raise DoctorError(f"loopback-only mode: will not ask the DNS server {self.dns_at[0]}; "
                                   "give --dns-server 127.0.0.1:PORT.")
         self.ecs = self.src
@@ -164,7 +165,7 @@ class _Run:
             host, port = self.gateway
             return await probes.tcp_tls_probe(host, port, name, self.t(), cafile=self.cafile,
                                               proxy=(self.src, address), tls=tls, hello=tls)
-        if self.cfg.loopback_only and not _is_loopback(address):
+        if self.cfg.loopback_only and not is_loopback(address):
             return None
         return await probes.tcp_tls_probe(address, self.cfg.connect_port, name, self.t(), cafile=self.cafile, tls=tls)
 
@@ -459,13 +460,6 @@ def _is_private(address: str) -> bool:
         return False
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _zone_of(name: str) -> str:
