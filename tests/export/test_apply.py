@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -226,3 +227,17 @@ def test_apply_refuses_a_plan_with_lint_errors(tmp_path):
     assert r.stdout == "" and "Traceback" not in r.stderr
     (line,) = r.stderr.strip().splitlines()
     assert "APL001" in line and "pass --force to apply anyway" in line
+
+
+def test_serve_and_apply_name_extensions_alike():
+    """`serve --topology` (the codec) and `apply`/the exports (the plan) create the same extension resources."""
+    from arclink.export.plan import build_plan
+    from arclink.model.arm_codec import resources_from_topology
+    from arclink.model.loader import load
+
+    ix = load(Path(__file__).resolve().parents[2] / "examples" / "good.yaml")
+    by_codec = {r["id"].lower() for r in resources_from_topology(ix.topology)[0]
+                if r.get("type") == "Microsoft.KubernetesConfiguration/extensions"}
+    by_plan = {s.id.lower() for s in build_plan(ix).steps if s.type == "Microsoft.KubernetesConfiguration/extensions"}
+    assert by_codec == by_plan
+    assert any(i.endswith("/extensions/azuremonitor-containers") for i in by_codec)

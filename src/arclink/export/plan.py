@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from arclink.model import catalogue as cat
-from arclink.model.arm_codec import cluster_tags, record_properties, security_rule
+from arclink.model.arm_codec import cluster_tags, extension_name, record_properties, security_rule
 from arclink.model.index import ClusterR, Index, PeR, ZoneR
 
 # api-versions the templates pin: the versions of the specs in shared/specs
@@ -90,14 +90,6 @@ class Plan:
 
     def of_kind(self, kind: str) -> list[Step]:
         return [s for s in self.steps if s.kind == kind]
-
-
-def extension_name(extension_type: str) -> str:
-    """The extension resource name for a type: microsoft.flux -> flux (as ``az k8s-extension`` docs name them)."""
-    t = extension_type.lower()
-    if t.startswith("microsoft."):
-        t = t[len("microsoft."):]
-    return re.sub(r"[^a-z0-9-]", "-", t)
 
 
 def seed_security_rules() -> list[dict]:

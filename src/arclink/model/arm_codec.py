@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import ipaddress
+import re
 from typing import Iterable
 
 import msgspec
@@ -365,6 +366,15 @@ def record_properties(rec) -> dict | None:
     return props
 
 
+def extension_name(extension_type: str) -> str:
+    """The extension resource name for a type, as the az k8s-extension docs name them:
+    microsoft.flux -> flux, microsoft.azuremonitor.containers -> azuremonitor-containers."""
+    t = extension_type.lower()
+    if t.startswith("microsoft."):
+        t = t[len("microsoft."):]
+    return re.sub(r"[^a-z0-9-]", "-", t)[:63] or "extension"
+
+
 def cluster_tags(c) -> dict:
     """A connected cluster's site, address and tool versions as the tags that carry them."""
     tags = {}
@@ -470,7 +480,7 @@ def resources_from_topology(topo: schema.Topology) -> tuple[list[dict], dict]:
         out.append({"id": c.id, "type": "Microsoft.Kubernetes/connectedClusters", "location": c.location, "tags": tags,
                     "identity": {"type": "SystemAssigned"}, "properties": props})
         for ext in c.spec.extensions:
-            name = ext.split(".")[-1].replace("_", "-")[:63] or "extension"
+            name = extension_name(ext)
             out.append({"id": f"{c.id}/providers/Microsoft.KubernetesConfiguration/extensions/{name}",
                         "type": "Microsoft.KubernetesConfiguration/extensions",
                         "properties": {"extensionType": ext}})
