@@ -80,6 +80,18 @@ def test_a_zone_apex_without_an_a_record_is_nodata_not_nxdomain(server):
     assert addresses(ask(server, "privatelink.dp.kubernetesconfiguration.azure.com", client=HUB_VNET))
 
 
+def test_a_zones_soa_is_answered_as_data(server):
+    r = ask(server, "privatelink.his.arc.azure.com", "SOA", client=HUB_VNET)
+    assert r.rcode() == dns.rcode.NOERROR and not r.authority
+    (soa,) = r.answer
+    assert soa.rdtype == dns.rdatatype.SOA and str(soa.name) == "privatelink.his.arc.azure.com."
+    assert soa[0].mname.to_text() == "azureprivatedns.net."
+    assert r.flags & dns.flags.AA
+    # below the apex, an SOA question is still a negative answer with the zone's SOA in authority
+    r = ask(server, "gbl.privatelink.his.arc.azure.com", "SOA", client=HUB_VNET)
+    assert r.rcode() == dns.rcode.NOERROR and not r.answer and r.authority[0].rdtype == dns.rdatatype.SOA
+
+
 def test_ra_always_and_rd_copied(server):
     q = query("management.azure.com")
     q.flags &= ~dns.flags.RD

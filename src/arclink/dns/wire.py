@@ -163,6 +163,12 @@ def _fill(response, index: Index, res: Resolution, qname: dns.name.Name, rdtype:
             zone = final.partition(".")[2] or final
         kind = ("private" if res.zone_vnet else "site") if res.authoritative_zone else "public"
         soa = soa_for(zone, kind)
+        if nodata and rdtype == dns.rdatatype.SOA and final == zone:
+            # A zone's own SOA is data, not a negative answer.
+            response.answer.append(dns.rrset.from_text(
+                qname if final == name else dns.name.from_text(zone), soa.ttl, dns.rdataclass.IN,
+                dns.rdatatype.SOA, soa.rdata_text()))
+            return
         response.authority.append(dns.rrset.from_text(
             dns.name.from_text(zone), soa.negative_ttl, dns.rdataclass.IN, dns.rdatatype.SOA, soa.rdata_text()))
 
