@@ -20,6 +20,7 @@ import msgspec
 from arclink.arm import control, types
 from arclink.arm.engine import Engine, Result
 from arclink.arm.errors import ArmError, bad_request
+from arclink.arm.resources import hooks_for
 from arclink.arm.routes import Route, parse
 from arclink.model import catalogue as cat
 
@@ -188,7 +189,7 @@ class _App:
                 _only(method, "GET")
                 zk = route.key.rsplit("/", 1)[0]
                 if eng.store.get(zk) is None:
-                    eng._missing(parse(zk), types.lookup("microsoft.network/privatednszones"))
+                    eng.missing(parse(zk), types.lookup("microsoft.network/privatednszones"))
                 keys = [k for t in ("a", "aaaa", "cname", "mx", "ptr", "soa", "srv", "txt")
                         for k in eng.store.list_keys(f"{zk}/{t}")]
                 return eng.list(keys, query, path)
@@ -205,7 +206,7 @@ class _App:
                 route.id.rsplit("/", 1)[0] if route.names else None
             if parent and eng.store.get(parent) is None:
                 pr = parse(parent)
-                eng._missing(pr, types.lookup(pr.type_key))
+                eng.missing(pr, types.lookup(pr.type_key))
             return eng.list(eng.store.list_keys(route.key), query, path)
         # a single resource
         if route.type_key == "microsoft.hybridcompute/privatelinkscopes/privatelinkresources":
@@ -307,7 +308,7 @@ class _App:
     def _pl_resource(self, scope_id: str) -> dict:
         scope = self.engine.store.get_obj(scope_id)
         if scope is None:
-            self.engine._missing(parse(scope_id), types.lookup("microsoft.hybridcompute/privatelinkscopes"))
+            self.engine.missing(parse(scope_id), types.lookup("microsoft.hybridcompute/privatelinkscopes"))
         return {"id": f"{scope['id']}/privateLinkResources/{cat.ARC_GROUP_ID}", "name": cat.ARC_GROUP_ID,
                 "type": "Microsoft.HybridCompute/privateLinkScopes/privateLinkResources",
                 "properties": {"groupId": cat.ARC_GROUP_ID, "requiredMembers": list(cat.ARC_REQUIRED_MEMBERS),
@@ -324,17 +325,10 @@ class _App:
         item = route.id.rsplit("/", 1)[0]
         obj = self.engine.store.get_obj(item)
         if obj is None:
-            self.engine._missing(parse(item), rtype)
-        if rtype.key == "microsoft.kubernetes/connectedclusters" and action == "listclusterusercredential":
-            from arclink.arm.behaviour import refuse
-            from arclink.model.rules import apl012
-
-            if (obj.get("properties") or {}).get("privateLinkState") == "Enabled":
-                raise refuse("apl012", "FeatureNotSupportedWithPrivateLink",
-                             "Cluster Connect (listClusterUserCredential) is not supported on a private link enabled "
-                             "connected cluster. " + apl012.CLI_FEATURES_MESSAGE)
-            return Result(200, {"hybridConnectionConfig": None,
-                                "kubeconfigs": [{"name": "credentialName1", "value": ""}]})
+            self.engine.missing(parse(item), rtype)
+        act = hooks_for(rtype.key).actions.get(action)
+        if act is not None:
+            return Result(200, act(obj))
         raise ArmError(404, "InvalidResourceType", f"The action '{action}' is not offered on '{rtype.type}'.")
 
     # --- api-version policy --------------------------------------------------------------
@@ -394,7 +388,7 @@ class _App:
 
 def _publisher(store, live):
     def changed() -> None:
-        from arclink.arm.behaviour import onprem_of
+        from arclink.arm.model_view import onprem_of
         from arclink.model.arm_codec import index_from_resources
 
         try:

@@ -50,7 +50,7 @@ def handle(app, method: str, path: str, query: dict, body: bytes) -> Result:
         app.live.changed()
         return Result(200, {"status": "reset"})
     if head == "state" and method == "GET":
-        from arclink.arm.behaviour import onprem_of
+        from arclink.arm.model_view import onprem_of
 
         resources, onprem = store.all_objects(), onprem_of(store)
         if (query.get("format") or "").lower() == "arm":
@@ -132,7 +132,7 @@ def _check_refs(app, kind: str, obj) -> None:
 
 
 def _validate(app, onprem: dict) -> None:
-    from arclink.arm.behaviour import onprem_of
+    from arclink.arm.model_view import onprem_of
     from arclink.model.arm_codec import index_from_resources
 
     current = onprem_of(app.engine.store)

@@ -2,7 +2,8 @@
 
 Wire-independent: the HTTP app, ``serve --topology`` and ``state import`` all call
 ``Engine.put``/``delete``. Type-specific behaviour (a private endpoint creating its
-connection on the scope, zone groups writing A records...) is in ``behaviour``.
+connection on the scope, zone groups writing A records...) is in ``arm.resources``,
+one module per resource family; body validation is in ``arm.validation``.
 """
 
 from __future__ import annotations
@@ -11,17 +12,21 @@ import copy
 import datetime as dt
 import uuid
 from collections import OrderedDict
+from typing import Any, NoReturn
 
 import msgspec
 
-from arclink.arm import behaviour, types
+from arclink.arm import types
 from arclink.arm.errors import ArmError, bad_request, missing_registration, not_found, rg_not_found
+from arclink.arm.hooks import Body
+from arclink.arm.model_view import candidate_index
+from arclink.arm.resources import hooks_for
 from arclink.arm.routes import Route, parse
 from arclink.arm.store import Store
+from arclink.arm.validation import validate_body
 from arclink.model import catalogue as cat
 
 PAGE_SIZE = 100
-_dec = msgspec.json.Decoder()
 
 
 def now_iso() -> str:
@@ -31,12 +36,12 @@ def now_iso() -> str:
 class Result:
     __slots__ = ("status", "body", "headers")
 
-    def __init__(self, status: int, body=None, headers: dict | None = None):
+    def __init__(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
         self.status, self.body, self.headers = status, body, headers or {}
 
 
 class Engine:
-    def __init__(self, store: Store, *, base_url: str = "", principal: str = "arclink@emulator"):
+    def __init__(self, store: Store, *, base_url: str = "", principal: str = "arclink@emulator") -> None:
         self.store = store
         self.base_url = base_url
         self.principal = principal
@@ -49,20 +54,20 @@ class Engine:
         p = self.store.get_obj(f"/subscriptions/{sub}/providers/{ns}")
         return bool(p) and p.get("registrationState") == "Registered"
 
-    def require_rg(self, sub: str, rg: str) -> dict:
+    def require_rg(self, sub: str, rg: str) -> Body:
         obj = self.store.get_obj(f"/subscriptions/{sub}/resourcegroups/{rg}")
         if obj is None:
             raise rg_not_found(rg)
         return obj
 
-    def system_data(self, old: dict | None) -> dict:
+    def system_data(self, old: Body | None) -> Body:
         t = now_iso()
         sd = dict((old or {}).get("systemData") or {"createdBy": self.principal, "createdByType": "User", "createdAt": t})
         sd.update(lastModifiedBy=self.principal, lastModifiedByType="User", lastModifiedAt=t)
         return sd
 
-    def operation(self, route: Route, rtype: types.RType, api_version: str, *, kind: str, result_status: int,
-                  result=None, location: str = "westeurope") -> dict:
+    def operation(self, route: Route, rtype: types.RType | None, api_version: str, *, kind: str, result_status: int,
+                  result: Any = None, location: str = "westeurope") -> dict[str, str]:
         """Record a finished operation; the headers the SDK pollers follow to it."""
         op_id = str(uuid.uuid4())
         ns = rtype.namespace if rtype else "Microsoft.Resources"
@@ -90,10 +95,11 @@ class Engine:
     def get(self, route: Route, rtype: types.RType) -> Result:
         body = self.store.get(route.key)
         if body is None:
-            self._missing(route, rtype)
+            self.missing(route, rtype)
         return Result(200, body)
 
-    def _missing(self, route: Route, rtype: types.RType):
+    def missing(self, route: Route, rtype: types.RType | None) -> NoReturn:
+        """Raise the 404 ARM answers for ``route``: its resource group, its parent, or itself is missing."""
         if route.rg and route.kind != "rg":
             self.require_rg(route.sub, route.rg)
         if route.parent_id and self.store.get(route.parent_id) is None:
@@ -101,10 +107,10 @@ class Engine:
                                                           f"Parent resource '{route.parent_id.rsplit('/', 1)[-1]}' not found.")
         name = route.names[-1] if route.names else route.id.rsplit("/", 1)[-1]
         if route.kind == "rg":
-            raise rg_not_found(route.rg)
+            raise rg_not_found(route.rg or "")
         raise not_found(rtype.type if rtype else route.type_key, name, route.rg)
 
-    def list(self, keys: list[str], query: dict, url_path: str) -> Result:
+    def list(self, keys: list[str], query: dict[str, str], url_path: str) -> Result:
         """One page of the resources ``keys`` name, with a nextLink when more follow."""
         try:
             skip = int(query.get("$skiptoken") or 0)
@@ -150,11 +156,13 @@ class Engine:
             segs.append(f"{t}/{n}")
         return "/".join(segs)
 
-    def put(self, route: Route, rtype: types.RType, body: dict, api_version: str, headers: dict | None = None) -> Result:
+    def put(self, route: Route, rtype: types.RType, body: Body, api_version: str,
+            headers: dict[str, str] | None = None) -> Result:
         headers = {k.lower(): v for k, v in (headers or {}).items()}
         self.check_write(route, rtype)
         name = route.names[-1] if route.names else route.rg
-        if not rtype.name.match(name or "") or (rtype.key == "microsoft.resources/resourcegroups" and name.endswith(".")):
+        name = name or ""
+        if not rtype.name.match(name) or (rtype.key == "microsoft.resources/resourcegroups" and name.endswith(".")):
             raise bad_request("InvalidResourceName" if rtype.key != "microsoft.resources/resourcegroups" else "InvalidResourceGroupName",
                               f"The resource name '{name}' is invalid for type '{rtype.type}'. It must match "
                               f"{rtype.name.pattern} (see https://aka.ms/ResourceNameRules).", target=name)
@@ -163,7 +171,7 @@ class Engine:
         validate_body(rtype, body, old)
         new = self._commit(route, rtype, self.build(route, rtype, body, old), old)
         status = 200 if old is not None else 201
-        out_headers = {}
+        out_headers: dict[str, str] = {}
         if rtype.put != "sync":
             out_headers = self.operation(route, rtype, api_version, kind="put", result_status=200, result=new,
                                          location=new.get("location") or "global")
@@ -171,20 +179,26 @@ class Engine:
             out_headers["ETag"] = new["etag"]
         return Result(status, new, out_headers)
 
-    def _commit(self, route: Route, rtype: types.RType, new: dict, old: dict | None, *, prepare: bool = True) -> dict:
+    def _commit(self, route: Route, rtype: types.RType, new: Body, old: Body | None, *, prepare: bool = True) -> Body:
         """Write ``new`` with its side effects in one batch; returns the body as stored."""
+        hooks = hooks_for(rtype.key)
         with self.store.batch():
             if prepare:
-                behaviour.prepare(self, route, rtype, new, old)
+                hooks.prepare(self.store, route, new, old)
+                if hooks.check_model:
+                    candidate_index(self.store, route.key, new)
+                props = new.setdefault("properties", {})
+                if hooks.provisioning_state:
+                    props["provisioningState"] = "Succeeded"
             if rtype.etag:
                 new["etag"] = _etag(rtype)
             self.store.put(route.key, new)
-            behaviour.after_put(self, route, rtype, new, old)
+            hooks.after_put(self.store, route, new, old)
         return self.store.get_obj(route.key) or new
 
-    def build(self, route: Route, rtype: types.RType, body: dict, old: dict | None) -> dict:
+    def build(self, route: Route, rtype: types.RType, body: Body, old: Body | None) -> Body:
         rid = old["id"] if old else self.canonical_id(route, rtype)
-        new: dict = {"id": rid, "name": rid.rsplit("/", 1)[-1], "type": rtype.type}
+        new: Body = {"id": rid, "name": rid.rsplit("/", 1)[-1], "type": rtype.type}
         if rtype.tracked:
             loc = body.get("location")
             if rtype.global_location:
@@ -217,14 +231,15 @@ class Engine:
         new["systemData"] = self.system_data(old)
         return new
 
-    def patch(self, route: Route, rtype: types.RType, body: dict, api_version: str, headers: dict | None = None) -> Result:
+    def patch(self, route: Route, rtype: types.RType, body: Body, api_version: str,
+              headers: dict[str, str] | None = None) -> Result:
         headers = {k.lower(): v for k, v in (headers or {}).items()}
         if rtype.patch is None:
             raise ArmError(405, "MethodNotAllowed", f"The PATCH method is not supported for '{rtype.type}'.")
         self.check_write(route, rtype)
         old = self.store.get_obj(route.key)
         if old is None:
-            self._missing(route, rtype)
+            self.missing(route, rtype)
         _preconditions(headers, old)
         if "tags" in body and body["tags"] is not None and not isinstance(body["tags"], dict):
             raise bad_request("InvalidRequestContent", "The request content was invalid: 'tags' must be an object.", "tags")
@@ -232,7 +247,7 @@ class Engine:
         if "tags" in body:
             new["tags"] = dict(body.get("tags") or {})
         if rtype.patch == "merge":
-            behaviour.check_patch(self, route, rtype, body, old)
+            hooks_for(rtype.key).check_patch(body, old)
             for k, v in (body.get("properties") or {}).items():
                 if k in _readonly_props(rtype):
                     continue
@@ -245,7 +260,7 @@ class Engine:
         new = self._commit(route, rtype, new, old, prepare=rtype.patch == "merge")
         return Result(200, new, {"ETag": new["etag"]} if "etag" in new else {})
 
-    def delete(self, route: Route, rtype: types.RType, api_version: str, headers: dict | None = None) -> Result:
+    def delete(self, route: Route, rtype: types.RType, api_version: str, headers: dict[str, str] | None = None) -> Result:
         headers = {k.lower(): v for k, v in (headers or {}).items()}
         if not self.registered(route.sub, rtype.namespace):
             raise missing_registration(rtype.namespace)
@@ -254,21 +269,20 @@ class Engine:
             if route.rg and rtype.key != "microsoft.resources/resourcegroups":
                 self.require_rg(route.sub, route.rg)
             if rtype.key == "microsoft.resources/resourcegroups":
-                raise rg_not_found(route.rg)
+                raise rg_not_found(route.rg or "")
             return Result(204)
         _preconditions(headers, old)
         with self.store.batch():
-            behaviour.before_delete(self, route, rtype, old)
+            hooks_for(rtype.key).before_delete(self.store, route, old)
+            # children go with their parent: no refusals of their own, but their side effects
             for k in reversed(self.store.keys_under(route.key)):
                 child = self.store.get_obj(k)
                 ctype = types.lookup(_type_key(child))
-                if ctype is not None and child is not None:
-                    behaviour.before_delete(self, parse(k), ctype, child, cascade=True)
                 self.store.delete(k)
                 if ctype is not None and child is not None:
-                    behaviour.after_delete(self, parse(k), ctype, child)
+                    hooks_for(ctype.key).after_delete(self.store, parse(k), child)
             self.store.delete(route.key)
-            behaviour.after_delete(self, route, rtype, old)
+            hooks_for(rtype.key).after_delete(self.store, route, old)
         if rtype.delete == "sync":
             return Result(200)
         hdrs = self.operation(route, rtype, api_version, kind="delete", result_status=204,
@@ -276,7 +290,7 @@ class Engine:
         return Result(202, None, hdrs)
 
 
-def _type_key(obj: dict | None) -> str:
+def _type_key(obj: Body | None) -> str:
     return ((obj or {}).get("type") or "").lower()
 
 
@@ -285,7 +299,7 @@ def _etag(rtype: types.RType) -> str:
     return f'W/"{g}"' if rtype.namespace == "Microsoft.Network" and "privateDnsZones" not in rtype.type else g
 
 
-def _preconditions(headers: dict, old: dict | None) -> None:
+def _preconditions(headers: dict[str, str], old: Body | None) -> None:
     im = headers.get("if-match")
     if im and im != "*":
         if old is None or old.get("etag") != im:
@@ -297,7 +311,7 @@ def _preconditions(headers: dict, old: dict | None) -> None:
         raise ArmError(412, "PreconditionFailed", "The resource already exists and If-None-Match: * was given.")
 
 
-def _set_default(new: dict, props: dict, path: str, value) -> None:
+def _set_default(new: Body, props: Body, path: str, value: Any) -> None:
     parts = path.split(".")
     target = props if parts[0] == "properties" else new
     parts = parts[1:] if parts[0] == "properties" else parts
@@ -307,73 +321,5 @@ def _set_default(new: dict, props: dict, path: str, value) -> None:
         target[parts[-1]] = copy.deepcopy(value)
 
 
-def _readonly_props(rtype: types.RType) -> set:
+def _readonly_props(rtype: types.RType) -> set[str]:
     return {p.split(".", 1)[1] for p in rtype.readonly if p.startswith("properties.") and p.count(".") == 1}
-
-
-_KIND_TYPES = {"str": str, "bool": bool, "list": list, "obj": dict, "map": dict}
-_KIND_NAMES = {"str": "a string", "bool": "a boolean", "list": "an array", "obj": "an object", "map": "an object",
-               "int": "an integer"}
-
-
-def _walk(obj, path: str):
-    cur = obj
-    for p in path.split("."):
-        if not isinstance(cur, dict) or p not in cur:
-            return False, None
-        cur = cur[p]
-    return True, cur
-
-
-def validate_body(rtype: types.RType, body: dict, old: dict | None, patching: bool = False) -> None:
-    """Types, enums (normalised to the spec's casing), read-only and required properties."""
-    if "properties" in body and body["properties"] is not None and not isinstance(body["properties"], dict):
-        raise bad_request("InvalidRequestContent", "The request content was invalid and could not be deserialized: "
-                                                   "'properties' must be an object.", "properties")
-    if "tags" in body and body["tags"] is not None:
-        tags = body["tags"]
-        if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
-            raise bad_request("InvalidRequestContent", "The request content was invalid and could not be deserialized: "
-                                                       "'tags' must be an object of strings.", "tags")
-    if "location" in body and body["location"] is not None and not isinstance(body["location"], str):
-        raise bad_request("InvalidRequestContent", "The request content was invalid and could not be deserialized: "
-                                                   "'location' must be a string.", "location")
-    for path, kind in rtype.fields.items():
-        present, value = _walk(body, path)
-        if not present or value is None:
-            continue
-        if isinstance(kind, tuple) and kind[0] == "enum":
-            if not isinstance(value, str) or value.lower() not in {v.lower() for v in kind[1]}:
-                raise bad_request("InvalidRequestContent" if not isinstance(value, str) else "InvalidParameter",
-                                  f"The value '{value}' of '{path}' is not valid. Allowed values: "
-                                  f"{', '.join(kind[1])}.", path)
-            canon = next(v for v in kind[1] if v.lower() == value.lower())
-            parent = body
-            for p in path.split(".")[:-1]:
-                parent = parent[p]
-            parent[path.split(".")[-1]] = canon
-        elif kind == "int":
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise bad_request("InvalidRequestContent", f"The request content was invalid and could not be "
-                                                           f"deserialized: '{path}' must be an integer.", path)
-        else:
-            want = _KIND_TYPES[kind]
-            if not isinstance(value, want) or (want is not bool and isinstance(value, bool)):
-                raise bad_request("InvalidRequestContent", f"The request content was invalid and could not be "
-                                                           f"deserialized: '{path}' must be {_KIND_NAMES[kind]}.", path)
-            if kind == "map" and not all(isinstance(v, str) for v in value.values()):
-                raise bad_request("InvalidRequestContent", f"'{path}' must be an object of strings.", path)
-    if not patching:
-        for path in rtype.readonly:
-            present, value = _walk(body, path)
-            if present and value is not None:
-                _, current = _walk(old or {}, path)
-                if value != current:
-                    raise bad_request("InvalidRequestContent",
-                                      f"The property '{path}' is read-only and cannot be set in a request; remove it "
-                                      "from the body.", path)
-    for path in rtype.required:
-        present, value = _walk(body, path)
-        if not present or value is None:
-            raise bad_request("InvalidRequestContent" if path.startswith("properties") else "MissingRequiredProperty",
-                              f"The property '{path}' is required; add it to the request body.", path)

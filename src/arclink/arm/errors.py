@@ -5,17 +5,21 @@ Codes and messages follow reference/arm-api.md §6 (observed ARM front-door text
 
 from __future__ import annotations
 
+from typing import Any
+
+from arclink.model.rules import Rule
+
 
 class ArmError(Exception):
     def __init__(self, status: int, code: str, message: str, target: str | None = None,
-                 details: list | None = None, headers: dict | None = None):
+                 details: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.target = status, code, message, target
         self.details = details or []
         self.headers = headers or {}
 
-    def body(self) -> dict:
-        err = {"code": self.code, "message": self.message}
+    def body(self) -> dict[str, Any]:
+        err: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.target:
             err["target"] = self.target
         err["details"] = self.details
@@ -42,3 +46,8 @@ def missing_registration(ns: str) -> ArmError:
 def bad_request(code: str, message: str, target: str | None = None) -> ArmError:
     return ArmError(400, code, message, target)
 
+
+
+def refuse(rule: Rule, problem: str, target: str | None = None, status: int = 400) -> ArmError:
+    """A write refused by ``rule`` (one the linter reports too): its ARM code, its id, the problem, its fix."""
+    return ArmError(status, rule.arm_code or "BadRequest", f"{rule.id}: {problem.rstrip('.')}. {rule.fix}", target=target)

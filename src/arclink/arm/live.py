@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from arclink.arm.behaviour import onprem_of
+from arclink.arm.model_view import onprem_of
 from arclink.model.arm_codec import index_from_resources
 from arclink.model.index import Index
 from arclink.model.live import LiveState

@@ -72,7 +72,7 @@ def _export(args) -> int:
 
         topo = fetch_topology(endpoints)
     else:
-        from arclink.arm.behaviour import onprem_of
+        from arclink.arm.model_view import onprem_of
         from arclink.model.arm_codec import topology_from_resources
 
         store = _open_store(args.state)

@@ -27,6 +27,7 @@ class Rule:
     fix: str  # what to do, generally
     hard: bool = False  # Azure refuses it at write time (the emulator returns an ARM error)
     policy: str | None = None  # an Azure Policy built-in that enforces the same, if any
+    arm_code: str | None = None  # the ARM error code the emulator refuses a write with (hard rules)
 
     @property
     def doc(self) -> str:

@@ -13,6 +13,7 @@ RULE = Rule(
     fix="Keep one Azure Arc Private Link Scope per virtual network: move the other scope's private endpoint "
         "to its own virtual network, or associate its clusters with the first scope.",
     hard=True,
+    arm_code="PrivateLinkScopeAlreadyAssociatedWithVirtualNetwork",
 )
 
 

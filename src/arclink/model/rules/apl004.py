@@ -22,12 +22,12 @@ RULE = Rule(
     fix="Create the cluster resource in the scope's region (az connectedk8s connect -l <scope region>), or use a scope "
         "in the cluster's region.",
     hard=True,
+    arm_code="PrivateLinkScopeLocationMismatch",
 )
 
 # The CLI's wording (connectedk8s custom.py, error AZK8S0105 PrivateLinkScopeLocationMismatch).
 CLI_MESSAGE = ("The location of the private link scope resource does not match the location of connected cluster "
                "resource. Please ensure that both the resources are in the same azure location.")
-ERROR_CODE = "PrivateLinkScopeLocationMismatch"
 
 
 def region_mismatch(cluster_location: str | None, scope_location: str | None) -> str | None:

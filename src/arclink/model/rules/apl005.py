@@ -23,9 +23,8 @@ RULE = Rule(
     fix="Create the private endpoint in the region of its virtual network (the portal's \"Select the same region as "
         "your virtual network\"; az network private-endpoint create -l <vnet region>).",
     hard=True,
+    arm_code="InvalidResourceReference",
 )
-
-ERROR_CODE = "InvalidResourceReference"
 
 
 def pe_region_mismatch(pe_location: str | None, vnet_location: str | None, subnet_id: str = "",

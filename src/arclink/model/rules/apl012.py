@@ -27,6 +27,7 @@ RULE = Rule(
     fix="Remove these features and extensions from the private-link cluster, or run them on a cluster without private "
         "link. The CLI says: " + CLI_FEATURES_MESSAGE,
     hard=True,
+    arm_code="FeatureNotSupportedWithPrivateLink",
 )
 
 

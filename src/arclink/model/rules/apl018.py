@@ -20,6 +20,7 @@ RULE = Rule(
     fix="Set the private endpoint's groupIds to [hybridcompute] (portal: Target sub-resource hybridcompute; az network "
         "private-endpoint create --group-id hybridcompute) and target the scope's Microsoft.HybridCompute/privateLinkScopes id.",
     hard=True,
+    arm_code="PrivateEndpointBadRequest",
 )
 
 

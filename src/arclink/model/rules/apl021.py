@@ -21,6 +21,7 @@ RULE = Rule(
     fix="Move the scope and its private-link clusters to a region where the preview is offered (for example East Asia "
         "or Australia East instead of Southeast Asia): set location on the scope, the clusters and their resource group.",
     hard=True,
+    arm_code="LocationNotAvailableForResourceType",
 )
 
 

@@ -1,0 +1,231 @@
+"""Virtual networks, their subnets and peerings.
+
+Subnets are both inline in the VNet's body and child resources (ARM shows them both
+ways, and a VNet PUT replaces them); a subnet in use by a private endpoint cannot be
+deleted. A peering is Initiated until the remote VNet peers back, then Connected.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+from typing import Any
+
+from arclink.arm import types
+from arclink.arm.errors import ArmError, bad_request
+from arclink.arm.hooks import Body, Hooks, ResourceStore
+from arclink.arm.resources.common import arm_id_or_fail, mirror, ref_missing, sync_children, type_of
+from arclink.arm.routes import Route
+from arclink.arm.validation import validate_body
+from arclink.model import arm_codec as codec
+from arclink.model.rules import Rule
+
+ENFORCES: tuple[Rule, ...] = ()
+T_PEERING = "microsoft.network/virtualnetworks/virtualnetworkpeerings"
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _cidr(value: Any, path: str) -> Network:
+    if not isinstance(value, str):
+        raise bad_request("InvalidAddressPrefixFormat", f"Address prefix at '{path}' must be a string such as "
+                                                        "10.0.1.0/24.", path)
+    try:
+        return ipaddress.ip_network(value, strict=True)
+    except (ValueError, TypeError):
+        raise bad_request("InvalidAddressPrefixFormat", f"Address prefix '{value}' at '{path}' is not a valid CIDR "
+                                                        "(use the network address, e.g. 10.0.1.0/24).", path) from None
+
+
+def _subnet_props(store: ResourceStore, sp: Body, vnet_nets: list[Network], name: str, vnet_name: str,
+                  path: str) -> Body:
+    prefixes = sp.get("addressPrefixes")
+    if prefixes is not None and (not isinstance(prefixes, list) or not prefixes):
+        raise bad_request("InvalidRequestContent", f"'{path}.addressPrefixes' must be a non-empty array.", path)
+    prefix = sp.get("addressPrefix") or (prefixes or [None])[0]
+    net = _cidr(prefix, path + ".addressPrefix")
+    if not any(net.version == n.version and net.subnet_of(n) for n in vnet_nets):  # type: ignore[arg-type]
+        raise bad_request("NetcfgSubnetRangeOutsideVnet", f"Subnet '{name}' is not valid because its IP address range "
+                                                          f"{prefix} is outside the IP address range of virtual network "
+                                                          f"'{vnet_name}'.", path)
+    if sp.get("networkSecurityGroup") is not None and not isinstance(sp["networkSecurityGroup"], dict):
+        raise bad_request("InvalidRequestContent", f"'{path}.networkSecurityGroup' must be an object with an id.", path)
+    nsg = (sp.get("networkSecurityGroup") or {}).get("id")
+    if nsg:
+        arm_id_or_fail(nsg, path + ".networkSecurityGroup.id")
+        obj = store.get_obj(nsg)
+        if obj is None:
+            raise ref_missing(nsg, name)
+        sp["networkSecurityGroup"] = {"id": obj["id"]}
+    sp.setdefault("privateEndpointNetworkPolicies", "Disabled")
+    sp.setdefault("privateLinkServiceNetworkPolicies", "Enabled")
+    sp["provisioningState"] = "Succeeded"
+    return sp
+
+
+def _vnet_nets(vnet: Body) -> list[Network]:
+    prefixes = ((vnet.get("properties") or {}).get("addressSpace") or {}).get("addressPrefixes")
+    if not isinstance(prefixes, list) or not prefixes:
+        raise bad_request("InvalidRequestContent", "A virtual network needs properties.addressSpace.addressPrefixes "
+                                                   "with at least one prefix.", "properties.addressSpace.addressPrefixes")
+    return [_cidr(a, f"properties.addressSpace.addressPrefixes[{i}]") for i, a in enumerate(prefixes)]
+
+
+def _inline_subnet(store: ResourceStore, new: Body, s: Any, i: int, names: set[str], nets: list[Network]) -> Body:
+    """One subnet of a VNet's body, checked and completed as the child resource it becomes."""
+    if not isinstance(s, dict) or not isinstance(s.get("name"), str) or not s["name"] \
+            or not isinstance(s.get("properties") or {}, dict):
+        raise bad_request("InvalidRequestContent", f"properties.subnets[{i}] needs a name and an object 'properties'.",
+                          f"properties.subnets[{i}]")
+    if not types.NETWORK_NAME.match(s["name"]):
+        raise bad_request("InvalidResourceName", f"The subnet name '{s['name']}' is invalid.", f"properties.subnets[{i}].name")
+    if s["name"].lower() in names:
+        raise bad_request("DuplicateResourceName", f"Subnet '{s['name']}' is listed twice.", f"properties.subnets[{i}]")
+    names.add(s["name"].lower())
+    inline = {"properties": dict(s.get("properties") or {})}
+    try:
+        validate_body(types.T[codec.T_SUBNET], inline, None)
+    except ArmError as exc:
+        exc.target = f"properties.subnets[{i}].{exc.target or 'properties'}"
+        raise
+    sp = _subnet_props(store, dict(inline["properties"]), nets, s["name"], new["name"],
+                       f"properties.subnets[{i}].properties")
+    sid = f"{new['id']}/subnets/{s['name']}"
+    old_sub = store.get_obj(sid)
+    return {"id": old_sub["id"] if old_sub else sid, "name": old_sub["name"] if old_sub else s["name"],
+            "type": "Microsoft.Network/virtualNetworks/subnets", "etag": f'W/"{uuid.uuid4()}"', "properties": sp}
+
+
+def _vnet_prepare(store: ResourceStore, route: Route, new: Body, old: Body | None) -> None:
+    nets = _vnet_nets(new)
+    p = new["properties"]
+    p["resourceGuid"] = (old or {}).get("properties", {}).get("resourceGuid") or str(uuid.uuid4())
+    names: set[str] = set()
+    out = [_inline_subnet(store, new, s, i, names, nets) for i, s in enumerate(p.get("subnets") or [])]
+    if old is not None:
+        for k in store.list_keys(route.key + "/subnets"):
+            if k.rsplit("/", 1)[-1] not in names:
+                _subnet_in_use(store, k)
+    p["subnets"] = out
+    children = _peerings_of(store, new["id"]) if old is not None else []
+    if children:  # peerings are managed as child resources once they exist
+        p["virtualNetworkPeerings"] = children
+    else:
+        inline = p.get("virtualNetworkPeerings") or []
+        if not isinstance(inline, list) or not all(isinstance(x, dict) for x in inline):
+            raise bad_request("InvalidRequestContent", "properties.virtualNetworkPeerings must be an array of objects.",
+                              "properties.virtualNetworkPeerings")
+        p["virtualNetworkPeerings"] = inline
+    p.setdefault("enableDdosProtection", False)
+
+
+def _vnet_after_put(store: ResourceStore, route: Route, new: Body, old: Body | None) -> None:
+    sync_children(store, route.key, "subnets", new["properties"]["subnets"])
+
+
+def _vnet_before_delete(store: ResourceStore, route: Route, old: Body) -> None:
+    for k in store.list_keys(route.key + "/subnets"):
+        _subnet_in_use(store, k)
+
+
+def _subnet_in_use(store: ResourceStore, subnet_key: str) -> None:
+    for k in list(store.bodies):
+        if "/providers/microsoft.network/privateendpoints/" in k and k.count("/") == 8:
+            pe = store.get_obj(k) or {}
+            if ((pe.get("properties") or {}).get("subnet") or {}).get("id", "").lower() == subnet_key:
+                raise bad_request("InUseSubnetCannotBeDeleted", f"Subnet {subnet_key.rsplit('/', 1)[-1]} is in use by "
+                                                                f"{pe.get('id')} and cannot be deleted. Delete the "
+                                                                "private endpoint first.")
+
+
+def _subnet_prepare(store: ResourceStore, route: Route, new: Body, old: Body | None) -> None:
+    vnet = store.get_obj(codec.parent_id(new["id"])) or {}
+    nets = _vnet_nets(vnet)
+    new["properties"] = _subnet_props(store, new["properties"], nets, new["name"], vnet["name"], "properties")
+    new.pop("location", None)
+    new.pop("tags", None)
+
+
+def _mirror_vnet(store: ResourceStore, vnet_id: str) -> None:
+    mirror(store, vnet_id, "subnets", "subnets")
+
+
+def _subnet_after_put(store: ResourceStore, route: Route, new: Body, old: Body | None) -> None:
+    _mirror_vnet(store, codec.parent_id(new["id"]))
+
+
+def _subnet_before_delete(store: ResourceStore, route: Route, old: Body) -> None:
+    _subnet_in_use(store, route.key)
+
+
+def _subnet_after_delete(store: ResourceStore, route: Route, old: Body) -> None:
+    _mirror_vnet(store, codec.parent_id(old["id"]))
+
+
+# --- peerings -----------------------------------------------------------------------------------------------
+
+
+def _peerings_of(store: ResourceStore, vnet_id: str) -> list[Body]:
+    return [o for k in store.list_keys(vnet_id.lower() + "/virtualnetworkpeerings") if (o := store.get_obj(k))]
+
+
+def _peering_back(store: ResourceStore, remote_id: str, vnet_id: str) -> Body | None:
+    for o in _peerings_of(store, remote_id):
+        if ((o.get("properties") or {}).get("remoteVirtualNetwork") or {}).get("id", "").lower() == vnet_id.lower():
+            return o
+    return None
+
+
+def _mirror_peerings(store: ResourceStore, vnet_id: str) -> None:
+    mirror(store, vnet_id, "virtualNetworkPeerings", "virtualnetworkpeerings")
+
+
+def _peering_prepare(store: ResourceStore, route: Route, new: Body, old: Body | None) -> None:
+    p = new["properties"]
+    rid = p["remoteVirtualNetwork"]["id"]
+    arm_id_or_fail(rid, "properties.remoteVirtualNetwork.id")
+    remote = store.get_obj(rid)
+    vnet_id = codec.parent_id(new["id"])
+    if remote is None or type_of(remote) != codec.T_VNET:
+        raise ref_missing(rid, new["id"])
+    if remote["id"].lower() == vnet_id.lower():
+        raise bad_request("InvalidRequestContent", "A virtual network cannot be peered with itself.",
+                          "properties.remoteVirtualNetwork.id")
+    p["remoteVirtualNetwork"] = {"id": remote["id"]}
+    # Azure: Initiated until the remote side peers back, then Connected on both sides
+    p["peeringState"] = "Connected" if _peering_back(store, remote["id"], vnet_id) else "Initiated"
+    p["peeringSyncLevel"] = "FullyInSync"
+    p["resourceGuid"] = (old or {}).get("properties", {}).get("resourceGuid") or str(uuid.uuid4())
+    new.pop("location", None)
+    new.pop("tags", None)
+
+
+def _peering_after_put(store: ResourceStore, route: Route, new: Body, old: Body | None) -> None:
+    vnet_id = codec.parent_id(new["id"])
+    remote_id = new["properties"]["remoteVirtualNetwork"]["id"]
+    back = _peering_back(store, remote_id, vnet_id)
+    if back is not None and back["properties"].get("peeringState") != "Connected":
+        back["properties"]["peeringState"] = "Connected"
+        store.put(back["id"], back)
+        _mirror_peerings(store, remote_id)
+    _mirror_peerings(store, vnet_id)
+
+
+def _peering_after_delete(store: ResourceStore, route: Route, old: Body) -> None:
+    vnet_id = codec.parent_id(old["id"])
+    remote_id = ((old.get("properties") or {}).get("remoteVirtualNetwork") or {}).get("id")
+    back = _peering_back(store, remote_id, vnet_id) if remote_id else None
+    if back is not None and remote_id:
+        back["properties"]["peeringState"] = "Disconnected"
+        store.put(back["id"], back)
+        _mirror_peerings(store, remote_id)
+    _mirror_peerings(store, vnet_id)
+
+
+HOOKS = {
+    codec.T_VNET: Hooks(prepare=_vnet_prepare, after_put=_vnet_after_put, before_delete=_vnet_before_delete,
+                        check_model=True),
+    codec.T_SUBNET: Hooks(prepare=_subnet_prepare, after_put=_subnet_after_put, before_delete=_subnet_before_delete,
+                          after_delete=_subnet_after_delete, check_model=True),
+    T_PEERING: Hooks(prepare=_peering_prepare, after_put=_peering_after_put, after_delete=_peering_after_delete),
+}

@@ -1,0 +1,114 @@
+"""Private DNS zones, their virtual network links and record sets.
+
+A zone's counts (record sets, links, links with registration) follow every write of
+its children, as ARM shows them on the zone.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+
+from arclink.arm import types
+from arclink.arm.errors import ArmError, bad_request
+from arclink.arm.hooks import Body, Hooks, ResourceStore
+from arclink.arm.resources.common import arm_id_or_fail, ref_missing, type_of
+from arclink.arm.routes import Route
+from arclink.model import arm_codec as codec
+from arclink.model.rules import Rule
+
+ENFORCES: tuple[Rule, ...] = ()
+
+
+def _zone_prepare(store: ResourceStore, route: Route, new: Body, old: Body | None) -> None:
+    if new["name"].count(".") < 1:
+        raise bad_request("InvalidResourceName", f"The zone name '{new['name']}' needs at least two labels "
+                                                 "(for example privatelink.his.arc.azure.com).", "name")
+    prev = (old or {}).get("properties") or {}
+    new["properties"] = {"maxNumberOfRecordSets": 25000, "numberOfRecordSets": prev.get("numberOfRecordSets", 1),
+                         "maxNumberOfVirtualNetworkLinks": 1000,
+                         "numberOfVirtualNetworkLinks": prev.get("numberOfVirtualNetworkLinks", 0),
+                         "maxNumberOfVirtualNetworkLinksWithRegistration": 100,
+                         "numberOfVirtualNetworkLinksWithRegistration": prev.get(
+                             "numberOfVirtualNetworkLinksWithRegistration", 0),
+                         "internalId": prev.get("internalId") or str(uuid.uuid4())}
+
+
+def zone_counts(store: ResourceStore, zone_id: str) -> None:
+    """Bring the zone's numberOf... properties up to date with its stored children."""
+    zone = store.get_obj(zone_id)
+    if zone is None:
+        return
+    zk = zone_id.lower()
+    links = [store.get_obj(k) for k in store.list_keys(zk + "/virtualnetworklinks")]
+    n_records = 1 + sum(len(store.list_keys(f"{zk}/{t}")) for t in ("a", "aaaa", "cname", "mx", "ptr", "srv", "txt"))
+    p = zone.setdefault("properties", {})
+    counts = {"numberOfRecordSets": n_records, "numberOfVirtualNetworkLinks": len(links),
+              "numberOfVirtualNetworkLinksWithRegistration": sum(
+                  1 for link in links if link and (link.get("properties") or {}).get("registrationEnabled"))}
+    if any(p.get(k) != v for k, v in counts.items()):
+        p.update(counts)
+        store.put(zone_id, zone)
+
+
+def _zone_before_delete(store: ResourceStore, route: Route, old: Body) -> None:
+    if store.list_keys(route.key + "/virtualnetworklinks"):
+        raise ArmError(409, "Conflict", f"The private DNS zone '{old['name']}' cannot be deleted while it has virtual "
+                                        "network links; delete the links first.")
+
+
+def _child_after_put(store: ResourceStore, route: Route, new: Body, old: Body | None) -> None:
+    zone_counts(store, codec.parent_id(new["id"]))
+
+
+def _child_after_delete(store: ResourceStore, route: Route, old: Body) -> None:
+    zone_counts(store, codec.parent_id(old["id"]))
+
+
+def _link_prepare(store: ResourceStore, route: Route, new: Body, old: Body | None) -> None:
+    p = new["properties"]
+    vid = p["virtualNetwork"]["id"]
+    arm_id_or_fail(vid, "properties.virtualNetwork.id")
+    vnet = store.get_obj(vid)
+    if vnet is None or type_of(vnet) != codec.T_VNET:
+        raise ref_missing(vid, new["id"])
+    p["virtualNetwork"] = {"id": vnet["id"]}
+    for k in store.list_keys(codec.parent_id(new["id"]).lower() + "/virtualnetworklinks"):
+        if k == route.key:
+            continue
+        other = store.get_obj(k) or {}
+        if ((other.get("properties") or {}).get("virtualNetwork") or {}).get("id", "").lower() == vnet["id"].lower():
+            raise ArmError(409, "Conflict", f"A virtual network cannot be linked to the same private DNS zone twice: "
+                                            f"'{vnet['name']}' is already linked by '{other.get('name')}'.")
+    p["virtualNetworkLinkState"] = "Completed"
+
+
+def _record_prepare(store: ResourceStore, route: Route, new: Body, old: Body | None) -> None:
+    zone = store.get_obj(codec.parent_id(new["id"])) or {}
+    p = new["properties"]
+    p.setdefault("ttl", 3600)
+    p["fqdn"] = (zone["name"] if new["name"] == "@" else f"{new['name']}.{zone['name']}") + "."
+    p["isAutoRegistered"] = False
+    p.setdefault("metadata", {})
+    checks = (("aRecords", "ipv4Address", ipaddress.IPv4Address, "IPv4"),
+              ("aaaaRecords", "ipv6Address", ipaddress.IPv6Address, "IPv6"))
+    for key, field, parse, kind in checks:
+        for i, a in enumerate(p.get(key) or []):
+            try:
+                parse((a or {}).get(field))
+            except (ValueError, AttributeError):
+                raise bad_request("InvalidRequestContent", f"{key}[{i}].{field} is not an {kind} address.",
+                                  f"properties.{key}[{i}].{field}") from None
+
+
+# record sets of the types the network model reads are checked against it; the others are only stored
+_MODEL_RECORDS = {f"{codec.T_ZONE}/{t}" for t in codec.RECORD_TYPES}
+_RECORD_KEYS = [t.key for t in types.T.values() if t.parent == codec.T_ZONE and t.key != codec.T_LINK]
+
+HOOKS = {
+    codec.T_ZONE: Hooks(prepare=_zone_prepare, before_delete=_zone_before_delete, check_model=True),
+    codec.T_LINK: Hooks(prepare=_link_prepare, after_put=_child_after_put, after_delete=_child_after_delete,
+                        check_model=True),
+    **{key: Hooks(prepare=_record_prepare, after_put=_child_after_put, after_delete=_child_after_delete,
+                  check_model=key in _MODEL_RECORDS, provisioning_state=False) for key in _RECORD_KEYS},
+}
