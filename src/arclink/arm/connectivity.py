@@ -11,11 +11,14 @@ gateway cache dropped, for thousands of heartbeating clusters.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, Callable
+
+from arclink.arm.store import Store
 
 CODE_KEY, REASON_KEY = "arclinkConnectivityCode", "arclinkConnectivityReason"
 
 
-def recorder(store):
+def recorder(store: Store) -> Callable[[str, str, str, str, dt.datetime], None]:
     def record(cluster_id: str, status: str, code: str, reason: str, when: dt.datetime) -> None:
         key = cluster_id.lower()
         with store.lock:
@@ -43,13 +46,13 @@ def recorder(store):
     return record
 
 
-def extension_config(store):
+def extension_config(store: Store) -> Callable[[str], list[dict[str, Any]]]:
     """``cluster_config(cluster_id)``: the cluster's extension resources as its agent pulls them.
 
     What the config data plane hands an agent: each extension's type, release train, version
     and configuration settings (protected settings stay in ARM, as a GET shows them).
     """
-    def config(cluster_id: str) -> list[dict]:
+    def config(cluster_id: str) -> list[dict[str, Any]]:
         out = []
         for key in store.list_keys(cluster_id.lower() + "/providers/microsoft.kubernetesconfiguration/extensions"):
             obj = store.get_obj(key) or {}

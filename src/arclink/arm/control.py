@@ -6,10 +6,16 @@ resources in the topology's own shape (``schema.Site``, ``schema.DnsForwarder``)
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 import msgspec
 
-from arclink.arm.engine import Result
+from arclink.arm.config import ArmConfig
+from arclink.arm.engine import Engine, Result
 from arclink.arm.errors import ArmError, bad_request
+from arclink.arm.live import LiveModel
+from arclink.arm.model_view import onprem_of
+from arclink.arm.store import Store
 from arclink.model import schema
 from arclink.model.arm_codec import topology_from_resources
 from arclink.model.errors import TopologyError
@@ -17,7 +23,15 @@ from arclink.model.errors import TopologyError
 _dec = msgspec.json.Decoder()
 
 
-def _json_object(body: bytes, must_be: str) -> dict:
+class ControlHost(Protocol):
+    """What the control API uses of the front door."""
+
+    engine: Engine
+    live: LiveModel
+    config: ArmConfig
+
+
+def _json_object(body: bytes, must_be: str) -> dict[str, Any]:
     """The request body as a JSON object, else a 400 saying ``must_be``."""
     try:
         doc = _dec.decode(body) if body else None
@@ -28,19 +42,19 @@ def _json_object(body: bytes, must_be: str) -> dict:
     return doc
 
 
-_KINDS = {"sites": schema.Site, "dnsforwarders": schema.DnsForwarder}
+_KINDS: dict[str, type[schema.Site] | type[schema.DnsForwarder]] = {"sites": schema.Site, "dnsforwarders": schema.DnsForwarder}
 _META_KEYS = {"sites": "sites", "dnsforwarders": "dnsForwarders"}
 
 
-def health(app, query: dict | None = None) -> Result:
+def health(app: ControlHost, query: dict[str, str] | None = None) -> Result:
     """Liveness; with ``?wait=model`` it first brings the live model up to date (and says its version)."""
-    body = {"status": "ok", "resources": len(app.engine.store), "subscription": app.config.subscription}
+    body: dict[str, Any] = {"status": "ok", "resources": len(app.engine.store), "subscription": app.config.subscription}
     if (query or {}).get("wait") == "model":
         body["modelVersion"] = app.live.version
     return Result(200, body)
 
 
-def handle(app, method: str, path: str, query: dict, body: bytes) -> Result:
+def handle(app: ControlHost, method: str, path: str, query: dict[str, str], body: bytes) -> Result:
     parts = [p for p in path.split("/") if p][1:]
     head = parts[0].lower() if parts else ""
     store = app.engine.store
@@ -50,8 +64,6 @@ def handle(app, method: str, path: str, query: dict, body: bytes) -> Result:
         app.live.changed()
         return Result(200, {"status": "reset"})
     if head == "state" and method == "GET":
-        from arclink.arm.model_view import onprem_of
-
         resources, onprem = store.all_objects(), onprem_of(store)
         if (query.get("format") or "").lower() == "arm":
             return Result(200, {"resources": resources, "onprem": onprem})
@@ -75,11 +87,11 @@ def handle(app, method: str, path: str, query: dict, body: bytes) -> Result:
                                              "sites, dnsForwarders).")
 
 
-def _onprem(app, kind: str, rest: list, method: str, body: bytes) -> Result:
+def _onprem(app: ControlHost, kind: str, rest: list[str], method: str, body: bytes) -> Result:
     store = app.engine.store
     meta_key = _META_KEYS[kind]
-    onprem = dict(store.meta.get("onprem") or {})
-    table = dict(onprem.get(meta_key) or {})
+    onprem: dict[str, Any] = dict(store.meta.get("onprem") or {})  # type: ignore[call-overload]
+    table: dict[str, Any] = dict(onprem.get(meta_key) or {})
     if not rest:
         if method != "GET":
             raise ArmError(405, "MethodNotAllowed", f"Use GET on /_arclink/{meta_key}.")
@@ -114,25 +126,24 @@ def _onprem(app, kind: str, rest: list, method: str, body: bytes) -> Result:
     return Result(200, table[key]) if method == "PUT" else Result(200)
 
 
-def _vnet_exists(store, ref: str) -> bool:
+def _vnet_exists(store: Store, ref: str) -> bool:
     if ref.startswith("/"):
         obj = store.get_obj(ref)
-        return bool(obj) and (obj.get("type") or "").lower() == "microsoft.network/virtualnetworks"
+        return obj is not None and (obj.get("type") or "").lower() == "microsoft.network/virtualnetworks"
     r = ref.lower()
     return any(k.endswith("/providers/microsoft.network/virtualnetworks/" + r) for k in store.bodies)
 
 
-def _check_refs(app, kind: str, obj) -> None:
+def _check_refs(app: ControlHost, kind: str, obj: schema.Site | schema.DnsForwarder) -> None:
     store = app.engine.store
-    refs = [c.virtual_network for c in obj.connections] if kind == "sites" else [obj.virtual_network]
+    refs = [c.virtual_network for c in obj.connections] if isinstance(obj, schema.Site) else [obj.virtual_network]
     for ref in refs:
         if not _vnet_exists(store, ref):
             raise bad_request("InvalidResourceReference", f"Virtual network '{ref}' does not exist; create it through "
                                                           "ARM first.")
 
 
-def _validate(app, onprem: dict) -> None:
-    from arclink.arm.model_view import onprem_of
+def _validate(app: ControlHost, onprem: dict[str, Any]) -> None:
     from arclink.model.arm_codec import index_from_resources
 
     current = onprem_of(app.engine.store)
@@ -143,7 +154,7 @@ def _validate(app, onprem: dict) -> None:
         raise bad_request("InvalidRequestContent", exc.message) from None
 
 
-def _load_state(app, query: dict, body: bytes) -> Result:
+def _load_state(app: ControlHost, query: dict[str, str], body: bytes) -> Result:
     """Create a topology's resources (PUT replaces the whole state, POST adds to it)."""
     from arclink.arm.seed import seed_topology
 

@@ -52,7 +52,7 @@ class Engine:
         if ns.lower() == "microsoft.resources":
             return True
         p = self.store.get_obj(f"/subscriptions/{sub}/providers/{ns}")
-        return bool(p) and p.get("registrationState") == "Registered"
+        return p is not None and p.get("registrationState") == "Registered"
 
     def require_rg(self, sub: str, rg: str) -> Body:
         obj = self.store.get_obj(f"/subscriptions/{sub}/resourcegroups/{rg}")
@@ -66,7 +66,7 @@ class Engine:
         sd.update(lastModifiedBy=self.principal, lastModifiedByType="User", lastModifiedAt=t)
         return sd
 
-    def operation(self, route: Route, rtype: types.RType | None, api_version: str, *, kind: str, result_status: int,
+    def operation(self, route: Route, rtype: types.RType | None, api_version: str | None, *, kind: str, result_status: int,
                   result: Any = None, location: str = "westeurope") -> dict[str, str]:
         """Record a finished operation; the headers the SDK pollers follow to it."""
         op_id = str(uuid.uuid4())
@@ -156,7 +156,7 @@ class Engine:
             segs.append(f"{t}/{n}")
         return "/".join(segs)
 
-    def put(self, route: Route, rtype: types.RType, body: Body, api_version: str,
+    def put(self, route: Route, rtype: types.RType, body: Body, api_version: str | None,
             headers: dict[str, str] | None = None) -> Result:
         headers = {k.lower(): v for k, v in (headers or {}).items()}
         self.check_write(route, rtype)
@@ -231,7 +231,7 @@ class Engine:
         new["systemData"] = self.system_data(old)
         return new
 
-    def patch(self, route: Route, rtype: types.RType, body: Body, api_version: str,
+    def patch(self, route: Route, rtype: types.RType, body: Body, api_version: str | None,
               headers: dict[str, str] | None = None) -> Result:
         headers = {k.lower(): v for k, v in (headers or {}).items()}
         if rtype.patch is None:
@@ -260,7 +260,7 @@ class Engine:
         new = self._commit(route, rtype, new, old, prepare=rtype.patch == "merge")
         return Result(200, new, {"ETag": new["etag"]} if "etag" in new else {})
 
-    def delete(self, route: Route, rtype: types.RType, api_version: str, headers: dict[str, str] | None = None) -> Result:
+    def delete(self, route: Route, rtype: types.RType, api_version: str | None, headers: dict[str, str] | None = None) -> Result:
         headers = {k.lower(): v for k, v in (headers or {}).items()}
         if not self.registered(route.sub, rtype.namespace):
             raise missing_registration(rtype.namespace)

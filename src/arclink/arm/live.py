@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Protocol
 
+from arclink.arm.connectivity import extension_config, recorder
 from arclink.arm.model_view import onprem_of
+from arclink.arm.store import Store
 from arclink.model.arm_codec import index_from_resources
 from arclink.model.index import Index
 from arclink.model.live import LiveState
@@ -19,14 +22,47 @@ from arclink.model.live import LiveState
 log = logging.getLogger("arclink.arm")
 
 
+class LiveModel(Protocol):
+    """What the front door needs of the live model: a nudge after writes, the current index and version."""
+
+    def changed(self) -> None: ...
+
+    @property
+    def index(self) -> Index: ...
+
+    @property
+    def version(self) -> int: ...
+
+
+class PublishOnChange:
+    """A plain ``model.live.LiveState`` as a ``LiveModel``: every change publishes a rebuilt index at once."""
+
+    def __init__(self, store: Store, live: LiveState) -> None:
+        self.store, self.live = store, live
+
+    def changed(self) -> None:
+        try:
+            self.live.publish(index_from_resources(self.store.model_objects(), onprem_of(self.store)))
+        except Exception:  # keep the last good model
+            log.exception("live model not rebuilt")
+
+    @property
+    def index(self) -> Index:
+        return self.live.index
+
+    @property
+    def version(self) -> int:
+        return self.live.version
+
+
 class StoreLiveState(LiveState):
-    def __init__(self, store, *, debounce: float = 0.25):
+    """The live model rebuilt lazily from the store (a ``LiveModel``, and a ``LiveState`` for the other faces)."""
+
+    def __init__(self, store: Store, *, debounce: float = 0.25) -> None:
         self.store = store
         self._built = -1  # nothing built yet: the first reader (or the worker, at once) builds
         self._build_lock = threading.Lock()
         super().__init__(index_from_resources([], {}))
-        from arclink.arm.connectivity import extension_config, recorder
-
         self.record_connectivity = recorder(store)  # the gateway's status reports
         self.cluster_config = extension_config(store)  # what an agent pulls from the config data plane
         self._wake = threading.Event()
@@ -41,7 +77,7 @@ class StoreLiveState(LiveState):
             return index_from_resources(self.store.model_objects(), onprem_of(self.store))
         except Exception as exc:  # keep serving the last good model (writes are checked, so this is a bug)
             log.warning("live model not rebuilt: %s", exc)
-            return getattr(self, "_index", None) or index_from_resources([], {})
+            return self._index
 
     def refresh(self) -> None:
         if self._built == self.store.generation:
@@ -73,7 +109,7 @@ class StoreLiveState(LiveState):
             except Exception:  # never let the worker die
                 log.exception("live model rebuild failed")
 
-    def snapshot(self):
+    def snapshot(self) -> tuple[int, Index]:
         self.refresh()
         return super().snapshot()
 

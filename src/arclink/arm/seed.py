@@ -6,12 +6,14 @@ from arclink.arm import types
 from arclink.arm.engine import Engine
 from arclink.arm.errors import ArmError
 from arclink.arm.routes import parse
+from arclink.arm.store import Store
+from arclink.model import schema
 from arclink.model.arm_codec import resources_from_topology
 
 _VERSION = "seed"
 
 
-def seed_topology(store, topo, *, replace: bool = False) -> int:
+def seed_topology(store: Store, topo: schema.Topology, *, replace: bool = False) -> int:
     """Create every resource of ``topo`` in creation order; returns how many. Raises ``ArmError`` on a refusal."""
     resources, onprem = resources_from_topology(topo)
     eng = Engine(store)

@@ -11,8 +11,10 @@ from __future__ import annotations
 import sqlite3
 import threading
 from concurrent.futures import Future
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -124,7 +126,7 @@ class Store:
 
     # writes ----------------------------------------------------------------------------
     @contextmanager
-    def batch(self):
+    def batch(self) -> Iterator[None]:
         """Group several writes into one durable commit (a cascade is all or nothing)."""
         if self._pending is not None:
             yield
@@ -183,6 +185,8 @@ class Store:
 
     def _commit(self, ops: list) -> None:
         if not ops:
+            return
+        if self._db is None:
             return
         cur = self._db.cursor()
         cur.execute("BEGIN IMMEDIATE")
@@ -263,7 +267,7 @@ class Store:
         self._seqs.pop(key, None)
         self._op(("del", key))
 
-    def set_meta(self, key: str, value) -> None:
+    def set_meta(self, key: str, value: Any) -> None:
         self._op(("meta", key, _enc.encode(value)))
 
     def reset(self) -> None:

@@ -104,7 +104,7 @@ class RType:
         return self.type.split("/")[0]
 
 
-T = {}
+T: dict[str, RType] = {}
 
 
 def _add(rt: RType) -> RType:

@@ -61,7 +61,7 @@ def validate_body(rtype: types.RType, body: dict, old: dict | None, patching: bo
             if not isinstance(value, want) or (want is not bool and isinstance(value, bool)):
                 raise bad_request("InvalidRequestContent", f"The request content was invalid and could not be "
                                                            f"deserialized: '{path}' must be {_KIND_NAMES[kind]}.", path)
-            if kind == "map" and not all(isinstance(v, str) for v in value.values()):
+            if kind == "map" and isinstance(value, dict) and not all(isinstance(v, str) for v in value.values()):
                 raise bad_request("InvalidRequestContent", f"'{path}' must be an object of strings.", path)
     if not patching:
         for path in rtype.readonly:

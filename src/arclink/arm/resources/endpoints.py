@@ -9,6 +9,7 @@ into the private DNS zones it names, and removes them again.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from arclink.arm import types
@@ -65,9 +66,9 @@ def _pe_prepare(store: ResourceStore, route: Route, new: Body, old: Body | None)
         raise refuse(apl018.RULE, problem, f"properties.{key}[0].properties.groupIds")
     subnet_id = (p.get("subnet") or {}).get("id")
     arm_id_or_fail(subnet_id, "properties.subnet.id")
-    subnet = store.get_obj(subnet_id)
+    subnet = store.get_obj(str(subnet_id))
     if subnet is None or type_of(subnet) != codec.T_SUBNET:
-        raise ref_missing(subnet_id, pe_id)
+        raise ref_missing(str(subnet_id), pe_id)
     vnet = store.get_obj(codec.parent_id(subnet["id"])) or {}
     problem = apl005.pe_region_mismatch(new["location"], vnet.get("location"), subnet["id"], pe_id)
     if problem:
@@ -118,7 +119,7 @@ def _pe_prepare(store: ResourceStore, route: Route, new: Body, old: Body | None)
 
 def _addresses_from_model(store: ResourceStore, route: Route, new: Body) -> None:
     ix = candidate_index(store, route.key, new)
-    per = ix.by_id.get(new["id"].lower())
+    per: Any = ix.by_id.get(new["id"].lower())  # a ResolvedEndpoint
     if per is None:
         return
     new["properties"]["customDnsConfigs"] = [{"fqdn": r.record.fqdn, "ipAddresses": [r.address]} for r in per.records]
@@ -146,7 +147,7 @@ def _pe_after_put(store: ResourceStore, route: Route, new: Body, old: Body | Non
         return
     scope = store.get_obj(target) or {}
     name = _pec_name(new)
-    pec = {"id": f"{scope['id']}/privateEndpointConnections/{name}", "name": name,
+    pec: Body = {"id": f"{scope['id']}/privateEndpointConnections/{name}", "name": name,
            "type": "Microsoft.HybridCompute/privateLinkScopes/privateEndpointConnections",
            "properties": {"privateEndpoint": {"id": new["id"]},
                           "privateLinkServiceConnectionState": dict(cp.get("privateLinkServiceConnectionState") or {}),
@@ -236,7 +237,7 @@ def _zone_group_records(store: ResourceStore, grp: Body, pe: Body, old: Body | N
         _drop_records(store, old, creator, keep=wanted)
 
 
-def _drop_records(store: ResourceStore, grp: Body, creator: str, keep: Any = frozenset()) -> None:
+def _drop_records(store: ResourceStore, grp: Body, creator: str, keep: AbstractSet[str] = frozenset()) -> None:
     for c in grp["properties"].get("privateDnsZoneConfigs") or []:
         zid = c["properties"]["privateDnsZoneId"]
         for rs in c["properties"].get("recordSets") or []:

@@ -1,0 +1,17 @@
+"""The emulator's settings: its token and ids, the api-version policy, where it is served."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class ArmConfig:
+    token: str
+    subscription: str
+    tenant: str
+    api_version_check: str = "strict"  # strict | lenient | off
+    base_url: str = ""
+    state_dir: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)

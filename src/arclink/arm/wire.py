@@ -1,0 +1,105 @@
+"""The HTTP side of the front door: ASGI body reading and answering, JSON bodies, query parameters."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+
+from arclink.arm.engine import Result
+from arclink.arm.errors import ArmError, bad_request
+
+MAX_BODY = 4 * 1024 * 1024
+_enc = msgspec.json.Encoder()
+_dec = msgspec.json.Decoder()
+
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+def query_get(query: dict[str, str], name: str) -> str | None:
+    """A query parameter, its name compared without case (as ARM does for api-version)."""
+    if name in query:
+        return query[name]
+    for k, v in query.items():
+        if k.lower() == name:
+            return v
+    return None
+
+
+def only(method: str, *allowed: str) -> None:
+    if method not in allowed:
+        raise ArmError(405, "MethodNotAllowed", f"The method '{method}' is not allowed here; use {' or '.join(allowed)}.")
+
+
+def method_not_allowed(method: str, rtype: str) -> ArmError:
+    return ArmError(405, "MethodNotAllowed", f"The method '{method}' is not supported for '{rtype}'.")
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    if not body or not body.strip():
+        raise bad_request("InvalidRequestContent", "The request content was invalid and could not be deserialized: "
+                                                   "the body is empty; send a JSON object.")
+    try:
+        obj = _dec.decode(body)
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise bad_request("InvalidRequestContent", f"The request content was invalid and could not be deserialized: "
+                                                   f"{exc}.") from None
+    if not isinstance(obj, dict):
+        raise bad_request("InvalidRequestContent", "The request content was invalid and could not be deserialized: "
+                                                   f"expected a JSON object, got {type(obj).__name__}.")
+    return obj
+
+
+def location_of(body: bytes) -> str | None:
+    """The body's location, if it has one, for the api-version error's wording (never refuses)."""
+    if not body or b'"location"' not in body:
+        return None
+    try:
+        obj = _dec.decode(body)
+        return obj.get("location") if isinstance(obj, dict) and isinstance(obj.get("location"), str) else None
+    except (msgspec.DecodeError, UnicodeDecodeError, ValueError):
+        return None
+
+
+async def read_body(receive: Receive, headers: dict[str, str]) -> bytes:
+    cl = headers.get("content-length")
+    if cl and cl.isdigit() and int(cl) > MAX_BODY:
+        raise ArmError(413, "RequestEntityTooLarge", f"The request body is {int(cl)} bytes; the limit is {MAX_BODY} "
+                                                     "bytes (4 MB).")
+    chunks, size = [], 0
+    while True:
+        msg = await receive()
+        if msg["type"] == "http.disconnect":
+            break
+        chunk = msg.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise ArmError(413, "RequestEntityTooLarge", f"The request body is over the limit of {MAX_BODY} bytes (4 MB).")
+        chunks.append(chunk)
+        if not msg.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+async def send_result(send: Send, result: Result, head: bool = False) -> None:
+    body = result.body
+    if body is None:
+        payload = b""
+    elif isinstance(body, (bytes, bytearray)):
+        payload = bytes(body)
+    else:
+        payload = _enc.encode(body)
+    hdrs = [(b"x-ms-request-id", str(uuid.uuid4()).encode())]
+    if payload or result.status not in (202, 204):
+        hdrs.append((b"content-type", b"application/json; charset=utf-8"))
+    if result.status == 204 or head:
+        payload = b""
+    hdrs.append((b"content-length", str(len(payload)).encode()))
+    for k, v in result.headers.items():
+        hdrs.append((k.lower().encode(), str(v).encode()))
+    await send({"type": "http.response.start", "status": result.status, "headers": hdrs})
+    await send({"type": "http.response.body", "body": payload})
