@@ -34,7 +34,7 @@ _DEFAULT_RULES = (("AllowVnetInBound", 65000, "Inbound", "Allow", "VirtualNetwor
 Priorities = dict[tuple[Any, Any], Any]  # (direction, priority) -> the rule's name
 
 
-def _check_rule(r: Any, path: str, seen: Priorities) -> Body:
+def _check_security_rule(r: Any, path: str, seen: Priorities) -> Body:
     """One security rule, validated and completed (ARM's enums, priority range, one priority per direction)."""
     if not isinstance(r, dict) or not isinstance(r.get("properties"), dict) or not isinstance(r.get("name"), str) \
             or not r["name"]:
@@ -84,7 +84,7 @@ def _nsg_prepare(store: ResourceStore, route: Route, new: Body, old: Body | None
     names = set()
     for i, r in enumerate(p.get("securityRules") or []):
         path = f"properties.securityRules[{i}]"
-        rp = _check_rule(r, path, seen)
+        rp = _check_security_rule(r, path, seen)
         if r["name"].lower() in names:
             raise bad_request("DuplicateResourceName", f"Security rule '{r['name']}' is listed twice.", path)
         names.add(r["name"].lower())
@@ -113,7 +113,7 @@ def _rule_prepare(store: ResourceStore, route: Route, new: Body, old: Body | Non
             other = store.get_obj(k) or {}
             op = other.get("properties") or {}
             seen[(op.get("direction"), op.get("priority"))] = other.get("name")
-    new["properties"] = _check_rule({"name": new["name"], "properties": new["properties"]}, "", seen)
+    new["properties"] = _check_security_rule({"name": new["name"], "properties": new["properties"]}, "", seen)
     new.pop("location", None)
     new.pop("tags", None)
 
