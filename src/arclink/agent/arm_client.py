@@ -16,7 +16,8 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-from arclink.endpoints import EndpointsError, is_loopback, locate, read_endpoints
+from arclink.endpoints import EndpointsError, locate, read_endpoints
+from arclink.net import is_loopback
 
 API = {
     "Microsoft.Resources": "2022-09-01",

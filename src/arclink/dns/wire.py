@@ -37,9 +37,10 @@ import dns.rdatatype
 import dns.rrset
 
 from arclink.dns.authority import soa_for, zone_for
-from arclink.dns.views import ecs_view, is_loopback, source_view
+from arclink.dns.views import ecs_view, source_view
 from arclink.model.index import Index
 from arclink.model.resolve import Resolution, View, resolve
+from arclink.net import is_loopback_address
 
 log = logging.getLogger("arclink.dns")
 
@@ -111,7 +112,7 @@ def _answer(index, view, wire, source, transport, cache):
     ecs = next((o for o in query.options if o.otype == dns.edns.OptionType.ECS), None)
     scope = 0
     if view is None:
-        if ecs is not None and (source is None or is_loopback(source)):
+        if ecs is not None and (source is None or is_loopback_address(source)):
             view, scope = ecs_view(index, ecs.address, ecs.srclen)
         else:
             view = source_view(index, source)

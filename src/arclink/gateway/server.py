@@ -22,13 +22,11 @@ import base64
 import binascii
 import collections
 import datetime as dt
-import ipaddress
 import logging
 import os
 import socket
-import threading
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import msgspec
 
@@ -41,6 +39,8 @@ from arclink.model.wire import (HEADER_LEN, MAX_MESSAGE, PROTOCOL_REASONS, Proxy
                                 body_length, decode_proxy_v2)
 from arclink.gateway.status import Recorder, Tracker
 from arclink.gateway.tls import server_context
+from arclink.loopthread import LoopThread, new_event_loop
+from arclink.net import loopback_bind_address
 
 log = logging.getLogger("arclink.gateway")
 
@@ -333,8 +333,8 @@ async def _read(reader: asyncio.StreamReader, timeout: float):
 class GatewayHandle:
     """What ``start_gateway`` returns: ``port``, ``events``, ``status(cluster_id)``, ``close()``."""
 
-    def __init__(self, gateway: Gateway, loop: asyncio.AbstractEventLoop, thread: threading.Thread, host: str):
-        self.gateway, self._loop, self._thread, self.host = gateway, loop, thread, host
+    def __init__(self, gateway: Gateway, thread: LoopThread, host: str) -> None:
+        self.gateway, self._thread, self.host = gateway, thread, host
 
     @property
     def port(self) -> int:
@@ -350,83 +350,38 @@ class GatewayHandle:
 
     def status(self, cluster_id: str) -> dict | None:
         """The gateway's view of one cluster (connectivityStatus, code, reason, lastConnectivityTime)."""
-        fut = asyncio.run_coroutine_threadsafe(self._status(cluster_id), self._loop)
-        return fut.result(5)
+        return self._thread.call(self._status(cluster_id), 5)
 
-    async def _status(self, cluster_id: str):
+    async def _status(self, cluster_id: str) -> dict | None:
         for cid, st in self.gateway.tracker.clusters.items():
             if cid.lower() == cluster_id.lower():
                 return st.to_dict()
         return None
 
     def close(self) -> None:
-        if not self._thread.is_alive():
-            return
-        fut = asyncio.run_coroutine_threadsafe(self.gateway.stop(), self._loop)
-        try:
-            fut.result(10)
-        finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
+        self._thread.stop()
 
-    def __enter__(self):
+    def __enter__(self) -> GatewayHandle:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def new_event_loop() -> asyncio.AbstractEventLoop:
-    try:
-        import uvloop
-
-        return uvloop.new_event_loop()
-    except ImportError:
-        return asyncio.new_event_loop()
-
-
-def _loopback_host(host: str) -> str:
-    """The address to bind: loopback only (design.md, "Safety of the network")."""
-    if host == "localhost":
-        return "127.0.0.1"
-    try:
-        if ipaddress.ip_address(host).is_loopback:
-            return host
-    except ValueError:
-        pass
-    raise ValueError(f"{host} is not a loopback address; the gateway listens on loopback only")
-
-
 def start_gateway(live: LiveState, state_dir: str | Path, host: str = "127.0.0.1", port: int = 0,
-                  **options) -> GatewayHandle:
+                  **options: Any) -> GatewayHandle:
     """Start the gateway in a thread; options are ``Gateway``'s (record, config_for, offline_after...)."""
-    bind_host = _loopback_host(host)
-    loop = new_event_loop()
+    bind_host = loopback_bind_address(host)
+    if bind_host is None:  # design.md, "Safety of the network"
+        raise ValueError(f"{host} is not a loopback address; the gateway listens on loopback only")
+    thread = LoopThread("arclink-gateway")
     gw = Gateway(live, state_dir, **options)
-    ready = threading.Event()
-    failure: list[BaseException] = []
 
-    def run() -> None:
-        asyncio.set_event_loop(loop)
+    async def listen() -> None:
+        await gw.start(bind_host, port)
 
-        async def boot():
-            try:
-                await gw.start(bind_host, port)
-            except BaseException as exc:  # reported to the caller below
-                failure.append(exc)
-            finally:
-                ready.set()
-
-        loop.create_task(boot())
-        loop.run_forever()
-        loop.close()
-
-    thread = threading.Thread(target=run, name="arclink-gateway", daemon=True)
-    thread.start()
-    if not ready.wait(30) or failure:
-        loop.call_soon_threadsafe(loop.stop)
-        raise failure[0] if failure else RuntimeError("the gateway did not start in 30 s")
-    return GatewayHandle(gw, loop, thread, bind_host)
+    thread.start(listen, gw.stop, timeout=30)
+    return GatewayHandle(gw, thread, bind_host)
 
 
 __all__ = ["Gateway", "GatewayHandle", "REASONS", "default_config", "new_event_loop", "start_gateway"]
