@@ -1,8 +1,13 @@
-"""``arclink serve``: the ARM emulator over HTTPS, the DNS server and the private-endpoint gateway.
+"""The whole emulator in one process: the ARM emulator over HTTPS, the DNS server and the gateway.
 
-State directory (default ``./.arclink``): ``endpoints.json``, ``ca.pem``/``ca-key.pem``,
-``arm-server.pem``, and unless ``--in-memory`` the database ``arm.db``.
-``start_services`` is the in-process API tests and the demo use.
+``start_services(state_dir)`` starts the three on loopback over one live state and writes
+``endpoints.json``; ``arclink serve``, ``arclink demo``, ``arclink fleet`` and the tests all
+start the emulator this way. It composes the faces (like ``arclink.cli``), so it lives
+outside them. A problem the user can fix is a ``StackError`` with one sentence and the fix;
+the command line prints it and exits 2.
+
+State directory: ``endpoints.json``, ``ca.pem``/``ca-key.pem``, ``arm-server.pem``, and
+unless ``in_memory`` the database ``arm.db``.
 """
 
 from __future__ import annotations
@@ -11,46 +16,44 @@ import json
 import logging
 import os
 import secrets
-import signal
 import socket
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Any, Callable, TypeVar
 
-from arclink.cli.main import UserError
+from arclink.net import is_loopback
 
-DEFAULT_STATE_DIR = ".arclink"
+__all__ = ["Services", "StackError", "start_services"]
+
 log = logging.getLogger("arclink.serve")
+T = TypeVar("T")
 
 
-def add_arguments(parser) -> None:
-    parser.add_argument("--state", default=DEFAULT_STATE_DIR, metavar="DIR",
-                        help="state directory: endpoints.json, CA, database (default ./.arclink)")
-    parser.add_argument("--in-memory", action="store_true", help="keep resources in memory only (nothing on disk but "
-                                                                 "the CA and endpoints.json)")
-    parser.add_argument("--host", default="127.0.0.1", help="listen address (loopback only; default 127.0.0.1)")
-    parser.add_argument("--arm-port", type=int, default=0, metavar="N", help="ARM HTTPS port (0 picks a free one)")
-    parser.add_argument("--dns-port", type=int, default=0, metavar="N", help="DNS port (0 picks a free one)")
-    parser.add_argument("--gateway-port", type=int, default=0, metavar="N", help="gateway port (0 picks a free one)")
-    parser.add_argument("--topology", metavar="FILE", help="seed the emulator from a topology file (YAML or JSON)")
-    parser.add_argument("--api-version-check", choices=("strict", "lenient", "off"), default=None,
-                        help="api-version policy (default strict; env ARCLINK_API_VERSION_CHECK)")
+class StackError(Exception):
+    """The emulator cannot start for a reason the user can fix: ``message`` says what and how."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 @dataclass
 class Services:
+    """The running emulator: ``endpoints`` (what endpoints.json holds), ``live``, ``store``, ``app``; ``stop()``."""
+
     endpoints: dict
-    live: object
+    live: Any  # arclink.arm.live.StoreLiveState
     state_dir: Path
-    store: object
-    app: object
-    _server: object = None
+    store: Any  # arclink.arm.store.Store
+    app: Any  # arclink.arm.app.ArmApp
+    _server: Any = None  # uvicorn.Server
     _thread: threading.Thread | None = None
     _handles: list = field(default_factory=list)
     _stopped: bool = False
-    _lock: object = None
+    _lock: IO[str] | None = None
 
     def stop(self) -> None:
         if self._stopped:
@@ -73,22 +76,20 @@ class Services:
         if self._lock is not None:
             self._lock.close()
 
-    def __enter__(self):
+    def __enter__(self) -> Services:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
 
 def _loopback(host: str) -> None:
-    from arclink.endpoints import is_loopback
-
     if not is_loopback(host):
-        raise UserError(f"--host {host} is not a loopback address; the emulator listens on loopback only "
+        raise StackError(f"--host {host} is not a loopback address; the emulator listens on loopback only "
                         "(use 127.0.0.1 or ::1).")
 
 
-def _settings(store) -> tuple[str, str, str]:
+def _settings(store: Any) -> tuple[str, str, str]:
     """Token, default subscription and tenant: kept in the store so they survive restarts."""
     makers = {"token": lambda: secrets.token_urlsafe(32), "subscription": lambda: str(uuid.uuid4()),
               "tenant": lambda: str(uuid.uuid4())}
@@ -109,7 +110,7 @@ def _server_cert(state_dir: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-def _quiet_shutdown(record) -> bool:
+def _quiet_shutdown(record: logging.LogRecord) -> bool:
     """Idle keep-alive clients at shutdown are expected, not an error worth a log line."""
     return "graceful shutdown exceeded" not in record.getMessage()
 
@@ -120,7 +121,7 @@ def _write_private(path: Path, text: str) -> None:
         fh.write(text)
 
 
-def _lock_state(state_dir: Path):
+def _lock_state(state_dir: Path) -> IO[str]:
     """One server per state directory: two would each cache the database and diverge."""
     import fcntl
 
@@ -131,7 +132,7 @@ def _lock_state(state_dir: Path):
         fh.seek(0)
         other = fh.read().strip() or "another process"
         fh.close()
-        raise UserError(f"{state_dir} is in use by another 'arclink serve' (pid {other}); stop it or use another "
+        raise StackError(f"{state_dir} is in use by another 'arclink serve' (pid {other}); stop it or use another "
                         "--state.") from None
     fh.seek(0)
     fh.truncate()
@@ -152,19 +153,20 @@ def _bind(host: str, port: int) -> socket.socket:
     return s
 
 
-def start_services(state_dir, *, in_memory: bool = False, host: str = "127.0.0.1", arm_port: int = 0,
-                   dns_port: int = 0, gateway_port: int = 0, topology=None, api_version_check: str | None = None,
-                   write_endpoints: bool = True) -> Services:
+def start_services(state_dir: str | Path, *, in_memory: bool = False, host: str = "127.0.0.1", arm_port: int = 0,
+                   dns_port: int = 0, gateway_port: int = 0, topology: Any = None,
+                   api_version_check: str | None = None, write_endpoints: bool = True) -> Services:
     """Start ARM (uvicorn in a background thread), DNS and gateway; write endpoints.json when ready.
 
     ``topology`` seeds an empty or existing state: a ``schema.Topology``, an ``Index`` or a file path.
+    Raises ``StackError`` when the host, the settings, the state directory or the topology will not do.
     """
     _loopback(host)
     state_dir = Path(state_dir).resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     mode = (api_version_check or os.environ.get("ARCLINK_API_VERSION_CHECK") or "strict").lower()
     if mode not in ("strict", "lenient", "off"):
-        raise UserError(f"api-version check '{mode}' is not one of strict, lenient, off (ARCLINK_API_VERSION_CHECK).")
+        raise StackError(f"api-version check '{mode}' is not one of strict, lenient, off (ARCLINK_API_VERSION_CHECK).")
     lock = _lock_state(state_dir)
     try:
         return _start_locked(lock, state_dir, mode, in_memory=in_memory, host=host, arm_port=arm_port,
@@ -175,19 +177,21 @@ def start_services(state_dir, *, in_memory: bool = False, host: str = "127.0.0.1
         raise
 
 
-def _start_locked(lock, state_dir: Path, mode: str, *, in_memory, host, arm_port, dns_port, gateway_port, topology,
-                  write_endpoints) -> Services:
+def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool, host: str, arm_port: int,
+                  dns_port: int, gateway_port: int, topology: Any, write_endpoints: bool) -> Services:
     import uvicorn
 
     from arclink.arm.app import ArmConfig, create_app
     from arclink.arm.errors import ArmError
     from arclink.arm.live import StoreLiveState
     from arclink.arm.store import Store
+    from arclink.dns.server import start_dns_server
+    from arclink.gateway.server import start_gateway
 
     try:
         store = Store(None if in_memory else state_dir / "arm.db")
     except Exception as exc:  # sqlite3.DatabaseError and friends
-        raise UserError(f"cannot open the database in {state_dir}: {exc}. Remove arm.db or use another --state.") from None
+        raise StackError(f"cannot open the database in {state_dir}: {exc}. Remove arm.db or use another --state.") from None
     if in_memory:
         # keep the token and ids stable across in-memory restarts of the same state dir
         saved = state_dir / "settings.json"
@@ -205,7 +209,7 @@ def _start_locked(lock, state_dir: Path, mode: str, *, in_memory, host, arm_port
             topology = loader.load(topology).topology
         except TopologyError as exc:
             store.close()
-            raise UserError(str(exc)) from None
+            raise StackError(str(exc)) from None
     elif topology is not None and hasattr(topology, "topology"):  # an Index
         topology = topology.topology
     if topology is not None:
@@ -215,7 +219,7 @@ def _start_locked(lock, state_dir: Path, mode: str, *, in_memory, host, arm_port
             seed_topology(store, topology)
         except ArmError as exc:
             store.close()
-            raise UserError(f"the topology cannot be created: {exc.message}") from None
+            raise StackError(f"the topology cannot be created: {exc.message}") from None
     token, sub, tenant = _settings(store)
     if in_memory:
         _write_private(state_dir / "settings.json", json.dumps({"token": token, "subscription": sub, "tenant": tenant}))
@@ -230,7 +234,7 @@ def _start_locked(lock, state_dir: Path, mode: str, *, in_memory, host, arm_port
         sock = _bind(host, arm_port)
     except OSError as exc:
         store.close()
-        raise UserError(f"cannot listen on {host}:{arm_port}: {exc.strerror}. Pick another --arm-port or 0.") from None
+        raise StackError(f"cannot listen on {host}:{arm_port}: {exc.strerror}. Pick another --arm-port or 0.") from None
     port = sock.getsockname()[1]
     url_host = f"[{host}]" if ":" in host else host
     app.set_base_url(f"https://{url_host}:{port}")
@@ -248,15 +252,15 @@ def _start_locked(lock, state_dir: Path, mode: str, *, in_memory, host, arm_port
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             store.close()
-            raise UserError("the ARM server did not start; see the log above.")
+            raise StackError("the ARM server did not start; see the log above.")
         time.sleep(0.01)
 
     services = Services({}, live, state_dir, store, app, server, thread)  # the caller closes the lock on failure
     try:
-        dns = _start_optional("arclink.dns.server", "start_dns_server", live, host, dns_port)
-        services._handles = [dns] if dns is not None else []
-        gw = _start_optional("arclink.gateway.server", "start_gateway", live, str(state_dir), host, gateway_port)
-        services._handles += [gw] if gw is not None else []
+        dns = _start_server(start_dns_server, live, host, dns_port)
+        services._handles = [dns]
+        gw = _start_server(start_gateway, live, str(state_dir), host, gateway_port)
+        services._handles.append(gw)
     except BaseException:
         services.stop()
         raise
@@ -265,8 +269,8 @@ def _start_locked(lock, state_dir: Path, mode: str, *, in_memory, host, arm_port
         "arm": f"https://{url_host}:{port}", "ca_cert": str(state_dir / "ca.pem"), "token": token,
         "subscription": sub, "tenant": tenant,
         # the addresses bound ("localhost" becomes 127.0.0.1): DNS clients need an address
-        "dns": {"host": dns.host, "port": dns.port} if dns is not None else None,
-        "gateway": {"host": gw.host, "port": gw.port} if gw is not None else None,
+        "dns": {"host": dns.host, "port": dns.port},
+        "gateway": {"host": gw.host, "port": gw.port},
         "pid": os.getpid(), "state_dir": str(state_dir), "in_memory": bool(in_memory),
     }
     if write_endpoints:  # it holds the token: readable by its owner only, replaced atomically
@@ -276,40 +280,8 @@ def _start_locked(lock, state_dir: Path, mode: str, *, in_memory, host, arm_port
     return services
 
 
-def _start_optional(module: str, func: str, *args):
-    import importlib
-
+def _start_server(start: Callable[..., T], *args: Any) -> T:
     try:
-        mod = importlib.import_module(module)
-    except ImportError:
-        log.warning("%s is not available; its endpoint is null in endpoints.json", module)
-        return None
-    fn = getattr(mod, func, None)
-    if fn is None:
-        log.warning("%s has no %s(); its endpoint is null in endpoints.json", module, func)
-        return None
-    try:
-        return fn(*args)
+        return start(*args)
     except (OSError, ValueError) as exc:  # a busy port; a host the service refuses
-        raise UserError(f"cannot start {module.rsplit('.', 1)[-1]}: {exc}.") from None
-
-
-def run(args) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    services = start_services(args.state, in_memory=args.in_memory, host=args.host, arm_port=args.arm_port,
-                              dns_port=args.dns_port, gateway_port=args.gateway_port, topology=args.topology,
-                              api_version_check=args.api_version_check)
-    e = services.endpoints
-    dns = f"{e['dns']['host']}:{e['dns']['port']}" if e["dns"] else "off"
-    gw = f"{e['gateway']['host']}:{e['gateway']['port']}" if e["gateway"] else "off"
-    print(f"arclink serve: ARM {e['arm']}  DNS {dns}  gateway {gw}  state {services.state_dir}"
-          f"{' (in memory)' if args.in_memory else ''}  endpoints {services.state_dir / 'endpoints.json'}", flush=True)
-    try:
-        while not stop.wait(0.5):
-            pass
-    finally:
-        services.stop()
-    return 0
+        raise StackError(f"cannot start server: {exc}.") from None
