@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from arclink.net import is_loopback  # noqa: F401  (imported from here by the doctor and the agent)
+from arclink.net import is_loopback  # noqa: F401  (the doctor imports it from here)
 
 REQUIRED = ("arm", "ca_cert", "token", "subscription")
 
