@@ -6,9 +6,10 @@ command says the same thing about the same bad file.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from pathlib import Path
+
+from arclink.net import is_loopback  # noqa: F401  (the doctor imports it from here)
 
 REQUIRED = ("arm", "ca_cert", "token", "subscription")
 
@@ -42,12 +43,3 @@ def read_endpoints(path) -> dict:
         raise EndpointsError(f"{p} lacks the key {', '.join(repr(k) for k in missing)}; it was not written by "
                              "'arclink serve'.")
     return data
-
-
-def is_loopback(host: str | None) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host or "").is_loopback
-    except ValueError:
-        return False

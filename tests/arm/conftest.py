@@ -11,7 +11,7 @@ NAMESPACES = ("Microsoft.HybridCompute", "Microsoft.Network", "Microsoft.Kuberne
 
 @pytest.fixture
 def emulator(tmp_path):
-    from arclink.cli.serve import start_services
+    from arclink.stack import start_services
 
     svc = start_services(tmp_path / "state", in_memory=True)
     yield svc

@@ -56,7 +56,7 @@ def test_api_version_strict(clients):
 
 @pytest.mark.parametrize("mode", ["lenient", "off"])
 def test_api_version_escapes(tmp_path, monkeypatch, mode):
-    from arclink.cli.serve import start_services
+    from arclink.stack import start_services
 
     from .conftest import Clients
 

@@ -15,7 +15,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "good.yaml"
 
 @pytest.fixture
 def seeded(tmp_path):
-    from arclink.cli.serve import start_services
+    from arclink.stack import start_services
 
     svc = start_services(tmp_path / "state", in_memory=True, topology=loader.load(EXAMPLE).topology)
     yield svc
@@ -155,7 +155,7 @@ def test_state_made_through_arm_round_trips(seeded):
 
 def test_serve_on_localhost_names_addresses_for_dns_and_gateway(tmp_path):
     """--host localhost: endpoints.json gives the bound addresses, which DNS clients (and the doctor) need."""
-    from arclink.cli.serve import start_services
+    from arclink.stack import start_services
 
     svc = start_services(tmp_path / "state", in_memory=True, host="localhost",
                          topology=loader.load(EXAMPLE).topology)

@@ -15,7 +15,7 @@ RG = "rg-arc-hub"
 
 @pytest.fixture
 def emulator(tmp_path):
-    from arclink.cli.serve import start_services
+    from arclink.stack import start_services
     from arclink.model.loader import load
 
     svc = start_services(tmp_path / "state", in_memory=True, topology=load(GOOD).topology)

@@ -52,11 +52,11 @@ def test_published_changes_are_answered_next():
 
 
 def test_caches_stay_bounded(monkeypatch):
-    import arclink.dns.server as srv
+    import arclink.dns.cache as srv
 
     monkeypatch.setattr(srv, "WIRE_CACHE_ENTRIES", 50)
     with start_dns_server(build()) as server:
         for i in range(120):
             ask(server, f"n{i}.his.arc.azure.com", client=FORWARDED_SITE)
         assert ask(server, "gbl.his.arc.azure.com", client=FORWARDED_SITE).rcode() == dns.rcode.NOERROR
-        assert len(server.engine.wire) <= 50
+        assert len(server.cache.wire) <= 50

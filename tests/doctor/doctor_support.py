@@ -36,14 +36,13 @@ FULL_EMULATOR: dict[str, bool] = {}
 def _start_full(topology: Path, state_dir: Path):
     """The whole emulator seeded with ``topology``, or None when it refuses the topology at write time (two scopes in one VNet, region mismatches: Azure refuses those too)."""
     from arclink.arm.errors import ArmError
-    from arclink.cli.main import UserError
-    from arclink.cli.serve import start_services
+    from arclink.stack import StackError, start_services
     from arclink.model.loader import load
 
     try:
         return start_services(state_dir, in_memory=True, host="127.0.0.1", arm_port=0, dns_port=0,
                               gateway_port=0, topology=load(topology).topology)
-    except (ArmError, UserError):
+    except (ArmError, StackError):
         return None
 
 
@@ -51,7 +50,7 @@ def _start_full(topology: Path, state_dir: Path):
 def emulator(topology: Path, state_dir: Path):
     """Start the emulator for ``topology``; yields (endpoints.json path, endpoints, index).
 
-    ``arclink.cli.serve.start_services`` when it exists and accepts the topology (the whole
+    ``arclink.stack.start_services`` when it exists and accepts the topology (the whole
     emulator), else the DNS server and the gateway on a LiveState of the same topology.
     """
     from arclink.model.loader import load

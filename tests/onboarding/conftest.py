@@ -9,7 +9,7 @@ import pytest
 def emulator(tmp_path_factory):
     from arclink.agent.arm_client import ArmClient, Endpoints
     from arclink.cli.demo import apply_seed_steps
-    from arclink.cli.serve import start_services
+    from arclink.stack import start_services
 
     state = tmp_path_factory.mktemp("emulator")
     svc = start_services(state, in_memory=True, host="127.0.0.1", arm_port=0, dns_port=0, gateway_port=0)

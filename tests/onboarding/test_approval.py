@@ -8,7 +8,7 @@ from arclink.cli.main import main
 
 def test_manual_approval_through_arm(tmp_path, capsys):
     from arclink.agent.arm_client import ArmClient, Endpoints
-    from arclink.cli.serve import start_services
+    from arclink.stack import start_services
 
     svc = start_services(tmp_path, in_memory=True)
     arm = ArmClient(Endpoints.load(tmp_path / "endpoints.json"))

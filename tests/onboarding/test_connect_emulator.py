@@ -200,10 +200,10 @@ def test_connect_follow_keeps_the_agent_running_until_sigterm(emulator, tmp_path
 
 
 def _exists(emulator, name) -> bool:
-    from arclink.agent.arm_client import ArmError
+    from arclink.agent.arm_client import ArmRequestError
 
     try:
         cluster(emulator, name)
         return True
-    except ArmError:
+    except ArmRequestError:
         return False

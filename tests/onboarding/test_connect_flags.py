@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from arclink.agent import onboard
-from arclink.agent.arm_client import ArmError
+from arclink.agent.arm_client import ArmRequestError
 from arclink.agent.onboard import ConnectRequest, OnboardingError
 from arclink.cli.main import main
 
@@ -94,7 +94,7 @@ class FakeArm:
                 if isinstance(doc, Exception):
                     raise doc
                 return doc
-        raise ArmError(404, "ResourceNotFound", f"{path} not found")
+        raise ArmRequestError(404, "ResourceNotFound", f"{path} not found")
 
 
 def _provider(state="Registered", locations=("West Europe", "East US")):

@@ -11,7 +11,7 @@ from arclink.cli.main import main
 
 def test_offline_after_missed_heartbeats(tmp_path, monkeypatch, capsys):
     from arclink.agent.arm_client import ArmClient, Endpoints
-    from arclink.cli.serve import start_services
+    from arclink.stack import start_services
 
     monkeypatch.setenv("ARCLINK_OFFLINE_AFTER", "0.5")
     svc = start_services(tmp_path, in_memory=True)

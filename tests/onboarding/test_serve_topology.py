@@ -13,7 +13,7 @@ SCOPE = ("/subscriptions/8f2b1c3d-4e5f-4a6b-9c7d-1e2f3a4b5c6d/resourceGroups/rg-
 
 
 def test_connect_a_new_cluster_to_a_seeded_topology(tmp_path, capsys):
-    from arclink.cli.serve import start_services
+    from arclink.stack import start_services
     from arclink.model.loader import load
 
     svc = start_services(tmp_path, in_memory=True, topology=load(GOOD).topology)

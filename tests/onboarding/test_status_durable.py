@@ -10,7 +10,7 @@ from arclink.cli.main import main
 def test_status_is_durable_and_not_a_model_change(tmp_path, capsys):
     from arclink.agent.arm_client import ArmClient, Endpoints
     from arclink.arm.store import Store
-    from arclink.cli.serve import start_services
+    from arclink.stack import start_services
 
     svc = start_services(tmp_path, in_memory=False)
     arm = ArmClient(Endpoints.load(tmp_path / "endpoints.json"))

@@ -16,7 +16,8 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-from arclink.endpoints import EndpointsError, is_loopback, locate, read_endpoints
+from arclink.endpoints import EndpointsError, locate, read_endpoints
+from arclink.net import is_loopback
 
 API = {
     "Microsoft.Resources": "2022-09-01",
@@ -28,8 +29,11 @@ API = {
 }
 
 
-class ArmError(Exception):
-    """An ARM error response: HTTP status, ``code`` and ``message`` from the error body."""
+class ArmRequestError(Exception):
+    """An ARM request answered with an error: HTTP status, ``code`` and ``message`` from the error body.
+
+    (The emulator raises ``arclink.arm.errors.ArmError`` to produce such answers; this is the client's side.)
+    """
 
     def __init__(self, status: int, code: str, message: str):
         super().__init__(f"({code}) {message}")
@@ -143,7 +147,7 @@ class ArmClient:
                 doc = None
         if resp.status >= 400:
             err = (doc or {}).get("error") or {}
-            raise ArmError(resp.status, err.get("code", f"HTTP{resp.status}"), err.get("message", raw[:200].decode(errors="replace")))
+            raise ArmRequestError(resp.status, err.get("code", f"HTTP{resp.status}"), err.get("message", raw[:200].decode(errors="replace")))
         return resp.status, hdrs, doc
 
     def get(self, path: str, api_version: str) -> dict:
@@ -183,9 +187,9 @@ class ArmClient:
                 if state.lower() in ("succeeded", "failed", "canceled"):
                     if state.lower() != "succeeded":
                         err = (doc or {}).get("error") or {}
-                        raise ArmError(200, err.get("code", state), err.get("message", f"The operation {state}."))
+                        raise ArmRequestError(200, err.get("code", state), err.get("message", f"The operation {state}."))
                     return
             elif st != 202:
                 return
             delay = min(max(float(h.get("retry-after", "0") or 0), 0.01), self.poll_cap)
-        raise ArmError(0, "OperationTimeout", "The long-running operation did not finish in time.")
+        raise ArmRequestError(0, "OperationTimeout", "The long-running operation did not finish in time.")

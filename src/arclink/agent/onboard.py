@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from arclink import pki
-from arclink.agent.arm_client import API, ArmClient, ArmError
+from arclink.agent.arm_client import API, ArmClient, ArmRequestError
 
 # --- the CLI's texts, verbatim ----------------------------------------------------------------
 CONFLICTING_FLAGS = ("Conflicting private link parameters received. The parameter '--private-link-scope-resource-id' "
@@ -137,7 +137,7 @@ def check_scope(arm: ArmClient, req: ConnectRequest, warn: Callable[[str], None]
         sub, rg, name = parts[2], parts[4], parts[8]  # the CLI's naive split
         scope = arm.get(f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.HybridCompute/"
                         f"privateLinkScopes/{name}", API["Microsoft.HybridCompute"])
-    except ArmError as exc:
+    except ArmRequestError as exc:
         if exc.status == 404:
             raise OnboardingError(SCOPE_NOT_FOUND.format(id=scope_id), "ArgumentUsageError") from None
         warn(SCOPE_CHECK_WARNING.format(error=exc))
@@ -201,7 +201,7 @@ def place(arm: ArmClient, req: ConnectRequest) -> None:
         return
     try:
         site = arm.get(f"/_arclink/sites/{req.site}", None)
-    except ArmError as exc:
+    except ArmRequestError as exc:
         if exc.status == 404:
             raise OnboardingError(f"site '{req.site}' does not exist in the emulator; create it (control API "
                                   "/_arclink/sites, 'arclink apply' or 'serve --topology') or pick another --site.",

@@ -18,6 +18,8 @@ import dns.message
 import dns.rcode
 import dns.rdatatype
 
+from arclink.net import is_loopback_address
+
 
 class ResolutionFailed(Exception):
     def __init__(self, name: str, rcode: str, detail: str = ""):
@@ -29,7 +31,7 @@ class DnsResolver:
     """dnspython against the emulator's DNS server, with ECS = the agent's address."""
 
     def __init__(self, host: str, port: int, timeout: float = 3.0):
-        if not ipaddress.ip_address(host).is_loopback:
+        if not is_loopback_address(host):
             raise ValueError("the emulator's DNS server must be on loopback")
         self.host, self.port, self.timeout = host, port, timeout
 

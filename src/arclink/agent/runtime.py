@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import ipaddress
 import logging
 import socket
 import ssl
@@ -27,6 +26,7 @@ from arclink.model import catalogue as cat
 from arclink.model.catalogue import DISCOVERY_NAME
 from arclink.model.wire import MAX_MESSAGE, auth_payload, encode_proxy_v2
 from arclink.agent.resolver import ResolutionFailed
+from arclink.net import is_loopback
 
 log = logging.getLogger("arclink.agent")
 
@@ -129,9 +129,7 @@ class AgentReport:
 class Agent:
     def __init__(self, cluster: str, key, address: str, location: str, *, gateway: tuple[str, int],
                  ca_cert: str, resolver: Resolver, heartbeat_interval: float = 5.0, timeout: float = 10.0):
-        host = gateway[0]
-        literal = host if ":" in host else socket.gethostbyname(host)
-        if not ipaddress.ip_address(literal).is_loopback:
+        if not is_loopback(gateway[0]):
             raise ValueError("agents dial the gateway on loopback only; modelled addresses are never dialled")
         self.cluster, self.key, self.address, self.location = cluster, key, address, location
         self.gateway, self.ca_cert, self.resolver = gateway, ca_cert, resolver

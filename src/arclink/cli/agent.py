@@ -24,13 +24,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def find_cluster(arm, name: str, resource_group: str | None) -> dict:
-    from arclink.agent.arm_client import API, ArmError
+    from arclink.agent.arm_client import API, ArmRequestError
     from arclink.agent.onboard import cluster_path
 
     if resource_group:
         try:
             return arm.get(cluster_path(arm.subscription, resource_group, name), API["Microsoft.Kubernetes"])
-        except ArmError as exc:
+        except ArmRequestError as exc:
             if exc.status == 404:
                 raise UserError(f"no connected cluster '{name}' in resource group '{resource_group}'; onboard it "
                                 "with 'arclink connect'.", 2) from None
@@ -50,7 +50,7 @@ def run(args) -> int:
     import signal
 
     from arclink import pki
-    from arclink.agent.arm_client import ArmError, EmulatorUnavailable
+    from arclink.agent.arm_client import ArmRequestError, EmulatorUnavailable
     from arclink.agent.onboard import key_path
     from arclink.model.index import parse_arm_id
 
@@ -60,7 +60,7 @@ def run(args) -> int:
     arm = arm_client(ep, args.subscription)
     try:
         cluster = find_cluster(arm, args.cluster, args.resource_group)
-    except (ArmError, EmulatorUnavailable) as exc:
+    except (ArmRequestError, EmulatorUnavailable) as exc:
         raise UserError(str(exc), 2) from None
     parts = parse_arm_id(cluster["id"]) or {}
     kp = key_path(ep.state_dir, parts.get("sub", arm.subscription), parts.get("rg", ""), cluster["name"])

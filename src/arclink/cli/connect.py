@@ -38,7 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from arclink.agent.arm_client import API, ArmError, EmulatorUnavailable
+    from arclink.agent.arm_client import API, ArmRequestError, EmulatorUnavailable
     from arclink.agent.onboard import ConnectRequest, OnboardingError, confirm, connect, validate_flags
 
     req = ConnectRequest(args.resource_group, args.name, args.location, site=args.site, address=args.address,
@@ -55,7 +55,7 @@ def run(args) -> int:
         onboarded = connect(arm, req, ep.state_dir, warn=warn)
     except OnboardingError as exc:
         raise UserError(str(exc) + (f"\n{exc.recommendation}" if exc.recommendation else ""), exc.code) from None
-    except ArmError as exc:
+    except ArmRequestError as exc:
         raise UserError(f"ARM refused the request: {exc}", 1) from None
     except EmulatorUnavailable as exc:
         raise UserError(str(exc), 2) from None
@@ -70,7 +70,7 @@ def run(args) -> int:
     report = agent_once(ep, onboarded, args.name, args.location)
     try:
         cluster = arm.get(onboarded.cluster["id"], API["Microsoft.Kubernetes"])
-    except (ArmError, EmulatorUnavailable):
+    except (ArmRequestError, EmulatorUnavailable):
         cluster = onboarded.cluster
     _print(args, cluster, report)
     if not report.admitted:

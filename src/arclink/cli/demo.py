@@ -115,7 +115,7 @@ class Demo:
 
     def run(self, started: float) -> int:
         from arclink.agent.arm_client import ArmClient, Endpoints
-        from arclink.cli.serve import start_services
+        from arclink.stack import start_services
 
         self.say("[bold]arclink demo[/bold]: Azure Arc private link for Arc-enabled Kubernetes, end to end on loopback")
         svc = start_services(self.state, in_memory=False, host="127.0.0.1", arm_port=0, dns_port=0, gateway_port=0)

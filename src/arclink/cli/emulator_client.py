@@ -21,7 +21,7 @@ def read_endpoints(path) -> dict:
 
 
 def _loopback_url(url: str) -> None:
-    from arclink.endpoints import is_loopback
+    from arclink.net import is_loopback
 
     if not is_loopback(urlsplit(url).hostname):
         raise UserError(f"the emulator address {url} is not on loopback; arclink only talks to a local emulator.", 2)

@@ -17,7 +17,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from arclink.agent.arm_client import ArmError, EmulatorUnavailable
+    from arclink.agent.arm_client import ArmRequestError, EmulatorUnavailable
     from arclink.agent.onboard import OnboardingError, enable_features
 
     arm = arm_client(endpoints(args.emulator), args.subscription)
@@ -25,7 +25,7 @@ def run(args) -> int:
         enable_features(arm, args.resource_group, args.name, args.features)
     except OnboardingError as exc:
         raise UserError(str(exc), exc.code) from None
-    except ArmError as exc:
+    except ArmRequestError as exc:
         raise UserError(f"ARM refused the request: {exc}", 1) from None
     except EmulatorUnavailable as exc:
         raise UserError(str(exc), 2) from None

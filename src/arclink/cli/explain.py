@@ -51,7 +51,7 @@ def run(args) -> int:
         admitted = sum(1 for t in traces if t.admitted)
         doc = {"file": args.file, "clusters": [t.to_dict() for t in traces],
                "summary": {"clusters": len(traces), "admitted": admitted, "refused": len(traces) - admitted}}
-        from arclink.rules.jsonout import dumps
+        from arclink.lint.json_output import dumps
 
         sys.stdout.write(dumps(doc))
     elif sys.stdout.isatty():

@@ -52,8 +52,8 @@ def run(args) -> int:
     from arclink.agent.onboard import ConnectRequest, put_cluster
     from arclink.agent.resolver import DnsResolver
     from arclink.agent.runtime import Agent
-    from arclink.cli.serve import start_services
-    from arclink.gateway.server import new_event_loop
+    from arclink.stack import start_services
+    from arclink.loopthread import new_event_loop
 
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

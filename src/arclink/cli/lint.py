@@ -41,7 +41,7 @@ def run(args) -> int:
     gc.disable()
     from arclink.cli._topology import Unusable, load_source, report_unusable
     from arclink.model import rules
-    from arclink.rules import build_report, render
+    from arclink.lint import build_report, render
 
     if bool(args.file) == bool(args.emulator):
         raise UserError("give either a topology FILE or --emulator ENDPOINTS_JSON (exactly one).", 2)

@@ -11,6 +11,8 @@ import argparse
 import importlib
 import sys
 
+from arclink.stack import StackError
+
 # name -> (module, one-line summary)
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("arclink.cli.demo", "Run the whole story: emulator, seed steps, three clusters, checks."),
@@ -82,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"arclink {name}: {exc}", file=sys.stderr)
         return exc.code
+    except StackError as exc:  # the emulator would not start: the same one line, exit 2
+        print(f"arclink {name}: {exc.message}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

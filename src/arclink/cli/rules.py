@@ -12,7 +12,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from arclink.rules.catalog import rule_catalog
+    from arclink.lint.catalog import rule_catalog
 
     catalog = rule_catalog()
     if args.format == "json":

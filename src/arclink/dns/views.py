@@ -11,27 +11,12 @@ import ipaddress
 
 from arclink.model.index import Index
 from arclink.model.resolve import INTERNET, View, view_for
-
-
-def _client_ip(address: str | None):
-    """The client's address (zone id dropped, IPv4-mapped IPv6 unwrapped), or None when it is not one."""
-    if not address:
-        return None
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return None
-    return getattr(ip, "ipv4_mapped", None) or ip
-
-
-def is_loopback(address: str | None) -> bool:
-    ip = _client_ip(address)
-    return ip is not None and ip.is_loopback
+from arclink.net import peer_ip
 
 
 def source_view(index: Index, address: str | None) -> View:
     """The view for a client address (an address in no modelled network gets the internet)."""
-    ip = _client_ip(address)
+    ip = peer_ip(address)
     return INTERNET if ip is None else view_for(index, str(ip))
 
 

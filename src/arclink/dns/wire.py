@@ -37,9 +37,10 @@ import dns.rdatatype
 import dns.rrset
 
 from arclink.dns.authority import soa_for, zone_for
-from arclink.dns.views import ecs_view, is_loopback, source_view
+from arclink.dns.views import ecs_view, source_view
 from arclink.model.index import Index
 from arclink.model.resolve import Resolution, View, resolve
+from arclink.net import is_loopback_address
 
 log = logging.getLogger("arclink.dns")
 
@@ -81,7 +82,8 @@ def header_only(wire: bytes, rcode: int) -> bytes | None:
     return struct.pack("!HHHHHH", qid, out_flags, 0, 0, 0, 0)
 
 
-def _answer(index, view, wire, source, transport, cache):
+def _answer(index: Index, view: View | None, wire: bytes, source: str | None, transport: str,
+            cache: dict | None) -> bytes | None:
     if len(wire) < 12:
         return None
     flags = struct.unpack_from("!H", wire, 2)[0]
@@ -111,7 +113,7 @@ def _answer(index, view, wire, source, transport, cache):
     ecs = next((o for o in query.options if o.otype == dns.edns.OptionType.ECS), None)
     scope = 0
     if view is None:
-        if ecs is not None and (source is None or is_loopback(source)):
+        if ecs is not None and (source is None or is_loopback_address(source)):
             view, scope = ecs_view(index, ecs.address, ecs.srclen)
         else:
             view = source_view(index, source)
@@ -135,7 +137,8 @@ def _resolution(index: Index, view: View, name: str, qtype: str, cache: dict | N
     return res
 
 
-def _fill(response, index: Index, res: Resolution, qname: dns.name.Name, rdtype: int, name: str, edns: bool):
+def _fill(response: dns.message.Message, index: Index, res: Resolution, qname: dns.name.Name,
+          rdtype: dns.rdatatype.RdataType, name: str, edns: bool) -> None:
     if res.rcode == "SERVFAIL":
         response.set_rcode(dns.rcode.SERVFAIL)
         why = res.steps[-1].action if res.steps else "the resolution chain failed"
@@ -173,7 +176,7 @@ def _fill(response, index: Index, res: Resolution, qname: dns.name.Name, rdtype:
             dns.name.from_text(zone), soa.negative_ttl, dns.rdataclass.IN, dns.rdatatype.SOA, soa.rdata_text()))
 
 
-def _add_answers(response, res: Resolution, qname: dns.name.Name, name: str):
+def _add_answers(response: dns.message.Message, res: Resolution, qname: dns.name.Name, name: str) -> None:
     current = None
     for owner, rtype, ttl, data in res.answers:
         key = (owner, rtype)
@@ -187,14 +190,14 @@ def _add_answers(response, res: Resolution, qname: dns.name.Name, name: str):
         current[1].add(dns.rdata.from_text(dns.rdataclass.IN, current[1].rdtype, text), ttl)
 
 
-def _refuse(response, why: str):
+def _refuse(response: dns.message.Message, why: str) -> None:
     response.set_rcode(dns.rcode.REFUSED)
     response.answer.clear()
     if response.edns >= 0:
         _add_option(response, dns.edns.EDEOption(dns.edns.EDECode.NOT_AUTHORITATIVE, _ascii(why)))
 
 
-def _add_option(response, option):
+def _add_option(response: dns.message.Message, option: dns.edns.Option) -> None:
     options = [o for o in response.options if o.otype != option.otype] + [option]
     response.use_edns(0, 0, OUR_PAYLOAD, options=options)
 
@@ -203,7 +206,7 @@ def _ascii(text: str) -> str:
     return text.encode("ascii", "replace").decode()[:300]
 
 
-def _to_wire(response, limit: int) -> bytes:
+def _to_wire(response: dns.message.Message, limit: int) -> bytes:
     try:
         return response.to_wire(max_size=limit)
     except dns.exception.TooBig:

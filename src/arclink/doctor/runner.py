@@ -21,6 +21,7 @@ from arclink.doctor import probes
 from arclink.doctor.plan import ARC_ZONE_NAMES, Plan, build_plan
 from arclink.doctor.report import Check, Report
 from arclink.model import catalogue as cat
+from arclink.net import is_private as _is_private
 
 RUN_DEADLINE = 9.0  # seconds: the whole run stays under 10 s even when everything times out
 # The emulator gateway's refusals that mean the modelled network drops the connection (a real
@@ -451,15 +452,6 @@ def system_dns_server() -> tuple[str, int]:
     if not servers:
         raise DoctorError("the system has no DNS server configured (/etc/resolv.conf); give --dns-server IP.")
     return str(servers[0]), 53
-
-
-def _is_private(address: str) -> bool:
-    try:
-        return cat.is_private(address)
-    except ValueError:
-        return False
-
-
 
 
 def _zone_of(name: str) -> str:

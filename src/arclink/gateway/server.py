@@ -22,18 +22,18 @@ import base64
 import binascii
 import collections
 import datetime as dt
-import ipaddress
 import logging
 import os
 import socket
-import threading
+import ssl
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, cast
 
 import msgspec
 
 from arclink import pki
 from arclink.model import catalogue as cat
+from arclink.model import schema
 from arclink.model.index import ClusterR, Index
 from arclink.model.live import LiveState
 from arclink.model.reach import REASONS, Reach, reach
@@ -41,15 +41,22 @@ from arclink.model.wire import (HEADER_LEN, MAX_MESSAGE, PROTOCOL_REASONS, Proxy
                                 body_length, decode_proxy_v2)
 from arclink.gateway.status import Recorder, Tracker
 from arclink.gateway.tls import server_context
+from arclink.loopthread import LoopThread, new_event_loop
+from arclink.net import loopback_bind_address
 
 log = logging.getLogger("arclink.gateway")
 
 ConfigSource = Callable[[Index, ClusterR], list]
 
 
+def _spec(cluster: ClusterR) -> schema.Cluster:
+    """The cluster's topology entry (the index types ``spec`` loosely, for every kind of resource)."""
+    return cast(schema.Cluster, cluster.spec)
+
+
 def default_config(index: Index, cluster: ClusterR) -> list:
     """The cluster's extensions as the model knows them (ARM extension resources)."""
-    return [{"name": t, "extensionType": t} for t in cluster.spec.extensions]
+    return [{"name": t, "extensionType": t} for t in _spec(cluster).extensions]
 
 
 def discovery_endpoints(location: str) -> dict[str, str]:
@@ -88,7 +95,7 @@ class Gateway:
         self.max_connections = max_connections
         self.header_timeout, self.handshake_timeout, self.idle_timeout = header_timeout, handshake_timeout, idle_timeout
         self.events: collections.deque = collections.deque(maxlen=events_max)
-        self.counters = collections.Counter()
+        self.counters: collections.Counter[str] = collections.Counter()
         self._conns: set[asyncio.Task] = set()
         self._keys_version = -1
         self._keys: dict[bytes, ClusterR] = {}
@@ -120,9 +127,11 @@ class Gateway:
 
     async def _accept_loop(self) -> None:
         loop = asyncio.get_running_loop()
+        listener = self._sock
+        assert listener is not None  # start() binds it before this task exists
         while True:
             try:
-                conn, _ = await loop.sock_accept(self._sock)
+                conn, _ = await loop.sock_accept(listener)
             except OSError as exc:  # EMFILE and friends: back off rather than spin
                 log.warning("accept failed: %s", exc)
                 await asyncio.sleep(0.05)
@@ -160,7 +169,7 @@ class Gateway:
             self._event(None, None, None, None, "BadProxyHeader", reason, level=logging.DEBUG)
             conn.close()
             return
-        if hdr.local:
+        if hdr.local or hdr.src is None or hdr.dst is None:  # LOCAL: a health check, no addresses
             conn.close()
             return
         reader = asyncio.StreamReader(limit=MAX_MESSAGE)
@@ -191,7 +200,8 @@ class Gateway:
             except (Exception, asyncio.CancelledError):
                 pass
 
-    async def _session(self, reader, writer, src: str, dst: str, sni: str | None) -> None:
+    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, src: str, dst: str,
+                       sni: str | None) -> None:
         nonce = os.urandom(32)
         await _send(writer, {"type": "challenge", "nonce": base64.b64encode(nonce).decode()})
         cluster = None
@@ -214,7 +224,7 @@ class Gateway:
             if not proved and r.code == "ClusterNotRegistered":
                 raise _Refused(r.code, f"{r.reason} The agent's signature does not match the public key it "
                                        "presented, so it does not hold a cluster's onboarding key.")
-            if not r.admitted:
+            if not r.admitted or cluster is None:
                 raise _Refused(r.code, r.reason, r.path)
             cid = cluster.id
             self.counters["admitted"] += 1
@@ -228,7 +238,7 @@ class Gateway:
                 version, index = self.live.snapshot()
                 cluster = self._cluster_for_key(version, index, der)
                 r = self._admit(version, index, cluster, dst, sni, src)
-                if not r.admitted:
+                if not r.admitted or cluster is None:
                     raise _Refused(r.code, r.reason, r.path)
                 op = msg.get("op") if isinstance(msg, dict) else None
                 seq = msg.get("seq") if isinstance(msg, dict) else None
@@ -236,7 +246,7 @@ class Gateway:
                     st = self.tracker.heartbeat(cid)
                     self.counters["heartbeats"] += 1
                     await _send(writer, {"type": "ack", "seq": seq, "connectivityStatus": st.status,
-                                         "lastConnectivityTime": st.last_connectivity.isoformat()})
+                                         "lastConnectivityTime": _isoformat(st.last_connectivity)})
                 elif op == "config":
                     zone = cat.arc_zone_for(sni or "")
                     if zone is None or zone.key != "dp":
@@ -255,19 +265,19 @@ class Gateway:
                                          "reason": "Send op heartbeat, config or discover."})
         except _Refused as ref:
             self.counters["refused"] += 1
-            cid = cluster.id if cluster is not None else None
-            if cid:
-                self.tracker.refused(cid, ref.code, ref.reason)
-            self._event(cid, src, dst, sni, ref.code, ref.reason, level=logging.INFO)
+            refused_id = cluster.id if cluster is not None else None
+            if refused_id:
+                self.tracker.refused(refused_id, ref.code, ref.reason)
+            self._event(refused_id, src, dst, sni, ref.code, ref.reason, level=logging.INFO)
             await _send(writer, {"type": "refused", "code": ref.code, "reason": ref.reason,
-                                 "cluster": cid, "path": ref.path})
+                                 "cluster": refused_id, "path": ref.path})
 
     # decisions ---------------------------------------------------------------------------
     def _cluster_for_key(self, version: int, index: Index, der: bytes) -> ClusterR | None:
         if version != self._keys_version:
             keys = {}
             for c in index.clusters.values():
-                value = c.spec.agent_public_key_certificate
+                value = _spec(c).agent_public_key_certificate
                 if value:
                     try:
                         keys[base64.b64decode(value)] = c
@@ -286,7 +296,8 @@ class Gateway:
             hit = self._admit_cache[key] = reach(index, cluster, dst, sni, src)
         return hit
 
-    def _event(self, cid, src, dst, sni, code, reason, level=logging.DEBUG) -> None:
+    def _event(self, cid: str | None, src: str | None, dst: str | None, sni: str | None, code: str, reason: str,
+               level: int = logging.DEBUG) -> None:
         ev = {"time": dt.datetime.now(dt.timezone.utc).isoformat(), "cluster": cid, "src": src, "dst": dst,
               "fqdn": sni, "code": code, "reason": reason}
         self.events.append(ev)
@@ -294,11 +305,15 @@ class Gateway:
             log.log(level, "%s %s %s->%s (%s): %s", code, cid or "-", src, dst, sni, reason)
 
 
-def _remember_sni(sslobj, server_name, _ctx) -> None:
-    sslobj._arclink_sni = server_name.lower() if server_name else None
+def _isoformat(when: dt.datetime | None) -> str | None:
+    return when.isoformat() if when is not None else None
 
 
-async def _recv_exact(loop, conn: socket.socket, n: int) -> bytes:
+def _remember_sni(sslobj: ssl.SSLObject, server_name: str | None, _ctx: ssl.SSLContext) -> None:
+    sslobj._arclink_sni = server_name.lower() if server_name else None  # type: ignore[attr-defined]
+
+
+async def _recv_exact(loop: asyncio.AbstractEventLoop, conn: socket.socket, n: int) -> bytes:
     buf = b""
     while len(buf) < n:
         chunk = await loop.sock_recv(conn, n - len(buf))
@@ -313,7 +328,7 @@ async def _send(writer: asyncio.StreamWriter, msg: dict) -> None:
     await writer.drain()
 
 
-async def _read(reader: asyncio.StreamReader, timeout: float):
+async def _read(reader: asyncio.StreamReader, timeout: float) -> Any:
     """One JSON line; None at a clean end of stream."""
     try:
         line = await asyncio.wait_for(reader.readline(), timeout)
@@ -333,8 +348,8 @@ async def _read(reader: asyncio.StreamReader, timeout: float):
 class GatewayHandle:
     """What ``start_gateway`` returns: ``port``, ``events``, ``status(cluster_id)``, ``close()``."""
 
-    def __init__(self, gateway: Gateway, loop: asyncio.AbstractEventLoop, thread: threading.Thread, host: str):
-        self.gateway, self._loop, self._thread, self.host = gateway, loop, thread, host
+    def __init__(self, gateway: Gateway, thread: LoopThread, host: str) -> None:
+        self.gateway, self._thread, self.host = gateway, thread, host
 
     @property
     def port(self) -> int:
@@ -350,83 +365,38 @@ class GatewayHandle:
 
     def status(self, cluster_id: str) -> dict | None:
         """The gateway's view of one cluster (connectivityStatus, code, reason, lastConnectivityTime)."""
-        fut = asyncio.run_coroutine_threadsafe(self._status(cluster_id), self._loop)
-        return fut.result(5)
+        return self._thread.call(self._status(cluster_id), 5)
 
-    async def _status(self, cluster_id: str):
+    async def _status(self, cluster_id: str) -> dict | None:
         for cid, st in self.gateway.tracker.clusters.items():
             if cid.lower() == cluster_id.lower():
                 return st.to_dict()
         return None
 
     def close(self) -> None:
-        if not self._thread.is_alive():
-            return
-        fut = asyncio.run_coroutine_threadsafe(self.gateway.stop(), self._loop)
-        try:
-            fut.result(10)
-        finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
+        self._thread.stop()
 
-    def __enter__(self):
+    def __enter__(self) -> GatewayHandle:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def new_event_loop() -> asyncio.AbstractEventLoop:
-    try:
-        import uvloop
-
-        return uvloop.new_event_loop()
-    except ImportError:
-        return asyncio.new_event_loop()
-
-
-def _loopback_host(host: str) -> str:
-    """The address to bind: loopback only (design.md, "Safety of the network")."""
-    if host == "localhost":
-        return "127.0.0.1"
-    try:
-        if ipaddress.ip_address(host).is_loopback:
-            return host
-    except ValueError:
-        pass
-    raise ValueError(f"{host} is not a loopback address; the gateway listens on loopback only")
-
-
 def start_gateway(live: LiveState, state_dir: str | Path, host: str = "127.0.0.1", port: int = 0,
-                  **options) -> GatewayHandle:
+                  **options: Any) -> GatewayHandle:
     """Start the gateway in a thread; options are ``Gateway``'s (record, config_for, offline_after...)."""
-    bind_host = _loopback_host(host)
-    loop = new_event_loop()
+    bind_host = loopback_bind_address(host)
+    if bind_host is None:  # design.md, "Safety of the network"
+        raise ValueError(f"{host} is not a loopback address; the gateway listens on loopback only")
+    thread = LoopThread("arclink-gateway")
     gw = Gateway(live, state_dir, **options)
-    ready = threading.Event()
-    failure: list[BaseException] = []
 
-    def run() -> None:
-        asyncio.set_event_loop(loop)
+    async def listen() -> None:
+        await gw.start(bind_host, port)
 
-        async def boot():
-            try:
-                await gw.start(bind_host, port)
-            except BaseException as exc:  # reported to the caller below
-                failure.append(exc)
-            finally:
-                ready.set()
-
-        loop.create_task(boot())
-        loop.run_forever()
-        loop.close()
-
-    thread = threading.Thread(target=run, name="arclink-gateway", daemon=True)
-    thread.start()
-    if not ready.wait(30) or failure:
-        loop.call_soon_threadsafe(loop.stop)
-        raise failure[0] if failure else RuntimeError("the gateway did not start in 30 s")
-    return GatewayHandle(gw, loop, thread, bind_host)
+    thread.start(listen, gw.stop, timeout=30)
+    return GatewayHandle(gw, thread, bind_host)
 
 
 __all__ = ["Gateway", "GatewayHandle", "REASONS", "default_config", "new_event_loop", "start_gateway"]

@@ -10,11 +10,12 @@ as ``overrides()`` accepts) can change them without a code change.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+
+from arclink import net
 
 # --- Private link: zones --------------------------------------------------------------
 # "Azure Private Endpoint private DNS zone values", Hybrid + multicloud row.
@@ -282,8 +283,7 @@ def public_address(name: str) -> str:
 
 
 def is_private(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    return ip.is_private and not ip.is_loopback
+    return net.is_private(address)
 
 
 # --- Overrides (for unconfirmed facts) ----------------------------------------------------------

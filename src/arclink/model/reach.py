@@ -19,6 +19,7 @@ from arclink.model import catalogue as cat
 from arclink.model.index import ClusterR, Index, PeR, SiteR
 from arclink.model.nsg import evaluate_nsg
 from arclink.model.resolve import public_lookup, site_reaches
+from arclink.net import is_private as _is_private
 
 # Reason codes (design.md, "Private endpoint gateway: admission").
 ADMITTED = "Admitted"
@@ -177,10 +178,3 @@ def reach(index: Index, cluster: ClusterR | None, address: str, fqdn: str | None
         return r.refuse("NoRouteToPrivateEndpoint", f"Nothing listens on {address}.")
     r.path = "none"
     return r.refuse("NotAnArcEndpoint")
-
-
-def _is_private(address: str) -> bool:
-    try:
-        return cat.is_private(address)
-    except ValueError:
-        return False

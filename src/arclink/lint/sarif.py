@@ -6,8 +6,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 import arclink
-from arclink.rules.catalog import rule_catalog
-from arclink.rules.jsonout import dumps
+from arclink.lint.catalog import rule_catalog
+from arclink.lint.json_output import dumps
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {"error": "error", "warning": "warning", "info": "note"}

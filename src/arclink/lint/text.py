@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from arclink.rules.names import describe
+from arclink.lint.names import describe
 
 
 def _where(file: str | None, line: int | None) -> str:

@@ -62,13 +62,13 @@ def build_report(findings, *, file: str | None = None, text: str | None = None, 
 
 def render(report: Report, fmt: str) -> str:
     if fmt == "json":
-        from arclink.rules.json_format import render_json
+        from arclink.lint.json_output import render_json
 
         return render_json(report)
     if fmt == "sarif":
-        from arclink.rules.sarif import render_sarif
+        from arclink.lint.sarif import render_sarif
 
         return render_sarif(report)
-    from arclink.rules.text import render_text
+    from arclink.lint.text import render_text
 
     return render_text(report)

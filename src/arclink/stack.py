@@ -1,0 +1,287 @@
+"""The whole emulator in one process: the ARM emulator over HTTPS, the DNS server and the gateway.
+
+``start_services(state_dir)`` starts the three on loopback over one live state and writes
+``endpoints.json``; ``arclink serve``, ``arclink demo``, ``arclink fleet`` and the tests all
+start the emulator this way. It composes the faces (like ``arclink.cli``), so it lives
+outside them. A problem the user can fix is a ``StackError`` with one sentence and the fix;
+the command line prints it and exits 2.
+
+State directory: ``endpoints.json``, ``ca.pem``/``ca-key.pem``, ``arm-server.pem``, and
+unless ``in_memory`` the database ``arm.db``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Callable, TypeVar
+
+from arclink.net import is_loopback
+
+__all__ = ["Services", "StackError", "start_services"]
+
+log = logging.getLogger("arclink.serve")
+T = TypeVar("T")
+
+
+class StackError(Exception):
+    """The emulator cannot start for a reason the user can fix: ``message`` says what and how."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class Services:
+    """The running emulator: ``endpoints`` (what endpoints.json holds), ``live``, ``store``, ``app``; ``stop()``."""
+
+    endpoints: dict
+    live: Any  # arclink.arm.live.StoreLiveState
+    state_dir: Path
+    store: Any  # arclink.arm.store.Store
+    app: Any  # arclink.arm.app.ArmApp
+    _server: Any = None  # uvicorn.Server
+    _thread: threading.Thread | None = None
+    _handles: list = field(default_factory=list)
+    _stopped: bool = False
+    _lock: IO[str] | None = None
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        for h in self._handles:
+            try:
+                h.close()
+            except Exception:  # closing others must go on
+                log.exception("closing %r", h)
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+            if self._thread.is_alive():  # idle keep-alive clients: do not wait for them
+                self._server.force_exit = True
+                self._thread.join(timeout=5)
+        self.live.close()
+        self.store.close()
+        if self._lock is not None:
+            self._lock.close()
+
+    def __enter__(self) -> Services:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _loopback(host: str) -> None:
+    if not is_loopback(host):
+        raise StackError(f"--host {host} is not a loopback address; the emulator listens on loopback only "
+                        "(use 127.0.0.1 or ::1).")
+
+
+def _settings(store: Any) -> tuple[str, str, str]:
+    """Token, default subscription and tenant: kept in the store so they survive restarts."""
+    makers = {"token": lambda: secrets.token_urlsafe(32), "subscription": lambda: str(uuid.uuid4()),
+              "tenant": lambda: str(uuid.uuid4())}
+    for key, make in makers.items():
+        if not store.meta.get(key):
+            store.set_meta(key, make())
+    return store.meta["token"], store.meta["subscription"], store.meta["tenant"]
+
+
+def _server_cert(state_dir: Path) -> tuple[Path, Path]:
+    from arclink import pki
+
+    cert, key = state_dir / "arm-server.pem", state_dir / "arm-server-key.pem"
+    ca = pki.ensure_ca(state_dir)
+    if not (cert.exists() and key.exists()):
+        pem, kpem = pki.issue_server_cert(ca, ["localhost"], ["127.0.0.1", "::1"])
+        pki.write_leaf(state_dir, "arm-server", pem, kpem)
+    return cert, key
+
+
+def _quiet_shutdown(record: logging.LogRecord) -> bool:
+    """Idle keep-alive clients at shutdown are expected, not an error worth a log line."""
+    return "graceful shutdown exceeded" not in record.getMessage()
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+def _lock_state(state_dir: Path) -> IO[str]:
+    """One server per state directory: two would each cache the database and diverge."""
+    import fcntl
+
+    fh = open(state_dir / "serve.lock", "a+")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.seek(0)
+        other = fh.read().strip() or "another process"
+        fh.close()
+        raise StackError(f"{state_dir} is in use by another 'arclink serve' (pid {other}); stop it or use another "
+                        "--state.") from None
+    fh.seek(0)
+    fh.truncate()
+    fh.write(str(os.getpid()))
+    fh.flush()
+    return fh
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """The ARM listening socket (port 0: a free one), bound before uvicorn starts so the port is known."""
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind((host, port))
+    except OSError:
+        s.close()
+        raise
+    return s
+
+
+def start_services(state_dir: str | Path, *, in_memory: bool = False, host: str = "127.0.0.1", arm_port: int = 0,
+                   dns_port: int = 0, gateway_port: int = 0, topology: Any = None,
+                   api_version_check: str | None = None, write_endpoints: bool = True) -> Services:
+    """Start ARM (uvicorn in a background thread), DNS and gateway; write endpoints.json when ready.
+
+    ``topology`` seeds an empty or existing state: a ``schema.Topology``, an ``Index`` or a file path.
+    Raises ``StackError`` when the host, the settings, the state directory or the topology will not do.
+    """
+    _loopback(host)
+    state_dir = Path(state_dir).resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    mode = (api_version_check or os.environ.get("ARCLINK_API_VERSION_CHECK") or "strict").lower()
+    if mode not in ("strict", "lenient", "off"):
+        raise StackError(f"api-version check '{mode}' is not one of strict, lenient, off (ARCLINK_API_VERSION_CHECK).")
+    lock = _lock_state(state_dir)
+    try:
+        return _start_locked(lock, state_dir, mode, in_memory=in_memory, host=host, arm_port=arm_port,
+                             dns_port=dns_port, gateway_port=gateway_port, topology=topology,
+                             write_endpoints=write_endpoints)
+    except BaseException:
+        lock.close()
+        raise
+
+
+def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool, host: str, arm_port: int,
+                  dns_port: int, gateway_port: int, topology: Any, write_endpoints: bool) -> Services:
+    import uvicorn
+
+    from arclink.arm.app import ArmConfig, create_app
+    from arclink.arm.errors import ArmError
+    from arclink.arm.live import StoreLiveState
+    from arclink.arm.store import Store
+    from arclink.dns.server import start_dns_server
+    from arclink.gateway.server import start_gateway
+
+    try:
+        store = Store(None if in_memory else state_dir / "arm.db")
+    except Exception as exc:  # sqlite3.DatabaseError and friends
+        raise StackError(f"cannot open the database in {state_dir}: {exc}. Remove arm.db or use another --state.") from None
+    if in_memory:
+        # keep the token and ids stable across in-memory restarts of the same state dir
+        saved = state_dir / "settings.json"
+        if saved.exists():
+            try:
+                for k, v in json.loads(saved.read_text()).items():
+                    store.meta[k] = v
+            except (OSError, ValueError):
+                pass
+    if isinstance(topology, (str, Path)):
+        from arclink.model import loader
+        from arclink.model.errors import TopologyError
+
+        try:
+            topology = loader.load(topology).topology
+        except TopologyError as exc:
+            store.close()
+            raise StackError(str(exc)) from None
+    elif topology is not None and hasattr(topology, "topology"):  # an Index
+        topology = topology.topology
+    if topology is not None:
+        from arclink.arm.seed import seed_topology
+
+        try:
+            seed_topology(store, topology)
+        except ArmError as exc:
+            store.close()
+            raise StackError(f"the topology cannot be created: {exc.message}") from None
+    token, sub, tenant = _settings(store)
+    if in_memory:
+        _write_private(state_dir / "settings.json", json.dumps({"token": token, "subscription": sub, "tenant": tenant}))
+    cert, key = _server_cert(state_dir)
+    config = ArmConfig(token=token, subscription=sub, tenant=tenant, api_version_check=mode,
+                       state_dir=str(state_dir))
+    live = StoreLiveState(store)
+    store.start_group_commit()
+    app = create_app(store, live, config)
+
+    try:
+        sock = _bind(host, arm_port)
+    except OSError as exc:
+        store.close()
+        raise StackError(f"cannot listen on {host}:{arm_port}: {exc.strerror}. Pick another --arm-port or 0.") from None
+    port = sock.getsockname()[1]
+    url_host = f"[{host}]" if ":" in host else host
+    app.set_base_url(f"https://{url_host}:{port}")
+    kwargs = dict(host=host, port=port, log_level="warning", ssl_certfile=str(cert), ssl_keyfile=str(key),
+                  access_log=False, lifespan="off", server_header=False, timeout_keep_alive=30,
+                  timeout_graceful_shutdown=1)  # loop and http "auto": uvloop and httptools when installed
+    uv_log = logging.getLogger("uvicorn.error")
+    if _quiet_shutdown not in uv_log.filters:
+        uv_log.addFilter(_quiet_shutdown)
+    server = uvicorn.Server(uvicorn.Config(app, **kwargs))
+    server.install_signal_handlers = lambda: None  # the caller owns signals
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="arclink-arm", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            store.close()
+            raise StackError("the ARM server did not start; see the log above.")
+        time.sleep(0.01)
+
+    services = Services({}, live, state_dir, store, app, server, thread)  # the caller closes the lock on failure
+    try:
+        dns = _start_server(start_dns_server, live, host, dns_port)
+        services._handles = [dns]
+        gw = _start_server(start_gateway, live, str(state_dir), host, gateway_port)
+        services._handles.append(gw)
+    except BaseException:
+        services.stop()
+        raise
+    services._lock = lock
+    services.endpoints = {
+        "arm": f"https://{url_host}:{port}", "ca_cert": str(state_dir / "ca.pem"), "token": token,
+        "subscription": sub, "tenant": tenant,
+        # the addresses bound ("localhost" becomes 127.0.0.1): DNS clients need an address
+        "dns": {"host": dns.host, "port": dns.port},
+        "gateway": {"host": gw.host, "port": gw.port},
+        "pid": os.getpid(), "state_dir": str(state_dir), "in_memory": bool(in_memory),
+    }
+    if write_endpoints:  # it holds the token: readable by its owner only, replaced atomically
+        tmp = state_dir / "endpoints.json.tmp"
+        _write_private(tmp, json.dumps(services.endpoints, indent=2) + "\n")
+        os.replace(tmp, state_dir / "endpoints.json")
+    return services
+
+
+def _start_server(start: Callable[..., T], *args: Any) -> T:
+    try:
+        return start(*args)
+    except (OSError, ValueError) as exc:  # a busy port; a host the service refuses
+        raise StackError(f"cannot start server: {exc}.") from None
