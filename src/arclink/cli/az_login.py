@@ -28,8 +28,9 @@ SETTINGS = {("core", "instance_discovery"): "false", ("core", "collect_telemetry
             ("core", "disable_confirm_prompt"): "true", ("core", "output"): "json",
             ("core", "survey_message"): "false", ("core", "first_run"): "false",
             ("extension", "use_dynamic_install"): "no", ("auto-upgrade", "enable"): "no"}
-# A proxy address on loopback where nothing answers: az's own background calls (the version check
-# a fresh configuration directory makes) fail at once instead of leaving the machine.
+# A proxy address on loopback where nothing answers. az-login talks to the emulator only (loopback,
+# NO_PROXY), so every other request az makes while logging in (the version check a fresh
+# configuration directory makes once) fails at once instead of leaving the machine.
 DEAD_PROXY = "http://127.0.0.1:9"
 
 
@@ -54,17 +55,15 @@ def find_az(explicit: str | None) -> str | None:
 
 
 def az_environment(config_dir: Path, ca_cert: str, base: dict | None = None) -> dict:
-    """The environment az runs in: its own config dir, the emulator's CA, nothing sent elsewhere."""
+    """The environment az-login runs az in: its own config dir, the emulator's CA, nothing sent elsewhere."""
     env = dict(os.environ if base is None else base)
     env.update({"AZURE_CONFIG_DIR": str(config_dir), "REQUESTS_CA_BUNDLE": ca_cert,
                 "AZURE_CORE_COLLECT_TELEMETRY": "no", "AZURE_CORE_INSTANCE_DISCOVERY": "false",
                 "AZURE_EXTENSION_USE_DYNAMIC_INSTALL": "no", "AZURE_CORE_NO_COLOR": "true"})
-    for name in ("HTTPS_PROXY", "HTTP_PROXY"):
-        if not (env.get(name) or env.get(name.lower())):
-            env[name] = DEAD_PROXY
-    loopback = ["127.0.0.1", "localhost", "::1"]
-    current = [h for h in (env.get("NO_PROXY") or env.get("no_proxy") or "").split(",") if h]
-    env["NO_PROXY"] = ",".join(current + [h for h in loopback if h not in current])
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY"):
+        env.pop(name, None)
+        env.pop(name.lower(), None)
+    env.update({"HTTPS_PROXY": DEAD_PROXY, "HTTP_PROXY": DEAD_PROXY, "NO_PROXY": "127.0.0.1,localhost,::1"})
     return env
 
 
