@@ -8,16 +8,16 @@ framework routing: every ARM path goes through ``routes.parse`` and the generic
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import re
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qsl
 
 import msgspec
 
-from arclink.arm import control, types
+from arclink.arm import auth, control, types
 from arclink.arm.engine import Engine, Result
 from arclink.arm.errors import ArmError, bad_request
 from arclink.arm.routes import Route, parse
@@ -41,6 +41,8 @@ class ArmConfig:
     base_url: str = ""
     state_dir: str | None = None
     extra: dict = field(default_factory=dict)
+    signing_key: Any = None  # tokens.SigningKey: access tokens from the token service are accepted too
+    principals: Any = None  # principals.Registry behind /_arclink/principals
 
 
 def create_app(store, live, config: ArmConfig):
@@ -93,18 +95,15 @@ class _App:
         if path == "/_arclink/health":
             query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
             return control.health(self, query)
-        auth = headers.get("authorization")
-        if not auth:
-            raise ArmError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.",
-                           headers={"WWW-Authenticate": 'Bearer authorization_uri="https://login.microsoftonline.com/'
-                                                       f'{self.config.tenant}", error="invalid_token"'})
-        scheme, _, token = auth.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode("latin-1"), self._token):
-            raise ArmError(401, "InvalidAuthenticationToken", "The access token is invalid. Use the token in the "
-                                                              "emulator's endpoints.json.",
-                           headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        auth.check_bearer(headers.get("authorization"), static_token=self._token, tenant=self.config.tenant,
+                          authority=self.config.base_url, key=self.config.signing_key)
         body = await _read_body(receive, headers)
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
+        if path.rstrip("/").lower() == "/tenants" and method == "GET":
+            return auth.tenants(self.config.tenant)
+        if path.lower().startswith("/_arclink/principals"):
+            return auth.principals(self.config.principals, self.config.tenant, method,
+                                   [p for p in path.split("/") if p][1:], body)
         if path.startswith("/_arclink/"):
             return await self._durably(lambda: control.handle(self, method, path, query, body))
         route = parse(path)
