@@ -185,6 +185,8 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
     from arclink.arm.errors import ArmError
     from arclink.arm.live import StoreLiveState
     from arclink.arm.store import Store
+    from arclink import entra
+    from arclink.principals import PrincipalError
     from arclink.dns.server import start_dns_server
     from arclink.gateway.server import start_gateway
 
@@ -224,8 +226,15 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
     if in_memory:
         _write_private(state_dir / "settings.json", json.dumps({"token": token, "subscription": sub, "tenant": tenant}))
     cert, key = _server_cert(state_dir)
+    try:
+        token_service = entra.open_service(state_dir, tenant, in_memory=in_memory)
+        principal, client_secret = token_service.registry.ensure_default()
+    except PrincipalError as exc:
+        store.close()
+        raise StackError(str(exc)) from None
     config = ArmConfig(token=token, subscription=sub, tenant=tenant, api_version_check=mode,
-                       state_dir=str(state_dir))
+                       state_dir=str(state_dir), signing_key=token_service.key,
+                       principals=token_service.registry)
     live = StoreLiveState(store)
     store.start_group_commit()
     app = create_app(store, live, config)
@@ -244,7 +253,7 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
     uv_log = logging.getLogger("uvicorn.error")
     if _quiet_shutdown not in uv_log.filters:
         uv_log.addFilter(_quiet_shutdown)
-    server = uvicorn.Server(uvicorn.Config(app, **kwargs))
+    server = uvicorn.Server(uvicorn.Config(entra.with_entra(app, token_service), **kwargs))
     server.install_signal_handlers = lambda: None  # the caller owns signals
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="arclink-arm", daemon=True)
     thread.start()
@@ -268,6 +277,8 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
     services.endpoints = {
         "arm": f"https://{url_host}:{port}", "ca_cert": str(state_dir / "ca.pem"), "token": token,
         "subscription": sub, "tenant": tenant,
+        # the token service on the same port: az login --service-principal, ClientSecretCredential
+        "authority": f"https://{url_host}:{port}", "client_id": principal.client_id, "client_secret": client_secret,
         # the addresses bound ("localhost" becomes 127.0.0.1): DNS clients need an address
         "dns": {"host": dns.host, "port": dns.port},
         "gateway": {"host": gw.host, "port": gw.port},

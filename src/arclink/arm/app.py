@@ -8,14 +8,13 @@ framework routing: every ARM path goes through ``routes.parse`` and the generic
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from arclink.arm import control, types
+from arclink.arm import auth, control, types
 from arclink.arm.api_versions import VersionPolicy
 from arclink.arm.config import ArmConfig
 from arclink.arm.engine import Engine, Result
@@ -84,18 +83,15 @@ class ArmApp:
         if path == "/_arclink/health":
             query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
             return control.health(self, query)
-        auth = headers.get("authorization")
-        if not auth:
-            raise ArmError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.",
-                           headers={"WWW-Authenticate": 'Bearer authorization_uri="https://login.microsoftonline.com/'
-                                                       f'{self.config.tenant}", error="invalid_token"'})
-        scheme, _, token = auth.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode("latin-1"), self._token):
-            raise ArmError(401, "InvalidAuthenticationToken", "The access token is invalid. Use the token in the "
-                                                              "emulator's endpoints.json.",
-                           headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        auth.check_bearer(headers.get("authorization"), static_token=self._token, tenant=self.config.tenant,
+                          authority=self.config.base_url, key=self.config.signing_key)
         body = await read_body(receive, headers)
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
+        if path.rstrip("/").lower() == "/tenants" and method == "GET":
+            return auth.tenants(self.config.tenant)
+        if path.lower().startswith("/_arclink/principals"):
+            return auth.principals(self.config.principals, self.config.tenant, method,
+                                   [p for p in path.split("/") if p][1:], body)
         if path.startswith("/_arclink/"):
             return await self._durably(lambda: control.handle(self, method, path, query, body))
         route = parse(path)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from arclink.principals import Registry
+    from arclink.tokens import SigningKey
 
 
 @dataclass
@@ -15,3 +19,5 @@ class ArmConfig:
     base_url: str = ""
     state_dir: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    signing_key: SigningKey | None = None  # access tokens the token service signed are accepted too
+    principals: Registry | None = None  # the service principals behind /_arclink/principals

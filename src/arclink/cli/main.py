@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("arclink.cli.doctor", "Run the private-link troubleshooting checks."),
     "export": ("arclink.cli.export", "Write deployable configuration from a topology."),
     "apply": ("arclink.cli.apply", "Create a topology through the emulator's ARM API."),
+    "az-login": ("arclink.cli.az_login", "Log the real Azure CLI in to the emulator (its own AZURE_CONFIG_DIR)."),
 }
 
 
