@@ -1,9 +1,11 @@
-"""A topology with its references resolved: the object every question is asked of.
+"""build_index(): a topology document made into an Index, checked and filled as Azure would.
 
 ``build_index`` checks what a schema cannot (dangling references, duplicate
 names, CIDRs, IPs, ARM ids), fills what Azure would fill (ARM ids, locations
 from resource groups, private endpoint addresses, the A records a private DNS
-zone group writes) and keeps lookups that resolve() and reach() need.
+zone group writes) and keeps lookups that resolve() and reach() need. What it
+builds (the resolved resources and the ``Index``) lives in ``model.resolved``;
+the names are re-exported here, where most callers look for them.
 """
 
 from __future__ import annotations
@@ -11,254 +13,21 @@ from __future__ import annotations
 import ipaddress
 import re
 import uuid
-from dataclasses import dataclass, field
+from typing import Any, NoReturn
 
 from arclink.model import catalogue as cat
 from arclink.model import schema
 from arclink.model.errors import TopologyError
 from arclink.model.nsg import port_range_error
+from arclink.model.resolved import (DEFAULT_LOCATION, DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION, ClusterR,
+                                    ForwarderR, Index, IPAddress, IPNetwork, NsgR, PeR, PeRecord, Res, ScopeR,
+                                    SiteR, SubnetR, VNetR, ZoneR, ZRecord, arm_id, parse_arm_id)
 
-DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
-DEFAULT_RESOURCE_GROUP = "rg-arclink"
-DEFAULT_LOCATION = "westeurope"
+__all__ = ["DEFAULT_LOCATION", "DEFAULT_RESOURCE_GROUP", "DEFAULT_SUBSCRIPTION", "ClusterR", "ForwarderR", "Index",
+           "NsgR", "PeR", "PeRecord", "Res", "ScopeR", "SiteR", "SubnetR", "VNetR", "ZRecord", "ZoneR", "arm_id",
+           "build_index", "parse_arm_id"]
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_ARM_ID = re.compile(
-    r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/(?P<ns>[^/]+)/(?P<type>[^/]+)/(?P<name>[^/]+)(?P<rest>(/[^/]+/[^/]+)*)$",
-    re.IGNORECASE,
-)
-
-
-def parse_arm_id(value: str) -> dict | None:
-    m = _ARM_ID.match(value or "")
-    return m.groupdict() if m else None
-
-
-def arm_id(sub: str, rg: str, rtype: str, name: str) -> str:
-    return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{rtype}/{name}"
-
-
-# --- resolved objects ----------------------------------------------------------------------
-
-
-@dataclass(eq=False)
-class Res:
-    spec: object
-    path: str  # JSON path into the topology document, for messages and lines
-    id: str
-    subscription: str
-    resource_group: str
-    location: str
-
-    @property
-    def name(self) -> str:
-        return self.spec.name  # type: ignore[attr-defined]
-
-
-@dataclass(eq=False)
-class SubnetR:
-    spec: schema.Subnet
-    path: str
-    id: str
-    vnet: "VNetR"
-    network: ipaddress.IPv4Network | ipaddress.IPv6Network
-    nsg: "NsgR | None" = None
-    taken: set = field(default_factory=set)
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-
-@dataclass(eq=False)
-class VNetR(Res):
-    networks: list = field(default_factory=list)
-    subnets: dict = field(default_factory=dict)  # lower name -> SubnetR
-    peers: list = field(default_factory=list)  # VNetR
-    zone_links: list = field(default_factory=list)  # (ZoneR, VirtualNetworkLink)
-    forwarders: list = field(default_factory=list)
-    endpoints: list = field(default_factory=list)  # PeR in this VNet
-
-    def contains(self, ip) -> bool:
-        return any(ip in n for n in self.networks)
-
-
-@dataclass(eq=False)
-class NsgR(Res):
-    pass
-
-
-@dataclass(eq=False)
-class ScopeR(Res):
-    guid: str = ""
-    endpoints: list = field(default_factory=list)  # PeR targeting this scope
-    clusters: list = field(default_factory=list)  # ClusterR associated
-
-
-@dataclass(eq=False)
-class PeRecord:
-    record: cat.ArcRecord
-    address: str
-
-
-@dataclass(eq=False)
-class PeR(Res):
-    subnet: SubnetR | None = None
-    scope: ScopeR | None = None
-    target_id: str = ""
-    target_type: str = ""  # namespace/type of the target, e.g. Microsoft.HybridCompute/privateLinkScopes
-    state: str = "Approved"
-    records: list = field(default_factory=list)  # PeRecord, for Arc targets
-    zones: list = field(default_factory=list)  # ZoneR of its zone group
-
-    @property
-    def vnet(self) -> VNetR | None:
-        return self.subnet.vnet if self.subnet else None
-
-    @property
-    def is_arc(self) -> bool:
-        return self.target_type.lower() == cat.ARC_RESOURCE_TYPE.lower()
-
-    def address_of(self, fqdn: str) -> str | None:
-        f = fqdn.rstrip(".").lower()
-        for r in self.records:
-            if r.record.fqdn == f or r.record.private_fqdn == f:
-                return r.address
-        return None
-
-
-@dataclass(eq=False)
-class ZRecord:
-    name: str  # relative, lower-case
-    type: str
-    ttl: int
-    addresses: list
-    cname: str | None
-    path: str
-    source: str  # "zone" (written in the zone) or "zoneGroup:<pe name>"
-
-
-@dataclass(eq=False)
-class ZoneR(Res):
-    links: list = field(default_factory=list)  # (VNetR, VirtualNetworkLink)
-    records: dict = field(default_factory=dict)  # (name, type) -> ZRecord
-
-    @property
-    def zone_name(self) -> str:
-        return self.spec.name.lower()
-
-
-@dataclass(eq=False)
-class ForwarderR(Res):
-    vnet: VNetR | None = None
-    ip: object = None
-
-
-@dataclass(eq=False)
-class SiteR:
-    spec: schema.Site
-    path: str
-    networks: list
-    connections: list  # (type, VNetR)
-    clusters: list = field(default_factory=list)
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    def contains(self, ip) -> bool:
-        return any(ip in n for n in self.networks)
-
-
-@dataclass(eq=False)
-class ClusterR(Res):
-    site: SiteR | None = None
-    address: str | None = None
-    scope: ScopeR | None = None
-
-    @property
-    def private_link(self) -> bool:
-        return self.spec.private_link_state == "Enabled"
-
-
-# --- the index --------------------------------------------------------------------------------
-
-
-class Index:
-    """Resolved topology. Lookups are by lower-case name or ARM id."""
-
-    def __init__(self, topo: schema.Topology):
-        self.topology = topo
-        self.subscriptions: dict[str, schema.Subscription] = {}
-        self.resource_groups: dict[tuple[str, str], schema.ResourceGroup] = {}
-        self.vnets: dict[str, VNetR] = {}
-        self.nsgs: dict[str, NsgR] = {}
-        self.scopes: dict[str, ScopeR] = {}
-        self.endpoints: dict[str, PeR] = {}
-        self.zones: dict[str, ZoneR] = {}
-        self.forwarders: dict[str, ForwarderR] = {}
-        self.forwarders_by_ip: dict[str, ForwarderR] = {}
-        self.sites: dict[str, SiteR] = {}
-        self.clusters: dict[str, ClusterR] = {}
-        self.by_id: dict[str, object] = {}
-        self.default_subscription = DEFAULT_SUBSCRIPTION
-        self.default_resource_group = DEFAULT_RESOURCE_GROUP
-        self.default_location = DEFAULT_LOCATION
-        self._owners: list | None = None
-
-    # lookups ----------------------------------------------------------------------------
-    def scope(self, ref: str | None) -> ScopeR | None:
-        return _lookup(self.scopes, ref)
-
-    def vnet(self, ref: str | None) -> VNetR | None:
-        return _lookup(self.vnets, ref)
-
-    def site(self, ref: str | None) -> SiteR | None:
-        return self.sites.get((ref or "").lower())
-
-    def cluster(self, ref: str | None) -> ClusterR | None:
-        return _lookup(self.clusters, ref)
-
-    def zone(self, name: str) -> ZoneR | None:
-        return self.zones.get(name.rstrip(".").lower())
-
-    def locate(self, address: str):
-        """The site or VNet an address belongs to (most specific prefix), or None (internet)."""
-        return _locate(self, address)
-
-    def owners(self) -> list:
-        if self._owners is None:
-            owners = []
-            for s in self.sites.values():
-                owners += [(n, s) for n in s.networks]
-            for v in self.vnets.values():
-                owners += [(n, v) for n in v.networks]
-            owners.sort(key=lambda t: -t[0].prefixlen)
-            self._owners = owners
-        return self._owners
-
-
-def _lookup(table: dict, ref: str | None):
-    if not ref:
-        return None
-    key = ref.lower()
-    hit = table.get(key)
-    if hit is None and key.startswith("/subscriptions/"):
-        hit = table.get(key.rsplit("/", 1)[-1])
-        if hit is not None and hit.id.lower() != key:
-            return None
-    return hit
-
-
-def _locate(index: Index, address: str):
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return None
-    for net, owner in index.owners():
-        if ip in net:
-            return owner
-    return None
 
 
 # --- building --------------------------------------------------------------------------------
@@ -415,7 +184,7 @@ class _Builder:
                                                      f"virtual network '{v.name}'.", "InvalidCidr")
                 sr = SubnetR(s, sp, f"{r.id}/subnets/{s.name}", r, net)
                 if s.network_security_group:
-                    sr.nsg = _lookup(ix.nsgs, s.network_security_group)
+                    sr.nsg = ix.nsg(s.network_security_group)
                     if sr.nsg is None:
                         self.fail(sp + ".networkSecurityGroup", f"network security group '{s.network_security_group}' "
                                                                 "does not exist.", "DanglingReference")

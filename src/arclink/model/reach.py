@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from arclink.model import catalogue as cat
-from arclink.model.index import ClusterR, Index, PeR, SiteR
+from arclink.model.index import ClusterR, Index, PeR, PeRecord, SiteR
 from arclink.model.nsg import evaluate_nsg
 from arclink.model.resolve import public_lookup, site_reaches
 
@@ -66,16 +66,9 @@ class Reach:
                 "warnings": list(self.warnings)}
 
 
-def endpoint_at(index: Index, address: str) -> tuple[PeR, object] | None:
+def endpoint_at(index: Index, address: str) -> tuple[PeR, PeRecord] | None:
     """The private endpoint (and its record) that owns a private address."""
-    table = getattr(index, "_pe_by_ip", None)
-    if table is None:
-        table = {}
-        for pe in index.endpoints.values():
-            for rec in pe.records:
-                table[rec.address] = (pe, rec)
-        index._pe_by_ip = table  # type: ignore[attr-defined]
-    return table.get(address)
+    return index.endpoint_at(address)
 
 
 def is_public_arc_address(address: str, fqdn: str | None) -> bool:

@@ -62,10 +62,8 @@ class Landing:
 
 
 def landing(ix: Index, site: SiteR | None, location: str) -> Landing:
-    cache = ix.__dict__.setdefault("_landing_cache", {})
-    key = (site.name.lower() if site else "", location)
-    hit = cache.get(key)
-    if hit is None:
+    """Where the site's Arc names of one region land; memoised on the index."""
+    def compute() -> Landing:
         hit = Landing(site, location)
         for fqdn in agent_names(location):
             res = site_resolution(ix, site, fqdn)
@@ -76,8 +74,9 @@ def landing(ix: Index, site: SiteR | None, location: str) -> Landing:
                     pe = found[0]
                     break
             hit.names.append((fqdn, res, pe))
-        cache[key] = hit
-    return hit
+        return hit
+
+    return ix.memo(("landing", site.name.lower() if site else "", location), compute)
 
 
 def clusters_by_site_and_region(clusters) -> dict:

@@ -12,6 +12,7 @@ from arclink.model import catalogue as cat
 from arclink.model.index import Index, PeR, ScopeR, SiteR
 from arclink.model.reach import endpoint_at
 from arclink.model.resolve import Resolution, site_reaches
+from arclink.model.steps import Failure
 from arclink.model.trace import agent_names, site_resolution
 
 
@@ -30,14 +31,14 @@ def plural(n: int, word: str) -> str:
 
 def pl_groups(ix: Index) -> dict[tuple[SiteR | None, ScopeR], list]:
     """Private-link clusters by (site, scope), in declaration order; memoised on the index."""
-    hit = ix.__dict__.get("_pl_groups")
-    if hit is None:
-        hit = {}
+    def group() -> dict[tuple[SiteR | None, ScopeR], list[ClusterR]]:
+        out: dict[tuple[SiteR | None, ScopeR], list[ClusterR]] = {}
         for c in ix.clusters.values():
             if c.private_link and c.scope is not None:
-                hit.setdefault((c.site, c.scope), []).append(c)
-        ix.__dict__["_pl_groups"] = hit
-    return hit
+                out.setdefault((c.site, c.scope), []).append(c)
+        return out
+
+    return ix.memo(("private-path", "pl_groups"), group)
 
 
 def arc_endpoints(scope: ScopeR) -> list[PeR]:
@@ -83,8 +84,7 @@ def chain(res: Resolution) -> str:
 def outcome(ix: Index, res: Resolution) -> str:
     """What a name resolved to, in a few words (public address, NXDOMAIN, timeout, address)."""
     if res.rcode != "NOERROR":
-        last = res.steps[-1].action if res.steps else ""
-        return "times out" if "times out" in last else res.rcode
+        return "times out" if res.failure is Failure.TIMEOUT else res.rcode
     addrs = res.addresses
     if not addrs:
         return "no address (NODATA)"
