@@ -86,12 +86,3 @@ def clusters_by_site_and_region(clusters) -> dict:
         groups.setdefault((c.site, c.location), []).append(c)
     return groups
 
-
-def quoted(items, limit: int = 5) -> str:
-    """'a', 'b' and 'c' — or the first ``limit`` and how many more."""
-    names = [f"'{getattr(i, 'name', i)}'" for i in items]
-    if len(names) > limit:
-        names = names[:limit] + [f"{len(items) - limit} more"]
-    if len(names) <= 1:
-        return "".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]

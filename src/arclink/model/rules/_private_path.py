@@ -16,19 +16,6 @@ from arclink.model.steps import Failure
 from arclink.model.trace import agent_names, site_resolution
 
 
-def quoted(items, limit: int = 3) -> str:
-    """'a', 'b', 'c' and 4 more: names for a one-sentence message."""
-    names = [f"'{getattr(x, 'name', x)}'" for x in items]
-    if len(names) <= limit:
-        return ", ".join(names)
-    return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
-
-
-def plural(n: int, word: str) -> str:
-    """1 record, 2 records."""
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def pl_groups(ix: Index) -> dict[tuple[SiteR | None, ScopeR], list]:
     """Private-link clusters by (site, scope), in declaration order; memoised on the index."""
     def group() -> dict[tuple[SiteR | None, ScopeR], list[ClusterR]]:

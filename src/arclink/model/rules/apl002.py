@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from arclink.model import catalogue as cat
 from arclink.model.rules import Rule, finding
-from arclink.model.rules._landing import clusters_by_site_and_region, landing, quoted
+from arclink.model.rules._landing import clusters_by_site_and_region, landing
+from arclink.model.rules._text import quoted
 
 RULE = Rule(
     id="APL002",

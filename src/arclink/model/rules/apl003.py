@@ -12,7 +12,8 @@ APL016 (names must resolve to the endpoint) and APL002 (other scopes).
 from __future__ import annotations
 
 from arclink.model.rules import Rule, finding
-from arclink.model.rules._landing import clusters_by_site_and_region, landing, quoted
+from arclink.model.rules._landing import clusters_by_site_and_region, landing
+from arclink.model.rules._text import quoted
 
 RULE = Rule(
     id="APL003",

@@ -17,7 +17,8 @@ DNS path": a private zone linked to a VNet reaches a cluster only through its si
 from __future__ import annotations
 
 from arclink.model.rules import Rule, finding
-from arclink.model.rules._landing import clusters_by_site_and_region, landing, quoted
+from arclink.model.rules._landing import clusters_by_site_and_region, landing
+from arclink.model.rules._text import quoted
 
 RULE = Rule(
     id="APL010",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from arclink.model.resolve import site_reaches
 from arclink.model.rules import Rule, finding
-from arclink.model.rules._private_path import arc_endpoints, pl_groups, quoted
+from arclink.model.rules._private_path import arc_endpoints, pl_groups
+from arclink.model.rules._text import quoted
 
 RULE = Rule(
     id="APL015",

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from arclink.model.rules import Rule, finding
 from arclink.model.rules._private_path import (arc_endpoints, chain, endpoint_for_site, name_ok, names_for, outcome,
-                                               pl_groups, plural, quoted)
+                                               pl_groups)
+from arclink.model.rules._text import plural, quoted
 
 RULE = Rule(
     id="APL016",

@@ -11,7 +11,8 @@ from __future__ import annotations
 from arclink.model.reach import reach
 from arclink.model.resolve import site_reaches
 from arclink.model.rules import Rule, finding
-from arclink.model.rules._private_path import arc_endpoints, names_for, pl_groups, quoted, resolves_public
+from arclink.model.rules._private_path import arc_endpoints, names_for, pl_groups, resolves_public
+from arclink.model.rules._text import quoted
 from arclink.model.trace import site_resolution
 
 RULE = Rule(

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from arclink.model import catalogue as cat
 from arclink.model.rules import Rule, finding
-from arclink.model.rules._private_path import manual_zone, pl_groups, quoted, seed_name_in
+from arclink.model.rules._private_path import manual_zone, pl_groups, seed_name_in
+from arclink.model.rules._text import quoted
 from arclink.model.trace import site_resolution
 
 RULE = Rule(

@@ -10,7 +10,8 @@ from __future__ import annotations
 from arclink.model import catalogue as cat
 from arclink.model.rules import Rule, finding
 from arclink.model.rules._private_path import endpoint_for_site, expected_addresses, manual_zone, pl_groups, \
-    plural, seed_name_in
+    seed_name_in
+from arclink.model.rules._text import plural
 from arclink.model.trace import site_resolution
 
 RULE = Rule(
