@@ -37,20 +37,20 @@ class _Builder:
     def __init__(self, topo: schema.Topology):
         self.t = topo
         self.ix = Index(topo)
-        self._placements: dict = {}
+        self._placements: dict[tuple[str | None, str | None, str | None], tuple[str, str, str]] = {}
 
-    def fail(self, path: str, message: str, code: str = "InvalidTopology"):
+    def fail(self, path: str, message: str, code: str = "InvalidTopology") -> NoReturn:
         raise TopologyError(message, path=path, code=code)
 
     # names -----------------------------------------------------------------------------------
-    def unique(self, table: dict, key: str, path: str, what: str, obj):
+    def unique(self, table: dict[str, Any], key: str, path: str, what: str, obj: object) -> None:
         k = key.lower()
         if k in table:
             self.fail(path + ".name", f"duplicate {what} name '{key}'; names must be unique (ARM compares them without case).",
                       "DuplicateName")
         table[k] = obj
 
-    def placement(self, spec, path: str) -> tuple[str, str, str]:
+    def placement(self, spec: object, path: str) -> tuple[str, str, str]:
         # The answer depends only on these three values: memoised, as 100k clusters share a handful.
         key = (getattr(spec, "subscription", None), getattr(spec, "resource_group", None), getattr(spec, "location", None))
         hit = self._placements.get(key)
@@ -58,7 +58,7 @@ class _Builder:
             hit = self._placements[key] = self._placement(spec, path)
         return hit
 
-    def _placement(self, spec, path: str) -> tuple[str, str, str]:
+    def _placement(self, spec: object, path: str) -> tuple[str, str, str]:
         d = self.t.defaults
         sub = getattr(spec, "subscription", None) or self.ix.default_subscription
         if sub.lower() not in self.ix.subscriptions and self.t.subscriptions:
@@ -73,14 +73,14 @@ class _Builder:
             or self.ix.default_location
         return sub, rg, cat.normalize_location(loc)
 
-    def net(self, value: str, path: str):
+    def net(self, value: str, path: str) -> IPNetwork:
         try:
             return ipaddress.ip_network(value, strict=True)
         except ValueError as exc:
             hint = " (host bits are set; use the network address)" if "host bits" in str(exc) else ""
             self.fail(path, f"'{value}' is not a valid CIDR prefix{hint}.", "InvalidCidr")
 
-    def ip(self, value: str, path: str):
+    def ip(self, value: str, path: str) -> IPAddress:
         try:
             return ipaddress.ip_address(value)
         except ValueError:
@@ -92,7 +92,7 @@ class _Builder:
             self.fail(path, f"virtual network '{ref}' does not exist.", "DanglingReference")
         return vn
 
-    def check_arm_id(self, value: str, path: str) -> dict:
+    def check_arm_id(self, value: str, path: str) -> dict[str, str]:
         parts = parse_arm_id(value)
         if not parts:
             self.fail(path, f"'{value}' is not a valid ARM resource id "
@@ -144,21 +144,21 @@ class _Builder:
         self.build_clusters()
         return ix
 
-    def build_nsgs(self):
+    def build_nsgs(self) -> None:
         for i, n in enumerate(self.t.network_security_groups):
             p = f"$.networkSecurityGroups[{i}]"
             sub, rg, loc = self.placement(n, p)
             r = NsgR(n, p, arm_id(sub, rg, "Microsoft.Network/networkSecurityGroups", n.name), sub, rg, loc)
             self.unique(self.ix.nsgs, n.name, p, "network security group", r)
-            seen = set()
+            seen: set[tuple[str, int]] = set()
             for j, rule in enumerate(n.security_rules):
                 rp = f"{p}.securityRules[{j}]"
                 if not 100 <= rule.priority <= 4096:
                     self.fail(rp + ".priority", f"priority {rule.priority} is outside 100-4096.", "InvalidPriority")
-                for key in ("source_port_range", "destination_port_range"):
-                    problem = port_range_error(getattr(rule, key))
+                for camel, ports in (("sourcePortRange", rule.source_port_range),
+                                     ("destinationPortRange", rule.destination_port_range)):
+                    problem = port_range_error(ports)
                     if problem:
-                        camel = "sourcePortRange" if key.startswith("source") else "destinationPortRange"
                         self.fail(f"{rp}.{camel}", problem, "InvalidPortRange")
                 key = (rule.direction, rule.priority)
                 if key in seen:
@@ -167,7 +167,7 @@ class _Builder:
                 seen.add(key)
             self.ix.by_id[r.id.lower()] = r
 
-    def build_vnets(self):
+    def build_vnets(self) -> None:
         ix = self.ix
         for i, v in enumerate(self.t.virtual_networks):
             p = f"$.virtualNetworks[{i}]"
@@ -179,7 +179,7 @@ class _Builder:
             for j, s in enumerate(v.subnets):
                 sp = f"{p}.subnets[{j}]"
                 net = self.net(s.address_prefix, sp + ".addressPrefix")
-                if not any(net.subnet_of(n) for n in r.networks if n.version == net.version):
+                if not any(net.subnet_of(n) for n in r.networks if n.version == net.version):  # type: ignore[arg-type]
                     self.fail(sp + ".addressPrefix", f"subnet {s.address_prefix} is outside the address space of "
                                                      f"virtual network '{v.name}'.", "InvalidCidr")
                 sr = SubnetR(s, sp, f"{r.id}/subnets/{s.name}", r, net)
@@ -204,7 +204,7 @@ class _Builder:
                 if r not in other.peers:
                     other.peers.append(r)
 
-    def build_scopes(self):
+    def build_scopes(self) -> None:
         for i, s in enumerate(self.t.private_link_scopes):
             p = f"$.privateLinkScopes[{i}]"
             sub, rg, loc = self.placement(s, p)
@@ -213,7 +213,7 @@ class _Builder:
             self.unique(self.ix.scopes, s.name, p, "private link scope", r)
             self.ix.by_id[r.id.lower()] = r
 
-    def build_zones(self):
+    def build_zones(self) -> None:
         for i, z in enumerate(self.t.private_dns_zones):
             p = f"$.privateDnsZones[{i}]"
             if z.name.count(".") < 1:
@@ -238,7 +238,7 @@ class _Builder:
                 r.records[(rec.name.lower(), rec.type)] = ZRecord(rec.name.lower(), rec.type, rec.ttl, list(rec.addresses),
                                                                   rec.cname, rp, "zone")
 
-    def build_forwarders(self):
+    def build_forwarders(self) -> None:
         for i, f in enumerate(self.t.dns_forwarders):
             p = f"$.dnsForwarders[{i}]"
             sub, rg, loc = self.placement(f, p)
@@ -256,23 +256,24 @@ class _Builder:
                 if ip in s.network:
                     s.taken.add(ip)
 
-    def build_endpoints(self):
+    def build_endpoints(self) -> None:
         ix = self.ix
         for i, e in enumerate(self.t.private_endpoints):
             p = f"$.privateEndpoints[{i}]"
             sub, rg, loc = self.placement(e, p)
-            r = PeR(e, p, arm_id(sub, rg, "Microsoft.Network/privateEndpoints", e.name), sub, rg, loc)
             # subnet
+            subnet: object
             if e.subnet.startswith("/"):
                 self.check_arm_id(e.subnet, p + ".subnet")
-                r.subnet = ix.by_id.get(e.subnet.lower())
+                subnet = ix.by_id.get(e.subnet.lower())
             else:
                 vname, _, sname = e.subnet.partition("/")
                 vn = ix.vnet(vname)
-                r.subnet = vn.subnets.get(sname.lower()) if vn else None
-            if not isinstance(r.subnet, SubnetR):
+                subnet = vn.subnets.get(sname.lower()) if vn else None
+            if not isinstance(subnet, SubnetR):
                 self.fail(p + ".subnet", f"subnet '{e.subnet}' does not exist (write it as 'vnet/subnet' or a subnet id).",
                           "DanglingReference")
+            r = PeR(e, p, arm_id(sub, rg, "Microsoft.Network/privateEndpoints", e.name), sub, rg, loc, subnet)
             # target
             target = e.private_link_service_id
             if target.startswith("/"):
@@ -302,9 +303,10 @@ class _Builder:
                         if ip not in r.subnet.network:
                             self.fail(f"{p}.ipAddresses", f"{fixed} is outside subnet '{r.subnet.name}'.", "InvalidAddress")
                     else:
-                        ip = _allocate(r.subnet)
-                        if ip is None:
+                        free = _allocate(r.subnet)
+                        if free is None:
                             self.fail(p + ".subnet", f"subnet '{r.subnet.name}' has no free address left.", "SubnetFull")
+                        ip = free
                     r.subnet.taken.add(ip)
                     r.records.append(PeRecord(rec, str(ip)))
             # zone group: the "Integrate with private DNS zone: Yes" A records
@@ -321,12 +323,12 @@ class _Builder:
             r.subnet.vnet.endpoints.append(r)
             ix.by_id[r.id.lower()] = r
 
-    def build_sites(self):
+    def build_sites(self) -> None:
         ix = self.ix
         for i, s in enumerate(self.t.sites):
             p = f"$.sites[{i}]"
             nets = [self.net(a, f"{p}.addressSpace[{k}]") for k, a in enumerate(s.address_space)]
-            conns = []
+            conns: list[tuple[str, VNetR]] = []
             for k, c in enumerate(s.connections):
                 conns.append((c.type, self.vnet_ref(c.virtual_network, f"{p}.connections[{k}].virtualNetwork")))
             if s.dns:
@@ -342,7 +344,7 @@ class _Builder:
             r = SiteR(s, p, nets, conns)
             self.unique(ix.sites, s.name, p, "site", r)
 
-    def build_clusters(self):
+    def build_clusters(self) -> None:
         ix = self.ix
         per_site: dict[str, int] = {}
         bases: dict[str, tuple] = {}  # site name -> (first address as int, usable count, IPv4?)
@@ -403,7 +405,7 @@ class _Builder:
         return scope
 
 
-def _allocate(subnet: SubnetR):
+def _allocate(subnet: SubnetR) -> IPAddress | None:
     # Azure keeps the first four addresses and the last one of every subnet.
     net = subnet.network
     for k in range(4, net.num_addresses - 1):

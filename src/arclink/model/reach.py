@@ -136,7 +136,8 @@ def reach(index: Index, cluster: ClusterR | None, address: str, fqdn: str | None
         if cluster is None:
             return r.refuse("ClusterNotRegistered")
         # association
-        if cluster.scope is pe.scope and pe.scope is not None:
+        assert pe.scope is not None  # an Arc endpoint always has its scope (build_index checks it)
+        if cluster.scope is pe.scope:
             if not cluster.private_link:
                 r.hops.append(Hop("admission", False, f"cluster names scope '{pe.scope.name}' with privateLinkState Disabled"))
                 return r.refuse("PrivateLinkNotEnabledForCluster")
@@ -149,7 +150,7 @@ def reach(index: Index, cluster: ClusterR | None, address: str, fqdn: str | None
 
     if is_public_arc_address(address, fqdn) or (fqdn is None and not _is_private(address) and cluster is not None):
         r.path = "public"
-        if not firewall_allows(site, cat.TAG_ARC):
+        if site is not None and not firewall_allows(site, cat.TAG_ARC):
             r.hops.append(Hop("site firewall", False, f"TCP 443 to {cat.TAG_ARC} is not allowed"))
             return r.refuse("BlockedByFirewall", f"The firewall of site '{site.name}' does not allow TCP 443 to {cat.TAG_ARC}.")
         r.hops.append(Hop("internet", True, "public endpoint over the internet"))

@@ -109,9 +109,15 @@ def resolve(index: Index, view: View, name: str, qtype: str = "A") -> Resolution
     res = Resolution(name.rstrip(".").lower(), qtype.upper())
     r = _Resolver(index, res)
     if view.kind == "site":
-        r.site(index.site(view.name), res.name)
+        site = index.site(view.name)
+        if site is None:
+            raise LookupError(f"'{view.name}' is not a site of this topology.")
+        r.site(site, res.name)
     elif view.kind == "vnet":
-        r.vnet(index.vnet(view.name), res.name)
+        vnet = index.vnet(view.name)
+        if vnet is None:
+            raise LookupError(f"'{view.name}' is not a virtual network of this topology.")
+        r.vnet(vnet, res.name)
     else:
         res.first_server = "public resolver"
         r.public(res.name)
@@ -144,6 +150,7 @@ def public_lookup(name: str) -> tuple[str, str] | None:
         return None
     if kind == "arc":
         zone = cat.arc_zone_for(name)
+        assert zone is not None  # every "arc" name lies in an Arc zone
         label = name[: -len(zone.public_zone)].rstrip(".")
         return ("CNAME", f"{label}.{zone.private_zone}" if label else zone.private_zone)
     return ("A", cat.public_address(name))
@@ -326,7 +333,7 @@ class _Resolver:
         records = [r for r in dns.records if r.name.rstrip(".").lower() == name]
         if zone or records:
             cname = next((r for r in records if r.type == "CNAME" and r.cname), None)
-            if cname:
+            if cname and cname.cname:
                 target = cname.cname.rstrip(".").lower()
                 self.step(who, f"manual record {name} CNAME {target}", StepKind.MANUAL_RECORD, zone)
                 self.add(name, "CNAME", cname.ttl, target)

@@ -109,7 +109,7 @@ class PeRecord:
 @dataclass(eq=False)
 class PeR(Res):
     spec: schema.PrivateEndpoint
-    subnet: SubnetR | None = None
+    subnet: SubnetR
     scope: ScopeR | None = None
     target_id: str = ""
     target_type: str = ""  # namespace/type of the target, e.g. Microsoft.HybridCompute/privateLinkScopes
@@ -118,8 +118,8 @@ class PeR(Res):
     zones: list[ZoneR] = field(default_factory=list)  # the zones of its zone group
 
     @property
-    def vnet(self) -> VNetR | None:
-        return self.subnet.vnet if self.subnet else None
+    def vnet(self) -> VNetR:
+        return self.subnet.vnet
 
     @property
     def is_arc(self) -> bool:
@@ -158,8 +158,8 @@ class ZoneR(Res):
 @dataclass(eq=False)
 class ForwarderR(Res):
     spec: schema.DnsForwarder
-    vnet: VNetR | None = None
-    ip: IPAddress | None = None
+    vnet: VNetR
+    ip: IPAddress
 
 
 @dataclass(eq=False)
@@ -260,10 +260,10 @@ class Index:
         Keys start with the asking module's tag (``("resolution", ...)``, ``("landing", ...)``)
         so that two modules never share an entry by accident.
         """
-        value = self._memo.get(key, _MISSING)
+        value: T = self._memo.get(key, _MISSING)
         if value is _MISSING:
             value = self._memo[key] = compute()
-        return value  # type: ignore[no-any-return]
+        return value
 
     @cached_property
     def _owners(self) -> list[tuple[IPNetwork, SiteR | VNetR]]:

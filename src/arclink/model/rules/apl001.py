@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from arclink.model.rules import Rule, finding
+from typing import Iterator
+
+from arclink.model.index import Index
+from arclink.model.rules import Finding, Rule, finding
 
 RULE = Rule(
     id="APL001",
@@ -30,7 +33,7 @@ def scopes_of_vnet(vnet) -> list:
     return arc_scopes(vnet.endpoints)
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     for vnet in ix.vnets.values():
         scopes = scopes_of_vnet(vnet)
         if len(scopes) > 1:

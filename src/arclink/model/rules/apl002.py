@@ -12,8 +12,11 @@ DNS), otherwise on each affected cluster.
 
 from __future__ import annotations
 
+from typing import Iterator
+
 from arclink.model import catalogue as cat
-from arclink.model.rules import Rule, finding
+from arclink.model.index import Index
+from arclink.model.rules import Finding, Rule, finding
 from arclink.model.rules._landing import clusters_by_site_and_region, landing
 from arclink.model.rules._text import quoted
 
@@ -45,7 +48,7 @@ def problem(cluster, land) -> str | None:
     return None
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     pl_clusters = [c for c in ix.clusters.values() if c.private_link and c.site is not None]
     per_site: dict = {}
     for (site, location), clusters in clusters_by_site_and_region(pl_clusters).items():

@@ -11,7 +11,10 @@ APL016 (names must resolve to the endpoint) and APL002 (other scopes).
 
 from __future__ import annotations
 
-from arclink.model.rules import Rule, finding
+from typing import Iterator
+
+from arclink.model.index import Index
+from arclink.model.rules import Finding, Rule, finding
 from arclink.model.rules._landing import clusters_by_site_and_region, landing
 from arclink.model.rules._text import quoted
 
@@ -33,7 +36,7 @@ def _describe(sig) -> str:
     return f"private endpoint {quoted(endpoints)} via {fw}"
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     for scope in ix.scopes.values():
         clusters = [c for c in scope.clusters if c.private_link and c.site is not None]
         if not clusters:

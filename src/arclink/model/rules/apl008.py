@@ -8,9 +8,12 @@ tag of ``catalogue.REQUIRED_SERVICE_TAGS`` and inbound from ``catalogue.INBOUND_
 
 from __future__ import annotations
 
+from typing import Iterator
+
 from arclink.model import catalogue as cat
+from arclink.model.index import Index
 from arclink.model.reach import firewall_allows
-from arclink.model.rules import Rule, finding
+from arclink.model.rules import Finding, Rule, finding
 
 RULE = Rule(
     id="APL008",
@@ -32,7 +35,7 @@ def missing(site) -> tuple[list[str], list[str]]:
     return out, inb
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     for site in ix.sites.values():
         if not site.clusters or site.spec.firewall is None:
             continue

@@ -11,9 +11,12 @@ Reported once per NSG.
 
 from __future__ import annotations
 
+from typing import Iterator
+
 from arclink.model import catalogue as cat
+from arclink.model.index import Index
 from arclink.model.nsg import allows_tag, blocks_internet
-from arclink.model.rules import Rule, finding
+from arclink.model.rules import Finding, Rule, finding
 
 RULE = Rule(
     id="APL009",
@@ -77,7 +80,7 @@ def problems(rules: list) -> tuple[object, list[str], list[str]]:
     return block["Outbound"], missing, ranked
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     for nsg, vnets in nsgs_to_check(ix).items():
         block, missing, late = problems(list(nsg.spec.security_rules))
         if not missing and not late:

@@ -16,7 +16,10 @@ DNS path": a private zone linked to a VNet reaches a cluster only through its si
 
 from __future__ import annotations
 
-from arclink.model.rules import Rule, finding
+from typing import Iterator
+
+from arclink.model.index import Index
+from arclink.model.rules import Finding, Rule, finding
 from arclink.model.rules._landing import clusters_by_site_and_region, landing
 from arclink.model.rules._text import quoted
 
@@ -33,7 +36,7 @@ RULE = Rule(
 )
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     by_server: dict = {}
     for site in ix.sites.values():
         if site.clusters and site.spec.dns is not None:

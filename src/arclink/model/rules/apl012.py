@@ -11,8 +11,11 @@ Write-time helpers for the emulator (no index needed):
 
 from __future__ import annotations
 
+from typing import Iterator
+
 from arclink.model import catalogue as cat
-from arclink.model.rules import Rule, finding
+from arclink.model.index import Index
+from arclink.model.rules import Finding, Rule, finding
 
 CLI_FEATURES_MESSAGE = ("The features 'cluster-connect' and 'custom-locations' cannot be enabled for a private link "
                         "enabled connected cluster.")
@@ -53,7 +56,7 @@ def extension_error(private_link_state: str | None, extension_type: str) -> str 
             f"cluster: network connectivity using private links for it is currently not supported.")
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     for c in ix.clusters.values():
         if not c.private_link:
             continue

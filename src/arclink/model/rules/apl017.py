@@ -8,9 +8,11 @@ is the mistake even when something later overwrites it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator
 
 from arclink.model import catalogue as cat
-from arclink.model.rules import Rule, finding
+from arclink.model.index import Index
+from arclink.model.rules import Finding, Rule, finding
 
 RULE = Rule(
     id="APL017",
@@ -42,7 +44,7 @@ def _empty(rtype: str, addresses, cname) -> bool:
     return not cname if rtype == "CNAME" else not addresses
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     for site in ix.sites.values():
         dns = site.spec.dns
         if dns is None:

@@ -7,8 +7,11 @@ returns the refusal message for one private link service connection (target reso
 
 from __future__ import annotations
 
+from typing import Iterator
+
 from arclink.model import catalogue as cat
-from arclink.model.rules import Rule, finding
+from arclink.model.index import Index
+from arclink.model.rules import Finding, Rule, finding
 
 RULE = Rule(
     id="APL018",
@@ -42,7 +45,7 @@ def group_id_problem(target_type: str, group_ids) -> str | None:
     return None
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     for pe in ix.endpoints.values():
         problem = group_id_problem(pe.target_type, pe.spec.group_ids)
         if problem:

@@ -8,9 +8,12 @@ cannot route to the endpoint, or its Arc names resolve to public addresses) is r
 
 from __future__ import annotations
 
+from typing import Iterator
+
+from arclink.model.index import Index
 from arclink.model.reach import reach
 from arclink.model.resolve import site_reaches
-from arclink.model.rules import Rule, finding
+from arclink.model.rules import Finding, Rule, finding
 from arclink.model.rules._private_path import arc_endpoints, names_for, pl_groups, resolves_public
 from arclink.model.rules._text import quoted
 from arclink.model.trace import site_resolution
@@ -51,7 +54,7 @@ def no_private_path(ix, site, scope, clusters) -> str | None:
     return None
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     groups = pl_groups(ix)
     by_scope: dict = {}
     for (site, scope), clusters in groups.items():

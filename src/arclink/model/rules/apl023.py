@@ -6,8 +6,11 @@ Clusters are grouped by what decides the answer (site, region, scope, privateLin
 
 from __future__ import annotations
 
+from typing import Iterator
+
+from arclink.model.index import Index
 from arclink.model.reach import endpoint_at, reach
-from arclink.model.rules import Rule, finding
+from arclink.model.rules import Finding, Rule, finding
 from arclink.model.trace import agent_names, site_resolution
 
 RULE = Rule(
@@ -45,7 +48,7 @@ def _state(c) -> str:
     return f"associated with '{c.scope.name}', privateLinkState {c.spec.private_link_state}"
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     groups: dict = {}
     for c in ix.clusters.values():
         if c.site is not None:

@@ -7,8 +7,11 @@ DNS server answers an Arc zone (manual DNS) are exempt from the link part for th
 
 from __future__ import annotations
 
+from typing import Iterator
+
 from arclink.model import catalogue as cat
-from arclink.model.rules import Rule, finding
+from arclink.model.index import Index
+from arclink.model.rules import Finding, Rule, finding
 from arclink.model.rules._private_path import manual_zone, pl_groups, seed_name_in
 from arclink.model.rules._text import quoted
 from arclink.model.trace import site_resolution
@@ -37,7 +40,7 @@ def _zone_users(ix) -> dict:
     return users
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     users = _zone_users(ix)
     # 1. zones named the way people get wrong
     for zone in ix.zones.values():

@@ -7,8 +7,11 @@ site's own DNS server when the site answers that Arc zone itself (manual DNS).
 
 from __future__ import annotations
 
+from typing import Iterator
+
 from arclink.model import catalogue as cat
-from arclink.model.rules import Rule, finding
+from arclink.model.index import Index
+from arclink.model.rules import Finding, Rule, finding
 from arclink.model.rules._private_path import endpoint_for_site, expected_addresses, manual_zone, pl_groups, \
     seed_name_in
 from arclink.model.rules._text import plural
@@ -48,7 +51,7 @@ def _zone_gaps(ix, pe, zones: set) -> list[str]:
     return gaps
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     zone_checks: dict = {}  # endpoint -> private zone names its records must be in
     for pe in ix.endpoints.values():
         if pe.is_arc and pe.spec.private_dns_zone_group is not None:
