@@ -8,15 +8,17 @@ Everything here works per site, never per cluster: clusters are grouped by
 
 from __future__ import annotations
 
+from typing import Iterable
+
 from arclink.model import catalogue as cat
-from arclink.model.index import Index, PeR, ScopeR, SiteR
+from arclink.model.index import ClusterR, Index, PeR, ScopeR, SiteR
 from arclink.model.reach import endpoint_at
 from arclink.model.resolve import Resolution, site_reaches
 from arclink.model.steps import Failure
 from arclink.model.trace import agent_names, site_resolution
 
 
-def pl_groups(ix: Index) -> dict[tuple[SiteR | None, ScopeR], list]:
+def pl_groups(ix: Index) -> dict[tuple[SiteR | None, ScopeR], list[ClusterR]]:
     """Private-link clusters by (site, scope), in declaration order; memoised on the index."""
     def group() -> dict[tuple[SiteR | None, ScopeR], list[ClusterR]]:
         out: dict[tuple[SiteR | None, ScopeR], list[ClusterR]] = {}
@@ -37,7 +39,7 @@ def expected_addresses(scope: ScopeR, fqdn: str) -> set[str]:
     return {a for a in (pe.address_of(fqdn) for pe in arc_endpoints(scope)) if a}
 
 
-def names_for(clusters) -> list[str]:
+def names_for(clusters: Iterable[ClusterR]) -> list[str]:
     """The seed's three troubleshooting names, then every regional agent name the clusters use."""
     out = list(cat.SEED_CHECK_NAMES)
     for loc in dict.fromkeys(c.location for c in clusters):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterable, Iterator
 
-from arclink.model.index import Index
+from arclink.model.index import Index, PeR, ScopeR, VNetR
 from arclink.model.rules import Finding, Rule, finding
 
 RULE = Rule(
@@ -19,16 +19,16 @@ RULE = Rule(
 )
 
 
-def arc_scopes(endpoints) -> list:
+def arc_scopes(endpoints: Iterable[PeR]) -> list[ScopeR]:
     """The Azure Arc Private Link Scopes behind ``endpoints``, in first-seen order."""
-    seen = []
+    seen: list[ScopeR] = []
     for pe in endpoints:
         if pe.is_arc and pe.scope is not None and pe.scope not in seen:
             seen.append(pe.scope)
     return seen
 
 
-def scopes_of_vnet(vnet) -> list:
+def scopes_of_vnet(vnet: VNetR) -> list[ScopeR]:
     """The Arc scopes whose private endpoints sit in ``vnet``, in declaration order."""
     return arc_scopes(vnet.endpoints)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from arclink.model.index import Index
+from arclink.model.index import Index, PeR
 from arclink.model.rules import Finding, Rule, finding
 from arclink.model.rules._landing import clusters_by_site_and_region, landing
 from arclink.model.rules._text import quoted
@@ -30,7 +30,7 @@ RULE = Rule(
 )
 
 
-def _describe(sig) -> str:
+def _describe(sig: tuple[tuple[PeR, ...], tuple[str, ...]]) -> str:
     endpoints, forwarders = sig
     fw = ", ".join(f if f.startswith("(") else f"'{f}'" for f in forwarders)
     return f"private endpoint {quoted(endpoints)} via {fw}"

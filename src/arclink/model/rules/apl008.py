@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from arclink.model import catalogue as cat
-from arclink.model.index import Index
+from arclink.model.index import Index, SiteR
 from arclink.model.reach import firewall_allows
 from arclink.model.rules import Finding, Rule, finding
 
@@ -28,7 +28,7 @@ RULE = Rule(
 )
 
 
-def missing(site) -> tuple[list[str], list[str]]:
+def missing(site: SiteR) -> tuple[list[str], list[str]]:
     """(outbound tags not allowed, inbound tags not allowed) for a site's firewall."""
     out = [t for t in cat.REQUIRED_SERVICE_TAGS if not firewall_allows(site, t)]
     inb = [t for t in cat.INBOUND_SERVICE_TAGS if not firewall_allows(site, t, inbound=True)]

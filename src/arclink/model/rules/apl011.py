@@ -47,7 +47,7 @@ def check(ix: Index) -> Iterator[Finding]:
     for c in ix.clusters.values():
         if not c.private_link:
             continue
-        needs = {}
+        needs: dict[tuple[str, str], list[str]] = {}
         for ext in c.spec.extensions:
             dep = cat.EXTENSION_DEPENDENCIES.get(ext.lower())
             if dep:

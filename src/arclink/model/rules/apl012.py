@@ -11,7 +11,7 @@ Write-time helpers for the emulator (no index needed):
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from arclink.model import catalogue as cat
 from arclink.model.index import Index
@@ -37,7 +37,7 @@ def _enabled(state: str | None) -> bool:
     return (state or "").lower() == "enabled"
 
 
-def feature_error(private_link_state: str | None, features) -> str | None:
+def feature_error(private_link_state: str | None, features: Iterable[str]) -> str | None:
     """The refusal for unsupported features on a private-link cluster, else None."""
     if not _enabled(private_link_state):
         return None

@@ -6,7 +6,7 @@ except those APL012 already reports as unsupported.
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from arclink.model import catalogue as cat
 from arclink.model.index import Index
@@ -24,7 +24,7 @@ RULE = Rule(
 )
 
 
-def unvalidated(extensions) -> list[str]:
+def unvalidated(extensions: Iterable[str]) -> list[str]:
     return [e for e in extensions
             if e.lower() not in cat.SUPPORTED_EXTENSIONS and e.lower() not in cat.UNSUPPORTED_EXTENSIONS]
 

@@ -6,7 +6,7 @@ namespaces absent from a set of registered namespaces (any case).
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from arclink.model import catalogue as cat
 from arclink.model.index import Index
@@ -29,7 +29,7 @@ RULE = Rule(
 SEED_SPELLINGS = {"microsoft.kubernetes.configurations": "Microsoft.KubernetesConfiguration"}
 
 
-def missing_providers(registered) -> list[str]:
+def missing_providers(registered: Iterable[str]) -> list[str]:
     have = {p.lower() for p in registered}
     return [p for p in cat.REQUIRED_PROVIDERS if p.lower() not in have]
 

@@ -50,6 +50,7 @@ def check(ix: Index) -> Iterator[Finding]:
         if not bad:
             continue
         pe = endpoint_for_site(site, scope)
+        assert pe is not None  # the scope has endpoints (checked above)
         listed = "; ".join(f"{fqdn} -> {outcome(ix, res)}" for fqdn, res in bad[:4])
         more = f"; and {plural(len(bad) - 4, 'more name')}" if len(bad) > 4 else ""
         first = bad[0][1]

@@ -7,7 +7,7 @@ returns the refusal message for one private link service connection (target reso
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from arclink.model import catalogue as cat
 from arclink.model.index import Index
@@ -26,7 +26,7 @@ RULE = Rule(
 )
 
 
-def group_id_problem(target_type: str, group_ids) -> str | None:
+def group_id_problem(target_type: str, group_ids: Iterable[str] | None) -> str | None:
     """Why Azure refuses this connection's group ids, or None. Group ids compare without case."""
     ids = list(group_ids or [])
     is_arc = (target_type or "").lower() == cat.ARC_RESOURCE_TYPE.lower()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from arclink.model.index import Index
+from arclink.model.index import ClusterR, Index, ScopeR, SiteR
 from arclink.model.reach import reach
 from arclink.model.resolve import site_reaches
 from arclink.model.rules import Finding, Rule, finding
@@ -35,7 +35,7 @@ RULE = Rule(
 )
 
 
-def no_private_path(ix, site, scope, clusters) -> str | None:
+def no_private_path(ix: Index, site: SiteR | None, scope: ScopeR, clusters: list[ClusterR]) -> str | None:
     """Why the site's clusters have no private path to the scope, or None when they have one."""
     eps = arc_endpoints(scope)
     if site is None:
