@@ -4,6 +4,7 @@ Call ``run(Config(...))`` for a ``Report``; ``render`` prints it as a table or J
 """
 
 from arclink.doctor.report import CHECKS, SCHEMA_VERSION, Check, Diagnosis, Report
-from arclink.doctor.runner import Config, DoctorError, Emulator, run
+from arclink.doctor.config import Config, DoctorError, Emulator
+from arclink.doctor.runner import run
 
 __all__ = ["CHECKS", "SCHEMA_VERSION", "Check", "Config", "Diagnosis", "DoctorError", "Emulator", "Report", "run"]

@@ -7,13 +7,10 @@ from what it saw: the answers, the addresses, the connections.
 
 from __future__ import annotations
 
-import re
-
 from arclink.doctor.plan import ARC_ZONE_NAMES, SERVICE_TAG_NAMES
 from arclink.doctor.report import Diagnosis, Report
 from arclink.model import catalogue as cat
-
-_FORWARDS_PUBLIC = re.compile(r"forwards to (\S+) \((public|internet) resolver\)")
+from arclink.model.steps import StepKind
 
 
 def diagnose(cfg, run, report: Report) -> list[Diagnosis]:
@@ -167,9 +164,8 @@ def _explain_public(ix, site, zone, res) -> tuple[str, str]:
                                   "private endpoint's virtual network")
     add = f"add a conditional forwarder for {zone.public_zone} to {to}"
     for step in res.steps:
-        m = _FORWARDS_PUBLIC.search(step.action)
-        if m:
-            return f"it forwards to a public resolver ({m.group(1)}) instead of the DNS forwarder in Azure", add
+        if step.kind is StepKind.PUBLIC_RESOLVER:
+            return f"it forwards to a public resolver ({step.target}) instead of the DNS forwarder in Azure", add
     if res.forwarder:
         f = ix.forwarders.get(res.forwarder.lower())
         if f is not None:
@@ -178,7 +174,7 @@ def _explain_public(ix, site, zone, res) -> tuple[str, str]:
                     f"link {zone.private_zone} to virtual network '{f.vnet.name}'")
     if res.first_server in (None, "public resolver"):
         return "", f"give the site a DNS server that forwards {zone.public_zone} to {to}"
-    if any("recursion" in s.server or "recursion" in s.action for s in res.steps):
+    if any(s.kind is StepKind.RECURSION for s in res.steps):
         return f"it has no conditional forwarder for {zone.public_zone} and resolves it on the internet", add
     return (res.steps[-1].action if res.steps else "it does not reach the private DNS zone"), add
 
@@ -190,7 +186,7 @@ def _explain_resolution(ix, site, zone, name, res) -> str:
         why, fix = _explain_public(ix, site, zone, res)
         return f"{who} answers public addresses for {name}" + (f": {why}" if why else "") + f"; {fix}."
     if res.rcode == "NXDOMAIN":
-        if "hosts zone" in last:
+        if res.steps and res.steps[-1].kind is StepKind.HOSTED_ZONE:
             fix = ("add the A records listed in the private endpoint's DNS configuration to that zone "
                    "(never empty records)")
         else:
@@ -206,18 +202,7 @@ def _explain_resolution(ix, site, zone, name, res) -> str:
 def site_findings(ix, site, rule_id: str | None = None) -> list:
     """Rule findings (error and warning) about the site: its own, its clusters', and those of shared
     resources (scope, VNet, endpoint, zone) that name no other site or cluster."""
-    cache = ix.__dict__.setdefault("_doctor_findings", {})
-    if "all" not in cache:
-        from arclink.model import rules
-
-        found = []
-        for r in rules.all_rules():
-            try:
-                found.extend(r.check(ix))
-            except Exception:  # noqa: BLE001 - one broken rule must not stop the diagnosis
-                continue
-        found.sort(key=lambda f: (f.rule, f.path))
-        cache["all"] = found
+    every = ix.memo(("doctor", "findings"), lambda: _all_findings(ix))
     own = {f"site:{site.name}".lower()} | {c.id.lower() for c in site.clusters}
     others = set()
     for s in ix.sites.values():
@@ -225,13 +210,26 @@ def site_findings(ix, site, rule_id: str | None = None) -> list:
             others |= {f"site:{s.name}".lower()} | {c.id.lower() for c in s.clusters}
     others |= {c.id.lower() for c in ix.clusters.values() if c.site is None}
     out = []
-    for f in cache["all"]:
+    for f in every:
         if f.severity not in ("error", "warning") or (rule_id and f.rule != rule_id):
             continue
         names = {(f.resource or "").lower()} | {str(x).lower() for x in f.related}
         if names & own or f.path == site.path or f.path.startswith(site.path + ".") or not names & others:
             out.append(f)
     return out
+
+
+def _all_findings(ix) -> list:
+    from arclink.model import rules
+
+    found = []
+    for r in rules.all_rules():
+        try:
+            found.extend(r.check(ix))
+        except Exception:  # noqa: BLE001 - one broken rule must not stop the diagnosis
+            continue
+    found.sort(key=lambda f: (f.rule, f.path))
+    return found
 
 
 def _from_model(cfg, run, report, failing) -> list[Diagnosis]:

@@ -13,104 +13,21 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import time
-from dataclasses import dataclass, field
 from typing import Callable
 
 from arclink.endpoints import is_loopback
 from arclink.doctor import probes
+from arclink.doctor.config import Config, DoctorError, validate
 from arclink.doctor.plan import ARC_ZONE_NAMES, Plan, build_plan
 from arclink.doctor.report import Check, Report
 from arclink.model import catalogue as cat
 from arclink.net import is_private as _is_private
 
-RUN_DEADLINE = 9.0  # seconds: the whole run stays under 10 s even when everything times out
 # The emulator gateway's refusals that mean the modelled network drops the connection (a real
 # network would time out on TCP); ClusterNotRegistered means the path is open but the doctor
 # holds no cluster key, which is expected.
 PATH_REFUSALS = frozenset({"NoRouteToPrivateEndpoint", "BlockedByFirewall", "PrivateEndpointConnectionNotApproved",
                            "NotAnArcEndpoint"})
-
-
-class DoctorError(Exception):
-    """The doctor could not run (bad option, unreadable input): one sentence and the fix."""
-
-
-@dataclass
-class Emulator:
-    """The emulator as the doctor sees it: endpoints.json, the model, and the site asking."""
-
-    endpoints: dict
-    index: object  # arclink.model.index.Index
-    site: str
-
-    def site_r(self):
-        s = self.index.site(self.site)
-        if s is None:
-            names = ", ".join(sorted(x.name for x in self.index.sites.values())) or "none"
-            raise DoctorError(f"unknown site '{self.site}'; the emulator's sites are: {names}.")
-        return s
-
-    def address(self) -> str:
-        """A modelled address of the site: its first cluster's node, else one inside its network."""
-        s = self.site_r()
-        for c in s.clusters:
-            if c.address:
-                return c.address
-        if not s.networks:
-            raise DoctorError(f"site '{s.name}' has no address space; give it one in the topology.")
-        return str(s.networks[0].network_address + 10)
-
-    def location(self) -> str:
-        s = self.site_r()
-        return s.clusters[0].location if s.clusters else self.index.default_location
-
-    def hostport(self, key: str) -> tuple[str, int]:
-        try:
-            ep = self.endpoints[key]
-            host, port = str(ep["host"]), int(ep["port"])
-        except (KeyError, TypeError, ValueError):
-            raise DoctorError(f"endpoints.json has no usable '{key}' entry (host and port); "
-                              "start the emulator with 'arclink serve'.") from None
-        if not is_loopback(host):
-            raise DoctorError(f"endpoints.json names {host} for '{key}', but the emulator listens on loopback only; "
-                              "give the endpoints.json that 'arclink serve' wrote.")
-        return host, port
-
-
-@dataclass
-class Config:
-    location: str | None = None
-    cloud: str = "AzureCloud"
-    enable_pls_check: bool = False
-    dns_server: tuple[str, int] | None = None  # network mode; None: the system resolver
-    vnet_cidrs: list = field(default_factory=list)  # ip_network
-    timeout: float = 2.0
-    explain: bool = False
-    connect_port: int = 443  # network mode: the port dialled for TCP/TLS checks
-    loopback_only: bool = False  # refuse to dial anything but loopback (tests set it)
-    cafile: str | None = None  # network mode: trust this CA besides the system store
-    emulator: Emulator | None = None
-    deadline: float = RUN_DEADLINE
-
-    @property
-    def mode(self) -> str:
-        return "emulator" if self.emulator else "network"
-
-
-SUPPORTED_CLOUDS = ("AzureCloud",)
-KNOWN_CLOUDS = ("AzureCloud", "AzureUSGovernment", "AzureChinaCloud")
-
-
-def validate(cfg: Config) -> None:
-    if cfg.cloud not in KNOWN_CLOUDS:
-        raise DoctorError(f"unknown cloud '{cfg.cloud}'; use one of {', '.join(KNOWN_CLOUDS)}.")
-    if cfg.cloud not in SUPPORTED_CLOUDS:
-        raise DoctorError(f"--cloud {cfg.cloud} is not implemented: the Arc private link names of that cloud are not "
-                          "in the catalogue; use --cloud AzureCloud.")
-    if cfg.location and not cat.known_region(cfg.location):
-        raise DoctorError(f"unknown location '{cfg.location}'; give an Azure region name such as westeurope.")
-    if not 0 < cfg.timeout <= 30:
-        raise DoctorError(f"--timeout {cfg.timeout:g} is out of range; give seconds between 0.1 and 30.")
 
 
 class _Run:

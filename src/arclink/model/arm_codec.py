@@ -18,14 +18,15 @@ from __future__ import annotations
 import copy
 import ipaddress
 import re
-from typing import Iterable
+from typing import Any, Iterable
 
 import msgspec
 
 from arclink.model import catalogue as cat
 from arclink.model import schema
 from arclink.model.errors import TopologyError
-from arclink.model.index import DEFAULT_SUBSCRIPTION, Index, build_index, parse_arm_id
+from arclink.model.index import DEFAULT_SUBSCRIPTION, ClusterR, Index, build_index, parse_arm_id
+from arclink.model.resolved import IPNetwork
 
 TAG_SITE = "arclink-site"
 TAG_ADDRESS = "arclink-address"
@@ -65,7 +66,7 @@ def _props(r: dict) -> dict:
     return p if isinstance(p, dict) else {}
 
 
-def _ref(obj) -> str | None:
+def _ref(obj: object) -> str | None:
     return obj.get("id") if isinstance(obj, dict) else None
 
 
@@ -160,23 +161,23 @@ def topology_from_resources(resources: Iterable[dict], onprem: dict | None = Non
         links = []
         for link in kids(r, T_LINK):
             lp = link.get("properties") or {}
-            entry = {"virtualNetwork": _ref(lp.get("virtualNetwork")), "name": _nm(link),
+            entry: dict[str, Any] = {"virtualNetwork": _ref(lp.get("virtualNetwork")), "name": _nm(link),
                      "registrationEnabled": bool(lp.get("registrationEnabled", False))}
             if lp.get("resolutionPolicy"):
                 entry["resolutionPolicy"] = lp["resolutionPolicy"]
             links.append(entry)
-        records = []
+        records: list[dict[str, Any]] = []
         for low_type, rtype in RECORD_TYPES.items():
             for rec in kids(r, f"{T_ZONE}/{low_type}"):
                 rp = rec.get("properties") or {}
-                entry = {"name": _nm(rec), "type": rtype, "ttl": int(rp.get("ttl") or 3600)}
+                record: dict[str, Any] = {"name": _nm(rec), "type": rtype, "ttl": int(rp.get("ttl") or 3600)}
                 if rtype == "A":
-                    entry["addresses"] = [a.get("ipv4Address") for a in rp.get("aRecords") or [] if a.get("ipv4Address")]
+                    record["addresses"] = [a.get("ipv4Address") for a in rp.get("aRecords") or [] if a.get("ipv4Address")]
                 elif rtype == "AAAA":
-                    entry["addresses"] = [a.get("ipv6Address") for a in rp.get("aaaaRecords") or [] if a.get("ipv6Address")]
+                    record["addresses"] = [a.get("ipv6Address") for a in rp.get("aaaaRecords") or [] if a.get("ipv6Address")]
                 elif rtype == "CNAME":
-                    entry["cname"] = (rp.get("cnameRecord") or {}).get("cname")
-                records.append(entry)
+                    record["cname"] = (rp.get("cnameRecord") or {}).get("cname")
+                records.append(record)
         doc["privateDnsZones"].append({"name": _nm(r), **{k: v for k, v in _place(r).items() if k != "location"},
                                        "virtualNetworkLinks": links, "records": records})
 
@@ -241,8 +242,9 @@ def topology_from_resources(resources: Iterable[dict], onprem: dict | None = Non
 def _drop_dangling(doc: dict) -> None:
     """ARM tolerates references to deleted resources; the index does not. Drop them (and later
     duplicates of a name, which the index compares without resource group) so the model always builds."""
-    def dedupe(key):
-        seen, out = set(), []
+    def dedupe(key: str) -> None:
+        seen: set[str] = set()
+        out = []
         for item in doc.get(key) or []:
             n = (item.get("name") or "").lower()
             if n not in seen:
@@ -254,19 +256,20 @@ def _drop_dangling(doc: dict) -> None:
                 "clusters", "sites", "dnsForwarders"):
         dedupe(key)
 
-    def ids(key, sub=None):
+    def ids(key: str) -> set[str]:
         out = set()
         for item in doc.get(key) or []:
             out.add((item.get("name") or "").lower())
         return out
 
-    def present(ref, names, rtype):
+    def present(ref: str | None, names: set[str], rtype: str) -> bool:
         if not ref:
             return False
         if not ref.startswith("/"):
             return ref.lower() in names
         parts = parse_arm_id(ref)
-        return bool(parts) and parts["type"].lower() == rtype and parts["name"].lower() in names and not parts["rest"]
+        return parts is not None and parts["type"].lower() == rtype and parts["name"].lower() in names \
+            and not parts["rest"]
 
     nsgs, scopes, zones = ids("networkSecurityGroups"), ids("privateLinkScopes"), ids("privateDnsZones")
     vnet_nets: dict[str, list] = {}
@@ -293,7 +296,7 @@ def _drop_dangling(doc: dict) -> None:
         key = f"{parts['name'].lower()}/{parts['rest'].rsplit('/', 1)[-1].lower()}" if parts and parts["rest"] else sn.lower()
         target = e.get("privateLinkServiceId") or ""
         tparts = parse_arm_id(target)
-        arc = bool(tparts) and f"{tparts['ns']}/{tparts['type']}".lower() == cat.ARC_RESOURCE_TYPE.lower()
+        arc = tparts is not None and f"{tparts['ns']}/{tparts['type']}".lower() == cat.ARC_RESOURCE_TYPE.lower()
         if key not in subnets or not target or (arc and not present(target, scopes, "privatelinkscopes")):
             continue
         if e.get("privateDnsZoneGroup") is not None:
@@ -327,9 +330,9 @@ def _name_of(ref: str | None) -> str:
     return (ref or "").rstrip("/").rsplit("/", 1)[-1].lower()
 
 
-def _inside(address, nets) -> bool:
+def _inside(address: object, nets: Iterable[IPNetwork]) -> bool:
     try:
-        ip = ipaddress.ip_address(address)
+        ip = ipaddress.ip_address(address)  # type: ignore[arg-type]  # anything a JSON document holds
     except (ValueError, TypeError):
         return False
     return any(ip.version == n.version and ip in n for n in nets)
@@ -352,7 +355,7 @@ def security_rule(rule: schema.SecurityRule) -> dict:
         "destinationPortRange": rule.destination_port_range}}
 
 
-def record_properties(rec) -> dict | None:
+def record_properties(rec: schema.RecordSet) -> dict[str, Any] | None:
     """ARM properties of a private DNS record set (A, AAAA or CNAME; None for other types)."""
     props: dict = {"ttl": rec.ttl}
     if rec.type == "A":
@@ -375,9 +378,9 @@ def extension_name(extension_type: str) -> str:
     return re.sub(r"[^a-z0-9-]", "-", t)[:63] or "extension"
 
 
-def cluster_tags(c) -> dict:
+def cluster_tags(c: ClusterR) -> dict[str, str]:
     """A connected cluster's site, address and tool versions as the tags that carry them."""
-    tags = {}
+    tags: dict[str, str] = {}
     if c.site is not None:
         tags[TAG_SITE] = c.site.name
     if c.address:
@@ -404,21 +407,21 @@ def resources_from_topology(topo: schema.Topology) -> tuple[list[dict], dict]:
             out.append({"id": f"/subscriptions/{sub.id}/providers/{ns}", "namespace": ns,
                         "registrationState": "Registered"})
     rgs: dict[tuple[str, str], str] = {}
-    for (sub, rg), spec in ix.resource_groups.items():
-        rgs[(sub, rg)] = spec.location
+    for (sub_key, rg_key), spec in ix.resource_groups.items():
+        rgs[(sub_key, rg_key)] = spec.location
     used = [*ix.nsgs.values(), *ix.vnets.values(), *ix.scopes.values(), *ix.zones.values(), *ix.endpoints.values(),
             *ix.clusters.values()]
     for r in used:
         rgs.setdefault((r.subscription.lower(), r.resource_group.lower()),
                        r.location if r.location != "global" else ix.default_location)
-    names = {}
+    names: dict[tuple[str, str], tuple[str, str]] = {}
     for r in used:
         names[(r.subscription.lower(), r.resource_group.lower())] = (r.subscription, r.resource_group)
-    for (sub, rg), spec in ix.resource_groups.items():
-        names[(sub, rg)] = (spec.subscription or ix.default_subscription, spec.name)
+    for (sub_key, rg_key), spec in ix.resource_groups.items():
+        names[(sub_key, rg_key)] = (spec.subscription or ix.default_subscription, spec.name)
     for key, loc in rgs.items():
-        sub, rg = names.get(key, key)
-        out.append({"id": f"/subscriptions/{sub}/resourceGroups/{rg}", "type": "Microsoft.Resources/resourceGroups",
+        sub_name, rg_name = names.get(key, key)
+        out.append({"id": f"/subscriptions/{sub_name}/resourceGroups/{rg_name}", "type": "Microsoft.Resources/resourceGroups",
                     "location": loc})
     for n in ix.nsgs.values():
         out.append({"id": n.id, "type": "Microsoft.Network/networkSecurityGroups", "location": n.location,
@@ -426,12 +429,12 @@ def resources_from_topology(topo: schema.Topology) -> tuple[list[dict], dict]:
     for v in ix.vnets.values():
         subnets = []
         for s in v.subnets.values():
-            sp = {"addressPrefix": s.spec.address_prefix,
+            sp: dict[str, Any] = {"addressPrefix": s.spec.address_prefix,
                   "privateEndpointNetworkPolicies": s.spec.private_endpoint_network_policies}
             if s.nsg is not None:
                 sp["networkSecurityGroup"] = {"id": s.nsg.id}
             subnets.append({"name": s.name, "properties": sp})
-        props = {"addressSpace": {"addressPrefixes": list(v.spec.address_space)}, "subnets": subnets}
+        props: dict[str, Any] = {"addressSpace": {"addressPrefixes": list(v.spec.address_space)}, "subnets": subnets}
         if v.peers:
             props["virtualNetworkPeerings"] = [
                 {"name": f"peer-{p.name}", "properties": {"remoteVirtualNetwork": {"id": p.id}, "peeringState": "Connected",
@@ -439,9 +442,9 @@ def resources_from_topology(topo: schema.Topology) -> tuple[list[dict], dict]:
         if v.spec.dns_servers:
             props["dhcpOptions"] = {"dnsServers": list(v.spec.dns_servers)}
         out.append({"id": v.id, "type": "Microsoft.Network/virtualNetworks", "location": v.location, "properties": props})
-    for s in ix.scopes.values():
-        out.append({"id": s.id, "type": cat.ARC_RESOURCE_TYPE, "location": s.location,
-                    "properties": {"publicNetworkAccess": s.spec.public_network_access}})
+    for scope in ix.scopes.values():
+        out.append({"id": scope.id, "type": cat.ARC_RESOURCE_TYPE, "location": scope.location,
+                    "properties": {"publicNetworkAccess": scope.spec.public_network_access}})
     for z in ix.zones.values():
         out.append({"id": z.id, "type": "Microsoft.Network/privateDnsZones", "location": "global"})
         for k, (vn, link) in enumerate(z.links):
@@ -451,16 +454,16 @@ def resources_from_topology(topo: schema.Topology) -> tuple[list[dict], dict]:
                                                              "registrationEnabled": link.registration_enabled,
                                                              "resolutionPolicy": link.resolution_policy}})
         for rec in z.spec.records:
-            props = record_properties(rec)
-            if props is None:
+            rprops = record_properties(rec)
+            if rprops is None:
                 continue
             out.append({"id": f"{z.id}/{rec.type}/{rec.name}", "type": f"Microsoft.Network/privateDnsZones/{rec.type}",
-                        "properties": props})
+                        "properties": rprops})
     for e in ix.endpoints.values():
         conn = {"name": e.name, "properties": {"privateLinkServiceId": e.target_id, "groupIds": list(e.spec.group_ids)}}
-        key = "manualPrivateLinkServiceConnections" if e.spec.manual_approval else "privateLinkServiceConnections"
+        conns = "manualPrivateLinkServiceConnections" if e.spec.manual_approval else "privateLinkServiceConnections"
         out.append({"id": e.id, "type": "Microsoft.Network/privateEndpoints", "location": e.location,
-                    "properties": {"subnet": {"id": e.subnet.id}, key: [conn]},
+                    "properties": {"subnet": {"id": e.subnet.id}, conns: [conn]},
                     "_arclink": {"connectionState": e.spec.connection_state,
                                  "ipAddresses": {r.record.fqdn: r.address for r in e.records}}})
         if e.zones:

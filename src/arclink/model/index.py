@@ -1,9 +1,11 @@
-"""A topology with its references resolved: the object every question is asked of.
+"""build_index(): a topology document made into an Index, checked and filled as Azure would.
 
 ``build_index`` checks what a schema cannot (dangling references, duplicate
 names, CIDRs, IPs, ARM ids), fills what Azure would fill (ARM ids, locations
 from resource groups, private endpoint addresses, the A records a private DNS
-zone group writes) and keeps lookups that resolve() and reach() need.
+zone group writes) and keeps lookups that resolve() and reach() need. What it
+builds (the resolved resources and the ``Index``) lives in ``model.resolved``;
+the names are re-exported here, where most callers look for them.
 """
 
 from __future__ import annotations
@@ -11,254 +13,21 @@ from __future__ import annotations
 import ipaddress
 import re
 import uuid
-from dataclasses import dataclass, field
+from typing import Any, NoReturn
 
 from arclink.model import catalogue as cat
 from arclink.model import schema
 from arclink.model.errors import TopologyError
 from arclink.model.nsg import port_range_error
+from arclink.model.resolved import (DEFAULT_LOCATION, DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION, ClusterR,
+                                    ForwarderR, Index, IPAddress, IPNetwork, NsgR, PeR, PeRecord, Res, ScopeR,
+                                    SiteR, SubnetR, VNetR, ZoneR, ZRecord, arm_id, parse_arm_id)
 
-DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
-DEFAULT_RESOURCE_GROUP = "rg-arclink"
-DEFAULT_LOCATION = "westeurope"
+__all__ = ["DEFAULT_LOCATION", "DEFAULT_RESOURCE_GROUP", "DEFAULT_SUBSCRIPTION", "ClusterR", "ForwarderR", "Index",
+           "NsgR", "PeR", "PeRecord", "Res", "ScopeR", "SiteR", "SubnetR", "VNetR", "ZRecord", "ZoneR", "arm_id",
+           "build_index", "parse_arm_id"]
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_ARM_ID = re.compile(
-    r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/(?P<ns>[^/]+)/(?P<type>[^/]+)/(?P<name>[^/]+)(?P<rest>(/[^/]+/[^/]+)*)$",
-    re.IGNORECASE,
-)
-
-
-def parse_arm_id(value: str) -> dict | None:
-    m = _ARM_ID.match(value or "")
-    return m.groupdict() if m else None
-
-
-def arm_id(sub: str, rg: str, rtype: str, name: str) -> str:
-    return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{rtype}/{name}"
-
-
-# --- resolved objects ----------------------------------------------------------------------
-
-
-@dataclass(eq=False)
-class Res:
-    spec: object
-    path: str  # JSON path into the topology document, for messages and lines
-    id: str
-    subscription: str
-    resource_group: str
-    location: str
-
-    @property
-    def name(self) -> str:
-        return self.spec.name  # type: ignore[attr-defined]
-
-
-@dataclass(eq=False)
-class SubnetR:
-    spec: schema.Subnet
-    path: str
-    id: str
-    vnet: "VNetR"
-    network: ipaddress.IPv4Network | ipaddress.IPv6Network
-    nsg: "NsgR | None" = None
-    taken: set = field(default_factory=set)
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-
-@dataclass(eq=False)
-class VNetR(Res):
-    networks: list = field(default_factory=list)
-    subnets: dict = field(default_factory=dict)  # lower name -> SubnetR
-    peers: list = field(default_factory=list)  # VNetR
-    zone_links: list = field(default_factory=list)  # (ZoneR, VirtualNetworkLink)
-    forwarders: list = field(default_factory=list)
-    endpoints: list = field(default_factory=list)  # PeR in this VNet
-
-    def contains(self, ip) -> bool:
-        return any(ip in n for n in self.networks)
-
-
-@dataclass(eq=False)
-class NsgR(Res):
-    pass
-
-
-@dataclass(eq=False)
-class ScopeR(Res):
-    guid: str = ""
-    endpoints: list = field(default_factory=list)  # PeR targeting this scope
-    clusters: list = field(default_factory=list)  # ClusterR associated
-
-
-@dataclass(eq=False)
-class PeRecord:
-    record: cat.ArcRecord
-    address: str
-
-
-@dataclass(eq=False)
-class PeR(Res):
-    subnet: SubnetR | None = None
-    scope: ScopeR | None = None
-    target_id: str = ""
-    target_type: str = ""  # namespace/type of the target, e.g. Microsoft.HybridCompute/privateLinkScopes
-    state: str = "Approved"
-    records: list = field(default_factory=list)  # PeRecord, for Arc targets
-    zones: list = field(default_factory=list)  # ZoneR of its zone group
-
-    @property
-    def vnet(self) -> VNetR | None:
-        return self.subnet.vnet if self.subnet else None
-
-    @property
-    def is_arc(self) -> bool:
-        return self.target_type.lower() == cat.ARC_RESOURCE_TYPE.lower()
-
-    def address_of(self, fqdn: str) -> str | None:
-        f = fqdn.rstrip(".").lower()
-        for r in self.records:
-            if r.record.fqdn == f or r.record.private_fqdn == f:
-                return r.address
-        return None
-
-
-@dataclass(eq=False)
-class ZRecord:
-    name: str  # relative, lower-case
-    type: str
-    ttl: int
-    addresses: list
-    cname: str | None
-    path: str
-    source: str  # "zone" (written in the zone) or "zoneGroup:<pe name>"
-
-
-@dataclass(eq=False)
-class ZoneR(Res):
-    links: list = field(default_factory=list)  # (VNetR, VirtualNetworkLink)
-    records: dict = field(default_factory=dict)  # (name, type) -> ZRecord
-
-    @property
-    def zone_name(self) -> str:
-        return self.spec.name.lower()
-
-
-@dataclass(eq=False)
-class ForwarderR(Res):
-    vnet: VNetR | None = None
-    ip: object = None
-
-
-@dataclass(eq=False)
-class SiteR:
-    spec: schema.Site
-    path: str
-    networks: list
-    connections: list  # (type, VNetR)
-    clusters: list = field(default_factory=list)
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    def contains(self, ip) -> bool:
-        return any(ip in n for n in self.networks)
-
-
-@dataclass(eq=False)
-class ClusterR(Res):
-    site: SiteR | None = None
-    address: str | None = None
-    scope: ScopeR | None = None
-
-    @property
-    def private_link(self) -> bool:
-        return self.spec.private_link_state == "Enabled"
-
-
-# --- the index --------------------------------------------------------------------------------
-
-
-class Index:
-    """Resolved topology. Lookups are by lower-case name or ARM id."""
-
-    def __init__(self, topo: schema.Topology):
-        self.topology = topo
-        self.subscriptions: dict[str, schema.Subscription] = {}
-        self.resource_groups: dict[tuple[str, str], schema.ResourceGroup] = {}
-        self.vnets: dict[str, VNetR] = {}
-        self.nsgs: dict[str, NsgR] = {}
-        self.scopes: dict[str, ScopeR] = {}
-        self.endpoints: dict[str, PeR] = {}
-        self.zones: dict[str, ZoneR] = {}
-        self.forwarders: dict[str, ForwarderR] = {}
-        self.forwarders_by_ip: dict[str, ForwarderR] = {}
-        self.sites: dict[str, SiteR] = {}
-        self.clusters: dict[str, ClusterR] = {}
-        self.by_id: dict[str, object] = {}
-        self.default_subscription = DEFAULT_SUBSCRIPTION
-        self.default_resource_group = DEFAULT_RESOURCE_GROUP
-        self.default_location = DEFAULT_LOCATION
-        self._owners: list | None = None
-
-    # lookups ----------------------------------------------------------------------------
-    def scope(self, ref: str | None) -> ScopeR | None:
-        return _lookup(self.scopes, ref)
-
-    def vnet(self, ref: str | None) -> VNetR | None:
-        return _lookup(self.vnets, ref)
-
-    def site(self, ref: str | None) -> SiteR | None:
-        return self.sites.get((ref or "").lower())
-
-    def cluster(self, ref: str | None) -> ClusterR | None:
-        return _lookup(self.clusters, ref)
-
-    def zone(self, name: str) -> ZoneR | None:
-        return self.zones.get(name.rstrip(".").lower())
-
-    def locate(self, address: str):
-        """The site or VNet an address belongs to (most specific prefix), or None (internet)."""
-        return _locate(self, address)
-
-    def owners(self) -> list:
-        if self._owners is None:
-            owners = []
-            for s in self.sites.values():
-                owners += [(n, s) for n in s.networks]
-            for v in self.vnets.values():
-                owners += [(n, v) for n in v.networks]
-            owners.sort(key=lambda t: -t[0].prefixlen)
-            self._owners = owners
-        return self._owners
-
-
-def _lookup(table: dict, ref: str | None):
-    if not ref:
-        return None
-    key = ref.lower()
-    hit = table.get(key)
-    if hit is None and key.startswith("/subscriptions/"):
-        hit = table.get(key.rsplit("/", 1)[-1])
-        if hit is not None and hit.id.lower() != key:
-            return None
-    return hit
-
-
-def _locate(index: Index, address: str):
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return None
-    for net, owner in index.owners():
-        if ip in net:
-            return owner
-    return None
 
 
 # --- building --------------------------------------------------------------------------------
@@ -268,20 +37,20 @@ class _Builder:
     def __init__(self, topo: schema.Topology):
         self.t = topo
         self.ix = Index(topo)
-        self._placements: dict = {}
+        self._placements: dict[tuple[str | None, str | None, str | None], tuple[str, str, str]] = {}
 
-    def fail(self, path: str, message: str, code: str = "InvalidTopology"):
+    def fail(self, path: str, message: str, code: str = "InvalidTopology") -> NoReturn:
         raise TopologyError(message, path=path, code=code)
 
     # names -----------------------------------------------------------------------------------
-    def unique(self, table: dict, key: str, path: str, what: str, obj):
+    def unique(self, table: dict[str, Any], key: str, path: str, what: str, obj: object) -> None:
         k = key.lower()
         if k in table:
             self.fail(path + ".name", f"duplicate {what} name '{key}'; names must be unique (ARM compares them without case).",
                       "DuplicateName")
         table[k] = obj
 
-    def placement(self, spec, path: str) -> tuple[str, str, str]:
+    def placement(self, spec: object, path: str) -> tuple[str, str, str]:
         # The answer depends only on these three values: memoised, as 100k clusters share a handful.
         key = (getattr(spec, "subscription", None), getattr(spec, "resource_group", None), getattr(spec, "location", None))
         hit = self._placements.get(key)
@@ -289,7 +58,7 @@ class _Builder:
             hit = self._placements[key] = self._placement(spec, path)
         return hit
 
-    def _placement(self, spec, path: str) -> tuple[str, str, str]:
+    def _placement(self, spec: object, path: str) -> tuple[str, str, str]:
         d = self.t.defaults
         sub = getattr(spec, "subscription", None) or self.ix.default_subscription
         if sub.lower() not in self.ix.subscriptions and self.t.subscriptions:
@@ -304,14 +73,14 @@ class _Builder:
             or self.ix.default_location
         return sub, rg, cat.normalize_location(loc)
 
-    def net(self, value: str, path: str):
+    def net(self, value: str, path: str) -> IPNetwork:
         try:
             return ipaddress.ip_network(value, strict=True)
         except ValueError as exc:
             hint = " (host bits are set; use the network address)" if "host bits" in str(exc) else ""
             self.fail(path, f"'{value}' is not a valid CIDR prefix{hint}.", "InvalidCidr")
 
-    def ip(self, value: str, path: str):
+    def ip(self, value: str, path: str) -> IPAddress:
         try:
             return ipaddress.ip_address(value)
         except ValueError:
@@ -323,7 +92,7 @@ class _Builder:
             self.fail(path, f"virtual network '{ref}' does not exist.", "DanglingReference")
         return vn
 
-    def check_arm_id(self, value: str, path: str) -> dict:
+    def check_arm_id(self, value: str, path: str) -> dict[str, str]:
         parts = parse_arm_id(value)
         if not parts:
             self.fail(path, f"'{value}' is not a valid ARM resource id "
@@ -375,21 +144,21 @@ class _Builder:
         self.build_clusters()
         return ix
 
-    def build_nsgs(self):
+    def build_nsgs(self) -> None:
         for i, n in enumerate(self.t.network_security_groups):
             p = f"$.networkSecurityGroups[{i}]"
             sub, rg, loc = self.placement(n, p)
             r = NsgR(n, p, arm_id(sub, rg, "Microsoft.Network/networkSecurityGroups", n.name), sub, rg, loc)
             self.unique(self.ix.nsgs, n.name, p, "network security group", r)
-            seen = set()
+            seen: set[tuple[str, int]] = set()
             for j, rule in enumerate(n.security_rules):
                 rp = f"{p}.securityRules[{j}]"
                 if not 100 <= rule.priority <= 4096:
                     self.fail(rp + ".priority", f"priority {rule.priority} is outside 100-4096.", "InvalidPriority")
-                for key in ("source_port_range", "destination_port_range"):
-                    problem = port_range_error(getattr(rule, key))
+                for camel, ports in (("sourcePortRange", rule.source_port_range),
+                                     ("destinationPortRange", rule.destination_port_range)):
+                    problem = port_range_error(ports)
                     if problem:
-                        camel = "sourcePortRange" if key.startswith("source") else "destinationPortRange"
                         self.fail(f"{rp}.{camel}", problem, "InvalidPortRange")
                 key = (rule.direction, rule.priority)
                 if key in seen:
@@ -398,7 +167,7 @@ class _Builder:
                 seen.add(key)
             self.ix.by_id[r.id.lower()] = r
 
-    def build_vnets(self):
+    def build_vnets(self) -> None:
         ix = self.ix
         for i, v in enumerate(self.t.virtual_networks):
             p = f"$.virtualNetworks[{i}]"
@@ -410,12 +179,12 @@ class _Builder:
             for j, s in enumerate(v.subnets):
                 sp = f"{p}.subnets[{j}]"
                 net = self.net(s.address_prefix, sp + ".addressPrefix")
-                if not any(net.subnet_of(n) for n in r.networks if n.version == net.version):
+                if not any(net.subnet_of(n) for n in r.networks if n.version == net.version):  # type: ignore[arg-type]
                     self.fail(sp + ".addressPrefix", f"subnet {s.address_prefix} is outside the address space of "
                                                      f"virtual network '{v.name}'.", "InvalidCidr")
                 sr = SubnetR(s, sp, f"{r.id}/subnets/{s.name}", r, net)
                 if s.network_security_group:
-                    sr.nsg = _lookup(ix.nsgs, s.network_security_group)
+                    sr.nsg = ix.nsg(s.network_security_group)
                     if sr.nsg is None:
                         self.fail(sp + ".networkSecurityGroup", f"network security group '{s.network_security_group}' "
                                                                 "does not exist.", "DanglingReference")
@@ -435,7 +204,7 @@ class _Builder:
                 if r not in other.peers:
                     other.peers.append(r)
 
-    def build_scopes(self):
+    def build_scopes(self) -> None:
         for i, s in enumerate(self.t.private_link_scopes):
             p = f"$.privateLinkScopes[{i}]"
             sub, rg, loc = self.placement(s, p)
@@ -444,7 +213,7 @@ class _Builder:
             self.unique(self.ix.scopes, s.name, p, "private link scope", r)
             self.ix.by_id[r.id.lower()] = r
 
-    def build_zones(self):
+    def build_zones(self) -> None:
         for i, z in enumerate(self.t.private_dns_zones):
             p = f"$.privateDnsZones[{i}]"
             if z.name.count(".") < 1:
@@ -469,7 +238,7 @@ class _Builder:
                 r.records[(rec.name.lower(), rec.type)] = ZRecord(rec.name.lower(), rec.type, rec.ttl, list(rec.addresses),
                                                                   rec.cname, rp, "zone")
 
-    def build_forwarders(self):
+    def build_forwarders(self) -> None:
         for i, f in enumerate(self.t.dns_forwarders):
             p = f"$.dnsForwarders[{i}]"
             sub, rg, loc = self.placement(f, p)
@@ -487,23 +256,24 @@ class _Builder:
                 if ip in s.network:
                     s.taken.add(ip)
 
-    def build_endpoints(self):
+    def build_endpoints(self) -> None:
         ix = self.ix
         for i, e in enumerate(self.t.private_endpoints):
             p = f"$.privateEndpoints[{i}]"
             sub, rg, loc = self.placement(e, p)
-            r = PeR(e, p, arm_id(sub, rg, "Microsoft.Network/privateEndpoints", e.name), sub, rg, loc)
             # subnet
+            subnet: object
             if e.subnet.startswith("/"):
                 self.check_arm_id(e.subnet, p + ".subnet")
-                r.subnet = ix.by_id.get(e.subnet.lower())
+                subnet = ix.by_id.get(e.subnet.lower())
             else:
                 vname, _, sname = e.subnet.partition("/")
                 vn = ix.vnet(vname)
-                r.subnet = vn.subnets.get(sname.lower()) if vn else None
-            if not isinstance(r.subnet, SubnetR):
+                subnet = vn.subnets.get(sname.lower()) if vn else None
+            if not isinstance(subnet, SubnetR):
                 self.fail(p + ".subnet", f"subnet '{e.subnet}' does not exist (write it as 'vnet/subnet' or a subnet id).",
                           "DanglingReference")
+            r = PeR(e, p, arm_id(sub, rg, "Microsoft.Network/privateEndpoints", e.name), sub, rg, loc, subnet)
             # target
             target = e.private_link_service_id
             if target.startswith("/"):
@@ -533,9 +303,10 @@ class _Builder:
                         if ip not in r.subnet.network:
                             self.fail(f"{p}.ipAddresses", f"{fixed} is outside subnet '{r.subnet.name}'.", "InvalidAddress")
                     else:
-                        ip = _allocate(r.subnet)
-                        if ip is None:
+                        free = _allocate(r.subnet)
+                        if free is None:
                             self.fail(p + ".subnet", f"subnet '{r.subnet.name}' has no free address left.", "SubnetFull")
+                        ip = free
                     r.subnet.taken.add(ip)
                     r.records.append(PeRecord(rec, str(ip)))
             # zone group: the "Integrate with private DNS zone: Yes" A records
@@ -552,12 +323,12 @@ class _Builder:
             r.subnet.vnet.endpoints.append(r)
             ix.by_id[r.id.lower()] = r
 
-    def build_sites(self):
+    def build_sites(self) -> None:
         ix = self.ix
         for i, s in enumerate(self.t.sites):
             p = f"$.sites[{i}]"
             nets = [self.net(a, f"{p}.addressSpace[{k}]") for k, a in enumerate(s.address_space)]
-            conns = []
+            conns: list[tuple[str, VNetR]] = []
             for k, c in enumerate(s.connections):
                 conns.append((c.type, self.vnet_ref(c.virtual_network, f"{p}.connections[{k}].virtualNetwork")))
             if s.dns:
@@ -573,7 +344,7 @@ class _Builder:
             r = SiteR(s, p, nets, conns)
             self.unique(ix.sites, s.name, p, "site", r)
 
-    def build_clusters(self):
+    def build_clusters(self) -> None:
         ix = self.ix
         per_site: dict[str, int] = {}
         bases: dict[str, tuple] = {}  # site name -> (first address as int, usable count, IPv4?)
@@ -634,7 +405,7 @@ class _Builder:
         return scope
 
 
-def _allocate(subnet: SubnetR):
+def _allocate(subnet: SubnetR) -> IPAddress | None:
     # Azure keeps the first four addresses and the last one of every subnet.
     net = subnet.network
     for k in range(4, net.num_addresses - 1):

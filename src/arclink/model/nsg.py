@@ -12,6 +12,7 @@ import ipaddress
 from dataclasses import dataclass
 
 from arclink.model import schema
+from arclink.model.resolved import Index, IPNetwork, NsgR, VNetR
 
 DEFAULT_RULES = (
     schema.SecurityRule(name="AllowVnetInBound", priority=65000, direction="Inbound", access="Allow",
@@ -37,7 +38,7 @@ class Verdict:
         return f"{'allowed' if self.allowed else 'denied'} by rule '{self.rule}' (priority {self.priority})"
 
 
-def rules_in_order(nsg) -> list[schema.SecurityRule]:
+def rules_in_order(nsg: NsgR) -> list[schema.SecurityRule]:
     return sorted(list(nsg.spec.security_rules) + list(DEFAULT_RULES), key=lambda r: r.priority)
 
 
@@ -67,7 +68,7 @@ def port_range_error(spec: str) -> str | None:
             "range with '-' delimiter. Valid range 0-65535.")
 
 
-def _vnet_ranges(index, vnet) -> list:
+def _vnet_ranges(index: Index, vnet: VNetR) -> list[IPNetwork]:
     nets = list(vnet.networks)
     for p in vnet.peers:
         nets += p.networks
@@ -77,7 +78,7 @@ def _vnet_ranges(index, vnet) -> list:
     return nets
 
 
-def prefix_matches(index, vnet, prefix: str, address: str) -> bool:
+def prefix_matches(index: Index, vnet: VNetR | None, prefix: str, address: str) -> bool:
     p = prefix.strip()
     if p == "*":
         return True
@@ -92,7 +93,8 @@ def prefix_matches(index, vnet, prefix: str, address: str) -> bool:
         return False  # another service tag: never matches a modelled private address
 
 
-def evaluate_nsg(index, nsg, direction: str, src: str, dst: str, port: int, vnet) -> Verdict:
+def evaluate_nsg(index: Index, nsg: NsgR, direction: str, src: str, dst: str, port: int,
+                 vnet: VNetR | None) -> Verdict:
     for rule in rules_in_order(nsg):
         if rule.direction != direction or rule.protocol not in ("*", "Tcp"):
             continue

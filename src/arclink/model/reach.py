@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from arclink.model import catalogue as cat
-from arclink.model.index import ClusterR, Index, PeR, SiteR
+from arclink.model.index import ClusterR, Index, PeR, PeRecord, SiteR
 from arclink.model.nsg import evaluate_nsg
 from arclink.model.resolve import public_lookup, site_reaches
 from arclink.net import is_private as _is_private
@@ -67,16 +67,9 @@ class Reach:
                 "warnings": list(self.warnings)}
 
 
-def endpoint_at(index: Index, address: str) -> tuple[PeR, object] | None:
+def endpoint_at(index: Index, address: str) -> tuple[PeR, PeRecord] | None:
     """The private endpoint (and its record) that owns a private address."""
-    table = getattr(index, "_pe_by_ip", None)
-    if table is None:
-        table = {}
-        for pe in index.endpoints.values():
-            for rec in pe.records:
-                table[rec.address] = (pe, rec)
-        index._pe_by_ip = table  # type: ignore[attr-defined]
-    return table.get(address)
+    return index.endpoint_at(address)
 
 
 def is_public_arc_address(address: str, fqdn: str | None) -> bool:
@@ -144,7 +137,8 @@ def reach(index: Index, cluster: ClusterR | None, address: str, fqdn: str | None
         if cluster is None:
             return r.refuse("ClusterNotRegistered")
         # association
-        if cluster.scope is pe.scope and pe.scope is not None:
+        assert pe.scope is not None  # an Arc endpoint always has its scope (build_index checks it)
+        if cluster.scope is pe.scope:
             if not cluster.private_link:
                 r.hops.append(Hop("admission", False, f"cluster names scope '{pe.scope.name}' with privateLinkState Disabled"))
                 return r.refuse("PrivateLinkNotEnabledForCluster")
@@ -157,7 +151,7 @@ def reach(index: Index, cluster: ClusterR | None, address: str, fqdn: str | None
 
     if is_public_arc_address(address, fqdn) or (fqdn is None and not _is_private(address) and cluster is not None):
         r.path = "public"
-        if not firewall_allows(site, cat.TAG_ARC):
+        if site is not None and not firewall_allows(site, cat.TAG_ARC):
             r.hops.append(Hop("site firewall", False, f"TCP 443 to {cat.TAG_ARC} is not allowed"))
             return r.refuse("BlockedByFirewall", f"The firewall of site '{site.name}' does not allow TCP 443 to {cat.TAG_ARC}.")
         r.hops.append(Hop("internet", True, "public endpoint over the internet"))

@@ -19,18 +19,14 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any, Callable
 
 from arclink.model import catalogue as cat
-from arclink.model.index import ForwarderR, Index, SiteR, VNetR
+from arclink.model.index import ForwarderR, Index, SiteR, VNetR, ZoneR
+from arclink.model.steps import FORWARDER_STEP, Failure, Step, StepKind
 
 PUBLIC_TTL = 60
 MAX_CHAIN = 8
-
-
-@dataclass
-class Step:
-    server: str  # who answered or acted
-    action: str  # what it did, in plain words
 
 
 @dataclass
@@ -38,8 +34,8 @@ class Resolution:
     name: str
     qtype: str
     rcode: str = "NOERROR"  # NOERROR, NXDOMAIN, SERVFAIL
-    answers: list = field(default_factory=list)  # (owner, type, ttl, data)
-    steps: list = field(default_factory=list)
+    answers: list[tuple[str, str, int, str]] = field(default_factory=list)  # (owner, type, ttl, data)
+    steps: list[Step] = field(default_factory=list)
     first_server: str | None = None  # the DNS server the client asked
     forwarder: str | None = None  # the forwarder in Azure the chain went through, if any
     zone_vnet: str | None = None  # the VNet whose private zone links decided, if any
@@ -55,7 +51,12 @@ class Resolution:
         addrs = self.addresses
         return bool(addrs) and all(cat.is_private(a) for a in addrs)
 
-    def to_dict(self) -> dict:
+    @property
+    def failure(self) -> Failure | None:
+        """How the resolution ended, if it failed: the failure of its last step."""
+        return self.steps[-1].failure if self.steps else None
+
+    def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name, "type": self.qtype, "rcode": self.rcode,
             "answers": [{"name": n, "type": t, "ttl": ttl, "data": d} for n, t, ttl, d in self.answers],
@@ -108,9 +109,15 @@ def resolve(index: Index, view: View, name: str, qtype: str = "A") -> Resolution
     res = Resolution(name.rstrip(".").lower(), qtype.upper())
     r = _Resolver(index, res)
     if view.kind == "site":
-        r.site(index.site(view.name), res.name)
+        site = index.site(view.name)
+        if site is None:
+            raise LookupError(f"'{view.name}' is not a site of this topology.")
+        r.site(site, res.name)
     elif view.kind == "vnet":
-        r.vnet(index.vnet(view.name), res.name)
+        vnet = index.vnet(view.name)
+        if vnet is None:
+            raise LookupError(f"'{view.name}' is not a virtual network of this topology.")
+        r.vnet(vnet, res.name)
     else:
         res.first_server = "public resolver"
         r.public(res.name)
@@ -143,6 +150,7 @@ def public_lookup(name: str) -> tuple[str, str] | None:
         return None
     if kind == "arc":
         zone = cat.arc_zone_for(name)
+        assert zone is not None  # every "arc" name lies in an Arc zone
         label = name[: -len(zone.public_zone)].rstrip(".")
         return ("CNAME", f"{label}.{zone.private_zone}" if label else zone.private_zone)
     return ("A", cat.public_address(name))
@@ -151,58 +159,65 @@ def public_lookup(name: str) -> tuple[str, str] | None:
 # --- the resolver ---------------------------------------------------------------------------
 
 
+Follow = Callable[[str], None]
+
+
 class _Resolver:
     def __init__(self, index: Index, res: Resolution):
         self.ix = index
         self.res = res
         self.hops = 0
 
-    def step(self, server: str, action: str):
-        self.res.steps.append(Step(server, action))
+    def step(self, server: str, action: str, kind: StepKind, target: str | None = None,
+             failure: Failure | None = None) -> None:
+        self.res.steps.append(Step(server, action, kind, target, failure))
 
-    def fail(self, server: str, why: str, rcode: str = "SERVFAIL"):
-        self.step(server, why)
+    def fail(self, server: str, why: str, kind: StepKind, target: str | None = None,
+             failure: Failure | None = None, rcode: str = "SERVFAIL") -> None:
+        self.step(server, why, kind, target, Failure.NXDOMAIN if rcode == "NXDOMAIN" else failure)
         self.res.rcode = rcode
 
-    def add(self, owner: str, rtype: str, ttl: int, data: str):
+    def add(self, owner: str, rtype: str, ttl: int, data: str) -> None:
         self.res.answers.append((owner, rtype, ttl, data))
 
     def _loop_guard(self) -> bool:
         self.hops += 1
         if self.hops > MAX_CHAIN:
-            self.fail("resolver", "gave up: the CNAME chain is too long or loops")
+            self.fail("resolver", "gave up: the CNAME chain is too long or loops", StepKind.CHAIN_LIMIT,
+                      failure=Failure.LOOP)
             return True
         return False
 
     # public ------------------------------------------------------------------------------------
-    def public(self, name: str, follow=None, server: str = "public DNS"):
+    def public(self, name: str, follow: Follow | None = None, server: str = "public DNS",
+               kind: StepKind = StepKind.PUBLIC_DNS) -> None:
         """Public DNS; ``follow`` continues a CNAME (default: stay in public DNS)."""
         if self._loop_guard():
             return
         if follow is None:
-            follow = lambda n: self.public(n, None, server)  # noqa: E731
+            follow = lambda n: self.public(n, None, server, kind)  # noqa: E731
         hit = public_lookup(name)
         if hit is None:
-            self.fail(server, f"{name}: no such name (NXDOMAIN)", "NXDOMAIN")
+            self.fail(server, f"{name}: no such name (NXDOMAIN)", kind, rcode="NXDOMAIN")
             return
         rtype, data = hit
         if rtype == "CNAME":
-            self.step(server, f"{name} is a CNAME to {data}")
+            self.step(server, f"{name} is a CNAME to {data}", kind)
             self.add(name, "CNAME", PUBLIC_TTL, data)
             follow(data)
             return
         if self.res.qtype in ("A", "ANY"):
             self.add(name, "A", PUBLIC_TTL, data)
         self.res.source = "public"
-        self.step(server, f"{name} A {data} (public)")
+        self.step(server, f"{name} A {data} (public)", kind)
 
     # Azure DNS ----------------------------------------------------------------------------------
-    def azure(self, vnet: VNetR, name: str):
+    def azure(self, vnet: VNetR, name: str) -> None:
         """168.63.129.16 as seen from ``vnet``: its linked private zones, then public DNS."""
         if self._loop_guard():
             return
         server = f"Azure DNS ({cat.AZURE_DNS_IP}) for '{vnet.name}'"
-        best = None
+        best: tuple[ZoneR, Any] | None = None
         for zone, link in vnet.zone_links:
             zn = zone.zone_name
             if _in_zone(name, zn) and (best is None or len(zn) > len(best[0].zone_name)):
@@ -215,7 +230,8 @@ class _Resolver:
         self.res.zone_vnet = vnet.name
         rec = zone.records.get((rel, "CNAME"))
         if rec and rec.cname:
-            self.step(server, f"private zone {zone.zone_name} (linked to '{vnet.name}'): {name} CNAME {rec.cname}")
+            self.step(server, f"private zone {zone.zone_name} (linked to '{vnet.name}'): {name} CNAME {rec.cname}",
+                      StepKind.PRIVATE_ZONE, zone.zone_name)
             self.add(name, "CNAME", rec.ttl, rec.cname.rstrip(".").lower())
             self.azure(vnet, rec.cname.rstrip(".").lower())
             return
@@ -228,16 +244,17 @@ class _Resolver:
                 self.res.authoritative_zone = zone.zone_name
                 self.res.source = "private-zone"
                 self.step(server, f"private zone {zone.zone_name} (linked to '{vnet.name}') has {what} for '{rel}': "
-                                  "NOERROR with no address (NODATA)")
+                                  "NOERROR with no address (NODATA)", StepKind.PRIVATE_ZONE, zone.zone_name, Failure.NODATA)
                 return
             if link.resolution_policy == "NxDomainRedirect":
-                self.step(server, f"private zone {zone.zone_name} has no record '{rel}'; NxDomainRedirect falls back to public DNS")
+                self.step(server, f"private zone {zone.zone_name} has no record '{rel}'; NxDomainRedirect falls back to "
+                                  "public DNS", StepKind.PRIVATE_ZONE, zone.zone_name)
                 self.public(name, follow=None,
                             server=server + " -> public DNS")
                 return
             self.res.authoritative_zone = zone.zone_name
             self.fail(server, f"private zone {zone.zone_name} (linked to '{vnet.name}') has no A record '{rel}': NXDOMAIN",
-                      "NXDOMAIN")
+                      StepKind.PRIVATE_ZONE, zone.zone_name, rcode="NXDOMAIN")
             return
         if self.res.qtype in ("A", "ANY"):
             for a in rec.addresses:
@@ -245,23 +262,25 @@ class _Resolver:
         else:
             self.res.authoritative_zone = zone.zone_name
         self.res.source = "private-zone"
-        self.step(server, f"private zone {zone.zone_name} (linked to '{vnet.name}'): {rel} A {', '.join(rec.addresses)}")
+        self.step(server, f"private zone {zone.zone_name} (linked to '{vnet.name}'): {rel} A {', '.join(rec.addresses)}",
+                  StepKind.PRIVATE_ZONE, zone.zone_name)
 
     # servers by address -----------------------------------------------------------------------------
-    def server_at(self, ip: str, name: str, from_site: SiteR | None, from_vnet: VNetR | None, who: str):
+    def server_at(self, ip: str, name: str, from_site: SiteR | None, from_vnet: VNetR | None, who: str) -> None:
         if self._loop_guard():
             return
         fwd: ForwarderR | None = self.ix.forwarders_by_ip.get(ip)
         if fwd is not None:
+            fkind = FORWARDER_STEP[fwd.spec.kind]
             if from_site is not None and not site_reaches(from_site, fwd.vnet):
                 self.fail(who, f"forwards to {ip} ({_kind(fwd)} '{fwd.name}'), but the site has no VPN or ExpressRoute "
-                               f"path to '{fwd.vnet.name}': the query times out")
+                               f"path to '{fwd.vnet.name}': the query times out", fkind, ip, Failure.TIMEOUT)
                 return
             if from_vnet is not None and from_vnet is not fwd.vnet and fwd.vnet not in from_vnet.peers:
-                self.fail(who, f"forwards to {ip}, which '{from_vnet.name}' cannot reach")
+                self.fail(who, f"forwards to {ip}, which '{from_vnet.name}' cannot reach", fkind, ip, Failure.UNREACHABLE)
                 return
             self.res.forwarder = self.res.forwarder or fwd.name
-            self.step(f"{_kind(fwd)} '{fwd.name}' ({ip})", f"resolves through Azure DNS of '{fwd.vnet.name}'")
+            self.step(f"{_kind(fwd)} '{fwd.name}' ({ip})", f"resolves through Azure DNS of '{fwd.vnet.name}'", fkind, ip)
             self.azure(fwd.vnet, name)
             return
         if ip == cat.AZURE_DNS_IP:
@@ -269,30 +288,33 @@ class _Resolver:
                 self.azure(from_vnet, name)
             else:
                 self.fail(who, f"forwards to {ip}, Azure's virtual DNS address, which is not reachable from on-premises: "
-                               "the query times out")
+                               "the query times out", StepKind.AZURE_DNS, ip, Failure.TIMEOUT)
             return
         for site in self.ix.sites.values():
             if site.spec.dns and site.spec.dns.address == ip:
                 if from_site is not None and site is not from_site and not _sites_connected(self.ix, from_site, site):
-                    self.fail(who, f"forwards to {ip} (DNS of site '{site.name}'), which it cannot reach")
+                    self.fail(who, f"forwards to {ip} (DNS of site '{site.name}'), which it cannot reach",
+                              StepKind.ON_PREM_SERVER, ip, Failure.UNREACHABLE)
                     return
                 self.site(site, name, asked=False)
                 return
         if cat.is_private(ip):
-            self.fail(who, f"forwards to {ip}, where no DNS server is modelled: the query times out")
+            self.fail(who, f"forwards to {ip}, where no DNS server is modelled: the query times out",
+                      StepKind.UNMODELLED_SERVER, ip, Failure.TIMEOUT)
             return
         label = "public resolver" if ip in cat.PUBLIC_RESOLVERS else "internet resolver"
-        self.step(who, f"forwards to {ip} ({label})")
+        self.step(who, f"forwards to {ip} ({label})", StepKind.PUBLIC_RESOLVER, ip)
         self.public(name, follow=None,
                     server=f"{label} {ip}")
 
     # on-premises -------------------------------------------------------------------------------------
-    def site(self, site: SiteR, name: str, asked: bool = True):
+    def site(self, site: SiteR, name: str, asked: bool = True) -> None:
         dns = site.spec.dns
         if dns is None:
             if asked:
                 self.res.first_server = "public resolver"
-            self.step(f"site '{site.name}'", "has no DNS server of its own: machines use a public resolver")
+            self.step(f"site '{site.name}'", "has no DNS server of its own: machines use a public resolver",
+                      StepKind.SITE_WITHOUT_DNS)
             self.public(name, follow=None)
             return
         who = f"DNS server {dns.address} of site '{site.name}'"
@@ -300,19 +322,20 @@ class _Resolver:
             self.res.first_server = dns.address
         self._site_lookup(site, name, who)
 
-    def _site_lookup(self, site: SiteR, name: str, who: str):
+    def _site_lookup(self, site: SiteR, name: str, who: str) -> None:
         if self._loop_guard():
             return
         dns = site.spec.dns
+        assert dns is not None  # only a site with its own server looks names up itself
         # 1. zones the server hosts itself
         hosted = [z.rstrip(".").lower() for z in dns.zones]
         zone = max((z for z in hosted if _in_zone(name, z)), key=len, default=None)
         records = [r for r in dns.records if r.name.rstrip(".").lower() == name]
         if zone or records:
             cname = next((r for r in records if r.type == "CNAME" and r.cname), None)
-            if cname:
+            if cname and cname.cname:
                 target = cname.cname.rstrip(".").lower()
-                self.step(who, f"manual record {name} CNAME {target}")
+                self.step(who, f"manual record {name} CNAME {target}", StepKind.MANUAL_RECORD, zone)
                 self.add(name, "CNAME", cname.ttl, target)
                 self._site_lookup(site, target, who)
                 return
@@ -324,38 +347,41 @@ class _Resolver:
                         for x in r.addresses:
                             self.add(name, "A", r.ttl, x)
                 self.res.source = "manual"
-                self.step(who, f"manual record {name} A {', '.join(addrs)}")
+                self.step(who, f"manual record {name} A {', '.join(addrs)}", StepKind.MANUAL_RECORD, zone)
                 return
             if zone:
                 self.res.authoritative_zone = zone
                 empty = " (an empty placeholder record)" if a else ""
-                self.fail(who, f"hosts zone {zone} but has no A record for {name}{empty}: NXDOMAIN", "NXDOMAIN")
+                self.fail(who, f"hosts zone {zone} but has no A record for {name}{empty}: NXDOMAIN",
+                          StepKind.HOSTED_ZONE, zone, rcode="NXDOMAIN")
                 return
         # 2. conditional forwarders
         fwd = max((cf for cf in dns.conditional_forwarders if _in_zone(name, cf.zone.rstrip(".").lower())),
                   key=lambda cf: len(cf.zone), default=None)
         if fwd is not None and fwd.targets:
-            self.step(who, f"conditional forwarder for {fwd.zone.rstrip('.')} -> {fwd.targets[0]}")
+            self.step(who, f"conditional forwarder for {fwd.zone.rstrip('.')} -> {fwd.targets[0]}",
+                      StepKind.CONDITIONAL_FORWARDER, fwd.targets[0])
             self.server_at(fwd.targets[0], name, site, None, who)
             return
         # 3. upstream
         if dns.upstream == "internet":
             hit = public_lookup(name)
             if hit and hit[0] == "CNAME":
-                self.step(who, f"recursion: public DNS says {name} is a CNAME to {hit[1]}")
+                self.step(who, f"recursion: public DNS says {name} is a CNAME to {hit[1]}", StepKind.RECURSION)
                 self.add(name, "CNAME", PUBLIC_TTL, hit[1])
                 self._site_lookup(site, hit[1], who)
                 return
-            self.public(name, follow=lambda n: self._site_lookup(site, n, who), server=f"{who} (recursion)")
+            self.public(name, follow=lambda n: self._site_lookup(site, n, who), server=f"{who} (recursion)",
+                        kind=StepKind.RECURSION)
             return
-        self.step(who, f"forwards everything else to {dns.upstream}")
+        self.step(who, f"forwards everything else to {dns.upstream}", StepKind.ON_PREM_SERVER, dns.upstream)
         self.server_at(dns.upstream, name, site, None, who)
 
-    def vnet(self, vnet: VNetR, name: str):
+    def vnet(self, vnet: VNetR, name: str) -> None:
         if vnet.spec.dns_servers:
             ip = vnet.spec.dns_servers[0]
             self.res.first_server = ip
-            self.step(f"virtual network '{vnet.name}'", f"uses custom DNS server {ip}")
+            self.step(f"virtual network '{vnet.name}'", f"uses custom DNS server {ip}", StepKind.VNET_CUSTOM_DNS, ip)
             self.server_at(ip, name, None, vnet, f"DNS server {ip}")
             return
         self.res.first_server = cat.AZURE_DNS_IP

@@ -26,13 +26,9 @@ def agent_names(location: str) -> tuple[str, ...]:
 
 
 def resolution(ix: Index, view: View, name: str) -> Resolution:
-    """resolve(), memoised on the index (an index never changes once built)."""
-    cache = ix.__dict__.setdefault("_resolution_cache", {})
-    key = (view.kind, view.name.lower(), name)
-    hit = cache.get(key)
-    if hit is None:
-        hit = cache[key] = resolve(ix, view, name)
-    return hit
+    """resolve(), memoised on the index per place and name (a view's client address does not change
+    the answer, so every cluster of a site shares one resolution)."""
+    return ix.memo(("resolution", view.kind, view.name.lower(), name), lambda: resolve(ix, view, name))
 
 
 def site_resolution(ix: Index, site: SiteR | None, name: str) -> Resolution:

@@ -76,6 +76,8 @@ def decode_proxy_v2(head: bytes, body: bytes) -> ProxyHeader:
     body_length(head)
     if head[12] == _CMD_LOCAL:
         return ProxyHeader(None, None, local=True)
+    src: ipaddress.IPv4Address | ipaddress.IPv6Address
+    dst: ipaddress.IPv4Address | ipaddress.IPv6Address
     if head[13] == _TCP4:
         src, dst = ipaddress.IPv4Address(body[0:4]), ipaddress.IPv4Address(body[4:8])
         sp, dp = struct.unpack("!HH", body[8:12])

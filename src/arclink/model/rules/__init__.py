@@ -12,7 +12,9 @@ import importlib
 import pkgutil
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Protocol
+
+from arclink.model.index import Index, SiteR
 
 SEVERITIES = ("info", "warning", "error")
 
@@ -72,7 +74,7 @@ def rule(rule_id: str) -> LoadedRule:
     raise KeyError(rule_id)
 
 
-def run(ix, only: Iterable[str] | None = None) -> list[Finding]:
+def run(ix: Index, only: Iterable[str] | None = None) -> list[Finding]:
     """Every finding of every rule (or of ``only``), sorted by resource path then rule."""
     wanted = {o.upper() for o in only} if only else None
     out: list[Finding] = []
@@ -83,10 +85,24 @@ def run(ix, only: Iterable[str] | None = None) -> list[Finding]:
     return out
 
 
-def finding(meta: Rule, res, message: str, *, fix: str | None = None, severity: str | None = None,
-            related: Iterable = ()) -> Finding:
+class Subject(Protocol):
+    """What a finding is about: a resolved resource (or a record of one) with its ARM id and JSON path."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
+
+
+def _ref(x: Subject | SiteR) -> str:
+    # A site is no ARM resource: findings name it "site:<name>".
+    return f"site:{x.name}" if isinstance(x, SiteR) else x.id
+
+
+def finding(meta: Rule, res: Subject | SiteR, message: str, *, fix: str | None = None, severity: str | None = None,
+            related: Iterable[Subject | SiteR | None] = ()) -> Finding:
     """A finding about ``res`` (any resolved object with ``id``/``path``, or a site); ``None`` in
     ``related`` (an optional scope or site that is absent) is left out."""
-    rid = getattr(res, "id", None) or f"site:{res.name}"
-    return Finding(meta.id, severity or meta.severity, message, fix or meta.fix, rid, res.path,
-                   [getattr(x, "id", None) or f"site:{x.name}" for x in related if x is not None])
+    return Finding(meta.id, severity or meta.severity, message, fix or meta.fix, _ref(res), res.path,
+                   [_ref(x) for x in related if x is not None])

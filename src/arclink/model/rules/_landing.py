@@ -8,9 +8,11 @@ APL010). One ``Landing`` per (site, region), memoised on the index, so a check t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterable
 
-from arclink.model.index import Index, PeR, SiteR
+from arclink.model.index import ClusterR, Index, PeR, ScopeR, SiteR
 from arclink.model.reach import endpoint_at
+from arclink.model.resolve import Resolution
 from arclink.model.rules.apl001 import arc_scopes
 from arclink.model.trace import agent_names, site_resolution
 
@@ -21,7 +23,7 @@ MANUAL = "(manual records on the site's DNS server)"
 class Landing:
     site: SiteR | None
     location: str
-    names: list = field(default_factory=list)  # (fqdn, Resolution, PeR | None)
+    names: list[tuple[str, Resolution, PeR | None]] = field(default_factory=list)
 
     @property
     def endpoints(self) -> list[PeR]:
@@ -33,14 +35,14 @@ class Landing:
         return out
 
     @property
-    def scopes(self) -> list:
+    def scopes(self) -> list[ScopeR]:
         """Azure Arc Private Link Scopes behind those endpoints, in first-seen order."""
         return arc_scopes(self.endpoints)
 
-    def names_of_scope(self, scope) -> list[str]:
+    def names_of_scope(self, scope: ScopeR) -> list[str]:
         return [f for f, _, pe in self.names if pe is not None and pe.scope is scope]
 
-    def forwarders_for(self, scope) -> list[str]:
+    def forwarders_for(self, scope: ScopeR) -> list[str]:
         """The DNS forwarders in Azure that the names of ``scope`` went through (or MANUAL)."""
         out = []
         for _, res, pe in self.names:
@@ -62,10 +64,8 @@ class Landing:
 
 
 def landing(ix: Index, site: SiteR | None, location: str) -> Landing:
-    cache = ix.__dict__.setdefault("_landing_cache", {})
-    key = (site.name.lower() if site else "", location)
-    hit = cache.get(key)
-    if hit is None:
+    """Where the site's Arc names of one region land; memoised on the index."""
+    def compute() -> Landing:
         hit = Landing(site, location)
         for fqdn in agent_names(location):
             res = site_resolution(ix, site, fqdn)
@@ -76,23 +76,15 @@ def landing(ix: Index, site: SiteR | None, location: str) -> Landing:
                     pe = found[0]
                     break
             hit.names.append((fqdn, res, pe))
-        cache[key] = hit
-    return hit
+        return hit
+
+    return ix.memo(("landing", site.name.lower() if site else "", location), compute)
 
 
-def clusters_by_site_and_region(clusters) -> dict:
+def clusters_by_site_and_region(clusters: Iterable[ClusterR]) -> dict[tuple[SiteR | None, str], list[ClusterR]]:
     """Group clusters by (site, location), keeping declaration order."""
-    groups: dict = {}
+    groups: dict[tuple[SiteR | None, str], list[ClusterR]] = {}
     for c in clusters:
         groups.setdefault((c.site, c.location), []).append(c)
     return groups
 
-
-def quoted(items, limit: int = 5) -> str:
-    """'a', 'b' and 'c' — or the first ``limit`` and how many more."""
-    names = [f"'{getattr(i, 'name', i)}'" for i in items]
-    if len(names) > limit:
-        names = names[:limit] + [f"{len(items) - limit} more"]
-    if len(names) <= 1:
-        return "".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]

@@ -8,36 +8,26 @@ Everything here works per site, never per cluster: clusters are grouped by
 
 from __future__ import annotations
 
+from typing import Iterable
+
 from arclink.model import catalogue as cat
-from arclink.model.index import Index, PeR, ScopeR, SiteR
+from arclink.model.index import ClusterR, Index, PeR, ScopeR, SiteR
 from arclink.model.reach import endpoint_at
 from arclink.model.resolve import Resolution, site_reaches
+from arclink.model.steps import Failure
 from arclink.model.trace import agent_names, site_resolution
 
 
-def quoted(items, limit: int = 3) -> str:
-    """'a', 'b', 'c' and 4 more: names for a one-sentence message."""
-    names = [f"'{getattr(x, 'name', x)}'" for x in items]
-    if len(names) <= limit:
-        return ", ".join(names)
-    return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
-
-
-def plural(n: int, word: str) -> str:
-    """1 record, 2 records."""
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def pl_groups(ix: Index) -> dict[tuple[SiteR | None, ScopeR], list]:
+def pl_groups(ix: Index) -> dict[tuple[SiteR | None, ScopeR], list[ClusterR]]:
     """Private-link clusters by (site, scope), in declaration order; memoised on the index."""
-    hit = ix.__dict__.get("_pl_groups")
-    if hit is None:
-        hit = {}
+    def group() -> dict[tuple[SiteR | None, ScopeR], list[ClusterR]]:
+        out: dict[tuple[SiteR | None, ScopeR], list[ClusterR]] = {}
         for c in ix.clusters.values():
             if c.private_link and c.scope is not None:
-                hit.setdefault((c.site, c.scope), []).append(c)
-        ix.__dict__["_pl_groups"] = hit
-    return hit
+                out.setdefault((c.site, c.scope), []).append(c)
+        return out
+
+    return ix.memo(("private-path", "pl_groups"), group)
 
 
 def arc_endpoints(scope: ScopeR) -> list[PeR]:
@@ -49,7 +39,7 @@ def expected_addresses(scope: ScopeR, fqdn: str) -> set[str]:
     return {a for a in (pe.address_of(fqdn) for pe in arc_endpoints(scope)) if a}
 
 
-def names_for(clusters) -> list[str]:
+def names_for(clusters: Iterable[ClusterR]) -> list[str]:
     """The seed's three troubleshooting names, then every regional agent name the clusters use."""
     out = list(cat.SEED_CHECK_NAMES)
     for loc in dict.fromkeys(c.location for c in clusters):
@@ -83,8 +73,7 @@ def chain(res: Resolution) -> str:
 def outcome(ix: Index, res: Resolution) -> str:
     """What a name resolved to, in a few words (public address, NXDOMAIN, timeout, address)."""
     if res.rcode != "NOERROR":
-        last = res.steps[-1].action if res.steps else ""
-        return "times out" if "times out" in last else res.rcode
+        return "times out" if res.failure is Failure.TIMEOUT else res.rcode
     addrs = res.addresses
     if not addrs:
         return "no address (NODATA)"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from arclink.model.rules import Rule, finding
+from typing import Iterable, Iterator
+
+from arclink.model.index import Index, PeR, ScopeR, VNetR
+from arclink.model.rules import Finding, Rule, finding
 
 RULE = Rule(
     id="APL001",
@@ -17,21 +20,21 @@ RULE = Rule(
 )
 
 
-def arc_scopes(endpoints) -> list:
+def arc_scopes(endpoints: Iterable[PeR]) -> list[ScopeR]:
     """The Azure Arc Private Link Scopes behind ``endpoints``, in first-seen order."""
-    seen = []
+    seen: list[ScopeR] = []
     for pe in endpoints:
         if pe.is_arc and pe.scope is not None and pe.scope not in seen:
             seen.append(pe.scope)
     return seen
 
 
-def scopes_of_vnet(vnet) -> list:
+def scopes_of_vnet(vnet: VNetR) -> list[ScopeR]:
     """The Arc scopes whose private endpoints sit in ``vnet``, in declaration order."""
     return arc_scopes(vnet.endpoints)
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     for vnet in ix.vnets.values():
         scopes = scopes_of_vnet(vnet)
         if len(scopes) > 1:

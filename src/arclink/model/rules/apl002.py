@@ -12,9 +12,13 @@ DNS), otherwise on each affected cluster.
 
 from __future__ import annotations
 
+from typing import Iterable, Iterator
+
 from arclink.model import catalogue as cat
-from arclink.model.rules import Rule, finding
-from arclink.model.rules._landing import clusters_by_site_and_region, landing, quoted
+from arclink.model.index import ClusterR, Index
+from arclink.model.rules import Finding, Rule, finding
+from arclink.model.rules._landing import Landing, clusters_by_site_and_region, landing
+from arclink.model.rules._text import quoted
 
 RULE = Rule(
     id="APL002",
@@ -27,12 +31,13 @@ RULE = Rule(
 )
 
 
-def _zones(names) -> str:
+def _zones(names: Iterable[str]) -> str:
     """The Arc zones (his, guestconfiguration, dp) a list of names belongs to."""
-    return ", ".join(dict.fromkeys(cat.arc_zone_for(n).key for n in names))
+    zones = (cat.arc_zone_for(n) for n in names)
+    return ", ".join(dict.fromkeys(z.key for z in zones if z is not None))
 
 
-def problem(cluster, land) -> str | None:
+def problem(cluster: ClusterR, land: Landing) -> str | None:
     """Why ``cluster`` (seen through its site's ``land``) reaches more than its one scope, or None."""
     scopes = land.scopes
     if len(scopes) > 1:
@@ -44,7 +49,7 @@ def problem(cluster, land) -> str | None:
     return None
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     pl_clusters = [c for c in ix.clusters.values() if c.private_link and c.site is not None]
     per_site: dict = {}
     for (site, location), clusters in clusters_by_site_and_region(pl_clusters).items():

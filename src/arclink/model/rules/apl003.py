@@ -11,8 +11,12 @@ APL016 (names must resolve to the endpoint) and APL002 (other scopes).
 
 from __future__ import annotations
 
-from arclink.model.rules import Rule, finding
-from arclink.model.rules._landing import clusters_by_site_and_region, landing, quoted
+from typing import Iterator
+
+from arclink.model.index import Index, PeR
+from arclink.model.rules import Finding, Rule, finding
+from arclink.model.rules._landing import clusters_by_site_and_region, landing
+from arclink.model.rules._text import quoted
 
 RULE = Rule(
     id="APL003",
@@ -26,13 +30,13 @@ RULE = Rule(
 )
 
 
-def _describe(sig) -> str:
+def _describe(sig: tuple[tuple[PeR, ...], tuple[str, ...]]) -> str:
     endpoints, forwarders = sig
     fw = ", ".join(f if f.startswith("(") else f"'{f}'" for f in forwarders)
     return f"private endpoint {quoted(endpoints)} via {fw}"
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     for scope in ix.scopes.values():
         clusters = [c for c in scope.clusters if c.private_link and c.site is not None]
         if not clusters:

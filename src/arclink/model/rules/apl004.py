@@ -9,8 +9,11 @@ Write-time helper for the emulator (no index needed):
 
 from __future__ import annotations
 
+from typing import Iterator
+
 from arclink.model.catalogue import normalize_location
-from arclink.model.rules import Rule, finding
+from arclink.model.index import Index
+from arclink.model.rules import Finding, Rule, finding
 
 RULE = Rule(
     id="APL004",
@@ -38,7 +41,7 @@ def region_mismatch(cluster_location: str | None, scope_location: str | None) ->
             f"private link scope location '{normalize_location(scope_location)}')")
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     for c in ix.clusters.values():
         scope = c.scope
         if scope is None or region_mismatch(c.location, scope.location) is None:

@@ -11,8 +11,11 @@ Write-time helper for the emulator (no index needed):
 
 from __future__ import annotations
 
+from typing import Iterator
+
 from arclink.model.catalogue import normalize_location
-from arclink.model.rules import Rule, finding
+from arclink.model.index import Index
+from arclink.model.rules import Finding, Rule, finding
 
 RULE = Rule(
     id="APL005",
@@ -40,7 +43,7 @@ def pe_region_mismatch(pe_location: str | None, vnet_location: str | None, subne
             f"'{normalize_location(pe_location)}', virtual network location '{normalize_location(vnet_location)}')")
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     for pe in ix.endpoints.values():
         vnet = pe.vnet
         if vnet is None or pe_region_mismatch(pe.location, vnet.location) is None:

@@ -8,7 +8,10 @@ Reported on the private endpoint (it is what joins the scope to the virtual netw
 
 from __future__ import annotations
 
-from arclink.model.rules import Rule, finding
+from typing import Iterator
+
+from arclink.model.index import Index
+from arclink.model.rules import Finding, Rule, finding
 
 RULE = Rule(
     id="APL006",
@@ -23,7 +26,7 @@ RULE = Rule(
 )
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     for scope in ix.scopes.values():
         for pe in scope.endpoints:
             vnet = pe.vnet

@@ -8,7 +8,10 @@ cluster). The CLI does not enforce it (reference/cli-and-agents.md §1.2 step 5)
 
 from __future__ import annotations
 
-from arclink.model.rules import Rule, finding
+from typing import Iterator
+
+from arclink.model.index import Index
+from arclink.model.rules import Finding, Rule, finding
 
 RULE = Rule(
     id="APL007",
@@ -22,7 +25,7 @@ RULE = Rule(
 )
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     for scope in ix.scopes.values():
         seen = []
         for pe in scope.endpoints:

@@ -8,9 +8,12 @@ tag of ``catalogue.REQUIRED_SERVICE_TAGS`` and inbound from ``catalogue.INBOUND_
 
 from __future__ import annotations
 
+from typing import Iterator
+
 from arclink.model import catalogue as cat
+from arclink.model.index import Index, SiteR
 from arclink.model.reach import firewall_allows
-from arclink.model.rules import Rule, finding
+from arclink.model.rules import Finding, Rule, finding
 
 RULE = Rule(
     id="APL008",
@@ -25,14 +28,14 @@ RULE = Rule(
 )
 
 
-def missing(site) -> tuple[list[str], list[str]]:
+def missing(site: SiteR) -> tuple[list[str], list[str]]:
     """(outbound tags not allowed, inbound tags not allowed) for a site's firewall."""
     out = [t for t in cat.REQUIRED_SERVICE_TAGS if not firewall_allows(site, t)]
     inb = [t for t in cat.INBOUND_SERVICE_TAGS if not firewall_allows(site, t, inbound=True)]
     return out, inb
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     for site in ix.sites.values():
         if not site.clusters or site.spec.firewall is None:
             continue

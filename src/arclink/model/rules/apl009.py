@@ -11,9 +11,13 @@ Reported once per NSG.
 
 from __future__ import annotations
 
+from typing import Iterator, cast
+
 from arclink.model import catalogue as cat
+from arclink.model import schema
+from arclink.model.index import Index, NsgR, VNetR
 from arclink.model.nsg import allows_tag, blocks_internet
-from arclink.model.rules import Rule, finding
+from arclink.model.rules import Finding, Rule, finding
 
 RULE = Rule(
     id="APL009",
@@ -30,9 +34,9 @@ RULE = Rule(
 )
 
 
-def nsgs_to_check(ix) -> dict:
+def nsgs_to_check(ix: Index) -> dict[NsgR, list[VNetR]]:
     """NSG -> the virtual networks (in order) that make it relevant."""
-    vnets = []
+    vnets: list[VNetR] = []
     for v in ix.vnets.values():
         if any(pe.is_arc for pe in v.endpoints):
             vnets.append(v)
@@ -40,7 +44,7 @@ def nsgs_to_check(ix) -> dict:
         for _, v in site.connections:
             if v not in vnets:
                 vnets.append(v)
-    out: dict = {}
+    out: dict[NsgR, list[VNetR]] = {}
     for v in vnets:
         for s in v.subnets.values():
             if s.nsg is not None:
@@ -50,7 +54,7 @@ def nsgs_to_check(ix) -> dict:
     return out
 
 
-def problems(rules: list) -> tuple[object, list[str], list[str]]:
+def problems(rules: list[schema.SecurityRule]) -> tuple[schema.SecurityRule | None, list[str], list[str]]:
     """(first internet-blocking outbound rule or None, missing seed rules, allow rules ranked after a block)."""
     block = {
         "Outbound": min((r for r in rules if blocks_internet(r)), key=lambda r: r.priority, default=None),
@@ -58,10 +62,11 @@ def problems(rules: list) -> tuple[object, list[str], list[str]]:
     }
     if block["Outbound"] is None:
         return None, [], []
-    missing, late = [], []
+    missing: list[str] = []
+    late: list[tuple[schema.SecurityRule, str]] = []
     for seed in cat.SEED_NSG_RULES:
-        for direction in seed["directions"]:
-            allows = [r for r in rules if allows_tag(r, seed["tag"], direction)]
+        for direction in cast(tuple[str, ...], seed["directions"]):
+            allows = [r for r in rules if allows_tag(r, str(seed["tag"]), str(direction))]
             limit = block[direction]
             if not allows:
                 missing.append(f"{seed['name']} ({direction.lower()} TCP 443 {seed['tag']}, priority {seed['priority']})")
@@ -69,7 +74,7 @@ def problems(rules: list) -> tuple[object, list[str], list[str]]:
             best = min(allows, key=lambda r: r.priority)
             if limit is not None and best.priority > limit.priority:
                 late.append((limit, f"'{best.name}' ({best.priority})"))
-    grouped: dict = {}  # (name, priority) of the blocking rule -> allow rules after it
+    grouped: dict[tuple[str, int], list[str]] = {}  # (name, priority) of the blocking rule -> allow rules after it
     for limit, text in late:
         grouped.setdefault((limit.name, limit.priority), []).append(text)
     ranked = [f"{', '.join(t)} rank{'s' if len(t) == 1 else ''} after '{name}' ({prio})"
@@ -77,10 +82,10 @@ def problems(rules: list) -> tuple[object, list[str], list[str]]:
     return block["Outbound"], missing, ranked
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     for nsg, vnets in nsgs_to_check(ix).items():
         block, missing, late = problems(list(nsg.spec.security_rules))
-        if not missing and not late:
+        if block is None or (not missing and not late):
             continue
         parts = []
         if missing:

@@ -16,8 +16,12 @@ DNS path": a private zone linked to a VNet reaches a cluster only through its si
 
 from __future__ import annotations
 
-from arclink.model.rules import Rule, finding
-from arclink.model.rules._landing import clusters_by_site_and_region, landing, quoted
+from typing import Iterator
+
+from arclink.model.index import Index, SiteR
+from arclink.model.rules import Finding, Rule, finding
+from arclink.model.rules._landing import clusters_by_site_and_region, landing
+from arclink.model.rules._text import quoted
 
 RULE = Rule(
     id="APL010",
@@ -32,12 +36,12 @@ RULE = Rule(
 )
 
 
-def check(ix):
-    by_server: dict = {}
-    for site in ix.sites.values():
-        if site.clusters and site.spec.dns is not None:
-            by_server.setdefault(site.spec.dns.address, []).append(site)
-    mixed_sites = set()
+def check(ix: Index) -> Iterator[Finding]:
+    by_server: dict[str, list[SiteR]] = {}
+    for each in ix.sites.values():
+        if each.clusters and each.spec.dns is not None:
+            by_server.setdefault(each.spec.dns.address, []).append(each)
+    mixed_sites: set[SiteR] = set()
     for address, sites in by_server.items():
         pl = [c for s in sites for c in s.clusters if c.private_link]
         non = [c for s in sites for c in s.clusters if not c.private_link]
@@ -50,6 +54,7 @@ def check(ix):
                           related=pl[:3] + non[:3])
     non_pl = [c for c in ix.clusters.values() if not c.private_link and c.site is not None and c.site not in mixed_sites]
     for (site, location), clusters in clusters_by_site_and_region(non_pl).items():
+        assert site is not None  # non_pl holds clusters with a site only
         land = landing(ix, site, location)
         private = land.private_names
         other = [n for n in land.non_public_names if n not in private]

@@ -8,9 +8,12 @@ with a connected one). Sites are evaluated once each.
 
 from __future__ import annotations
 
+from typing import Iterator
+
 from arclink.model import catalogue as cat
+from arclink.model.index import Index, SiteR
 from arclink.model.resolve import site_reaches
-from arclink.model.rules import Rule, finding
+from arclink.model.rules import Finding, Rule, finding
 
 RULE = Rule(
     id="APL011",
@@ -24,12 +27,10 @@ RULE = Rule(
 )
 
 
-def _reachable_types(ix, site) -> set[str]:
-    cache = ix.__dict__.setdefault("_apl011_types", {})
-    key = site.name.lower() if site else ""
-    hit = cache.get(key)
-    if hit is None:
-        hit = set()
+def _reachable_types(ix: Index, site: SiteR | None) -> set[str]:
+    """Resource types of the approved private endpoints the site reaches; memoised per site."""
+    def compute() -> set[str]:
+        hit: set[str] = set()
         if site is not None:
             vnets = {v for _, v in site.connections}
             vnets |= {p for v in list(vnets) for p in v.peers}
@@ -37,15 +38,16 @@ def _reachable_types(ix, site) -> set[str]:
                 for pe in v.endpoints:
                     if pe.state == "Approved" and site_reaches(site, v):
                         hit.add(pe.target_type.lower())
-        cache[key] = hit
-    return hit
+        return hit
+
+    return ix.memo(("apl011", site.name.lower() if site else ""), compute)
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     for c in ix.clusters.values():
         if not c.private_link:
             continue
-        needs = {}
+        needs: dict[tuple[str, str], list[str]] = {}
         for ext in c.spec.extensions:
             dep = cat.EXTENSION_DEPENDENCIES.get(ext.lower())
             if dep:

@@ -11,8 +11,11 @@ Write-time helpers for the emulator (no index needed):
 
 from __future__ import annotations
 
+from typing import Iterable, Iterator
+
 from arclink.model import catalogue as cat
-from arclink.model.rules import Rule, finding
+from arclink.model.index import Index
+from arclink.model.rules import Finding, Rule, finding
 
 CLI_FEATURES_MESSAGE = ("The features 'cluster-connect' and 'custom-locations' cannot be enabled for a private link "
                         "enabled connected cluster.")
@@ -35,7 +38,7 @@ def _enabled(state: str | None) -> bool:
     return (state or "").lower() == "enabled"
 
 
-def feature_error(private_link_state: str | None, features) -> str | None:
+def feature_error(private_link_state: str | None, features: Iterable[str]) -> str | None:
     """The refusal for unsupported features on a private-link cluster, else None."""
     if not _enabled(private_link_state):
         return None
@@ -54,7 +57,7 @@ def extension_error(private_link_state: str | None, extension_type: str) -> str 
             f"cluster: network connectivity using private links for it is currently not supported.")
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     for c in ix.clusters.values():
         if not c.private_link:
             continue

@@ -6,8 +6,11 @@ except those APL012 already reports as unsupported.
 
 from __future__ import annotations
 
+from typing import Iterable, Iterator
+
 from arclink.model import catalogue as cat
-from arclink.model.rules import Rule, finding
+from arclink.model.index import Index
+from arclink.model.rules import Finding, Rule, finding
 
 RULE = Rule(
     id="APL013",
@@ -21,12 +24,12 @@ RULE = Rule(
 )
 
 
-def unvalidated(extensions) -> list[str]:
+def unvalidated(extensions: Iterable[str]) -> list[str]:
     return [e for e in extensions
             if e.lower() not in cat.SUPPORTED_EXTENSIONS and e.lower() not in cat.UNSUPPORTED_EXTENSIONS]
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     for c in ix.clusters.values():
         if not c.private_link:
             continue

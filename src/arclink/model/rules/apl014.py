@@ -6,8 +6,11 @@ namespaces absent from a set of registered namespaces (any case).
 
 from __future__ import annotations
 
+from typing import Iterable, Iterator
+
 from arclink.model import catalogue as cat
-from arclink.model.rules import Rule, finding
+from arclink.model.index import Index
+from arclink.model.rules import Finding, Rule, finding
 
 RULE = Rule(
     id="APL014",
@@ -26,12 +29,12 @@ RULE = Rule(
 SEED_SPELLINGS = {"microsoft.kubernetes.configurations": "Microsoft.KubernetesConfiguration"}
 
 
-def missing_providers(registered) -> list[str]:
+def missing_providers(registered: Iterable[str]) -> list[str]:
     have = {p.lower() for p in registered}
     return [p for p in cat.REQUIRED_PROVIDERS if p.lower() not in have]
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     # Without declared subscriptions the registrations are unknown, not missing.
     if not ix.topology.subscriptions:
         return

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Iterator
+
+from arclink.model.index import Index
 from arclink.model.resolve import site_reaches
-from arclink.model.rules import Rule, finding
-from arclink.model.rules._private_path import arc_endpoints, pl_groups, quoted
+from arclink.model.rules import Finding, Rule, finding
+from arclink.model.rules._private_path import arc_endpoints, pl_groups
+from arclink.model.rules._text import quoted
 
 RULE = Rule(
     id="APL015",
@@ -20,7 +24,7 @@ RULE = Rule(
 )
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     for (site, scope), clusters in pl_groups(ix).items():
         eps = arc_endpoints(scope)
         if not eps:

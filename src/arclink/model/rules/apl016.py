@@ -6,9 +6,13 @@ with private-link clusters, plus the regional agent names of the clusters' regio
 
 from __future__ import annotations
 
-from arclink.model.rules import Rule, finding
+from typing import Iterator
+
+from arclink.model.index import Index
+from arclink.model.rules import Finding, Rule, finding
 from arclink.model.rules._private_path import (arc_endpoints, chain, endpoint_for_site, name_ok, names_for, outcome,
-                                               pl_groups, plural, quoted)
+                                               pl_groups)
+from arclink.model.rules._text import plural, quoted
 
 RULE = Rule(
     id="APL016",
@@ -28,7 +32,7 @@ RULE = Rule(
 )
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     for (site, scope), clusters in pl_groups(ix).items():
         if site is None:
             continue  # no site, no DNS server to check (APL015 reports such clusters)
@@ -46,6 +50,7 @@ def check(ix):
         if not bad:
             continue
         pe = endpoint_for_site(site, scope)
+        assert pe is not None  # the scope has endpoints (checked above)
         listed = "; ".join(f"{fqdn} -> {outcome(ix, res)}" for fqdn, res in bad[:4])
         more = f"; and {plural(len(bad) - 4, 'more name')}" if len(bad) > 4 else ""
         first = bad[0][1]

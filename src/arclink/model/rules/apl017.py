@@ -8,9 +8,11 @@ is the mistake even when something later overwrites it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator
 
 from arclink.model import catalogue as cat
-from arclink.model.rules import Rule, finding
+from arclink.model.index import Index
+from arclink.model.rules import Finding, Rule, finding
 
 RULE = Rule(
     id="APL017",
@@ -38,11 +40,11 @@ def _arc_name(name: str) -> bool:
     return cat.arc_zone_for(n) is not None or any(n == w or n.endswith("." + w) for w in cat.WRONG_ZONE_NAMES)
 
 
-def _empty(rtype: str, addresses, cname) -> bool:
+def _empty(rtype: str, addresses: list[str], cname: str | None) -> bool:
     return not cname if rtype == "CNAME" else not addresses
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     for site in ix.sites.values():
         dns = site.spec.dns
         if dns is None:
@@ -55,10 +57,10 @@ def check(ix):
                                         "site's clusters.", related=[site])
     for zone in ix.zones.values():
         zname = zone.zone_name
-        for k, rec in enumerate(zone.spec.records):
-            full = zname if rec.name == "@" else f"{rec.name}.{zname}"
-            if _arc_name(full) and _empty(rec.type, rec.addresses, rec.cname):
-                at = _Record(f"{zone.id}/{rec.type}/{rec.name}", f"{zone.path}.records[{k}]", rec.name)
-                yield finding(RULE, at, f"private DNS zone '{zone.spec.name}' has an empty {rec.type} record "
-                                        f"'{rec.name}' ({full}): virtual networks linked to the zone get no address for it.",
+        for k, zrec in enumerate(zone.spec.records):
+            full = zname if zrec.name == "@" else f"{zrec.name}.{zname}"
+            if _arc_name(full) and _empty(zrec.type, zrec.addresses, zrec.cname):
+                at = _Record(f"{zone.id}/{zrec.type}/{zrec.name}", f"{zone.path}.records[{k}]", zrec.name)
+                yield finding(RULE, at, f"private DNS zone '{zone.spec.name}' has an empty {zrec.type} record "
+                                        f"'{zrec.name}' ({full}): virtual networks linked to the zone get no address for it.",
                               related=[zone])

@@ -7,8 +7,11 @@ returns the refusal message for one private link service connection (target reso
 
 from __future__ import annotations
 
+from typing import Iterable, Iterator
+
 from arclink.model import catalogue as cat
-from arclink.model.rules import Rule, finding
+from arclink.model.index import Index
+from arclink.model.rules import Finding, Rule, finding
 
 RULE = Rule(
     id="APL018",
@@ -24,7 +27,7 @@ RULE = Rule(
 )
 
 
-def group_id_problem(target_type: str, group_ids) -> str | None:
+def group_id_problem(target_type: str, group_ids: Iterable[str] | None) -> str | None:
     """Why Azure refuses this connection's group ids, or None. Group ids compare without case."""
     ids = list(group_ids or [])
     is_arc = (target_type or "").lower() == cat.ARC_RESOURCE_TYPE.lower()
@@ -43,7 +46,7 @@ def group_id_problem(target_type: str, group_ids) -> str | None:
     return None
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     for pe in ix.endpoints.values():
         problem = group_id_problem(pe.target_type, pe.spec.group_ids)
         if problem:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from arclink.model.rules import Rule, finding
+from typing import Iterator
+
+from arclink.model.index import Index
+from arclink.model.rules import Finding, Rule, finding
 
 RULE = Rule(
     id="APL019",
@@ -23,7 +26,7 @@ _WHY = {
 }
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     for pe in ix.endpoints.values():
         if pe.state == "Approved":
             continue

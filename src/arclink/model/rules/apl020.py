@@ -8,10 +8,14 @@ cannot route to the endpoint, or its Arc names resolve to public addresses) is r
 
 from __future__ import annotations
 
+from typing import Iterator
+
+from arclink.model.index import ClusterR, Index, ScopeR, SiteR
 from arclink.model.reach import reach
 from arclink.model.resolve import site_reaches
-from arclink.model.rules import Rule, finding
-from arclink.model.rules._private_path import arc_endpoints, names_for, pl_groups, quoted, resolves_public
+from arclink.model.rules import Finding, Rule, finding
+from arclink.model.rules._private_path import arc_endpoints, names_for, pl_groups, resolves_public
+from arclink.model.rules._text import quoted
 from arclink.model.trace import site_resolution
 
 RULE = Rule(
@@ -31,7 +35,7 @@ RULE = Rule(
 )
 
 
-def no_private_path(ix, site, scope, clusters) -> str | None:
+def no_private_path(ix: Index, site: SiteR | None, scope: ScopeR, clusters: list[ClusterR]) -> str | None:
     """Why the site's clusters have no private path to the scope, or None when they have one."""
     eps = arc_endpoints(scope)
     if site is None:
@@ -50,7 +54,7 @@ def no_private_path(ix, site, scope, clusters) -> str | None:
     return None
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     groups = pl_groups(ix)
     by_scope: dict = {}
     for (site, scope), clusters in groups.items():

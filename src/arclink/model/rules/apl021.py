@@ -7,8 +7,11 @@ The region list is ``catalogue.unavailable_regions()`` (overridable, see the cat
 
 from __future__ import annotations
 
+from typing import Iterator
+
 from arclink.model import catalogue as cat
-from arclink.model.rules import Rule, finding
+from arclink.model.index import Index
+from arclink.model.rules import Finding, Rule, finding
 
 RULE = Rule(
     id="APL021",
@@ -34,7 +37,7 @@ def region_unavailable(location: str | None) -> str | None:
     return None
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     for scope in ix.scopes.values():
         why = region_unavailable(scope.location)
         if why:

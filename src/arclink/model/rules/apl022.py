@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Iterator
 
 from arclink.model import catalogue as cat
-from arclink.model.rules import Rule, finding
+from arclink.model.index import Index
+from arclink.model.rules import Finding, Rule, finding
 
 RULE = Rule(
     id="APL022",
@@ -58,7 +60,7 @@ def tool_problems(connectedk8s: str | None, azure_cli: str | None) -> tuple[str,
     return tuple(out)
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     for c in ix.clusters.values():
         tools = c.spec.tools
         if tools is None or not c.private_link:

@@ -6,8 +6,11 @@ Clusters are grouped by what decides the answer (site, region, scope, privateLin
 
 from __future__ import annotations
 
-from arclink.model.reach import endpoint_at, reach
-from arclink.model.rules import Rule, finding
+from typing import Iterator
+
+from arclink.model.index import ClusterR, Index
+from arclink.model.reach import Reach, endpoint_at, reach
+from arclink.model.rules import Finding, Rule, finding
 from arclink.model.trace import agent_names, site_resolution
 
 RULE = Rule(
@@ -26,7 +29,7 @@ RULE = Rule(
 REFUSALS = ("ClusterNotAssociatedWithScope", "PrivateLinkNotEnabledForCluster")
 
 
-def _refusal(ix, rep):
+def _refusal(ix: Index, rep: ClusterR) -> tuple[str, str, Reach] | None:
     """(fqdn, address, Reach) of the first refused connection of ``rep``, or None."""
     for fqdn in agent_names(rep.location):
         res = site_resolution(ix, rep.site, fqdn)
@@ -39,13 +42,13 @@ def _refusal(ix, rep):
     return None
 
 
-def _state(c) -> str:
+def _state(c: ClusterR) -> str:
     if c.scope is None:
         return f"privateLinkState {c.spec.private_link_state}, no scope"
     return f"associated with '{c.scope.name}', privateLinkState {c.spec.private_link_state}"
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     groups: dict = {}
     for c in ix.clusters.values():
         if c.site is not None:
@@ -59,4 +62,4 @@ def check(ix):
             yield finding(RULE, c, f"cluster '{c.name}' at site '{c.site.name}' resolves {fqdn} to {address}, private "
                                    f"endpoint '{r.endpoint}' of scope '{r.scope}', but it is not allowed there "
                                    f"({_state(c)}): the connection is refused ({r.code}).",
-                          related=[x for x in (ix.endpoints.get(r.endpoint.lower()), ix.scope(r.scope)) if x])
+                          related=[x for x in (ix.endpoints.get((r.endpoint or "").lower()), ix.scope(r.scope)) if x])

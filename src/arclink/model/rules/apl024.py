@@ -7,9 +7,13 @@ DNS server answers an Arc zone (manual DNS) are exempt from the link part for th
 
 from __future__ import annotations
 
+from typing import Iterator
+
 from arclink.model import catalogue as cat
-from arclink.model.rules import Rule, finding
-from arclink.model.rules._private_path import manual_zone, pl_groups, quoted, seed_name_in
+from arclink.model.index import Index, PeR, SiteR, VNetR, ZoneR
+from arclink.model.rules import Finding, Rule, finding
+from arclink.model.rules._private_path import manual_zone, pl_groups, seed_name_in
+from arclink.model.rules._text import quoted
 from arclink.model.trace import site_resolution
 
 RULE = Rule(
@@ -27,16 +31,16 @@ RULE = Rule(
 )
 
 
-def _zone_users(ix) -> dict:
+def _zone_users(ix: Index) -> dict[str, list[PeR]]:
     """Endpoints per Arc zone name they integrate with (zone group), for messages."""
-    users: dict = {}
+    users: dict[str, list[PeR]] = {}
     for pe in ix.endpoints.values():
         for z in pe.zones:
             users.setdefault(z.zone_name, []).append(pe)
     return users
 
 
-def check(ix):
+def check(ix: Index) -> Iterator[Finding]:
     users = _zone_users(ix)
     # 1. zones named the way people get wrong
     for zone in ix.zones.values():
@@ -57,20 +61,20 @@ def check(ix):
                                     f"{'zone' if len(missing) == 1 else 'zones'} {quoted(missing)} "
                                     f"{'does' if len(missing) == 1 else 'do'} not exist{hint}.")
     # 3. links where the sites' queries are resolved
-    unlinked: dict = {}  # (zone, vnet) -> (forwarder name, [sites])
+    unlinked: dict[tuple[ZoneR, VNetR], tuple[str, list[SiteR]]] = {}  # (zone, vnet) -> (forwarder name, [sites])
     for (site, scope), _clusters in pl_groups(ix).items():
         if site is None:
             continue
         for arc_zone in cat.ARC_ZONES:
-            zone = ix.zone(arc_zone.private_zone)
-            if zone is None or manual_zone(site, arc_zone):
+            linked = ix.zone(arc_zone.private_zone)
+            if linked is None or manual_zone(site, arc_zone):
                 continue
             res = site_resolution(ix, site, seed_name_in(arc_zone))
             fwd = ix.forwarders.get((res.forwarder or "").lower())
             if fwd is None:
                 continue  # the site never reaches Azure DNS: APL016 says why
-            if not any(v is fwd.vnet for v, _ in zone.links):
-                entry = unlinked.setdefault((zone, fwd.vnet), (fwd.name, []))
+            if not any(v is fwd.vnet for v, _ in linked.links):
+                entry = unlinked.setdefault((linked, fwd.vnet), (fwd.name, []))
                 if site not in entry[1]:
                     entry[1].append(site)
     for (zone, vnet), (fwd_name, sites) in unlinked.items():

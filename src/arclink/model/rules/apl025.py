@@ -7,10 +7,14 @@ site's own DNS server when the site answers that Arc zone itself (manual DNS).
 
 from __future__ import annotations
 
+from typing import Iterator
+
 from arclink.model import catalogue as cat
-from arclink.model.rules import Rule, finding
+from arclink.model.index import Index, PeR, ScopeR, SiteR
+from arclink.model.rules import Finding, Rule, finding
 from arclink.model.rules._private_path import endpoint_for_site, expected_addresses, manual_zone, pl_groups, \
-    plural, seed_name_in
+    seed_name_in
+from arclink.model.rules._text import plural
 from arclink.model.trace import site_resolution
 
 RULE = Rule(
@@ -28,7 +32,7 @@ RULE = Rule(
 )
 
 
-def _zone_gaps(ix, pe, zones: set) -> list[str]:
+def _zone_gaps(ix: Index, pe: PeR, zones: set[str]) -> list[str]:
     """Records of ``pe`` missing from (or wrong in) the existing private zones of ``zones``."""
     gaps = []
     for pr in pe.records:
@@ -47,21 +51,21 @@ def _zone_gaps(ix, pe, zones: set) -> list[str]:
     return gaps
 
 
-def check(ix):
-    zone_checks: dict = {}  # endpoint -> private zone names its records must be in
+def check(ix: Index) -> Iterator[Finding]:
+    zone_checks: dict[PeR, set[str]] = {}  # endpoint -> private zone names its records must be in
     for pe in ix.endpoints.values():
         if pe.is_arc and pe.spec.private_dns_zone_group is not None:
             zone_checks[pe] = set(cat.ARC_PRIVATE_ZONES)
-    manual: list = []
+    manual: list[tuple[SiteR, ScopeR, PeR, cat.ArcZone]] = []
     for (site, scope), _clusters in pl_groups(ix).items():
-        pe = endpoint_for_site(site, scope)
-        if site is None or pe is None:
+        used = endpoint_for_site(site, scope)
+        if site is None or used is None:
             continue
         for arc_zone in cat.ARC_ZONES:
             if manual_zone(site, arc_zone):
-                manual.append((site, scope, pe, arc_zone))
+                manual.append((site, scope, used, arc_zone))
             elif site_resolution(ix, site, seed_name_in(arc_zone)).forwarder:
-                zone_checks.setdefault(pe, set()).add(arc_zone.private_zone)
+                zone_checks.setdefault(used, set()).add(arc_zone.private_zone)
     for pe, zones in zone_checks.items():
         gaps = _zone_gaps(ix, pe, zones)
         if gaps:

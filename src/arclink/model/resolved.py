@@ -1,0 +1,307 @@
+"""A topology with its references resolved: the resources, and the Index every question is asked of.
+
+``model.index.build_index`` makes an ``Index`` from a ``schema.Topology``; this module holds
+what it makes. An index never changes once built, so anything derived from it is computed
+once: whole-index tables are ``cached_property``s here, and the questions other modules ask
+of it (a site's resolution of a name, a rule's grouping of clusters) go through
+``Index.memo``, one keyed memo per index.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Callable, Hashable, Protocol, TypeVar
+
+from arclink.model import catalogue as cat
+from arclink.model import schema
+
+DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+DEFAULT_RESOURCE_GROUP = "rg-arclink"
+DEFAULT_LOCATION = "westeurope"
+
+_ARM_ID = re.compile(
+    r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/(?P<ns>[^/]+)/(?P<type>[^/]+)/(?P<name>[^/]+)(?P<rest>(/[^/]+/[^/]+)*)$",
+    re.IGNORECASE,
+)
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+T = TypeVar("T")
+
+
+def parse_arm_id(value: str) -> dict[str, str] | None:
+    m = _ARM_ID.match(value or "")
+    return m.groupdict() if m else None
+
+
+def arm_id(sub: str, rg: str, rtype: str, name: str) -> str:
+    return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{rtype}/{name}"
+
+
+# --- resolved resources ----------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Res:
+    spec: Any  # the schema object; each subclass names its type
+    path: str  # JSON path into the topology document, for messages and lines
+    id: str
+    subscription: str
+    resource_group: str
+    location: str
+
+    @property
+    def name(self) -> str:
+        return str(self.spec.name)
+
+
+@dataclass(eq=False)
+class SubnetR:
+    spec: schema.Subnet
+    path: str
+    id: str
+    vnet: VNetR
+    network: IPNetwork
+    nsg: NsgR | None = None
+    taken: set[IPAddress] = field(default_factory=set)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+@dataclass(eq=False)
+class VNetR(Res):
+    spec: schema.VirtualNetwork
+    networks: list[IPNetwork] = field(default_factory=list)
+    subnets: dict[str, SubnetR] = field(default_factory=dict)  # lower name -> SubnetR
+    peers: list[VNetR] = field(default_factory=list)
+    zone_links: list[tuple[ZoneR, schema.VirtualNetworkLink]] = field(default_factory=list)
+    forwarders: list[ForwarderR] = field(default_factory=list)
+    endpoints: list[PeR] = field(default_factory=list)  # private endpoints in this VNet
+
+    def contains(self, ip: IPAddress) -> bool:
+        return any(ip in n for n in self.networks)
+
+
+@dataclass(eq=False)
+class NsgR(Res):
+    spec: schema.NetworkSecurityGroup
+
+
+@dataclass(eq=False)
+class ScopeR(Res):
+    spec: schema.PrivateLinkScope
+    guid: str = ""
+    endpoints: list[PeR] = field(default_factory=list)  # private endpoints targeting this scope
+    clusters: list[ClusterR] = field(default_factory=list)  # clusters associated
+
+
+@dataclass(eq=False)
+class PeRecord:
+    record: cat.ArcRecord
+    address: str
+
+
+@dataclass(eq=False)
+class PeR(Res):
+    spec: schema.PrivateEndpoint
+    subnet: SubnetR
+    scope: ScopeR | None = None
+    target_id: str = ""
+    target_type: str = ""  # namespace/type of the target, e.g. Microsoft.HybridCompute/privateLinkScopes
+    state: str = "Approved"
+    records: list[PeRecord] = field(default_factory=list)  # for Arc targets
+    zones: list[ZoneR] = field(default_factory=list)  # the zones of its zone group
+
+    @property
+    def vnet(self) -> VNetR:
+        return self.subnet.vnet
+
+    @property
+    def is_arc(self) -> bool:
+        return self.target_type.lower() == cat.ARC_RESOURCE_TYPE.lower()
+
+    def address_of(self, fqdn: str) -> str | None:
+        f = fqdn.rstrip(".").lower()
+        for r in self.records:
+            if r.record.fqdn == f or r.record.private_fqdn == f:
+                return r.address
+        return None
+
+
+@dataclass(eq=False)
+class ZRecord:
+    name: str  # relative, lower-case
+    type: str
+    ttl: int
+    addresses: list[str]
+    cname: str | None
+    path: str
+    source: str  # "zone" (written in the zone) or "zoneGroup:<pe name>"
+
+
+@dataclass(eq=False)
+class ZoneR(Res):
+    spec: schema.PrivateDnsZone
+    links: list[tuple[VNetR, schema.VirtualNetworkLink]] = field(default_factory=list)
+    records: dict[tuple[str, str], ZRecord] = field(default_factory=dict)  # (name, type) -> record
+
+    @property
+    def zone_name(self) -> str:
+        return self.spec.name.lower()
+
+
+@dataclass(eq=False)
+class ForwarderR(Res):
+    spec: schema.DnsForwarder
+    vnet: VNetR
+    ip: IPAddress
+
+
+@dataclass(eq=False)
+class SiteR:
+    spec: schema.Site
+    path: str
+    networks: list[IPNetwork]
+    connections: list[tuple[str, VNetR]]  # (type, VNetR)
+    clusters: list[ClusterR] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def contains(self, ip: IPAddress) -> bool:
+        return any(ip in n for n in self.networks)
+
+
+@dataclass(eq=False)
+class ClusterR(Res):
+    spec: schema.Cluster
+    site: SiteR | None = None
+    address: str | None = None
+    scope: ScopeR | None = None
+
+    @property
+    def private_link(self) -> bool:
+        return self.spec.private_link_state == "Enabled"
+
+
+# --- the index --------------------------------------------------------------------------------
+
+
+class Index:
+    """Resolved topology. Lookups are by lower-case name or ARM id."""
+
+    def __init__(self, topo: schema.Topology):
+        self.topology = topo
+        self.subscriptions: dict[str, schema.Subscription] = {}
+        self.resource_groups: dict[tuple[str, str], schema.ResourceGroup] = {}
+        self.vnets: dict[str, VNetR] = {}
+        self.nsgs: dict[str, NsgR] = {}
+        self.scopes: dict[str, ScopeR] = {}
+        self.endpoints: dict[str, PeR] = {}
+        self.zones: dict[str, ZoneR] = {}
+        self.forwarders: dict[str, ForwarderR] = {}
+        self.forwarders_by_ip: dict[str, ForwarderR] = {}
+        self.sites: dict[str, SiteR] = {}
+        self.clusters: dict[str, ClusterR] = {}
+        self.by_id: dict[str, object] = {}
+        self.default_subscription = DEFAULT_SUBSCRIPTION
+        self.default_resource_group = DEFAULT_RESOURCE_GROUP
+        self.default_location = DEFAULT_LOCATION
+        self._memo: dict[Hashable, Any] = {}
+
+    # lookups ----------------------------------------------------------------------------
+    def scope(self, ref: str | None) -> ScopeR | None:
+        return _lookup(self.scopes, ref)
+
+    def vnet(self, ref: str | None) -> VNetR | None:
+        return _lookup(self.vnets, ref)
+
+    def nsg(self, ref: str | None) -> NsgR | None:
+        return _lookup(self.nsgs, ref)
+
+    def site(self, ref: str | None) -> SiteR | None:
+        return self.sites.get((ref or "").lower())
+
+    def cluster(self, ref: str | None) -> ClusterR | None:
+        return _lookup(self.clusters, ref)
+
+    def zone(self, name: str) -> ZoneR | None:
+        return self.zones.get(name.rstrip(".").lower())
+
+    def locate(self, address: str) -> SiteR | VNetR | None:
+        """The site or VNet an address belongs to (most specific prefix), or None (internet)."""
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return None
+        for net, owner in self.owners():
+            if ip in net:
+                return owner
+        return None
+
+    def owners(self) -> list[tuple[IPNetwork, SiteR | VNetR]]:
+        """Every site and VNet prefix with its owner, most specific first."""
+        return self._owners
+
+    def endpoint_at(self, address: str) -> tuple[PeR, PeRecord] | None:
+        """The private endpoint (and its record) that owns a private address."""
+        return self._endpoints_by_address.get(address)
+
+    # derived once ------------------------------------------------------------------------
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()`` once per index and key: the one cache for questions asked of an index.
+
+        Keys start with the asking module's tag (``("resolution", ...)``, ``("landing", ...)``)
+        so that two modules never share an entry by accident.
+        """
+        value: T = self._memo.get(key, _MISSING)
+        if value is _MISSING:
+            value = self._memo[key] = compute()
+        return value
+
+    @cached_property
+    def _owners(self) -> list[tuple[IPNetwork, SiteR | VNetR]]:
+        owners: list[tuple[IPNetwork, SiteR | VNetR]] = []
+        for s in self.sites.values():
+            owners += [(n, s) for n in s.networks]
+        for v in self.vnets.values():
+            owners += [(n, v) for n in v.networks]
+        owners.sort(key=lambda t: -t[0].prefixlen)
+        return owners
+
+    @cached_property
+    def _endpoints_by_address(self) -> dict[str, tuple[PeR, PeRecord]]:
+        table: dict[str, tuple[PeR, PeRecord]] = {}
+        for pe in self.endpoints.values():
+            for rec in pe.records:
+                table[rec.address] = (pe, rec)
+        return table
+
+
+_MISSING = object()
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+R = TypeVar("R", bound=_HasId)
+
+
+def _lookup(table: dict[str, R], ref: str | None) -> R | None:
+    if not ref:
+        return None
+    key = ref.lower()
+    hit = table.get(key)
+    if hit is None and key.startswith("/subscriptions/"):
+        hit = table.get(key.rsplit("/", 1)[-1])
+        if hit is not None and hit.id.lower() != key:
+            return None
+    return hit

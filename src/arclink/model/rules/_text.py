@@ -1,0 +1,23 @@
+"""Words for the rules' messages: one way to list names, one way to count things."""
+
+from __future__ import annotations
+
+from typing import Iterable, Protocol
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+def quoted(items: Iterable[_Named | str], limit: int = 3) -> str:
+    """'a', 'b', 'c' and 4 more: names for a one-sentence message."""
+    names = [f"'{x if isinstance(x, str) else x.name}'" for x in items]
+    if len(names) <= limit:
+        return ", ".join(names)
+    return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
+
+
+def plural(n: int, word: str) -> str:
+    """1 record, 2 records."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
