@@ -5,7 +5,7 @@ from __future__ import annotations
 import dns.rcode
 import pytest
 
-from dns_world import FORWARDED_SITE, GOOD, Endpoint, addresses, ask, is_private
+from dns_fixtures import FORWARDED_SITE, GOOD, Endpoint, addresses, ask, is_private
 
 pytest.importorskip("azure.mgmt.privatedns")
 

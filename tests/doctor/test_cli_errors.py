@@ -6,8 +6,7 @@ import pytest
 
 import json
 
-from doctor_support import EXAMPLES, endpoints_doc
-from helpers import doctor
+from doctor_fixtures import EXAMPLES, doctor, endpoints_doc
 
 
 def check_unusable(args, *expected):
@@ -61,7 +60,7 @@ def test_progress_on_a_terminal_goes_to_stderr(stub_dns, monkeypatch):
     import sys
 
     from arclink.cli.main import main
-    from test_network_mode import private_records
+    from doctor_fixtures import private_records
 
     class Tty(io.StringIO):
         def isatty(self):

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from doctor_support import EXAMPLES, FULL_EMULATOR
-from helpers import by_id, doctor_json, emulator_args, failing
+from doctor_fixtures import EXAMPLES, FULL_EMULATOR, by_id, doctor_json, emulator_args, failing
 
 pytestmark = pytest.mark.timeout(120)
 

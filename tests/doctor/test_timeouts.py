@@ -12,9 +12,7 @@ import pytest
 from arclink.doctor import Config, Emulator, run
 from arclink.model.loader import load
 
-from doctor_support import EXAMPLES
-from helpers import by_id, diagnosis_text, doctor_json
-from test_network_mode import TlsServer, loopback_records
+from doctor_fixtures import EXAMPLES, TlsServer, by_id, diagnosis_text, doctor_json, loopback_records
 
 pytestmark = pytest.mark.timeout(40)
 

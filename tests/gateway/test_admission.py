@@ -99,7 +99,7 @@ def test_rsa_onboarding_key(world):
 def test_ipv6_loopback_gateway(tmp_path):
     import socket
 
-    from gw_world import World
+    from gateway_fixtures import World
 
     try:
         socket.socket(socket.AF_INET6).bind(("::1", 0))
