@@ -12,8 +12,7 @@ pytestmark = pytest.mark.timeout(120)
 def test_approving_the_pending_connection_fixes_the_site(run_emulator):
     example = "broken/pending-endpoint-connection.yaml"
     path, endpoints, index = run_emulator(example)
-    if not FULL_EMULATOR.get(str(path)):
-        pytest.skip("the whole emulator (arclink.cli.serve) is not available")
+    assert FULL_EMULATOR[str(path)], "the whole emulator, ARM included, serves this topology"
     from azure.mgmt.hybridcompute import HybridComputeManagementClient
 
     from arclink.sdk import EmulatorCredential, client_kwargs
