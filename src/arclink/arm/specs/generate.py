@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 # type -> (spec file, root definition)
 ROOTS = {
@@ -73,7 +74,8 @@ def generate(spec_dir: Path) -> dict:
     table = {}
     for rtype, (fname, root) in ROOTS.items():
         spec = json.loads((spec_dir / fname).read_text(encoding="utf-8"))
-        out = {"source": f"{fname}#/definitions/{root}", "readonly": [], "enums": {}, "required": [], "defaults": {}}
+        out: dict[str, Any] = {"source": f"{fname}#/definitions/{root}", "readonly": [], "enums": {}, "required": [],
+                               "defaults": {}}
         _walk(spec, spec["definitions"][root], "", out)
         out["readonly"].sort()
         out["required"].sort()
