@@ -37,7 +37,7 @@ from arclink import pki  # noqa: E402
 from arclink.agent.fleet import fleet_cluster, fleet_topology  # noqa: E402
 from arclink.agent.resolver import DnsResolver  # noqa: E402
 from arclink.agent.runtime import Agent  # noqa: E402
-from arclink.gateway.server import new_event_loop  # noqa: E402
+from arclink.loopthread import new_event_loop  # noqa: E402
 
 
 class Server:
@@ -119,7 +119,7 @@ def soak(n: int, sites: int, duration: float, interval: float, state: Path) -> d
 
 def onboard(n: int, state: Path) -> dict | None:
     try:
-        from arclink.cli.serve import start_services
+        from arclink.stack import start_services
     except ImportError:
         return None
     from concurrent.futures import ThreadPoolExecutor

@@ -13,7 +13,7 @@ from arclink.agent.runtime import Agent
 from arclink.dns.server import start_dns_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))
-from gw_world import World  # noqa: E402
+from gateway_fixtures import World  # noqa: E402
 
 
 @pytest.fixture

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from . import flow
+from . import arm_fixtures
 
 
 @pytest.fixture
 def ready(clients):
     c = clients
-    flow.start(c)
-    vnet = flow.vnet(c, "rg", "vnet")
-    scope = flow.scope(c, "rg", "pls")
-    flow.cluster(c, "rg", "k1", scope.id)
+    arm_fixtures.start(c)
+    vnet = arm_fixtures.vnet(c, "rg", "vnet")
+    scope = arm_fixtures.scope(c, "rg", "pls")
+    arm_fixtures.cluster(c, "rg", "k1", scope.id)
     c.dns.private_zones.begin_create_or_update("rg", "zone.example", {"location": "global"}).result()
     return c, vnet, scope
 

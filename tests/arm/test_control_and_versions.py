@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from . import flow
+from . import arm_fixtures
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "good.yaml"
 
@@ -36,7 +36,7 @@ def test_auth_required(clients):
 
 def test_api_version_strict(clients):
     c = clients
-    flow.start(c)
+    arm_fixtures.start(c)
     path = _scope_path(c)
     assert c.raw("GET", path, api_version=None)[1]["error"]["code"] == "MissingApiVersionParameter"
     status, body = c.raw("PUT", path, {"location": "westeurope"}, api_version="2001-01-01")
@@ -64,7 +64,7 @@ def test_api_version_escapes(tmp_path, monkeypatch, mode):
     svc = start_services(tmp_path / "s", in_memory=True)
     try:
         c = Clients(svc)
-        flow.start(c)
+        arm_fixtures.start(c)
         assert c.raw("PUT", _scope_path(c), {"location": "westeurope"}, api_version="2001-01-01")[0] == 201
         status, _ = c.raw("GET", _scope_path(c), api_version=None)
         assert status == (200 if mode == "off" else 400)
@@ -81,10 +81,10 @@ def test_api_version_escapes(tmp_path, monkeypatch, mode):
 
 def test_sites_and_forwarders_shape_the_model(clients):
     c = clients
-    flow.start(c)
-    vnet = flow.vnet(c, "rg", "vnet-hub")
+    arm_fixtures.start(c)
+    vnet = arm_fixtures.vnet(c, "rg", "vnet-hub")
     c.network.subnets.begin_create_or_update("rg", "vnet-hub", "snet-dns", {"properties": {"addressPrefix": "10.10.3.0/28"}}).result()
-    scope = flow.scope(c, "rg", "pls")
+    scope = arm_fixtures.scope(c, "rg", "pls")
     status, body = c.raw("PUT", "/_arclink/dnsForwarders/dnspr", {"kind": "privateResolverInbound",
                                                                    "virtualNetwork": "vnet-hub", "ipAddress": "10.10.3.4"},
                          api_version=None)
@@ -95,7 +95,7 @@ def test_sites_and_forwarders_shape_the_model(clients):
                                                                           "targets": ["10.10.3.4"]}]}}
     status, body = c.raw("PUT", "/_arclink/sites/store-1", site, api_version=None)
     assert status == 200, body
-    flow.cluster(c, "rg", "k1", scope.id, tags={"arclink-site": "store-1", "arclink-address": "192.168.10.20"})
+    arm_fixtures.cluster(c, "rg", "k1", scope.id, tags={"arclink-site": "store-1", "arclink-address": "192.168.10.20"})
     ix = c.svc.live.index
     assert ix.cluster("k1").site.name == "store-1" and ix.cluster("k1").address == "192.168.10.20"
     assert ix.forwarders["dnspr"].vnet.name == "vnet-hub"

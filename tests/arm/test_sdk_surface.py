@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from . import flow
+from . import arm_fixtures
 
 
 def test_reads_through_every_client(clients):
     c = clients
-    flow.start(c)
-    vnet = flow.vnet(c, "rg", "vnet")
-    scope = flow.scope(c, "rg", "pls")
-    flow.endpoint(c, "rg", "pe", vnet.id + "/subnets/snet-pe", scope.id)
-    zone_ids = flow.zones(c, "rg", vnet.id)
-    flow.zone_group(c, "rg", "pe", zone_ids)
-    flow.cluster(c, "rg", "k1", scope.id)
+    arm_fixtures.start(c)
+    vnet = arm_fixtures.vnet(c, "rg", "vnet")
+    scope = arm_fixtures.scope(c, "rg", "pls")
+    arm_fixtures.endpoint(c, "rg", "pe", vnet.id + "/subnets/snet-pe", scope.id)
+    zone_ids = arm_fixtures.zones(c, "rg", vnet.id)
+    arm_fixtures.zone_group(c, "rg", "pe", zone_ids)
+    arm_fixtures.cluster(c, "rg", "k1", scope.id)
     c.config.extensions.begin_create("rg", "Microsoft.Kubernetes", "connectedClusters", "k1", "flux",
                                      {"properties": {"extensionType": "microsoft.flux"}}).result()
 
@@ -42,11 +42,11 @@ def test_reads_through_every_client(clients):
 
 def test_generic_resource_lists(clients):
     c = clients
-    flow.start(c)
+    arm_fixtures.start(c)
     c.resources.resource_groups.create_or_update("rg2", {"location": "westeurope"})
-    flow.vnet(c, "rg", "vnet")
-    flow.scope(c, "rg", "pls")
-    flow.scope(c, "rg2", "pls2")
+    arm_fixtures.vnet(c, "rg", "vnet")
+    arm_fixtures.scope(c, "rg", "pls")
+    arm_fixtures.scope(c, "rg2", "pls2")
     in_rg = sorted(r.name for r in c.resources.resources.list_by_resource_group("rg"))
     assert in_rg == ["pls", "vnet"]  # top-level resources only (no subnets)
     everything = sorted(r.name for r in c.resources.resources.list())
@@ -60,7 +60,7 @@ def test_nsg_rules_as_child_resources(clients):
     from azure.core.exceptions import HttpResponseError
 
     c = clients
-    flow.start(c)
+    arm_fixtures.start(c)
     c.network.network_security_groups.begin_create_or_update("rg", "nsg", {"location": "westeurope"}).result()
     seed_rules = [("AllowAADOutboundAccess", "AzureActiveDirectory", 150), ("AllowAzOutboundAccess", "AzureResourceManager", 151),
                   ("AllowAzureFrontDoorFirstPartyAccess", "AzureFrontDoor.FirstParty", 152),
@@ -90,9 +90,9 @@ def test_nsg_rules_as_child_resources(clients):
 
 def test_vnet_peering_both_ways(clients):
     c = clients
-    flow.start(c)
-    hub = flow.vnet(c, "rg", "hub", prefix="10.10.0.0/16", subnet="10.10.1.0/24")
-    spoke = flow.vnet(c, "rg", "spoke", prefix="10.20.0.0/16", subnet="10.20.1.0/24")
+    arm_fixtures.start(c)
+    hub = arm_fixtures.vnet(c, "rg", "hub", prefix="10.10.0.0/16", subnet="10.10.1.0/24")
+    spoke = arm_fixtures.vnet(c, "rg", "spoke", prefix="10.20.0.0/16", subnet="10.20.1.0/24")
     hub_id = hub["id"] if isinstance(hub, dict) else hub.id
     spoke_id = spoke["id"] if isinstance(spoke, dict) else spoke.id
 
@@ -116,9 +116,9 @@ def test_vnet_peering_both_ways(clients):
 
 def test_patch_pollers(clients):
     c = clients
-    flow.start(c)
-    scope = flow.scope(c, "rg", "pls")
-    flow.cluster(c, "rg", "k1", scope.id)
+    arm_fixtures.start(c)
+    scope = arm_fixtures.scope(c, "rg", "pls")
+    arm_fixtures.cluster(c, "rg", "k1", scope.id)
     c.config.extensions.begin_create("rg", "Microsoft.Kubernetes", "connectedClusters", "k1", "flux",
                                      {"properties": {"extensionType": "microsoft.flux"}}).result()
     ext = c.config.extensions.begin_update("rg", "Microsoft.Kubernetes", "connectedClusters", "k1", "flux",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
-from . import flow
+from . import arm_fixtures
 
 
 def _props(model):
@@ -27,16 +27,16 @@ def test_seed_steps_in_order(clients):
 
     # A resource group must exist.
     with pytest.raises(HttpResponseError) as exc:
-        flow.scope(c, "rg-missing", "pls-arc")
+        arm_fixtures.scope(c, "rg-missing", "pls-arc")
     assert exc.value.status_code == 404 and exc.value.error.code == "ResourceGroupNotFound"
 
-    vnet = flow.vnet(c, "rg-arc", "vnet-hub")
-    scope = flow.scope(c, "rg-arc", "pls-arc")
+    vnet = arm_fixtures.vnet(c, "rg-arc", "vnet-hub")
+    scope = arm_fixtures.scope(c, "rg-arc", "pls-arc")
     assert scope.properties.public_network_access == "Disabled"
     guid = scope.properties.private_link_scope_id
     assert len(guid) == 36
 
-    pe = flow.endpoint(c, "rg-arc", "pe-arc", vnet.id + "/subnets/snet-pe", scope.id)
+    pe = arm_fixtures.endpoint(c, "rg-arc", "pe-arc", vnet.id + "/subnets/snet-pe", scope.id)
     p = _props(pe)
     conn = p.private_link_service_connections[0]
     state = getattr(conn, "properties", conn).private_link_service_connection_state
@@ -53,15 +53,15 @@ def test_seed_steps_in_order(clients):
     pecs = scope.properties.private_endpoint_connections
     assert len(pecs) == 1 and pecs[0].properties.private_link_service_connection_state.status == "Approved"
 
-    zone_ids = flow.zones(c, "rg-arc", vnet.id)
-    flow.zone_group(c, "rg-arc", "pe-arc", zone_ids)
+    zone_ids = arm_fixtures.zones(c, "rg-arc", vnet.id)
+    arm_fixtures.zone_group(c, "rg-arc", "pe-arc", zone_ids)
     records = {r.name: r for r in c.dns.record_sets.list("rg-arc", "privatelink.his.arc.azure.com")}
     assert "gbl" in records
     assert records["gbl"].a_records[0].ipv4_address == configs["gbl.his.arc.azure.com"][0]
     dp = {r.name for r in c.dns.record_sets.list("rg-arc", "privatelink.dp.kubernetesconfiguration.azure.com")}
     assert {"@", "westeurope"} <= dp
 
-    cl = flow.cluster(c, "rg-arc", "k3s-store1", scope.id)
+    cl = arm_fixtures.cluster(c, "rg-arc", "k3s-store1", scope.id)
     assert cl.private_link_state == "Enabled"
     ext = c.config.extensions.begin_create("rg-arc", "Microsoft.Kubernetes", "connectedClusters", "k3s-store1", "flux",
                                            {"properties": {"extensionType": "microsoft.flux"}}).result()
@@ -87,10 +87,10 @@ def test_seed_steps_in_order(clients):
 
 def test_manual_approval_flow(clients):
     c = clients
-    flow.start(c)
-    vnet = flow.vnet(c, "rg", "vnet")
-    scope = flow.scope(c, "rg", "pls")
-    flow.endpoint(c, "rg", "pe", vnet.id + "/subnets/snet-pe", scope.id, manual=True)
+    arm_fixtures.start(c)
+    vnet = arm_fixtures.vnet(c, "rg", "vnet")
+    scope = arm_fixtures.scope(c, "rg", "pls")
+    arm_fixtures.endpoint(c, "rg", "pe", vnet.id + "/subnets/snet-pe", scope.id, manual=True)
     pecs = list(c.hybridcompute.private_endpoint_connections.list_by_private_link_scope("rg", "pls"))
     assert len(pecs) == 1 and pecs[0].properties.private_link_service_connection_state.status == "Pending"
     assert c.svc.live.index.endpoints["pe"].state == "Pending"
@@ -110,7 +110,7 @@ def test_delete_then_404_and_case_insensitive(clients):
     c = clients
     c.register_all()
     c.resources.resource_groups.create_or_update("RG-Mixed", {"location": "westeurope"})
-    flow.scope(c, "RG-Mixed", "PLS-Mixed")
+    arm_fixtures.scope(c, "RG-Mixed", "PLS-Mixed")
     got = c.hybridcompute.private_link_scopes.get("rg-mixed", "pls-mixed")
     assert got.name == "PLS-Mixed"
     c.hybridcompute.private_link_scopes.begin_delete("rg-mixed", "pls-MIXED").result()
@@ -123,9 +123,9 @@ def test_delete_then_404_and_case_insensitive(clients):
 
 def test_list_paging(clients):
     c = clients
-    flow.start(c)
+    arm_fixtures.start(c)
     for i in range(230):
-        flow.scope(c, "rg", f"pls-{i:03d}")
+        arm_fixtures.scope(c, "rg", f"pls-{i:03d}")
     names = [s.name for s in c.hybridcompute.private_link_scopes.list_by_resource_group("rg")]
     assert len(names) == 230 and len(set(names)) == 230
     assert len(list(c.hybridcompute.private_link_scopes.list())) == 230
@@ -133,9 +133,9 @@ def test_list_paging(clients):
 
 def test_patch_cannot_change_private_link(clients):
     c = clients
-    flow.start(c)
-    scope = flow.scope(c, "rg", "pls")
-    flow.cluster(c, "rg", "k1", scope.id)
+    arm_fixtures.start(c)
+    scope = arm_fixtures.scope(c, "rg", "pls")
+    arm_fixtures.cluster(c, "rg", "k1", scope.id)
     updated = c.k8s.connected_cluster.begin_update_async("rg", "k1", {"tags": {"env": "prod"},
                                                                        "properties": {"distribution": "k3s"}}).result()
     assert updated.tags == {"env": "prod"} and updated.private_link_state == "Enabled"
@@ -147,7 +147,7 @@ def test_patch_cannot_change_private_link(clients):
 
 def test_etag_if_match(clients):
     c = clients
-    flow.start(c)
+    arm_fixtures.start(c)
     z = c.dns.private_zones.begin_create_or_update("rg", "example.internal", {"location": "global"}).result()
     path = f"/subscriptions/{c.sub}/resourceGroups/rg/providers/Microsoft.Network/privateDnsZones/example.internal"
     status, body = c.raw("PUT", path, {"location": "global"}, api_version="2024-06-01", headers={"If-Match": '"stale"'})
@@ -162,11 +162,11 @@ def test_etag_if_match(clients):
 def test_get_modify_put_round_trips(clients):
     """Automation often GETs a resource, changes it and PUTs the model back: that must work."""
     c = clients
-    flow.start(c)
-    vnet = flow.vnet(c, "rg", "vnet")
-    scope = flow.scope(c, "rg", "pls")
-    flow.endpoint(c, "rg", "pe", vnet.id + "/subnets/snet-pe", scope.id)
-    flow.cluster(c, "rg", "k1", scope.id)
+    arm_fixtures.start(c)
+    vnet = arm_fixtures.vnet(c, "rg", "vnet")
+    scope = arm_fixtures.scope(c, "rg", "pls")
+    arm_fixtures.endpoint(c, "rg", "pe", vnet.id + "/subnets/snet-pe", scope.id)
+    arm_fixtures.cluster(c, "rg", "k1", scope.id)
 
     s = c.hybridcompute.private_link_scopes.get("rg", "pls")
     s.tags = {"owner": "ops"}

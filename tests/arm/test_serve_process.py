@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import dns.message
+import dns.query
 import pytest
 
 from arclink.sdk import EmulatorCredential, client_kwargs
@@ -62,7 +64,10 @@ def test_endpoints_and_clean_shutdown(tmp_path, procs):
     procs.append(proc)
     assert KEYS <= set(ep)
     assert ep["arm"].startswith("https://127.0.0.1:") and Path(ep["ca_cert"]).is_file()
-    assert ep["dns"] is None or ep["dns"]["host"] == "127.0.0.1"
+    assert ep["dns"]["host"] == "127.0.0.1" and ep["gateway"]["host"] == "127.0.0.1"
+    query = dns.message.make_query("gbl.his.arc.azure.com", "A")
+    reply = dns.query.udp(query, "127.0.0.1", port=ep["dns"]["port"], timeout=5)  # raises when nothing answers
+    assert reply.id == query.id and reply.question == query.question
     rc, _ = _clients(state, ep["subscription"])
     assert rc.resource_groups.create_or_update("rg", {"location": "westeurope"}).name == "rg"
     proc.send_signal(signal.SIGTERM)

@@ -27,8 +27,7 @@ def _ask(svc, name: str, client: str):
     import dns.message
     import dns.query
 
-    if svc.endpoints["dns"] is None:
-        pytest.skip("the DNS server is not part of this checkout")
+    assert svc.endpoints["dns"] is not None, "serve started without its DNS server"
     q = dns.message.make_query(name, "A", use_edns=0,
                                options=[dns.edns.ECSOption(client, 32)])
     r = dns.query.udp(q, svc.endpoints["dns"]["host"], port=svc.endpoints["dns"]["port"], timeout=5)
@@ -85,7 +84,7 @@ def test_lint_emulator_command(seeded):
     import subprocess
     import sys
 
-    from . import flow
+    from . import arm_fixtures
 
     path = str(seeded.state_dir / "endpoints.json")
     r = subprocess.run([sys.executable, "-m", "arclink", "lint", "--emulator", path], capture_output=True, text=True,
@@ -93,7 +92,7 @@ def test_lint_emulator_command(seeded):
     assert r.returncode == 0, r.stdout + r.stderr
     c = Clients(seeded)
     scope = c.hybridcompute.private_link_scopes.get("rg-arc-hub", "pls-arc-retail")
-    flow.cluster(c, "rg-arc-clusters", "k3s-nowhere", scope.id)  # private link, but no site: no private path
+    arm_fixtures.cluster(c, "rg-arc-clusters", "k3s-nowhere", scope.id)  # private link, but no site: no private path
     r = subprocess.run([sys.executable, "-m", "arclink", "lint", "--emulator", path, "--format", "json"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and "k3s-nowhere" in r.stdout
@@ -129,15 +128,15 @@ def test_state_made_through_arm_round_trips(seeded):
     from arclink.model import rules
     from arclink.model.index import build_index
 
-    from . import flow
+    from . import arm_fixtures
 
     c = Clients(seeded)
     c.resources.resource_groups.create_or_update("rg-extra", {"location": "westeurope"})
-    vnet = flow.vnet(c, "rg-extra", "vnet-spoke", prefix="10.30.0.0/16", subnet="10.30.1.0/24")
-    scope = flow.scope(c, "rg-extra", "pls-second")
-    flow.endpoint(c, "rg-extra", "pe-second", (vnet["id"] if isinstance(vnet, dict) else vnet.id) + "/subnets/snet-pe",
-                  scope.id, manual=True)
-    flow.cluster(c, "rg-extra", "k3s-extra", scope.id, tags={"arclink-site": "store-utrecht"})
+    vnet = arm_fixtures.vnet(c, "rg-extra", "vnet-spoke", prefix="10.30.0.0/16", subnet="10.30.1.0/24")
+    scope = arm_fixtures.scope(c, "rg-extra", "pls-second")
+    arm_fixtures.endpoint(c, "rg-extra", "pe-second",
+                          (vnet["id"] if isinstance(vnet, dict) else vnet.id) + "/subnets/snet-pe", scope.id, manual=True)
+    arm_fixtures.cluster(c, "rg-extra", "k3s-extra", scope.id, tags={"arclink-site": "store-utrecht"})
     topo = fetch_topology(c.path)
     original = {(f.rule, f.resource.lower()) for f in rules.run(seeded.live.index)}
     assert {(f.rule, f.resource.lower()) for f in rules.run(build_index(topo))} == original

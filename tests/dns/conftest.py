@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dns_world import build
+from dns_fixtures import build
 
 from arclink.dns.server import start_dns_server
 from arclink.model.live import LiveState

@@ -5,9 +5,8 @@ from __future__ import annotations
 import dns.rcode
 import pytest
 
-from dns_world import FORWARDED_SITE, GOOD, Endpoint, addresses, ask, is_private
-
-pytest.importorskip("azure.mgmt.privatedns")
+from dns_fixtures import FORWARDED_SITE, GOOD, Endpoint, addresses, ask, is_private
+from tests.conftest import require_module
 
 ZONE = "privatelink.his.arc.azure.com"
 RG = "rg-arc-hub"
@@ -25,6 +24,7 @@ def emulator(tmp_path):
 
 @pytest.mark.timeout(120)
 def test_zone_link_and_record_changes_through_arm_are_answered_next(emulator):
+    require_module("azure.mgmt.privatedns")
     from azure.mgmt.privatedns import PrivateDnsManagementClient
     from azure.mgmt.privatedns.models import ARecord, RecordSet, SubResource, VirtualNetworkLink
 

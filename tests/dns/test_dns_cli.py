@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from tests.conftest import require_tool
-from dns_world import BROKEN_SITE, Endpoint, FORWARDED_SITE, MANUAL_SITE, SPOKE_VNET, addresses, ask, document
+from dns_fixtures import BROKEN_SITE, Endpoint, FORWARDED_SITE, MANUAL_SITE, SPOKE_VNET, addresses, ask, document
 
 from arclink.cli.main import main
 

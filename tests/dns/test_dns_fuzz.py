@@ -9,7 +9,7 @@ import struct
 import dns.message
 import dns.rcode
 
-from dns_world import FORWARDED_SITE, HUB_VNET, SEED_NAMES, ask, query
+from dns_fixtures import FORWARDED_SITE, HUB_VNET, SEED_NAMES, ask, query
 
 from arclink.dns.wire import answer
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dns.rcode
 
-from dns_world import FORWARDED_SITE, addresses, ask, build, document, is_private
+from dns_fixtures import FORWARDED_SITE, addresses, ask, build, document, is_private
 
 from arclink.dns.server import start_dns_server
 from arclink.model.live import LiveState

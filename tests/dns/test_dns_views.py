@@ -8,7 +8,7 @@ import dns.flags
 import dns.rcode
 import pytest
 
-from dns_world import (BROKEN_SITE, ENDPOINT_SUBNET, FORWARDED_SITE, HUB_VNET, LEGACY_SITE, MANUAL, MANUAL_SITE,
+from dns_fixtures import (BROKEN_SITE, ENDPOINT_SUBNET, FORWARDED_SITE, HUB_VNET, LEGACY_SITE, MANUAL, MANUAL_SITE,
                        PUBLIC_FORWARDER_SITE, SEED_NAMES, SPOKE_VNET, addresses, ask, is_private, query)
 
 from arclink.dns.wire import answer

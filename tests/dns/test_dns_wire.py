@@ -13,7 +13,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from dns_world import BIG_COUNT, MEDIUM_COUNT, FORWARDED_SITE, HUB_VNET, addresses, ask, query
+from dns_fixtures import BIG_COUNT, MEDIUM_COUNT, FORWARDED_SITE, HUB_VNET, addresses, ask, query
 
 from arclink.dns.wire import answer
 

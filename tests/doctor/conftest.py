@@ -16,4 +16,4 @@ def _loopback_only(monkeypatch):
     monkeypatch.setattr("arclink.doctor.runner.system_dns_server", no_system_resolver)
 
 
-from doctor_support import run_emulator, stub_dns  # noqa: E402,F401  (fixtures shared by the doctor tests)
+from doctor_fixtures import run_emulator, stub_dns, tls_server  # noqa: E402,F401  (fixtures shared by the doctor tests)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
+import pty
+import re
+import subprocess
+import sys
+import threading
+
 import pytest
 
-import json
-
-from doctor_support import EXAMPLES, endpoints_doc
-from helpers import doctor
+from doctor_fixtures import EXAMPLES, doctor, endpoints_doc, private_records
 
 
 def check_unusable(args, *expected):
@@ -54,27 +59,50 @@ def test_bad_options(args, expected):
     check_unusable(args, expected)
 
 
-def test_progress_on_a_terminal_goes_to_stderr(stub_dns, monkeypatch):
-    """On a TTY a progress bar runs on stderr; stdout still carries only the report."""
-    import io
-    import json
-    import sys
+def test_progress_on_a_terminal_goes_to_stderr(stub_dns):
+    """On a TTY a progress bar runs on stderr; stdout still carries only the report.
 
-    from arclink.cli.main import main
-    from test_network_mode import private_records
-
-    class Tty(io.StringIO):
-        def isatty(self):
-            return True
-
+    The doctor runs as a process whose stderr is a pseudo-terminal: the bar's label and its
+    done/total counter must be drawn there, and stdout (a pipe) must hold the JSON report alone.
+    """
     dns = stub_dns(private_records())
-    out, err = io.StringIO(), Tty()
-    monkeypatch.setattr(sys, "stdout", out)
-    monkeypatch.setattr(sys, "stderr", err)
-    rc = main(["doctor", "--dns-server", f"127.0.0.1:{dns.port}", "-l", "westeurope", "-p", "--json"])
-    assert rc == 0
-    assert json.loads(out.getvalue())["summary"]["result"] == "pass"
-    assert "Traceback" not in err.getvalue()
+    master, slave = pty.openpty()
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100"}
+    env.pop("NO_COLOR", None)
+    proc = subprocess.Popen([sys.executable, "-m", "arclink", "doctor", "--dns-server", f"127.0.0.1:{dns.port}",
+                             "-l", "westeurope", "-p", "--json"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=slave, env=env)
+    os.close(slave)
+    drawn = bytearray()
+
+    def read_terminal():
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the process closed its end of the terminal
+                return
+            if not chunk:
+                return
+            drawn.extend(chunk)
+
+    reader = threading.Thread(target=read_terminal, daemon=True)
+    reader.start()
+    try:
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        reader.join(10)
+        os.close(master)
+    terminal = drawn.decode("utf-8", "replace")
+    assert proc.returncode == 0, terminal
+    assert json.loads(out)["summary"]["result"] == "pass"  # stdout is the report and nothing else
+    assert "Traceback" not in terminal
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", terminal)  # without the terminal's control sequences
+    counts = [(int(done), int(total)) for done, total in re.findall(r"checking.*?(\d+)/(\d+)", plain)]
+    assert counts, f"no progress bar on the terminal: {terminal!r}"
+    assert all(0 <= done <= total for done, total in counts) and max(total for _, total in counts) > 1
 
 
 def test_emulator_endpoints_must_be_loopback(tmp_path):

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from doctor_support import EXAMPLES
+from doctor_fixtures import EXAMPLES
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -6,8 +6,7 @@ import pytest
 
 from arclink.model import catalogue as cat
 
-from doctor_support import EXAMPLES
-from helpers import by_id, diagnosis_text, doctor, doctor_json, emulator_args, failing
+from doctor_fixtures import EXAMPLES, by_id, diagnosis_text, doctor, doctor_json, emulator_args, failing
 
 ARC_NAMES = [r.fqdn for r in cat.arc_records("westeurope")]
 DP_NAMES = [n for n in ARC_NAMES if n.endswith("dp.kubernetesconfiguration.azure.com")]

@@ -10,9 +10,7 @@ import pytest
 
 from arclink.doctor import CHECKS, SCHEMA_VERSION
 
-from doctor_support import EXAMPLES, ROOT
-from helpers import doctor_json, emulator_args
-from test_network_mode import private_records
+from doctor_fixtures import EXAMPLES, ROOT, doctor_json, emulator_args, private_records
 
 DOC = ROOT / "docs" / "doctor.md"
 

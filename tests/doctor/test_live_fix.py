@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from doctor_support import EXAMPLES, FULL_EMULATOR
-from helpers import by_id, doctor_json, emulator_args, failing
+from doctor_fixtures import EXAMPLES, FULL_EMULATOR, by_id, doctor_json, emulator_args, failing
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -13,8 +12,7 @@ pytestmark = pytest.mark.timeout(120)
 def test_approving_the_pending_connection_fixes_the_site(run_emulator):
     example = "broken/pending-endpoint-connection.yaml"
     path, endpoints, index = run_emulator(example)
-    if not FULL_EMULATOR.get(str(path)):
-        pytest.skip("the whole emulator (arclink.cli.serve) is not available")
+    assert FULL_EMULATOR[str(path)], "the whole emulator, ARM included, serves this topology"
     from azure.mgmt.hybridcompute import HybridComputeManagementClient
 
     from arclink.sdk import EmulatorCredential, client_kwargs

@@ -7,28 +7,10 @@ ever dialled: such checks are skipped with "not dialled".
 from __future__ import annotations
 
 import socket
-import ssl
-import threading
 
-import pytest
-
-from arclink import pki
 from arclink.model import catalogue as cat
 
-from helpers import by_id, diagnosis_text, doctor_json, failing
-
-ARC = [r.fqdn for r in cat.arc_records("westeurope")]
-PUBLIC = [p.name for p in cat.public_endpoints("westeurope")]
-
-
-def private_records(base: str = "10.10.1.") -> dict:
-    recs = {}
-    for i, r in enumerate(cat.arc_records("westeurope")):
-        recs[r.fqdn] = f"cname:{r.private_fqdn}"
-        recs[r.private_fqdn] = f"{base}{4 + i}"
-    for n in PUBLIC:
-        recs[n] = cat.public_address(n)
-    return recs
+from doctor_fixtures import ARC, PUBLIC, by_id, diagnosis_text, doctor_json, failing, loopback_records, private_records
 
 
 def test_private_answers_pass_and_nothing_is_dialled(stub_dns):
@@ -109,75 +91,6 @@ def test_without_location_only_global_names(stub_dns):
 
 
 # --- TCP and TLS against loopback listeners -----------------------------------------------------
-
-
-class TlsServer:
-    """Accepts TLS on 127.0.0.1 with a given certificate; or, with ``tls=False``, accepts and stays silent."""
-
-    def __init__(self, cert=None, key=None, tls=True):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.ctx = None
-        if tls:
-            self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            self.ctx.load_cert_chain(cert, key)
-        self._stop = threading.Event()
-        self._conns = []
-        self._t = threading.Thread(target=self._serve, daemon=True)
-        self._t.start()
-
-    def _serve(self):
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self._conns.append(conn)
-            if self.ctx is not None:
-                threading.Thread(target=self._handshake, args=(conn,), daemon=True).start()
-
-    def _handshake(self, conn):
-        try:
-            conn.settimeout(3)
-            s = self.ctx.wrap_socket(conn, server_side=True)
-            s.recv(1)
-        except (OSError, ssl.SSLError):
-            pass
-
-    def close(self):
-        self._stop.set()
-        self._t.join(2)
-        for c in self._conns:
-            c.close()
-        self.sock.close()
-
-
-@pytest.fixture
-def tls_server(tmp_path):
-    made = []
-
-    def make(names=None, tls=True):
-        cert = key = None
-        if tls:
-            ca = pki.ensure_ca(tmp_path / "ca")
-            cert_pem, key_pem = pki.issue_server_cert(ca, names)
-            cert, key = pki.write_leaf(tmp_path / f"leaf{len(made)}", "leaf", cert_pem, key_pem)
-        s = TlsServer(cert, key, tls)
-        made.append(s)
-        return s, str(tmp_path / "ca" / "ca.pem")
-
-    yield make
-    for s in made:
-        s.close()
-
-
-def loopback_records() -> dict:
-    recs = {n: "127.0.0.1" for n in ARC}
-    recs.update({n: "127.0.0.1" for n in PUBLIC})
-    return recs
 
 
 def test_tcp_and_tls_through_loopback(stub_dns, tls_server):

@@ -1,6 +1,7 @@
 """Timeouts are bounded: silent DNS servers and silent TCP listeners on loopback; the run returns.
 
-No timing assertions: a generous pytest-timeout is the bound.
+No guess at how fast the machine is: where a bound is asserted it is the doctor's own clock against
+a timeout it could not have beaten; otherwise a generous pytest-timeout is the bound.
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ import pytest
 from arclink.doctor import Config, Emulator, run
 from arclink.model.loader import load
 
-from doctor_support import EXAMPLES
-from helpers import by_id, diagnosis_text, doctor_json
-from test_network_mode import TlsServer, loopback_records
+from doctor_fixtures import EXAMPLES, TlsServer, by_id, diagnosis_text, doctor_json, loopback_records
 
 pytestmark = pytest.mark.timeout(40)
 
@@ -63,12 +62,27 @@ def test_emulator_that_does_not_answer(stub_dns, tmp_path):
 
 
 def test_run_deadline_cuts_long_timeouts(stub_dns):
+    """A silent server makes every lookup wait out its timeout unless the run's deadline cuts it.
+
+    The bound is the doctor's own clock and the probes' own: without the deadline no lookup can
+    end before its 20 s timeout, so neither the run nor any probe can report less than 20 s.
+    """
     dns = stub_dns({}, silent=True)
-    report = run(Config(location="westeurope", dns_server=("127.0.0.1", dns.port), timeout=20, deadline=1.0,
+    timeout = 20
+    report = run(Config(location="westeurope", dns_server=("127.0.0.1", dns.port), timeout=timeout, deadline=1.0,
                         loopback_only=True))
     assert report.exit_code == 1
     assert all(c.status in ("fail", "skip") for c in report.checks)
     assert {c.id for c in report.checks if c.status == "fail"} >= {"DNS001", "PUB001"}
+    assert report.elapsed_ms < timeout * 1000, "the run outlasted a single probe's timeout: no deadline cut it"
+    rows = [c for c in report.checks if c.id == "DNS001"]
+    assert rows
+    for c in rows:
+        lookup = c.evidence.get("dns")
+        if lookup is None:  # the deadline came before the lookup ended
+            assert "deadline" in c.summary, c.summary
+        else:  # the lookup's own wait was shortened to what was left of the run
+            assert lookup["rcode"] == "TIMEOUT" and lookup["elapsedMs"] < timeout * 1000, lookup
 
 
 def test_a_crashing_probe_fails_its_rows_not_the_run(stub_dns, monkeypatch):

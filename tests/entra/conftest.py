@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def emulator(tmp_path):
-    from arclink.cli.serve import start_services
+    from arclink.stack import start_services
 
     svc = start_services(tmp_path / "state", in_memory=True)
     yield svc

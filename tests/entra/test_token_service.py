@@ -223,7 +223,7 @@ def test_principals_are_added_and_removed_through_the_control_api(emulator):
 
 @pytest.mark.parametrize("in_memory", [True, False])
 def test_the_default_principal_and_key_survive_a_restart(tmp_path, in_memory):
-    from arclink.cli.serve import start_services
+    from arclink.stack import start_services
 
     with start_services(tmp_path / "s", in_memory=in_memory) as svc:
         first = svc.endpoints

@@ -143,9 +143,8 @@ def test_a_failing_step_names_itself():
 
 @pytest.fixture
 def emulator(tmp_path):
-    serve = pytest.importorskip("arclink.cli.serve", reason="the ARM emulator (arclink serve) is not in this tree yet")
-    if not hasattr(serve, "start_services"):
-        pytest.skip("arclink.cli.serve.start_services is not available yet")
+    from arclink.cli import serve
+
     services = serve.start_services(state_dir=str(tmp_path / "state"), in_memory=True, host="127.0.0.1",
                                     arm_port=0, dns_port=0, gateway_port=0)
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gw_world import World
+from gateway_fixtures import World
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import pytest
 
 from arclink import pki
 from arclink.model.reach import REASONS
+from tests.conftest import unavailable
 
 SEED_SENTENCE = ("must be associated with the Azure Arc Private Link Scope, or the connection will be refused")
 
@@ -99,12 +100,12 @@ def test_rsa_onboarding_key(world):
 def test_ipv6_loopback_gateway(tmp_path):
     import socket
 
-    from gw_world import World
+    from gateway_fixtures import World
 
     try:
         socket.socket(socket.AF_INET6).bind(("::1", 0))
     except OSError:
-        pytest.skip("no IPv6 loopback here")
+        unavailable("no IPv6 loopback here")
     from arclink.agent.resolver import ModelResolver
     from arclink.agent.runtime import Agent
     from arclink.gateway.server import start_gateway

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from arclink.model.wire import encode_proxy_v2
-from gw_world import World
+from gateway_fixtures import World
 
 
 @pytest.fixture

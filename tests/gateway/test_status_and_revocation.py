@@ -8,7 +8,7 @@ import time
 import msgspec
 import pytest
 
-from gw_world import World
+from gateway_fixtures import World
 
 
 def _wait(pred, timeout=5.0):

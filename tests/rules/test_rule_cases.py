@@ -2,11 +2,13 @@
 
 Layout: ``tests/rules/cases/APLNNN/fail.yaml`` (must produce exactly the findings of
 ``expect.yaml``: a list of JSON paths of the resources that rule reports) and
-``pass.yaml`` (must produce no finding of that rule).
+``pass.yaml`` (must produce no finding of that rule). Each rule's ``seed`` quote is checked
+against the seed text itself (``seed/``), and its doc page must quote it.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from arclink.model import rules
 from arclink.model.loader import load
 
 CASES = Path(__file__).parent / "cases"
+SEED = Path(__file__).parent / "seed" / "arc-kubernetes-private-link.md"
 IDS = [f"APL{n:03d}" for n in range(1, 26)]
 
 
@@ -35,6 +38,34 @@ def test_failing_example(rule_id):
 def test_passing_example(rule_id):
     found = rules.run(load(CASES / rule_id / "pass.yaml"), only=[rule_id])
     assert found == [], [f.message for f in found]
+
+
+def prose(markdown: str) -> str:
+    """The words of markdown: link text without its target, no emphasis or code marks, no list or
+    quote markers, every run of whitespace one space."""
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", markdown)
+    text = re.sub(r"\*\*|__|`", "", text)
+    text = re.sub(r"^[ \t]*(?:>[ \t]*)*(?:[-*+]|\d+\.)?[ \t]+", "", text, flags=re.M)
+    return " ".join(text.split())
+
+
+def test_prose_keeps_the_words_and_drops_the_markup():
+    assert prose("   1. **Resource type**: `Microsoft.X/y`.\n> see [the docs](/a/b) now") == \
+        "Resource type: Microsoft.X/y. see the docs now"
+
+
+@pytest.mark.parametrize("rule_id", IDS)
+def test_seed_quote_is_in_the_seed_text(rule_id):
+    """The quote is the seed's own words: compared with the Microsoft Learn page, not with our docs."""
+    seed = prose(SEED.read_text(encoding="utf-8"))
+    quote = rules.rule(rule_id).meta.seed
+    parts = [prose(p) for p in quote.split("[...]")]  # an elision: each part, in order
+    assert all(parts), quote
+    at = 0
+    for part in parts:
+        found = seed.find(part, at)
+        assert found >= 0, f"{rule_id}: not in the seed text: {part!r}"
+        at = found + len(part)
 
 
 @pytest.mark.parametrize("rule_id", IDS)

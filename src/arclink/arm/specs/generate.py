@@ -1,11 +1,12 @@
 """Derive the emulator's per-type validation facts from the OpenAPI files.
 
-    python -m arclink.arm.specs.generate /work/shared/specs > src/arclink/arm/specs/spec_table.json
+    python -m arclink.arm.specs.generate > src/arclink/arm/specs/spec_table.json
 
 For each served type, from its model definition: read-only property paths, enum values
 (inline or through a local ``$ref``), required paths and defaults, walking nested objects
 (not array items) through local ``$ref``s. The input files are verbatim copies of
-Azure/azure-rest-api-specs files; SOURCES.md names each file's path and commit.
+Azure/azure-rest-api-specs files kept in ``openapi/`` beside this module (the default input);
+``openapi/SOURCES.md`` names each file's path and commit.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 # type -> (spec file, root definition)
 ROOTS = {
@@ -26,6 +28,7 @@ ROOTS = {
     "Microsoft.Network/privateDnsZones/virtualNetworkLinks": ("privatedns-2024-06-01.json", "VirtualNetworkLink"),
     "Microsoft.Network/privateDnsZones/A": ("privatedns-2024-06-01.json", "RecordSet"),
 }
+OPENAPI = Path(__file__).with_name("openapi")
 TOP_LEVEL_SKIP = {"id", "name", "type", "etag", "systemData", "location", "tags"}
 
 
@@ -71,7 +74,8 @@ def generate(spec_dir: Path) -> dict:
     table = {}
     for rtype, (fname, root) in ROOTS.items():
         spec = json.loads((spec_dir / fname).read_text(encoding="utf-8"))
-        out = {"source": f"{fname}#/definitions/{root}", "readonly": [], "enums": {}, "required": [], "defaults": {}}
+        out: dict[str, Any] = {"source": f"{fname}#/definitions/{root}", "readonly": [], "enums": {}, "required": [],
+                               "defaults": {}}
         _walk(spec, spec["definitions"][root], "", out)
         out["readonly"].sort()
         out["required"].sort()
@@ -80,6 +84,6 @@ def generate(spec_dir: Path) -> dict:
 
 
 if __name__ == "__main__":
-    d = Path(sys.argv[1] if len(sys.argv) > 1 else "/work/shared/specs")
+    d = Path(sys.argv[1]) if len(sys.argv) > 1 else OPENAPI
     json.dump(generate(d), sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")

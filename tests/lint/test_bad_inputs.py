@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from planner_cli import arclink, arclink_many
+from lint_fixtures import arclink, arclink_many
 
 CORPUS = Path(__file__).parent / "bad_inputs"
 EXPECT = yaml.safe_load((CORPUS / "expect.yaml").read_text())

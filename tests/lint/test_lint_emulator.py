@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from planner_cli import EXAMPLES, arclink
+from lint_fixtures import EXAMPLES, arclink
 
 
 @pytest.fixture(scope="module")

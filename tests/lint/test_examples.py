@@ -8,7 +8,7 @@ import pytest
 
 from arclink.model import rules
 from arclink.model.loader import load
-from planner_cli import EXAMPLES, arclink
+from lint_fixtures import EXAMPLES, arclink
 
 # file -> the (rule, JSON path of the resource) pairs it must produce, no more, no fewer.
 INTENDED: dict[str, set[tuple[str, str]]] = {

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from arclink.model.loader import LineFinder
-from planner_cli import EXAMPLES
+from model_fixtures import EXAMPLES
 
 ODD = """\
 # items at column 0, comments and blank lines between them, a quoted key, a flow section

@@ -12,7 +12,7 @@ import yaml
 from arclink.model import rules
 from arclink.model.loader import load
 from arclink.lint import build_report, render
-from planner_cli import EXAMPLES, arclink
+from lint_fixtures import EXAMPLES, arclink
 
 SARIF_SCHEMA = json.loads((Path(__file__).parent / "sarif" / "sarif-2.1.0-rtm.5.json").read_text())
 REGION = EXAMPLES / "broken" / "region-mismatch.yaml"

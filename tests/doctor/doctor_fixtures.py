@@ -1,4 +1,5 @@
-"""Support for the doctor tests: the emulator's DNS server and gateway on loopback for a topology, and a stand-alone DNS server.
+"""The doctor tests' fixtures: the doctor run through its command line, the emulator for a topology,
+a stand-alone DNS server, TLS listeners and the DNS records that point at them, all on loopback.
 
 Everything listens on 127.0.0.1 with port 0 and stops at teardown. The doctor never dials a
 modelled address: emulator mode goes through the gateway; network-mode tests set
@@ -7,15 +8,71 @@ ARCLINK_DOCTOR_LOOPBACK_ONLY so that nothing but loopback can be dialled even by
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import socket
+import ssl
 import threading
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from arclink import pki
+from arclink.cli.main import main
+from arclink.model import catalogue as cat
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
+ARC = [r.fqdn for r in cat.arc_records("westeurope")]
+PUBLIC = [p.name for p in cat.public_endpoints("westeurope")]
+
+
+def private_records(base: str = "10.10.1.") -> dict:
+    recs = {}
+    for i, r in enumerate(cat.arc_records("westeurope")):
+        recs[r.fqdn] = f"cname:{r.private_fqdn}"
+        recs[r.private_fqdn] = f"{base}{4 + i}"
+    for n in PUBLIC:
+        recs[n] = cat.public_address(n)
+    return recs
+
+
+# --- the doctor through its command line, and reading its JSON report ---------------------------
+
+
+def doctor(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = main(["doctor", *args])
+    return rc, out.getvalue(), err.getvalue()
+
+
+def doctor_json(*args: str) -> tuple[int, dict]:
+    rc, out, err = doctor(*args, "--json")
+    assert "Traceback" not in err, err
+    return rc, json.loads(out)
+
+
+def emulator_args(endpoints_path, site: str, topology=None) -> list[str]:
+    """``--emulator P --site S``; plus the topology when the emulator has no ARM to fetch the model from."""
+    args = ["--emulator", str(endpoints_path), "--site", site]
+    if topology is not None and not FULL_EMULATOR.get(str(endpoints_path)):
+        args += ["--topology", str(topology)]
+    return args
+
+
+def by_id(report: dict, cid: str) -> dict[str, dict]:
+    return {c["target"]: c for c in report["checks"] if c["id"] == cid}
+
+
+def failing(report: dict) -> set[tuple[str, str]]:
+    return {(c["id"], c["target"]) for c in report["checks"] if c["status"] == "fail"}
+
+
+def diagnosis_text(report: dict) -> str:
+    return "\n".join(d["text"] for d in report["diagnosis"])
 
 
 def endpoints_doc(**keys) -> dict:
@@ -32,31 +89,32 @@ def endpoints_doc(**keys) -> dict:
 # fetch the model itself; False for the data plane alone (the tests then give --topology).
 FULL_EMULATOR: dict[str, bool] = {}
 
-
-def _start_full(topology: Path, state_dir: Path):
-    """The whole emulator seeded with ``topology``, or None when it refuses the topology at write time (two scopes in one VNet, region mismatches: Azure refuses those too)."""
-    from arclink.arm.errors import ArmError
-    from arclink.stack import StackError, start_services
-    from arclink.model.loader import load
-
-    try:
-        return start_services(state_dir, in_memory=True, host="127.0.0.1", arm_port=0, dns_port=0,
-                              gateway_port=0, topology=load(topology).topology)
-    except (ArmError, StackError):
-        return None
+# The examples Azure refuses at write time (two scopes on one VNet, a region mismatch, cluster
+# connect with private link): the whole emulator refuses them too, so the doctor meets them through
+# the DNS server and the gateway alone. Every other example must be served whole.
+REFUSED_BY_ARM = {"broken/cluster-connect-enabled.yaml", "broken/region-mismatch.yaml",
+                  "broken/two-scopes-one-vnet.yaml"}
 
 
 @contextmanager
 def emulator(topology: Path, state_dir: Path):
     """Start the emulator for ``topology``; yields (endpoints.json path, endpoints, index).
 
-    ``arclink.stack.start_services`` when it exists and accepts the topology (the whole
-    emulator), else the DNS server and the gateway on a LiveState of the same topology.
+    The whole emulator (``start_services``) for a topology it accepts; for one of REFUSED_BY_ARM,
+    after checking that the whole emulator does refuse it, the DNS server and the gateway on a
+    LiveState of the same topology.
     """
+    from arclink.arm.errors import ArmError
+    from arclink.stack import StackError, start_services
     from arclink.model.loader import load
 
-    services = _start_full(topology, state_dir)
-    if services is not None:
+    def start_whole():
+        return start_services(state_dir, in_memory=True, host="127.0.0.1", arm_port=0, dns_port=0,
+                              gateway_port=0, topology=load(topology).topology)
+
+    refused = topology.is_relative_to(EXAMPLES) and topology.relative_to(EXAMPLES).as_posix() in REFUSED_BY_ARM
+    if not refused:
+        services = start_whole()
         try:
             path = state_dir / "endpoints.json"
             if not path.exists():
@@ -66,7 +124,8 @@ def emulator(topology: Path, state_dir: Path):
         finally:
             services.stop()
         return
-    from arclink import pki
+    with pytest.raises((ArmError, StackError)):
+        start_whole().stop()
     from arclink.dns.server import start_dns_server
     from arclink.gateway.server import start_gateway
     from arclink.model.live import LiveState
@@ -175,3 +234,75 @@ def stub_dns():
     yield make
     for s in made:
         s.close()
+
+
+# --- TCP and TLS listeners on loopback --------------------------------------------------------
+
+
+class TlsServer:
+    """Accepts TLS on 127.0.0.1 with a given certificate; or, with ``tls=False``, accepts and stays silent."""
+
+    def __init__(self, cert=None, key=None, tls=True):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.ctx = None
+        if tls:
+            self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.ctx.load_cert_chain(cert, key)
+        self._stop = threading.Event()
+        self._conns = []
+        self._t = threading.Thread(target=self._serve, daemon=True)
+        self._t.start()
+
+    def _serve(self):
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self._conns.append(conn)
+            if self.ctx is not None:
+                threading.Thread(target=self._handshake, args=(conn,), daemon=True).start()
+
+    def _handshake(self, conn):
+        try:
+            conn.settimeout(3)
+            s = self.ctx.wrap_socket(conn, server_side=True)
+            s.recv(1)
+        except (OSError, ssl.SSLError):
+            pass
+
+    def close(self):
+        self._stop.set()
+        self._t.join(2)
+        for c in self._conns:
+            c.close()
+        self.sock.close()
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    made = []
+
+    def make(names=None, tls=True):
+        cert = key = None
+        if tls:
+            ca = pki.ensure_ca(tmp_path / "ca")
+            cert_pem, key_pem = pki.issue_server_cert(ca, names)
+            cert, key = pki.write_leaf(tmp_path / f"leaf{len(made)}", "leaf", cert_pem, key_pem)
+        s = TlsServer(cert, key, tls)
+        made.append(s)
+        return s, str(tmp_path / "ca" / "ca.pem")
+
+    yield make
+    for s in made:
+        s.close()
+
+
+def loopback_records() -> dict:
+    recs = {n: "127.0.0.1" for n in ARC}
+    recs.update({n: "127.0.0.1" for n in PUBLIC})
+    return recs
