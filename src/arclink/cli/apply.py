@@ -12,8 +12,6 @@ import sys
 
 from arclink.cli.main import UserError
 
-RESOURCES_API = "2025-04-01"
-
 
 def add_arguments(parser) -> None:
     from arclink.cli._onboarding import add_emulator_flag
@@ -34,7 +32,10 @@ class EmulatorTarget:
         self.state_dir = state_dir
 
     def register(self, subscription: str, namespace: str) -> None:
-        self.arm.post(f"/subscriptions/{subscription}/providers/{namespace}/register", RESOURCES_API)
+        from arclink.export.plan import API_VERSIONS
+
+        self.arm.post(f"/subscriptions/{subscription}/providers/{namespace}/register",
+                      API_VERSIONS["Microsoft.Resources/providers"])
 
     def put(self, arm_id: str, api_version: str, body: dict) -> dict:
         return self.arm.put(arm_id, api_version, body)
@@ -76,7 +77,12 @@ def run(args) -> int:
     from arclink.export.apply import StepFailed, apply_plan
     from arclink.export.plan import build_plan
 
-    plan = build_plan(ix)
+    from arclink.export.plan import PlanError
+
+    try:
+        plan = build_plan(ix)
+    except PlanError as exc:
+        raise UserError(str(exc), 2) from None
 
     done = []
 
