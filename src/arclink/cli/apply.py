@@ -37,6 +37,16 @@ class EmulatorTarget:
         self.arm.post(f"/subscriptions/{subscription}/providers/{namespace}/register",
                       API_VERSIONS["Microsoft.Resources/providers"])
 
+    def get(self, arm_id: str, api_version: str) -> dict | None:
+        from arclink.agent.arm_client import ArmError
+
+        try:
+            return self.arm.get(arm_id, api_version)
+        except ArmError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
     def put(self, arm_id: str, api_version: str, body: dict) -> dict:
         return self.arm.put(arm_id, api_version, body)
 
@@ -48,7 +58,10 @@ class EmulatorTarget:
         for conn in listing.get("value") or []:
             pe = ((conn.get("properties") or {}).get("privateEndpoint") or {}).get("id") or ""
             if pe.lower() == endpoint_id.lower():
-                self.arm.put(conn["id"], api_version, body)
+                wanted = body["properties"]["privateLinkServiceConnectionState"]["status"]
+                have = ((conn.get("properties") or {}).get("privateLinkServiceConnectionState") or {}).get("status")
+                if have != wanted:  # as the az script: answered once
+                    self.arm.put(conn["id"], api_version, body)
                 return
         raise LookupError(f"scope has no connection from private endpoint {endpoint_id}")
 

@@ -171,10 +171,14 @@ def _approval(s: Step) -> list[str]:
     query = f"value[?ends_with(properties.privateEndpoint.id, '/privateEndpoints/{s.name}')].id | [0]"
     body = json.dumps(s.body, separators=(",", ":"))
     # az rest puts the cloud's ARM endpoint before a URL that starts with a resource id.
+    status = s.body["properties"]["privateLinkServiceConnectionState"]["status"]
     return [f"# the connection of {pe_id}",
             f"conn=\"$(az rest --method get --url {q(s.id + '?api-version=' + s.api_version)} "
             f"--query {q(query)} --output tsv)\"",
-            f"az rest --method put --url \"${{conn}}?api-version={s.api_version}\" --body {q(body)} --output none"]
+            f"if [ \"$(az rest --method get --url \"${{conn}}?api-version={s.api_version}\" "
+            f"--query properties.privateLinkServiceConnectionState.status --output tsv)\" != {q(status)} ]; then",
+            f"  az rest --method put --url \"${{conn}}?api-version={s.api_version}\" --body {q(body)} --output none",
+            "fi"]
 
 
 def _cluster(s: Step) -> list[str]:
