@@ -86,6 +86,9 @@ class Recorder:
         self.resources.append({"id": f"/subscriptions/{sub}/providers/{ns}", "namespace": ns,
                                "registrationState": "Registered"})
 
+    def get(self, arm_id, api_version):
+        return next((r for r in self.resources if r["id"].lower() == arm_id.lower() and "namespace" not in r), None)
+
     def put(self, arm_id, api_version, body):
         from arclink.model.arm_codec import parent_id
 
@@ -95,6 +98,7 @@ class Recorder:
         if arm_id.count("/") > 4:  # everything but a resource group lives under something created earlier
             assert parent_id(arm_id).lower() in known or "/resourceGroups/" in arm_id, arm_id
         rtype = _type_of(arm_id)
+        self.resources = [r for r in self.resources if r["id"].lower() != arm_id.lower()]  # a PUT replaces
         self.resources.append({**body, "id": arm_id, "name": arm_id.rsplit("/", 1)[-1], "type": rtype})
         return body
 

@@ -12,8 +12,6 @@ import sys
 
 from arclink.cli.main import UserError
 
-RESOURCES_API = "2025-04-01"
-
 
 def add_arguments(parser) -> None:
     from arclink.cli._onboarding import add_emulator_flag
@@ -34,7 +32,20 @@ class EmulatorTarget:
         self.state_dir = state_dir
 
     def register(self, subscription: str, namespace: str) -> None:
-        self.arm.post(f"/subscriptions/{subscription}/providers/{namespace}/register", RESOURCES_API)
+        from arclink.export.plan import API_VERSIONS
+
+        self.arm.post(f"/subscriptions/{subscription}/providers/{namespace}/register",
+                      API_VERSIONS["Microsoft.Resources/providers"])
+
+    def get(self, arm_id: str, api_version: str) -> dict | None:
+        from arclink.agent.arm_client import ArmError
+
+        try:
+            return self.arm.get(arm_id, api_version)
+        except ArmError as exc:
+            if exc.status == 404:
+                return None
+            raise
 
     def put(self, arm_id: str, api_version: str, body: dict) -> dict:
         return self.arm.put(arm_id, api_version, body)
@@ -47,7 +58,10 @@ class EmulatorTarget:
         for conn in listing.get("value") or []:
             pe = ((conn.get("properties") or {}).get("privateEndpoint") or {}).get("id") or ""
             if pe.lower() == endpoint_id.lower():
-                self.arm.put(conn["id"], api_version, body)
+                wanted = body["properties"]["privateLinkServiceConnectionState"]["status"]
+                have = ((conn.get("properties") or {}).get("privateLinkServiceConnectionState") or {}).get("status")
+                if have != wanted:  # as the az script: answered once
+                    self.arm.put(conn["id"], api_version, body)
                 return
         raise LookupError(f"scope has no connection from private endpoint {endpoint_id}")
 
@@ -76,7 +90,12 @@ def run(args) -> int:
     from arclink.export.apply import StepFailed, apply_plan
     from arclink.export.plan import build_plan
 
-    plan = build_plan(ix)
+    from arclink.export.plan import PlanError
+
+    try:
+        plan = build_plan(ix)
+    except PlanError as exc:
+        raise UserError(str(exc), 2) from None
 
     done = []
 

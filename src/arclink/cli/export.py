@@ -14,8 +14,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("kind", metavar="KIND", help="one of: " + ", ".join(KINDS))
     parser.add_argument("file", metavar="FILE", help="topology file (YAML or JSON)")
     parser.add_argument("-o", "--output-dir", dest="out", metavar="DIR", required=True, help="directory to write into")
-    parser.add_argument("--design", choices=("forwarder", "manual"), default="forwarder",
-                        help="on-premises DNS: conditional forwarders to Azure (default) or manual A records")
+    parser.add_argument("--design", choices=("auto", "forwarder", "manual"), default="auto",
+                        help="on-premises DNS: conditional forwarders to Azure or manual A records for every "
+                             "private-link site; auto (default): each site as its DNS server is written (manual where "
+                             "it hosts Arc names, forwarder otherwise)")
     parser.add_argument("--site", metavar="SITE", help="on-premises DNS for this site only (written directly in DIR)")
     parser.add_argument("--service-tags", metavar="FILE", help="the Service Tags JSON download (for firewall)")
     parser.add_argument("--map", action="append", default=[], metavar="IP=HOST:PORT",
@@ -80,11 +82,12 @@ def run(args) -> int:
     from arclink import export
     from arclink.export.firewall import ServiceTagsError
     from arclink.export.onprem import ExportError
+    from arclink.export.plan import PlanError
 
     try:
         files = export.render(args.kind, ix, design=args.design, site=args.site, service_tags=args.service_tags,
                               dns_options=_dns_options(args))
-    except (ExportError, ServiceTagsError) as exc:
+    except (ExportError, ServiceTagsError, PlanError) as exc:
         raise UserError(str(exc), 2) from None
     try:
         written = export.write(files, args.out)

@@ -16,7 +16,7 @@ DNS_KINDS = ("bind", "unbound", "dnsmasq", "coredns", "windows", "hosts")
 KINDS = AZURE_KINDS + ("nsg",) + DNS_KINDS + ("firewall",)
 
 
-def render(kind: str, index, *, design: str = "forwarder", site: str | None = None, service_tags: str | None = None,
+def render(kind: str, index, *, design: str = "auto", site: str | None = None, service_tags: str | None = None,
            dns_options=None) -> dict[str, str]:
     """``{relative path: text}`` for one kind; raises ``onprem.ExportError`` / ``firewall.ServiceTagsError``."""
     if kind in AZURE_KINDS:

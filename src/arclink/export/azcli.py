@@ -13,6 +13,7 @@ import json
 import shlex
 
 from arclink.export.plan import Plan, Step
+from arclink.model import catalogue as cat
 
 MAIN_FILE = "deploy.sh"
 
@@ -80,10 +81,14 @@ def _vnet(s: Step) -> list[str]:
 def _peering(s: Step) -> list[str]:
     vnet = s.id.split("/virtualNetworks/")[1].split("/")[0]
     g = f"--resource-group {q(s.resource_group)}"
-    remote = s.body["properties"]["remoteVirtualNetwork"]["id"]
+    p = s.body["properties"]
+    remote = p["remoteVirtualNetwork"]["id"]
+    transit = (" --allow-gateway-transit" if p.get("allowGatewayTransit") else "") + \
+        (" --use-remote-gateways" if p.get("useRemoteGateways") else "")
     return _idempotent(f"az network vnet peering show {g} --vnet-name {q(vnet)} --name {q(s.name)} {_sub(s)}",
                        [f"az network vnet peering create {g} --vnet-name {q(vnet)} --name {q(s.name)} "
-                        f"--remote-vnet {q(remote)} --allow-vnet-access --allow-forwarded-traffic {_sub(s)} --output none"])
+                        f"--remote-vnet {q(remote)} --allow-vnet-access --allow-forwarded-traffic{transit} "
+                        f"{_sub(s)} --output none"])
 
 
 def _pls(s: Step) -> list[str]:
@@ -136,11 +141,14 @@ def _pe(s: Step) -> list[str]:
     manual = "manualPrivateLinkServiceConnections" in p
     conn = (p.get("manualPrivateLinkServiceConnections") or p["privateLinkServiceConnections"])[0]
     groups = " ".join(q(x) for x in conn["properties"]["groupIds"])
+    static = "".join(f" --ip-config name={q(c['name'])} group-id={q(c['properties']['groupId'])} "
+                     f"member-name={q(c['properties']['memberName'])} "
+                     f"private-ip-address={q(c['properties']['privateIPAddress'])}" for c in p.get("ipConfigurations", []))
     return _idempotent(
         f"az network private-endpoint show {g} --name {q(s.name)} {_sub(s)}",
         [f"az network private-endpoint create {g} --name {q(s.name)} --location {q(s.location)} "
          f"--subnet {q(p['subnet']['id'])} --private-connection-resource-id {q(conn['properties']['privateLinkServiceId'])} "
-         f"--group-id {groups} --connection-name {q(conn['name'])}"
+         f"--group-id {groups} --connection-name {q(conn['name'])}{static}"
          f"{' --manual-request true' if manual else ''} {_sub(s)} --output none"])
 
 
@@ -163,10 +171,14 @@ def _approval(s: Step) -> list[str]:
     query = f"value[?ends_with(properties.privateEndpoint.id, '/privateEndpoints/{s.name}')].id | [0]"
     body = json.dumps(s.body, separators=(",", ":"))
     # az rest puts the cloud's ARM endpoint before a URL that starts with a resource id.
+    status = s.body["properties"]["privateLinkServiceConnectionState"]["status"]
     return [f"# the connection of {pe_id}",
             f"conn=\"$(az rest --method get --url {q(s.id + '?api-version=' + s.api_version)} "
             f"--query {q(query)} --output tsv)\"",
-            f"az rest --method put --url \"${{conn}}?api-version={s.api_version}\" --body {q(body)} --output none"]
+            f"if [ \"$(az rest --method get --url \"${{conn}}?api-version={s.api_version}\" "
+            f"--query properties.privateLinkServiceConnectionState.status --output tsv)\" != {q(status)} ]; then",
+            f"  az rest --method put --url \"${{conn}}?api-version={s.api_version}\" --body {q(body)} --output none",
+            "fi"]
 
 
 def _cluster(s: Step) -> list[str]:
@@ -180,11 +192,30 @@ def _cluster(s: Step) -> list[str]:
     # (connectedk8s update has no private-link flags), so compare the state, not existence.
     if s.body.get("tags"):
         flags += " --tags " + " ".join(q(f"{k}={v}") for k, v in s.body["tags"].items())
-    return [f"if [ \"$(az connectedk8s show {g} --name {q(s.name)} {_sub(s)} --query privateLinkState --output tsv "
-            f"2>/dev/null || true)\" != {q(state)} ]; then",
-            f"  az connectedk8s connect {g} --name {q(s.name)} --location {q(s.location)} {flags} "
-            f"--kube-context {q(s.name)} --yes {_sub(s)}",
-            "fi"]
+    out = [f"if [ \"$(az connectedk8s show {g} --name {q(s.name)} {_sub(s)} --query privateLinkState --output tsv "
+           f"2>/dev/null || true)\" != {q(state)} ]; then",
+           f"  az connectedk8s connect {g} --name {q(s.name)} --location {q(s.location)} {flags} "
+           f"--kube-context {q(s.name)} --yes {_sub(s)}",
+           "fi"]
+    enable, disable = cluster_features(s)
+    # Both commands converge (a feature already in that state stays so): safe to re-run.
+    if enable:
+        out.append(f"az connectedk8s enable-features {g} --name {q(s.name)} --features {' '.join(q(f) for f in enable)} "
+                   f"--kube-context {q(s.name)} {_sub(s)}")
+    if disable:
+        out.append(f"az connectedk8s disable-features {g} --name {q(s.name)} --features "
+                   f"{' '.join(q(f) for f in disable)} --kube-context {q(s.name)} --yes {_sub(s)}")
+    return out
+
+
+def cluster_features(s: Step) -> tuple[list[str], list[str]]:
+    """The features to enable (the topology's) and to disable: on a cluster without private link,
+    'connect' turns cluster-connect and custom-locations on by default, so those the topology does
+    not list are turned off again; with private link, connect leaves them off."""
+    p = s.body["properties"]
+    enable = [c["feature"] for c in p.get("arcAgentryConfigurations", [])]
+    disable = [] if p["privateLinkState"] == "Enabled" else [f for f in cat.UNSUPPORTED_FEATURES if f not in enable]
+    return enable, disable
 
 
 def _extension(s: Step) -> list[str]:

@@ -2,8 +2,9 @@
 CoreDNS, Windows DNS Server (PowerShell) and /etc/hosts lines.
 
 Every renderer returns ``{file name: text}`` with one main file the engine loads.
-DNSSEC validation is left off for the forwarded/overridden names: the private answers
-replace public data, and a validating resolver would reject them if the parent were signed.
+DNSSEC validation is turned off for the forwarded/overridden zones only (``insecure_zones``): the
+private answers replace public data, and a validating resolver would reject them if the parent
+were signed. Every other name is still validated.
 """
 
 from __future__ import annotations
@@ -34,7 +35,13 @@ def bind(d: SiteDns, opts: Options) -> dict[str, str]:
         f"    allow-query {{ {'; '.join(d.clients + ['localhost'])}; }};",
         "    recursion yes;",
         f"    allow-recursion {{ {'; '.join(d.clients + ['localhost'])}; }};",
-        "    dnssec-validation no;",
+        # Validation stays on for everything else; only the names answered privately are exempt.
+        "    dnssec-validation auto;",
+    ]
+    exempt = insecure_zones(d)
+    if exempt:
+        lines.append(f"    validate-except {{ {' '.join(f'{chr(34)}{z}{chr(34)};' for z in exempt)} }};")
+    lines += [
         "    notify no;",
     ]
     if d.upstream:
@@ -81,8 +88,7 @@ def unbound(d: SiteDns, opts: Options) -> dict[str, str]:
                   '    logfile: ""']
     if d.loopback_targets:
         lines.append("    do-not-query-localhost: no")
-    zones = sorted({z for z, _ in d.forwards} | {_public_zone(f) for f, _ in d.records})
-    lines += [f'    domain-insecure: "{z}"' for z in zones]
+    lines += [f'    domain-insecure: "{z}"' for z in insecure_zones(d)]
     # transparent: the listed names are answered here, every other name resolves as usual.
     for z in sorted({_public_zone(f) for f, _ in d.records}):
         lines.append(f'    local-zone: "{z}." transparent')
@@ -99,6 +105,12 @@ def unbound(d: SiteDns, opts: Options) -> dict[str, str]:
 
 def _unbound_server(s: Server) -> str:
     return s.host if s.port == 53 else f"{s.host}@{s.port}"
+
+
+def insecure_zones(d: SiteDns) -> list[str]:
+    """The zones answered privately (forwarded, or holding the manual records): DNSSEC validation
+    is off for these only."""
+    return sorted({z for z, _ in d.forwards} | {_public_zone(f) for f, _ in d.records})
 
 
 def _public_zone(fqdn: str) -> str:

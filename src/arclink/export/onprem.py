@@ -27,6 +27,8 @@ from arclink.model.index import Index, PeR, SiteR
 from arclink.model.resolve import site_reaches
 
 DESIGNS = ("forwarder", "manual")
+AUTO = "auto"  # each site its own design, read from the topology (``site_design``)
+PUBLIC = "public"  # a site without private-link clusters: no Arc forwarders or records
 
 
 class ExportError(Exception):
@@ -44,7 +46,7 @@ class Server:
 
 @dataclass
 class Options:
-    design: str = "forwarder"
+    design: str = AUTO  # forwarder, manual, or auto
     listen: Server | None = None  # default: the site's DNS server address, port 53
     address_map: dict[str, Server] = field(default_factory=dict)  # modelled IP -> real server
     upstream: Server | None = None  # default: the site's own upstream ("internet" = recursion)
@@ -79,17 +81,35 @@ def reachable_endpoints(ix: Index, site: SiteR) -> list[PeR]:
     return sorted(eps, key=lambda pe: 0 if pe.scope in scopes else 1)
 
 
+def site_design(site: SiteR, requested: str) -> str:
+    """The design a site's DNS export follows.
+
+    A site that runs no private-link cluster gets no Arc entries (``PUBLIC``). Otherwise the
+    requested design; ``auto`` reads it from the topology: ``manual`` when the site's DNS server
+    hosts Arc names itself (records or zones), ``forwarder`` otherwise.
+    """
+    if requested not in DESIGNS + (AUTO,):
+        raise ExportError(f"unknown DNS design '{requested}'; use one of: {', '.join(DESIGNS + (AUTO,))}.")
+    if not any(c.private_link for c in site.clusters):
+        return PUBLIC
+    if requested != AUTO:
+        return requested
+    dns = site.spec.dns
+    hosts_arc = dns is not None and (any(cat.arc_zone_for(r.name) for r in dns.records)
+                                     or any(cat.arc_zone_for(z) for z in dns.zones))
+    return "manual" if hosts_arc else "forwarder"
+
+
 def site_dns(ix: Index, site: SiteR, opts: Options) -> SiteDns:
-    if opts.design not in DESIGNS:
-        raise ExportError(f"unknown DNS design '{opts.design}'; use one of: {', '.join(DESIGNS)}.")
+    design = site_design(site, opts.design)
     dns = site.spec.dns
     listen = opts.listen or (Server(dns.address) if dns else None)
-    out = SiteDns(site.name, opts.design, listen, [str(n) for n in site.networks], [], [], None)
+    out = SiteDns(site.name, design, listen, [str(n) for n in site.networks], [], [], None)
     if opts.upstream is not None:
         out.upstream = opts.upstream
     elif dns and dns.upstream != "internet":
         out.upstream = _mapped(opts, dns.upstream)
-    if opts.design == "forwarder":
+    if design == "forwarder":
         fwds = [f for f in ix.forwarders.values() if f.vnet is not None and site_reaches(site, f.vnet)]
         if fwds:
             targets = [str(f.ip) for f in fwds]
@@ -104,18 +124,35 @@ def site_dns(ix: Index, site: SiteR, opts: Options) -> SiteDns:
                               "is connected to, or export with --design manual.")
         out.forwards = [(z.public_zone, [_mapped(opts, t) for t in targets]) for z in cat.ARC_ZONES]
         out.notes.append("forwards " + ", ".join(z.public_zone for z in cat.ARC_ZONES) + " to " + ", ".join(targets))
-    else:
+    elif design == "manual":
         eps = reachable_endpoints(ix, site)
         if not eps:
             raise ExportError(f"site '{site.name}' reaches no private endpoint of an Azure Arc Private Link Scope: "
                               "connect it to the endpoint's virtual network (VPN or ExpressRoute) first.")
         seen: set[str] = set()
+        assigned: list[str] = []
         for pe in eps:
+            fixed = {k.lower() for k in pe.spec.ip_addresses}
             for rec in pe.records:
                 if rec.record.fqdn not in seen:
                     seen.add(rec.record.fqdn)
                     out.records.append((rec.record.fqdn, rec.address))
+                    if rec.record.fqdn.lower() not in fixed:
+                        assigned.append(rec.record.fqdn)
         out.notes.append(f"A records of private endpoint '{eps[0].name}'")
+        if assigned:
+            out.notes.append("Azure assigns the addresses of " + ", ".join(assigned) + " when it creates the endpoint "
+                             "(the topology fixes none for them; these are the modelled ones): read them from the "
+                             "endpoint's DNS configuration after deployment (az network private-endpoint show "
+                             "--query customDnsConfigs) and correct them here")
+    else:
+        out.notes.append("no private-link cluster runs here: no Arc forwarders or records")
+    # The site's other conditional forwarders (Azure Monitor's zones, its own domains) stay as they are.
+    kept = [cf for cf in (dns.conditional_forwarders if dns else []) if cat.arc_zone_for(cf.zone) is None]
+    for cf in kept:
+        out.forwards.append((cf.zone.rstrip("."), [_mapped(opts, t) for t in cf.targets]))
+    if kept:
+        out.notes.append("keeps the site's conditional forwarders for " + ", ".join(cf.zone for cf in kept))
     return out
 
 

@@ -18,11 +18,13 @@ import msgspec
 
 from arclink.model import catalogue as cat
 from arclink.model.arm_codec import cluster_tags, extension_name, record_properties, security_rule
-from arclink.model.index import ClusterR, Index, PeR, ZoneR
+from arclink.model.index import ClusterR, Index, PeR, VNetR, ZoneR
 
 # api-versions the templates pin: the versions of the specs in shared/specs
-# (reference/arm-api.md §0), all of which the real service lists.
+# (reference/arm-api.md §0), all of which the real service lists. The one table for every
+# format (az script, ARM, Bicep, Terraform's azapi resources) and for `arclink apply`.
 API_VERSIONS = {
+    "Microsoft.Resources/providers": "2025-04-01",
     "Microsoft.Resources/resourceGroups": "2025-04-01",
     "Microsoft.Resources/deployments": "2025-04-01",
     "Microsoft.Network/networkSecurityGroups": "2025-07-01",
@@ -114,6 +116,55 @@ def seed_security_rules() -> list[dict]:
     return out
 
 
+class PlanError(ValueError):
+    """The topology cannot be planned as written; ``str()`` says what and how to fix it."""
+
+
+def gateway_vnets(ix: Index) -> set[str]:
+    """Lower ids of the VNets sites land on over VPN or ExpressRoute: the ones with a gateway."""
+    return {v.id.lower() for site in ix.sites.values() for _, v in site.connections}
+
+
+def peering_flags(ix: Index, vnet: VNetR, peer: VNetR) -> dict[str, bool]:
+    """``allowGatewayTransit`` / ``useRemoteGateways`` of ``vnet``'s peering with ``peer``.
+
+    As written under the VNet's ``gatewayTransit`` where it is; otherwise structural: a site
+    that lands on a hub reaches a spoke only when the hub allows gateway transit and the
+    spoke uses the remote gateways. A VNet with its own gateway uses none remotely, and a VNet
+    uses remote gateways on one peering at most (Azure refuses a second), the first hub's.
+    """
+    gws = gateway_vnets(ix)
+    has_gw, peer_gw = vnet.id.lower() in gws, peer.id.lower() in gws
+    first_hub = next((p for p in vnet.peers if p.id.lower() in gws), None)
+    flags = {"allowGatewayTransit": has_gw and not peer_gw,
+             "useRemoteGateways": peer_gw and not has_gw and first_hub is peer}
+    for k, w in enumerate(vnet.spec.gateway_transit):
+        target = ix.vnet(w.virtual_network)
+        if target is None or target not in vnet.peers:
+            raise PlanError(f"virtual network '{vnet.name}': gatewayTransit[{k}] names '{w.virtual_network}', which "
+                            f"is not peered with it; add it to peerings or remove the entry.")
+        if target is peer:
+            if w.allow_gateway_transit is not None:
+                flags["allowGatewayTransit"] = w.allow_gateway_transit
+            if w.use_remote_gateways is not None:
+                flags["useRemoteGateways"] = w.use_remote_gateways
+    return flags
+
+
+def ip_configurations(pe: PeR) -> list[dict]:
+    """The endpoint's static ``ipConfigurations``: one per FQDN the topology fixes (``ipAddresses``),
+    named after the FQDN, with the required member of its zone (``catalogue.ARC_ZONE_MEMBERS``)."""
+    fixed = {k.lower(): v for k, v in pe.spec.ip_addresses.items()}
+    out = []
+    for rec in pe.records:
+        address = fixed.get(rec.record.fqdn.lower())
+        if address:
+            out.append({"name": rec.record.fqdn, "properties": {
+                "groupId": cat.ARC_GROUP_ID, "memberName": cat.ARC_ZONE_MEMBERS[rec.record.zone.key],
+                "privateIPAddress": address}})
+    return out
+
+
 class _Builder:
     def __init__(self, ix: Index):
         self.ix = ix
@@ -149,8 +200,7 @@ class _Builder:
             self.nsg(nsg)
         for vnet in ix.vnets.values():
             self.vnet(vnet)
-        for vnet in ix.vnets.values():
-            self.peerings(vnet)
+        self.peerings()
         for scope in ix.scopes.values():
             self.add(Step("privateLinkScope", self.key("pls", scope.name), scope.id, cat.ARC_RESOURCE_TYPE, scope.name,
                           scope.subscription, scope.resource_group, scope.location,
@@ -264,15 +314,20 @@ class _Builder:
                       + ", ".join(f"{s.name} {s.spec.address_prefix}" for s in vnet.subnets.values()),
                       list(dict.fromkeys(d for d in deps if d)), source=vnet))
 
-    def peerings(self, vnet):
-        for peer in vnet.peers:
+    def peerings(self):
+        pairs = [(vnet, peer, peering_flags(self.ix, vnet, peer)) for vnet in self.ix.vnets.values() for peer in vnet.peers]
+        # The hub's side (allowing transit) before the spoke's side that uses it.
+        pairs.sort(key=lambda t: t[2]["useRemoteGateways"])
+        for vnet, peer, flags in pairs:
             name = f"{vnet.name}-to-{peer.name}"
+            transit = (" (allows gateway transit)" if flags["allowGatewayTransit"] else "") + \
+                (" (uses remote gateways)" if flags["useRemoteGateways"] else "")
             self.add(Step("virtualNetworkPeering", self.key("peer", name), f"{vnet.id}/virtualNetworkPeerings/{name}",
                           "Microsoft.Network/virtualNetworks/virtualNetworkPeerings", name, vnet.subscription,
                           vnet.resource_group, None,
                           {"properties": {"remoteVirtualNetwork": {"id": peer.id}, "allowVirtualNetworkAccess": True,
-                                          "allowForwardedTraffic": True, "useRemoteGateways": False}},
-                          f"peer virtual network {vnet.name} with {peer.name}",
+                                          "allowForwardedTraffic": True, **flags}},
+                          f"peer virtual network {vnet.name} with {peer.name}{transit}",
                           [self.ref(vnet.id), self.ref(peer.id)], source=vnet))
 
     def zone(self, zone: ZoneR):
@@ -306,7 +361,10 @@ class _Builder:
 
     def endpoint(self, pe: PeR):
         conn = {"name": pe.name, "properties": {"privateLinkServiceId": pe.target_id, "groupIds": list(pe.spec.group_ids)}}
-        props = {"subnet": {"id": pe.subnet.id}}
+        props: dict = {"subnet": {"id": pe.subnet.id}}
+        static = ip_configurations(pe)
+        if static:
+            props["ipConfigurations"] = static
         if pe.spec.manual_approval:
             props["manualPrivateLinkServiceConnections"] = [conn]
         else:

@@ -10,10 +10,11 @@ References between resources are Terraform references, so Terraform orders them 
 
 from __future__ import annotations
 
-from arclink.export.plan import Plan, Step
+from arclink.export.plan import API_VERSIONS, Plan, Step
 
 MAIN_FILE = "main.tf"
-AZAPI_CLUSTER_TYPE = "Microsoft.Kubernetes/connectedClusters@2024-01-01"  # the stable version with the PL fields
+_CLUSTER = "Microsoft.Kubernetes/connectedClusters"
+AZAPI_CLUSTER_TYPE = f"{_CLUSTER}@{API_VERSIONS[_CLUSTER]}"  # the plan's one api-version per type
 
 
 def hstr(s: str) -> str:
@@ -207,6 +208,8 @@ class _Renderer:
         b.attr("virtual_network_name", Ref(vref.replace(".id", ".name")) if vref else vnet_id.rsplit("/", 1)[-1])
         b.attr("remote_virtual_network_id", self.idref(s.body["properties"]["remoteVirtualNetwork"]["id"]))
         b.attr("allow_virtual_network_access", True).attr("allow_forwarded_traffic", True)
+        p = s.body["properties"]
+        b.attr("allow_gateway_transit", p["allowGatewayTransit"]).attr("use_remote_gateways", p["useRemoteGateways"])
 
     def _privateLinkScope(self, s: Step):
         b = self.new("azurerm_arc_private_link_scope", s.key, s.id)
@@ -255,6 +258,11 @@ class _Renderer:
         c.attr("subresource_names", conn["properties"]["groupIds"]).attr("is_manual_connection", manual)
         if manual:
             c.attr("request_message", "Azure Arc private link for Arc-enabled Kubernetes")
+        for ic in p.get("ipConfigurations", []):
+            b.block("ip_configuration").attr("name", ic["name"]) \
+                .attr("private_ip_address", ic["properties"]["privateIPAddress"]) \
+                .attr("subresource_name", ic["properties"]["groupId"]) \
+                .attr("member_name", ic["properties"]["memberName"])
         zg = next((z for z in self.plan.of_kind("privateDnsZoneGroup") if z.depends_on[0] == s.key), None)
         if zg is not None:
             g = b.block("private_dns_zone_group")

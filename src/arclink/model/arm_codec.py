@@ -200,6 +200,11 @@ def topology_from_resources(resources: Iterable[dict], onprem: dict | None = Non
                 for g in groups for c in (g.get("properties") or {}).get("privateDnsZoneConfigs") or []]
         fixed = {c["fqdn"]: c["ipAddresses"][0] for c in p.get("customDnsConfigs") or []
                  if c.get("fqdn") and c.get("ipAddresses")}
+        # Static ipConfigurations, as the exports write them: named after the FQDN they fix.
+        for c in p.get("ipConfigurations") or []:
+            ip = (c.get("properties") or {}).get("privateIPAddress") if isinstance(c, dict) else None
+            if ip and c.get("name") and "." in c["name"]:
+                fixed.setdefault(c["name"], ip)
         if fixed:
             entry["ipAddresses"] = fixed
         doc["privateEndpoints"].append(entry)

@@ -45,6 +45,14 @@ ARC_RESOURCE_TYPE = "Microsoft.HybridCompute/privateLinkScopes"
 ARC_GROUP_ID = "hybridcompute"
 # The GET privateLinkResources answer (spec example 2025-01-13, zones per the docs table).
 ARC_REQUIRED_MEMBERS = ("HybridCompute.ServerDP", "HybridCompute.K8sConfigurationDP", "HybridCompute.GuestConfigDP")
+# Which required member serves each Arc zone (by the members' names: Server = his,
+# K8sConfiguration = dp.kubernetesconfiguration, GuestConfig = guestconfiguration). UNCONFIRMED:
+# Azure documents no table; a static ipConfiguration names one of these per address.
+ARC_ZONE_MEMBERS = {
+    "his": "HybridCompute.ServerDP",
+    "dp": "HybridCompute.K8sConfigurationDP",
+    "guestconfiguration": "HybridCompute.GuestConfigDP",
+}
 
 # The troubleshooting section's three lookups.
 SEED_CHECK_NAMES = (

@@ -74,6 +74,18 @@ class Subnet(_S):
     ] = "Disabled"
 
 
+class PeeringGatewayTransit(_S):
+    """ARM's gateway-transit flags on this VNet's side of its peering with ``virtualNetwork``.
+
+    Left out, the exports decide: the side that sites land on (VPN or ExpressRoute) allows
+    gateway transit, the peered side without a gateway uses the remote gateways.
+    """
+
+    virtual_network: str
+    allow_gateway_transit: bool | None = None
+    use_remote_gateways: bool | None = None
+
+
 class VirtualNetwork(_S):
     name: str
     address_space: list[str]
@@ -84,6 +96,7 @@ class VirtualNetwork(_S):
     # Empty means Azure-provided DNS (168.63.129.16 with the VNet's private zone links).
     dns_servers: list[str] = []
     peerings: list[str] = []
+    gateway_transit: list[PeeringGatewayTransit] = []
 
 
 class PrivateLinkScope(_S):
