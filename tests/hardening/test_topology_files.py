@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from arclink.model import loader
+from arclink.model import input_limits, loader
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -68,7 +68,7 @@ def test_serve_refuses_an_alias_bomb(bomb, tmp_path):
 
 def test_many_aliases_are_refused(tmp_path):
     path = tmp_path / "aliases.yaml"
-    path.write_text("x: &x 1\ny: [" + ",".join(["*x"] * (loader.MAX_ALIASES + 1)) + "]\n")
+    path.write_text("x: &x 1\ny: [" + ",".join(["*x"] * (input_limits.MAX_ALIASES + 1)) + "]\n")
     assert_refused(arclink("lint", path), path, "alias")
 
 
@@ -108,17 +108,17 @@ def test_a_fifo_is_refused_without_blocking(tmp_path):
 def test_a_file_over_the_size_limit_is_refused(tmp_path):
     path = tmp_path / "huge.yaml"
     with open(path, "wb") as fh:  # sparse: no disk is used
-        fh.truncate(loader.MAX_FILE_BYTES + 1)
+        fh.truncate(input_limits.MAX_FILE_BYTES + 1)
     assert_refused(arclink("lint", path), path, "larger than 64 MiB")
 
 
 def test_reading_stops_at_the_limit_whatever_the_size_says(tmp_path, monkeypatch):
     """/proc files and growing files report a size that is not what is read: the count is what is read."""
-    monkeypatch.setattr(loader, "MAX_FILE_BYTES", 1000)
+    monkeypatch.setattr(input_limits, "MAX_FILE_BYTES", 1000)
     path = tmp_path / "grows.yaml"
     path.write_text("# " + "x" * 2000 + "\n")
     real_fstat = os.fstat
-    monkeypatch.setattr(loader.os, "fstat", lambda fd: os.stat_result((*real_fstat(fd)[:6], 10, *real_fstat(fd)[7:])))
+    monkeypatch.setattr(input_limits.os, "fstat", lambda fd: os.stat_result((*real_fstat(fd)[:6], 10, *real_fstat(fd)[7:])))
     with pytest.raises(loader.TopologyError, match="larger than"):
         loader.read_topology(path)
 
