@@ -39,6 +39,7 @@ from arclink.model.live import LiveState
 from arclink.model.reach import REASONS, Reach, reach
 from arclink.model.wire import (HEADER_LEN, MAX_MESSAGE, PROTOCOL_REASONS, ProxyHeaderError, auth_payload,
                                 body_length, decode_proxy_v2)
+from arclink.gateway.hello import MessageError, parse_hello, parse_message, require_sni, too_large
 from arclink.gateway.status import Recorder, Tracker
 from arclink.gateway.tls import server_context
 from arclink.loopthread import LoopThread, new_event_loop
@@ -210,13 +211,11 @@ class Gateway:
                 hello = await _read(reader, self.handshake_timeout)
             except TimeoutError:
                 raise _Refused("BadHandshake", f"{PROTOCOL_REASONS['BadHandshake']} (no hello in time)") from None
-            if not isinstance(hello, dict) or hello.get("type") != "hello":
-                raise _Refused("BadHandshake", PROTOCOL_REASONS["BadHandshake"])
             try:
-                der = base64.b64decode(hello.get("key") or "", validate=True)
-                sig = base64.b64decode(hello.get("sig") or "", validate=True)
-            except (binascii.Error, ValueError, TypeError):
-                raise _Refused("BadHandshake", PROTOCOL_REASONS["BadHandshake"]) from None
+                der, sig = parse_hello(hello)
+                sni = require_sni(sni)
+            except MessageError as exc:
+                raise _Refused("BadHandshake", exc.reason) from None
             version, index = self.live.snapshot()
             proved = pki.verify_challenge(der, sig, auth_payload(nonce, sni or ""))
             cluster = self._cluster_for_key(version, index, der) if proved else None
@@ -332,14 +331,14 @@ async def _read(reader: asyncio.StreamReader, timeout: float) -> Any:
     """One JSON line; None at a clean end of stream."""
     try:
         line = await asyncio.wait_for(reader.readline(), timeout)
-    except asyncio.LimitOverrunError:
-        raise _Refused("BadHandshake", "A message is larger than 64 KiB.") from None
+    except (asyncio.LimitOverrunError, ValueError):  # readline reports a line over its limit as ValueError
+        raise _Refused("BadHandshake", too_large().reason) from None
     if not line:
         return None
     try:
-        return msgspec.json.decode(line)
-    except msgspec.DecodeError:
-        raise _Refused("BadHandshake", PROTOCOL_REASONS["BadHandshake"]) from None
+        return parse_message(line)
+    except MessageError as exc:
+        raise _Refused("BadHandshake", exc.reason) from None
 
 
 # --- running in a thread -----------------------------------------------------------------------

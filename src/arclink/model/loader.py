@@ -20,6 +20,7 @@ import yaml
 from arclink.model import schema
 from arclink.model.errors import TopologyError
 from arclink.model.index import Index, build_index
+from arclink.model.input_limits import check_aliases, composer_for, read_regular_file
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -30,26 +31,36 @@ def load(path: str | Path) -> Index:
 
 
 def read_topology(path: str | Path) -> str:
-    """A topology file's text; raises ``TopologyError`` when it cannot be read as UTF-8."""
+    """A topology file's text; raises ``TopologyError`` when it cannot be read as UTF-8.
+
+    Only a regular file of at most ``input_limits.MAX_FILE_BYTES`` is read: a FIFO would block forever and
+    /dev/zero would fill memory, so the file is opened without blocking and checked before reading.
+    """
     p = Path(path)
     try:
-        return p.read_text(encoding="utf-8")
+        data = read_regular_file(p)
     except FileNotFoundError:
         raise TopologyError(f"file not found: {p}. Check the path.", file=str(p)) from None
     except IsADirectoryError:
         raise TopologyError(f"{p} is a directory; give a topology file (YAML or JSON).", file=str(p)) from None
-    except UnicodeDecodeError as exc:
-        line = p.read_bytes().count(b"\n", 0, exc.start) + 1
-        raise TopologyError(f"the file is not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); save it as UTF-8 "
-                            "YAML or JSON.", file=str(p), line=line) from None
     except OSError as exc:
         raise TopologyError(f"cannot read the file: {exc.strerror}.", file=str(p)) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise TopologyError(f"the file is not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); save it as UTF-8 "
+                            "YAML or JSON.", file=str(p), line=line) from None
 
 
 def loads(text: str, file: str = "<topology>") -> Index:
     with _collector_paused():
-        doc = parse_document(text, file)
-        topo = to_topology(doc, text, file)
+        try:
+            doc = parse_document(text, file)
+            topo = to_topology(doc, text, file)
+        except RecursionError:  # the parsers and msgspec refuse deep nesting this way
+            raise TopologyError("the document is nested too deeply to be a topology; a topology is a few levels "
+                                "of mappings and lists.", file=file) from None
         try:
             return build_index(topo)
         except TopologyError as exc:
@@ -102,8 +113,11 @@ def _parse_yaml(text: str, file: str) -> Any:
             return yaml_rs.loads(text)
         except Exception as exc:  # yaml_rs.YAMLDecodeError, or a value it cannot build
             fast_error = str(exc)
+    loader = composer_for(text, _Loader)
     try:
-        doc = yaml.load(text, Loader=_Loader)
+        root = yaml.compose(text, Loader=loader)
+        check_aliases(root, file)
+        doc = _construct(text, root, loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -112,7 +126,7 @@ def _parse_yaml(text: str, file: str) -> Any:
     if yaml_rs is None:
         return doc
     # PyYAML accepted what yaml-rs refused: a duplicate key (PyYAML silently keeps the last one) or YAML 1.2 detail.
-    dup = _duplicate_key(text)
+    dup = _duplicate_key(root)
     if dup:
         key, path, line = dup
         raise TopologyError(f"duplicate key '{key}'; each key may appear once in a mapping (the first would be lost).",
@@ -122,15 +136,31 @@ def _parse_yaml(text: str, file: str) -> Any:
     raise TopologyError(f"malformed YAML: {reason}.", file=file, line=int(m.group(1)) if m else None)
 
 
-def _duplicate_key(text: str) -> tuple[str, str, int] | None:
-    """The first key that appears twice in one mapping: (key, JSON path, line)."""
-    try:
-        root = yaml.compose(text, Loader=_Loader)
-    except yaml.YAMLError:
+def _construct(text: str, root: Any, loader_class: Any) -> Any:
+    """The document of an already composed node tree (aliases stay shared objects, as in ``yaml.load``)."""
+    if root is None:
         return None
+    loader = loader_class(text)
+    try:
+        return loader.construct_document(root)
+    finally:
+        loader.dispose()
+
+
+def _duplicate_key(root: Any) -> tuple[str, str, int] | None:
+    """The first key that appears twice in one mapping: (key, JSON path, line).
+
+    Each node is visited once, however many aliases point at it.
+    """
+    if root is None:
+        return None
+    visited: set[int] = set()
     todo = [(root, "$")]
     while todo:
         node, path = todo.pop()
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
         if isinstance(node, yaml.MappingNode):
             seen = set()
             for k, v in node.value:
