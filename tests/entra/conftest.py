@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import unavailable
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -66,9 +68,7 @@ def az():
     path = find_test_az()
     if path is None:
         msg = "the Azure CLI is not installed: .ci/run puts it in .venv-az (or set ARCLINK_TEST_AZ)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
+        unavailable(msg)
     return path
 
 

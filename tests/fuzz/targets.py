@@ -26,11 +26,11 @@ class Crash(AssertionError):
 
 
 def arm_body() -> Callable[[bytes], None]:
-    from arclink.arm import app, control
+    from arclink.arm import control, wire
     from arclink.arm.errors import ArmError
 
     def one(data: bytes) -> None:
-        for read in (app._json_object, lambda b: control._json_object(b, "The body must be a JSON object.")):
+        for read in (wire.json_object, lambda b: control._json_object(b, "The body must be a JSON object.")):
             try:
                 obj = read(data)
             except ArmError as exc:
@@ -39,7 +39,7 @@ def arm_body() -> Callable[[bytes], None]:
             else:
                 if not isinstance(obj, dict):
                     raise Crash(f"a {type(obj).__name__} accepted as a JSON object")
-        location = app._location_of(data)
+        location = wire.location_of(data)
         if location is not None and not isinstance(location, str):
             raise Crash(f"location {location!r} is not a string")
     return one

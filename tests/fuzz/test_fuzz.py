@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import require_module
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import targets  # noqa: E402
@@ -42,12 +44,7 @@ def test_seed_corpus_replays_cleanly(name):
 
 
 def _atheris_available() -> bool:
-    try:
-        import atheris  # noqa: F401
-    except ImportError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("atheris is not installed (pip install -e '.[test]' installs it)")
-        pytest.skip("atheris is not installed (pip install -e '.[test]' installs it)")
+    require_module("atheris")  # pip install -e '.[test]' installs it
     return True
 
 

@@ -16,7 +16,7 @@ from arclink import pki
 from arclink.model.wire import MAX_MESSAGE, auth_payload, encode_proxy_v2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))
-from gw_world import World  # noqa: E402
+from gateway_fixtures import World  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
 FQDN = "gbl.his.arc.azure.com"
