@@ -30,7 +30,7 @@ _ARM_ID = re.compile(
 
 
 def parse_arm_id(value: str) -> dict | None:
-    m = _ARM_ID.match(value or "")
+    m = _ARM_ID.fullmatch(value or "")
     return m.groupdict() if m else None
 
 
@@ -335,7 +335,7 @@ class _Builder:
         t, ix = self.t, self.ix
         for i, s in enumerate(t.subscriptions):
             p = f"$.subscriptions[{i}]"
-            if not _GUID.match(s.id):
+            if not _GUID.fullmatch(s.id):
                 self.fail(p + ".id", f"'{s.id}' is not a subscription id (a GUID).", "InvalidSubscriptionId")
             if s.id.lower() in ix.subscriptions:
                 self.fail(p + ".id", f"duplicate subscription '{s.id}'.", "DuplicateName")
