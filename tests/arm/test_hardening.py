@@ -472,3 +472,23 @@ def test_record_bodies_of_every_wrong_type_get_a_4xx(zone):
     zone.live.refresh()
     assert zone.live._built == zone.store.generation
     assert not failures, "\n".join(failures[:30])
+
+
+def test_serve_refuses_a_damaged_database_and_reset_starts_afresh(tmp_path):
+    from arclink.cli.main import UserError
+    from arclink.cli.serve import start_services
+
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "arm.db").write_bytes(b"")
+    with pytest.raises(UserError) as info:
+        start_services(state)
+    assert info.value.code == 2
+    message = str(info.value)
+    assert str(state / "arm.db") in message and "--reset" in message and "\n" not in message
+    assert (state / "arm.db").read_bytes() == b""  # nothing was overwritten
+    svc = start_services(state, reset=True)
+    try:
+        assert svc.endpoints["token"] and len(svc.store) == 0
+    finally:
+        svc.stop()

@@ -37,6 +37,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--topology", metavar="FILE", help="seed the emulator from a topology file (YAML or JSON)")
     parser.add_argument("--api-version-check", choices=("strict", "lenient", "off"), default=None,
                         help="api-version policy (default strict; env ARCLINK_API_VERSION_CHECK)")
+    parser.add_argument("--reset", action="store_true",
+                        help="start afresh: delete the stored resources, token and subscription first")
 
 
 @dataclass
@@ -154,7 +156,7 @@ def _bind(host: str, port: int) -> socket.socket:
 
 def start_services(state_dir, *, in_memory: bool = False, host: str = "127.0.0.1", arm_port: int = 0,
                    dns_port: int = 0, gateway_port: int = 0, topology=None, api_version_check: str | None = None,
-                   write_endpoints: bool = True) -> Services:
+                   write_endpoints: bool = True, reset: bool = False) -> Services:
     """Start ARM (uvicorn in a background thread), DNS and gateway; write endpoints.json when ready.
 
     ``topology`` seeds an empty or existing state: a ``schema.Topology``, an ``Index`` or a file path.
@@ -167,6 +169,9 @@ def start_services(state_dir, *, in_memory: bool = False, host: str = "127.0.0.1
         raise UserError(f"api-version check '{mode}' is not one of strict, lenient, off (ARCLINK_API_VERSION_CHECK).")
     lock = _lock_state(state_dir)
     try:
+        if reset:  # under the lock: never under a running server
+            for name in ("arm.db", "arm.db-wal", "arm.db-shm", "settings.json"):
+                (state_dir / name).unlink(missing_ok=True)
         return _start_locked(lock, state_dir, mode, in_memory=in_memory, host=host, arm_port=arm_port,
                              dns_port=dns_port, gateway_port=gateway_port, topology=topology,
                              write_endpoints=write_endpoints)
@@ -182,10 +187,13 @@ def _start_locked(lock, state_dir: Path, mode: str, *, in_memory, host, arm_port
     from arclink.arm.app import ArmConfig, create_app
     from arclink.arm.errors import ArmError
     from arclink.arm.live import StoreLiveState
-    from arclink.arm.store import Store
+    from arclink.arm.store import Store, StoreCorrupt
 
     try:
         store = Store(None if in_memory else state_dir / "arm.db")
+    except StoreCorrupt as exc:
+        raise UserError(f"{exc.path} is damaged ({exc.reason}): restore it from a copy, or start with --reset to "
+                        "begin afresh (its resources, token and subscription are lost).") from None
     except Exception as exc:  # sqlite3.DatabaseError and friends
         raise UserError(f"cannot open the database in {state_dir}: {exc}. Remove arm.db or use another --state.") from None
     if in_memory:
@@ -301,7 +309,7 @@ def run(args) -> int:
         signal.signal(sig, lambda *_: stop.set())
     services = start_services(args.state, in_memory=args.in_memory, host=args.host, arm_port=args.arm_port,
                               dns_port=args.dns_port, gateway_port=args.gateway_port, topology=args.topology,
-                              api_version_check=args.api_version_check)
+                              api_version_check=args.api_version_check, reset=args.reset)
     e = services.endpoints
     dns = f"{e['dns']['host']}:{e['dns']['port']}" if e["dns"] else "off"
     gw = f"{e['gateway']['host']}:{e['gateway']['port']}" if e["gateway"] else "off"
