@@ -192,8 +192,8 @@ def _start_locked(lock, state_dir: Path, mode: str, *, in_memory, host, arm_port
     try:
         store = Store(None if in_memory else state_dir / "arm.db")
     except StoreCorrupt as exc:
-        raise UserError(f"{exc.path} is damaged ({exc.reason}): restore it from a copy, or start with --reset to "
-                        "begin afresh (its resources, token and subscription are lost).") from None
+        raise UserError(f"cannot open the database {exc.path}: {exc.reason}; restore it from a copy, or start with "
+                        "--reset to begin afresh (its resources, token and subscription are lost).") from None
     except Exception as exc:  # sqlite3.DatabaseError and friends
         raise UserError(f"cannot open the database in {state_dir}: {exc}. Remove arm.db or use another --state.") from None
     if in_memory:
