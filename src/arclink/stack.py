@@ -155,7 +155,8 @@ def _bind(host: str, port: int) -> socket.socket:
 
 def start_services(state_dir: str | Path, *, in_memory: bool = False, host: str = "127.0.0.1", arm_port: int = 0,
                    dns_port: int = 0, gateway_port: int = 0, topology: Any = None,
-                   api_version_check: str | None = None, write_endpoints: bool = True) -> Services:
+                   api_version_check: str | None = None, write_endpoints: bool = True,
+                   reset: bool = False) -> Services:
     """Start ARM (uvicorn in a background thread), DNS and gateway; write endpoints.json when ready.
 
     ``topology`` seeds an empty or existing state: a ``schema.Topology``, an ``Index`` or a file path.
@@ -169,6 +170,9 @@ def start_services(state_dir: str | Path, *, in_memory: bool = False, host: str 
         raise StackError(f"api-version check '{mode}' is not one of strict, lenient, off (ARCLINK_API_VERSION_CHECK).")
     lock = _lock_state(state_dir)
     try:
+        if reset:  # under the lock: never under a running server
+            for name in ("arm.db", "arm.db-wal", "arm.db-shm", "settings.json", "principals.json"):
+                (state_dir / name).unlink(missing_ok=True)
         return _start_locked(lock, state_dir, mode, in_memory=in_memory, host=host, arm_port=arm_port,
                              dns_port=dns_port, gateway_port=gateway_port, topology=topology,
                              write_endpoints=write_endpoints)
@@ -184,7 +188,7 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
     from arclink.arm.app import ArmConfig, create_app
     from arclink.arm.errors import ArmError
     from arclink.arm.live import StoreLiveState
-    from arclink.arm.store import Store
+    from arclink.arm.store import Store, StoreCorrupt
     from arclink import entra
     from arclink.principals import PrincipalError
     from arclink.dns.server import start_dns_server
@@ -192,6 +196,9 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
 
     try:
         store = Store(None if in_memory else state_dir / "arm.db")
+    except StoreCorrupt as exc:
+        raise StackError(f"cannot open the database {exc.path}: {exc.reason}; restore it from a copy, or start with "
+                         "--reset to begin afresh (its resources, token and subscription are lost).") from None
     except Exception as exc:  # sqlite3.DatabaseError and friends
         raise StackError(f"cannot open the database in {state_dir}: {exc}. Remove arm.db or use another --state.") from None
     if in_memory:

@@ -68,9 +68,7 @@ def test_fuzz(name, tmp_path):
     assert "Done" in result.stderr, result.stderr[-3000:]
 
 
-@pytest.mark.xfail(strict=False, reason="issue 11 point 10: JSON nested 1,000 levels deep raises RecursionError "
-                                        "from msgspec in arm/app._json_object, control._json_object and "
-                                        "app._location_of (fixed with ARM's depth limit, not here)")
+# JSON nested 1,000 levels deep once raised RecursionError in the ARM body readers (issue 11 point 10)
 @pytest.mark.parametrize("reproducer", _corpus(HERE / "known" / "arm_body"), ids=lambda p: p.name)
 def test_known_arm_body_reproducers(reproducer):
     targets.TARGETS["arm_body"]()(reproducer.read_bytes())

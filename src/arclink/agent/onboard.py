@@ -76,7 +76,7 @@ def validate_flags(req: ConnectRequest) -> None:
         raise OnboardingError(CONFLICTING_FLAGS, "ArgumentUsageError")
     if req.enable_private_link is True and not req.private_link_scope_resource_id:
         raise OnboardingError(MISSING_SCOPE_ID, "ArgumentUsageError")
-    if not _NAME.match(req.name or ""):
+    if not _NAME.fullmatch(req.name or ""):
         raise OnboardingError(f"The cluster name '{req.name}' is not valid: use 1-260 letters, digits, '-' or '_'.",
                               "InvalidArgumentValueError")
 

@@ -27,7 +27,7 @@ class VersionPolicy:
         if not v:
             raise bad_request("MissingApiVersionParameter", "The api-version query parameter (?api-version=) is "
                                                             "required for all requests.")
-        if not _VERSION.match(v):
+        if not _VERSION.fullmatch(v):
             raise bad_request("InvalidApiVersionParameter", f"The api-version '{v}' is invalid. The supported versions "
                                                             f"are '{','.join(sorted(listed, reverse=True))}'.")
         return mode == "strict"

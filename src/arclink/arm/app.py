@@ -18,11 +18,11 @@ from arclink.arm import auth, control, types
 from arclink.arm.api_versions import VersionPolicy
 from arclink.arm.config import ArmConfig
 from arclink.arm.engine import Engine, Result
-from arclink.arm.errors import ArmError, bad_request
+from arclink.arm.errors import ArmError, bad_request, write_failed
 from arclink.arm.live import LiveModel, PublishOnChange, StoreLiveState
 from arclink.arm.resources import hooks_for
 from arclink.arm.routes import Route, parse
-from arclink.arm.store import Store
+from arclink.arm.store import Store, StoreWriteError
 from arclink.arm.wire import (MAX_BODY, Message, Receive, Send, json_object, location_of, method_not_allowed, only,
                               query_get, read_body, send_result)
 from arclink.model import catalogue as cat
@@ -101,15 +101,25 @@ class ArmApp:
         return result
 
     async def _durably(self, work: Callable[[], Result]) -> Result:
-        """``work()``, answered only once the writes it made are on disk (group commit)."""
+        """``work()``, answered only once the writes it made are on disk (group commit).
+
+        A write that did not reach the disk is answered with the cause (memory is already
+        as it was before it)."""
         store = self.engine.store
         store.take_futures()
         try:
             result = work()
+        except StoreWriteError as exc:
+            raise write_failed(exc.disk_full, str(exc)) from None
         finally:
             futures = store.take_futures()
         if futures:
-            await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
+            outcomes = await asyncio.gather(*(asyncio.wrap_future(f) for f in futures), return_exceptions=True)
+            for outcome in outcomes:
+                if isinstance(outcome, StoreWriteError):
+                    raise write_failed(outcome.disk_full, str(outcome))
+                if isinstance(outcome, BaseException):
+                    raise outcome
         return result
 
     # --- dispatch -------------------------------------------------------------------------
@@ -141,7 +151,7 @@ class ArmApp:
             raise ArmError(404, "InvalidRequestUri" if not route.sub else "InvalidResourceType",
                            f"The request path '{path}' does not name a resource, collection or action this service "
                            "offers.")
-        if not _GUID.match(route.sub):
+        if not _GUID.fullmatch(route.sub):
             raise bad_request("InvalidSubscriptionId", f"The provided subscription identifier '{route.sub}' is "
                                                        "malformed or invalid.")
         if route.kind == "subscription":

@@ -16,12 +16,10 @@ from arclink.arm.errors import ArmError, bad_request
 from arclink.arm.live import LiveModel
 from arclink.arm.model_view import onprem_of
 from arclink.arm.store import Store
+from arclink.arm.wire import JsonTooDeep, decode_json
 from arclink.model import schema
 from arclink.model.arm_codec import topology_from_resources
 from arclink.model.errors import TopologyError
-
-_dec = msgspec.json.Decoder()
-
 
 class ControlHost(Protocol):
     """What the control API uses of the front door."""
@@ -34,8 +32,8 @@ class ControlHost(Protocol):
 def _json_object(body: bytes, must_be: str) -> dict[str, Any]:
     """The request body as a JSON object, else a 400 saying ``must_be``."""
     try:
-        doc = _dec.decode(body) if body else None
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # msgspec raises the latter for bad UTF-8
+        doc = decode_json(body) if body else None
+    except (msgspec.DecodeError, UnicodeDecodeError, JsonTooDeep) as exc:  # msgspec raises the latter for bad UTF-8
         raise bad_request("InvalidRequestContent", f"The body is not JSON: {exc}.") from None
     if not isinstance(doc, dict):
         raise bad_request("InvalidRequestContent", must_be)
@@ -109,6 +107,8 @@ def _onprem(app: ControlHost, kind: str, rest: list[str], method: str, body: byt
     elif method == "PUT":
         doc = _json_object(body, "The body must be a JSON object in the topology's shape.")
         doc.setdefault("name", name)
+        if not isinstance(doc["name"], str):
+            raise bad_request("InvalidRequestContent", "The body's name must be a string.", "name")
         if doc["name"].lower() != key:
             raise bad_request("InvalidRequestContent", f"The body's name '{doc['name']}' differs from the URL's '{name}'.")
         try:

@@ -162,7 +162,7 @@ class Engine:
         self.check_write(route, rtype)
         name = route.names[-1] if route.names else route.rg
         name = name or ""
-        if not rtype.name.match(name) or (rtype.key == "microsoft.resources/resourcegroups" and name.endswith(".")):
+        if not rtype.name.fullmatch(name) or (rtype.key == "microsoft.resources/resourcegroups" and name.endswith(".")):
             raise bad_request("InvalidResourceName" if rtype.key != "microsoft.resources/resourcegroups" else "InvalidResourceGroupName",
                               f"The resource name '{name}' is invalid for type '{rtype.type}'. It must match "
                               f"{rtype.name.pattern} (see https://aka.ms/ResourceNameRules).", target=name)
@@ -243,6 +243,9 @@ class Engine:
         _preconditions(headers, old)
         if "tags" in body and body["tags"] is not None and not isinstance(body["tags"], dict):
             raise bad_request("InvalidRequestContent", "The request content was invalid: 'tags' must be an object.", "tags")
+        if body.get("properties") is not None and not isinstance(body["properties"], dict):
+            raise bad_request("InvalidRequestContent", "The request content was invalid and could not be deserialized: "
+                                                       "'properties' must be an object.", "properties")
         new = copy.deepcopy(old)
         if "tags" in body:
             new["tags"] = dict(body.get("tags") or {})

@@ -43,6 +43,14 @@ def missing_registration(ns: str) -> ArmError:
                     details=[{"code": "MissingSubscriptionRegistration", "target": ns, "message": msg}])
 
 
+def write_failed(disk_full: bool, cause: str) -> ArmError:
+    """A write the store could not make durable; nothing of it was kept."""
+    if disk_full:
+        return ArmError(507, "InsufficientStorage", f"The change was not saved: {cause}. Nothing was changed; free "
+                                                    "space on the disk of the emulator's state directory and retry.")
+    return ArmError(500, "InternalServerError", f"The change was not saved: {cause}. Nothing was changed; retry.")
+
+
 def bad_request(code: str, message: str, target: str | None = None) -> ArmError:
     return ArmError(400, code, message, target)
 

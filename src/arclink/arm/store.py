@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from concurrent.futures import Future
 from collections.abc import Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,37 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 """
 
 
+class StoreCorrupt(Exception):
+    """The database file exists but cannot be the emulator's state (empty, damaged, or another database)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path} is not a usable arclink state database: {reason}")
+        self.path, self.reason = path, reason
+
+
+class StoreWriteError(Exception):
+    """A write could not be made durable; memory is as it was before the write."""
+
+    def __init__(self, cause: sqlite3.Error) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+        # decided from SQLite's result code, not from the message
+        self.disk_full = getattr(cause, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+
+
+_ABSENT = object()
+
+
+@dataclass
+class _Unit:
+    """Writes applied to memory together (one op or one batch), waiting to be durable."""
+
+    ops: list
+    undo: list
+    future: Future | None = None
+    done: bool = False
+
+
 def collection_keys(key: str) -> tuple[str, ...]:
     """The list URLs (lower-case) a resource appears in: its parent collection and, for
     top-level resources in a resource group, the subscription-wide list."""
@@ -68,26 +100,53 @@ class Store:
         self.colls: dict[str, dict[str, None]] = {}
         self.meta: dict[str, object] = {}
         self._seq = 0
-        self._db = None
-        self._pending: list | None = None
+        self._db: sqlite3.Connection | None = None
+        self._pending: _Unit | None = None
         self.generation = 0  # bumped on every write; readers of derived state key on it
         # group commit: a writer thread commits everything queued meanwhile in one transaction
-        self._queue: list = []
+        self._queue: list[_Unit | None] = []  # None: the close marker
         self._cv = threading.Condition()
         self._writer: threading.Thread | None = None
         self._futures: list[Future] = []
         self._seqs: dict[str, int] = {}
+        self._unacked: list[_Unit] = []  # applied to memory, not yet durable, in the order applied
         if self.path:
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
-            for key, seq, body in self._db.execute("SELECT key, seq, body FROM resources ORDER BY seq"):
+            self._open(self.path)
+
+    def _open(self, path: str) -> None:
+        existed = Path(path).exists()
+        if existed and Path(path).stat().st_size == 0 and not _nonempty(path + "-wal"):
+            raise StoreCorrupt(path, "the file is empty")
+        try:
+            db = self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if existed and not {"resources", "meta"} <= tables:
+                raise StoreCorrupt(path, "it has no arclink tables (another program's database, or a file cut short)")
+            db.executescript(_SCHEMA)
+            for key, seq, body in db.execute("SELECT key, seq, body FROM resources ORDER BY seq"):
                 self._index(key, bytes(body))
                 self._seqs[key] = seq
                 self._seq = seq
-            for key, value in self._db.execute("SELECT key, value FROM meta"):
+            for key, value in db.execute("SELECT key, value FROM meta"):
                 self.meta[key] = _dec.decode(value)
+        except StoreCorrupt:
+            self._close_db()
+            raise
+        except sqlite3.DatabaseError as exc:
+            self._close_db()
+            if getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
+                raise StoreCorrupt(path, str(exc)) from None
+            raise  # cannot open at all (permissions, a directory): the caller says so
+        except msgspec.DecodeError as exc:
+            self._close_db()
+            raise StoreCorrupt(path, f"a stored setting is not JSON ({exc})") from None
+
+    def _close_db(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
     def _index(self, key: str, body: bytes) -> None:
         self.bodies[key] = body
@@ -127,18 +186,24 @@ class Store:
     # writes ----------------------------------------------------------------------------
     @contextmanager
     def batch(self) -> Iterator[None]:
-        """Group several writes into one durable commit (a cascade is all or nothing)."""
+        """Group several writes into one durable commit (a cascade is all or nothing).
+
+        A batch left by an exception (a refusal half-way through a cascade) takes its
+        writes back out of memory: nothing of it reaches the database."""
         if self._pending is not None:
             yield
             return
         # readers (a live-model rebuild on another thread) see the batch whole or not at all
         with self.lock:
-            self._pending = []
+            unit = self._pending = _Unit([], [])
             try:
                 yield
-                self._flush(self._pending)
-            finally:
+            except BaseException:
                 self._pending = None
+                self._undo(unit.undo)
+                raise
+            self._pending = None
+            self._submit(unit)
 
     def start_group_commit(self) -> None:
         """From now on commits happen on a writer thread; ``take_futures()`` says when they are durable."""
@@ -148,23 +213,30 @@ class Store:
         self._writer.start()
 
     def take_futures(self) -> list[Future]:
-        """The commits started since the last call (each resolves once on disk)."""
+        """The commits started since the last call (each resolves once on disk, or fails with StoreWriteError)."""
         futs, self._futures = self._futures, []
         return futs
 
-    def _flush(self, ops: list, track: bool = True) -> None:
-        if not ops or self._db is None:
+    def _submit(self, unit: _Unit, track: bool = True) -> None:
+        """Hand a unit already applied to memory to the database (called holding ``self.lock``)."""
+        if not unit.ops:
+            return
+        if self._db is None:
             return
         if self._writer is not None:
-            fut: Future = Future()
+            unit.future = Future()
+            self._unacked.append(unit)
             with self._cv:
-                self._queue.append((ops, fut))
+                self._queue.append(unit)
                 self._cv.notify()
             if track:
-                self._futures.append(fut)
+                self._futures.append(unit.future)
             return
-        with self.lock:
-            self._commit(ops)
+        try:
+            self._commit(unit.ops)
+        except sqlite3.Error as exc:
+            self._undo(unit.undo)
+            raise StoreWriteError(exc) from exc
 
     def _write_loop(self) -> None:
         while True:
@@ -172,16 +244,39 @@ class Store:
                 while not self._queue:
                     self._cv.wait()
                 batch, self._queue = self._queue, []
-            closing = any(ops is None for ops, _ in batch)
+            closing = any(u is None for u in batch)
+            units: list[_Unit] = [u for u in batch if u is not None]
             try:
-                self._commit([op for ops, _ in batch if ops for op in ops])
-                for _, fut in batch:
-                    fut.set_result(None)
-            except BaseException as exc:  # the callers answer with an error
-                for _, fut in batch:
-                    fut.set_exception(exc)
+                self._commit([op for u in units for op in u.ops])
+            except sqlite3.Error as exc:
+                self._fail(units, StoreWriteError(exc))
+            except BaseException as exc:  # a bug: still answer every waiting writer
+                self._fail(units, exc)
+            else:
+                with self.lock:
+                    for u in units:
+                        u.done = True
+                    self._unacked = [u for u in self._unacked if not u.done]
+                for u in units:
+                    if u.future is not None:
+                        u.future.set_result(None)
             if closing:
                 return
+
+    def _fail(self, units: list[_Unit], exc: BaseException) -> None:
+        """A group did not reach the disk: take it, and everything applied after it, back out of memory."""
+        with self.lock:
+            with self._cv:  # what is queued behind was applied on top of the failed group: it goes too
+                later = [u for u in self._queue if u is not None]
+                self._queue = [u for u in self._queue if u is None]
+            failed = self._unacked
+            self._unacked = []
+            for u in reversed(failed):
+                self._undo(u.undo)
+            self.generation += 1
+        for u in {id(u): u for u in units + later + failed}.values():
+            if u.future is not None and not u.future.done():
+                u.future.set_exception(exc)
 
     def _commit(self, ops: list) -> None:
         if not ops:
@@ -203,25 +298,34 @@ class Store:
                     cur.execute(f"DELETE FROM meta WHERE key NOT IN {_KEEP!r}")
             cur.execute("COMMIT")
         except BaseException:
-            cur.execute("ROLLBACK")
+            # SQLite has already rolled back after some failures (SQLITE_FULL): a second
+            # ROLLBACK would fail and hide the real cause
+            if self._db.in_transaction:
+                try:
+                    cur.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
             raise
 
-    def _apply(self, op: tuple, quiet: bool = False) -> None:
-        """Apply to memory at once (reads in a batch see it); the database gets it at commit."""
+    def _apply(self, op: tuple, quiet: bool = False) -> tuple:
+        """Apply to memory at once (reads in a batch see it); the database gets it at commit.
+        Returns what undoes it."""
         with self.lock:
-            if op[0] == "put":
-                self._index(op[1], op[3])
-            elif op[0] == "del":
-                self.bodies.pop(op[1], None)
-                for c in collection_keys(op[1]):
-                    s = self.colls.get(c)
-                    if s is not None:
-                        s.pop(op[1], None)
-                        if not s:
-                            del self.colls[c]
+            if op[0] in ("put", "del"):
+                key = op[1]
+                undo: tuple = ("key", key, self.bodies.get(key), self._seqs.get(key))
+                if op[0] == "put":
+                    self._seqs[key] = op[2]
+                    self._index(key, op[3])
+                else:
+                    self._seqs.pop(key, None)
+                    self._unindex(key)
             elif op[0] == "meta":
+                undo = ("meta", op[1], self.meta.get(op[1], _ABSENT))
                 self.meta[op[1]] = _dec.decode(op[2])
-            elif op[0] == "reset":
+            else:  # reset
+                undo = ("all", dict(self.bodies), {c: dict(s) for c, s in self.colls.items()}, dict(self._seqs),
+                        dict(self.meta))
                 self.bodies.clear()
                 self.colls.clear()
                 self._seqs.clear()
@@ -230,22 +334,72 @@ class Store:
                         del self.meta[k]
             if not quiet:
                 self.generation += 1
+            return undo
 
-    def _op(self, op: tuple) -> None:
-        self._apply(op)
-        if self._pending is not None:
-            self._pending.append(op)
-        else:
-            self._flush([op])
+    def _unindex(self, key: str) -> None:
+        self.bodies.pop(key, None)
+        for c in collection_keys(key):
+            s = self.colls.get(c)
+            if s is not None:
+                s.pop(key, None)
+                if not s:
+                    del self.colls[c]
+
+    def _undo(self, undo: list) -> None:
+        """Put memory back as it was before the changes ``undo`` records (newest first)."""
+        with self.lock:
+            for u in reversed(undo):
+                if u[0] == "key":
+                    _, key, body, seq = u
+                    if body is None:
+                        self._seqs.pop(key, None)
+                        self._unindex(key)
+                        continue
+                    self._seqs[key] = seq
+                    self.bodies[key] = body
+                    for c in collection_keys(key):
+                        self._reinsert(c, key)
+                elif u[0] == "meta":
+                    if u[2] is _ABSENT:
+                        self.meta.pop(u[1], None)
+                    else:
+                        self.meta[u[1]] = u[2]
+                else:
+                    _, bodies, colls, seqs, meta = u
+                    self.bodies, self.colls, self._seqs = bodies, colls, seqs
+                    self.meta.clear()
+                    self.meta.update(meta)
+            if undo:
+                self.generation += 1
+
+    def _reinsert(self, coll: str, key: str) -> None:
+        """Put ``key`` back into a collection where it was: collections list keys in seq order."""
+        s = self.colls.setdefault(coll, {})
+        if key in s:
+            return
+        s[key] = None
+        keys = list(s)
+        if len(keys) > 1 and self._seqs.get(keys[-2], 0) > self._seqs[key]:
+            self.colls[coll] = dict.fromkeys(sorted(keys, key=lambda k: self._seqs.get(k, 0)))
+
+    def _op(self, op: tuple, quiet: bool = False, track: bool = True) -> None:
+        with self.lock:  # applied and queued in one step: the queue is in the order memory changed
+            undo = self._apply(op, quiet)
+            if self._pending is not None:
+                self._pending.ops.append(op)
+                self._pending.undo.append(undo)
+            else:
+                self._submit(_Unit([op], [undo]), track=track)
 
     def put(self, key: str, obj: dict) -> bytes:
         key = key.lower()
-        seq = self._seqs.get(key)
-        if seq is None:
-            self._seq += 1
-            seq = self._seqs[key] = self._seq
         body = _enc.encode(obj)
-        self._op(("put", key, seq, body))
+        with self.lock:
+            seq = self._seqs.get(key)
+            if seq is None:
+                self._seq += 1
+                seq = self._seq
+            self._op(("put", key, seq, body))
         return body
 
     def put_quiet(self, key: str, obj: dict) -> None:
@@ -255,17 +409,10 @@ class Store:
             seq = self._seqs.get(key)
             if seq is None:
                 return
-            op = ("put", key, seq, _enc.encode(obj))
-            self._apply(op, quiet=True)
-            if self._pending is not None:
-                self._pending.append(op)
-                return
-        self._flush([op], track=False)
+            self._op(("put", key, seq, _enc.encode(obj)), quiet=True, track=False)
 
     def delete(self, key: str) -> None:
-        key = key.lower()
-        self._seqs.pop(key, None)
-        self._op(("del", key))
+        self._op(("del", key.lower()))
 
     def set_meta(self, key: str, value: Any) -> None:
         self._op(("meta", key, _enc.encode(value)))
@@ -275,14 +422,18 @@ class Store:
 
     def close(self) -> None:
         if self._writer is not None:
-            fut: Future = Future()
             with self._cv:
-                self._queue.append((None, fut))
+                self._queue.append(None)
                 self._cv.notify()
             # wait for what is queued before the close marker
             self._writer.join(timeout=30)
             self._writer = None
-        if self._db is not None:
-            with self.lock:
-                self._db.close()
-                self._db = None
+        with self.lock:
+            self._close_db()
+
+
+def _nonempty(path: str) -> bool:
+    try:
+        return Path(path).stat().st_size > 0
+    except OSError:
+        return False

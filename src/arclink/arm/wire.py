@@ -12,6 +12,9 @@ from arclink.arm.engine import Result
 from arclink.arm.errors import ArmError, bad_request
 
 MAX_BODY = 4 * 1024 * 1024
+# JSON nested deeper than this is refused: ARM bodies need a dozen levels, and the recursive
+# code that copies, encodes and validates bodies must never meet Python's recursion limit
+MAX_DEPTH = 64
 _enc = msgspec.json.Encoder()
 _dec = msgspec.json.Decoder()
 
@@ -39,13 +42,44 @@ def method_not_allowed(method: str, rtype: str) -> ArmError:
     return ArmError(405, "MethodNotAllowed", f"The method '{method}' is not supported for '{rtype}'.")
 
 
+class JsonTooDeep(ValueError):
+    """A JSON document nested deeper than ``MAX_DEPTH``."""
+
+    def __init__(self) -> None:
+        super().__init__(f"the JSON is nested deeper than {MAX_DEPTH} levels")
+
+
+def decode_json(body: bytes) -> Any:
+    """The document in ``body``; raises msgspec.DecodeError, UnicodeDecodeError or JsonTooDeep."""
+    try:
+        doc = _dec.decode(body)
+    except RecursionError:
+        raise JsonTooDeep() from None
+    # a document with few brackets cannot be deep: only walk the others
+    if body.count(b"[") + body.count(b"{") > MAX_DEPTH:
+        _check_depth(doc)
+    return doc
+
+
+def _check_depth(doc: Any) -> None:
+    stack = [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise JsonTooDeep()
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values() if isinstance(v, (dict, list)))
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value if isinstance(v, (dict, list)))
+
+
 def json_object(body: bytes) -> dict[str, Any]:
     if not body or not body.strip():
         raise bad_request("InvalidRequestContent", "The request content was invalid and could not be deserialized: "
                                                    "the body is empty; send a JSON object.")
     try:
-        obj = _dec.decode(body)
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        obj = decode_json(body)
+    except (msgspec.DecodeError, UnicodeDecodeError, JsonTooDeep) as exc:
         raise bad_request("InvalidRequestContent", f"The request content was invalid and could not be deserialized: "
                                                    f"{exc}.") from None
     if not isinstance(obj, dict):
@@ -59,7 +93,7 @@ def location_of(body: bytes) -> str | None:
     if not body or b'"location"' not in body:
         return None
     try:
-        obj = _dec.decode(body)
+        obj = decode_json(body)
         return obj.get("location") if isinstance(obj, dict) and isinstance(obj.get("location"), str) else None
     except (msgspec.DecodeError, UnicodeDecodeError, ValueError):
         return None

@@ -28,6 +28,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--topology", metavar="FILE", help="seed the emulator from a topology file (YAML or JSON)")
     parser.add_argument("--api-version-check", choices=("strict", "lenient", "off"), default=None,
                         help="api-version policy (default strict; env ARCLINK_API_VERSION_CHECK)")
+    parser.add_argument("--reset", action="store_true",
+                        help="start afresh: delete the stored resources, token and subscription first")
 
 
 def run(args) -> int:
@@ -37,7 +39,7 @@ def run(args) -> int:
         signal.signal(sig, lambda *_: stop.set())
     services = start_services(args.state, in_memory=args.in_memory, host=args.host, arm_port=args.arm_port,
                               dns_port=args.dns_port, gateway_port=args.gateway_port, topology=args.topology,
-                              api_version_check=args.api_version_check)
+                              api_version_check=args.api_version_check, reset=args.reset)
     e = services.endpoints
     dns = f"{e['dns']['host']}:{e['dns']['port']}" if e["dns"] else "off"
     gw = f"{e['gateway']['host']}:{e['gateway']['port']}" if e["gateway"] else "off"

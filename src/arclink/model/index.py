@@ -104,7 +104,7 @@ class _Builder:
         t, ix = self.t, self.ix
         for i, s in enumerate(t.subscriptions):
             p = f"$.subscriptions[{i}]"
-            if not _GUID.match(s.id):
+            if not _GUID.fullmatch(s.id):
                 self.fail(p + ".id", f"'{s.id}' is not a subscription id (a GUID).", "InvalidSubscriptionId")
             if s.id.lower() in ix.subscriptions:
                 self.fail(p + ".id", f"duplicate subscription '{s.id}'.", "DuplicateName")

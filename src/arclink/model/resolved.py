@@ -33,7 +33,7 @@ T = TypeVar("T")
 
 
 def parse_arm_id(value: str) -> dict[str, str] | None:
-    m = _ARM_ID.match(value or "")
+    m = _ARM_ID.fullmatch(value or "")
     return m.groupdict() if m else None
 
 

@@ -77,7 +77,7 @@ def _inline_subnet(store: ResourceStore, new: Body, s: Any, i: int, names: set[s
             or not isinstance(s.get("properties") or {}, dict):
         raise bad_request("InvalidRequestContent", f"properties.subnets[{i}] needs a name and an object 'properties'.",
                           f"properties.subnets[{i}]")
-    if not types.NETWORK_NAME.match(s["name"]):
+    if not types.NETWORK_NAME.fullmatch(s["name"]):
         raise bad_request("InvalidResourceName", f"The subnet name '{s['name']}' is invalid.", f"properties.subnets[{i}].name")
     if s["name"].lower() in names:
         raise bad_request("DuplicateResourceName", f"Subnet '{s['name']}' is listed twice.", f"properties.subnets[{i}]")
@@ -115,6 +115,8 @@ def _vnet_prepare(store: ResourceStore, route: Route, new: Body, old: Body | Non
         if not isinstance(inline, list) or not all(isinstance(x, dict) for x in inline):
             raise bad_request("InvalidRequestContent", "properties.virtualNetworkPeerings must be an array of objects.",
                               "properties.virtualNetworkPeerings")
+        for i, peering in enumerate(inline):
+            _inline_peering_shape(peering, f"properties.virtualNetworkPeerings[{i}]")
         p["virtualNetworkPeerings"] = inline
     p.setdefault("enableDdosProtection", False)
 
@@ -163,6 +165,17 @@ def _subnet_after_delete(store: ResourceStore, route: Route, old: Body) -> None:
 
 
 # --- peerings -----------------------------------------------------------------------------------------------
+
+
+def _inline_peering_shape(peering: Body, at: str) -> None:
+    """An inline peering names its remote network by an id string (the model reads it as one)."""
+    props = peering.get("properties")
+    remote = props.get("remoteVirtualNetwork") if isinstance(props, dict) else None
+    if props is not None and not isinstance(props, dict) or remote is not None and (
+            not isinstance(remote, dict) or not isinstance(remote.get("id"), str)):
+        raise bad_request("InvalidRequestContent", f"The request content was invalid and could not be deserialized: "
+                                                   f"'{at}.properties.remoteVirtualNetwork.id' must be a string.",
+                          f"{at}.properties.remoteVirtualNetwork.id")
 
 
 def _peerings_of(store: ResourceStore, vnet_id: str) -> list[Body]:

@@ -86,6 +86,14 @@ def _link_prepare(store: ResourceStore, route: Route, new: Body, old: Body | Non
 def _record_prepare(store: ResourceStore, route: Route, new: Body, old: Body | None) -> None:
     zone = store.get_obj(codec.parent_id(new["id"])) or {}
     p = new["properties"]
+    _check_record_fields(p)
+    _check_cname_alone(store, codec.parent_id(new["id"]).lower(), new["type"].rsplit("/", 1)[-1].lower(), new["name"])
+    if isinstance(p.get("cnameRecord"), dict) and isinstance(p["cnameRecord"].get("cname"), str):
+        fqdn = zone["name"] if new["name"] == "@" else f"{new['name']}.{zone['name']}"
+        if p["cnameRecord"]["cname"].rstrip(".").lower() == fqdn.lower():
+            # a resolver following it loops until it gives up: SERVFAIL for the name and all that CNAME to it
+            raise bad_request("BadRequest", f"The CNAME record '{fqdn}' points to itself; give it another target.",
+                              "properties.cnameRecord.cname")
     p.setdefault("ttl", 3600)
     p["fqdn"] = (zone["name"] if new["name"] == "@" else f"{new['name']}.{zone['name']}") + "."
     p["isAutoRegistered"] = False
@@ -101,9 +109,82 @@ def _record_prepare(store: ResourceStore, route: Route, new: Body, old: Body | N
                                   f"properties.{key}[{i}].{field}") from None
 
 
+_U16 = (0, 65535)
+_U32 = (0, 4294967295)
+# the fields of each record kind: (JSON kind, inclusive range for integers) -- RFC 1035/2782 widths;
+# Azure's spec only says int32/int64, its service refuses what DNS cannot carry
+_RECORD_FIELDS: dict[str, dict[str, tuple[type, tuple[int, int] | None]]] = {
+    "mxRecords": {"preference": (int, _U16), "exchange": (str, None)},
+    "srvRecords": {"priority": (int, _U16), "weight": (int, _U16), "port": (int, _U16), "target": (str, None)},
+    "ptrRecords": {"ptrdname": (str, None)},
+    "txtRecords": {"value": (list, None)},
+}
+_SOA_FIELDS: dict[str, tuple[type, tuple[int, int] | None]] = {
+    "host": (str, None), "email": (str, None), "serialNumber": (int, _U32), "refreshTime": (int, _U32),
+    "retryTime": (int, _U32), "expireTime": (int, _U32), "minimumTtl": (int, _U32)}
+_TTL_RANGE = (0, 2147483647)  # RFC 2181: a TTL is 31 bits
+_TXT_STRING_BYTES = 255  # one character-string of a TXT record
+
+
+def _check_field(value: object, kind: type, bounds: tuple[int, int] | None, path: str) -> None:
+    if value is None:
+        return
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise bad_request("InvalidRequestContent", f"The request content was invalid and could not be deserialized: "
+                                                   f"'{path}' must be {_KIND_WORDS[kind]}.", path)
+    if bounds is not None and isinstance(value, int) and not bounds[0] <= value <= bounds[1]:
+        raise bad_request("BadRequest", f"The value {value} of '{path}' is out of range; it must be between "
+                                        f"{bounds[0]} and {bounds[1]}.", path)
+
+
+_KIND_WORDS = {int: "an integer", str: "a string", list: "an array", dict: "an object"}
+
+
+def _check_record_fields(p: Body) -> None:
+    """Types and ranges of a record set's records (what a DNS message can carry)."""
+    _check_field(p.get("ttl"), int, _TTL_RANGE, "properties.ttl")
+    for key, fields in _RECORD_FIELDS.items():
+        records = p.get(key)
+        if records is None:
+            continue
+        for i, rec in enumerate(records):
+            at = f"properties.{key}[{i}]"
+            _check_field(rec if rec is not None else [], dict, None, at)  # null is no record either
+            for name, (kind, bounds) in fields.items():
+                _check_field(rec.get(name), kind, bounds, f"{at}.{name}")
+            if key == "txtRecords":
+                for j, text in enumerate(rec.get("value") or []):
+                    _check_field(text if text is not None else 0, str, None, f"{at}.value[{j}]")
+                    if len(text.encode("utf-8")) > _TXT_STRING_BYTES:
+                        raise bad_request("BadRequest", f"'{at}.value[{j}]' is {len(text.encode('utf-8'))} bytes; each "
+                                                        f"string of a TXT record holds at most {_TXT_STRING_BYTES} bytes: "
+                                                        "split it into several strings.", f"{at}.value[{j}]")
+    cname = p.get("cnameRecord")
+    if cname is not None:
+        _check_field(cname.get("cname"), str, None, "properties.cnameRecord.cname")
+    soa = p.get("soaRecord")
+    if soa is not None:
+        for name, (kind, bounds) in _SOA_FIELDS.items():
+            _check_field(soa.get(name), kind, bounds, f"properties.soaRecord.{name}")
+
+
+_CNAME_CONFLICT = "The CNAME record could not be created because another record with the same name already exists in this zone."
+
+
+def _check_cname_alone(store: ResourceStore, zone_key: str, kind: str, name: str) -> None:
+    """A CNAME is the only record set at its name (RFC 1034 3.6.2); the apex always has the SOA."""
+    if kind == "cname":
+        if name == "@" or any(store.get(f"{zone_key}/{t}/{name}") is not None for t in _RECORD_KINDS if t != "cname"):
+            raise ArmError(409, "Conflict", _CNAME_CONFLICT)
+    elif store.get(f"{zone_key}/cname/{name}") is not None:
+        raise ArmError(409, "Conflict", f"The {kind.upper()} record set could not be created because a CNAME record "
+                                        "with the same name already exists in this zone.")
+
+
 # record sets of the types the network model reads are checked against it; the others are only stored
 _MODEL_RECORDS = {f"{codec.T_ZONE}/{t}" for t in codec.RECORD_TYPES}
 _RECORD_KEYS = [t.key for t in types.T.values() if t.parent == codec.T_ZONE and t.key != codec.T_LINK]
+_RECORD_KINDS = [k.rsplit("/", 1)[-1] for k in _RECORD_KEYS]
 
 HOOKS = {
     codec.T_ZONE: Hooks(prepare=_zone_prepare, before_delete=_zone_before_delete, check_model=True),
