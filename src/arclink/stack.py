@@ -35,6 +35,8 @@ T = TypeVar("T")
 class StackError(Exception):
     """The emulator cannot start for a reason the user can fix: ``message`` says what and how."""
 
+    code = 2  # the exit code the CLI gives it: unusable input or settings
+
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message

@@ -475,13 +475,12 @@ def test_record_bodies_of_every_wrong_type_get_a_4xx(zone):
 
 
 def test_serve_refuses_a_damaged_database_and_reset_starts_afresh(tmp_path):
-    from arclink.cli.main import UserError
-    from arclink.cli.serve import start_services
+    from arclink.stack import StackError, start_services
 
     state = tmp_path / "state"
     state.mkdir()
     (state / "arm.db").write_bytes(b"")
-    with pytest.raises(UserError) as info:
+    with pytest.raises(StackError) as info:
         start_services(state)
     assert info.value.code == 2
     message = str(info.value)

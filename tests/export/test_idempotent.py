@@ -24,7 +24,7 @@ TOPOLOGIES = {"good": GOOD, "spread": FIXTURES / "spread.yaml", "hub-spoke": FIX
 
 @pytest.fixture
 def emulator(tmp_path):
-    from arclink.cli.serve import start_services
+    from arclink.stack import start_services
 
     services = start_services(state_dir=str(tmp_path / "state"), in_memory=True, host="127.0.0.1",
                               arm_port=0, dns_port=0, gateway_port=0)
