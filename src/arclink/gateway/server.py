@@ -77,8 +77,12 @@ class Gateway:
     def __init__(self, live: LiveState, state_dir: str | Path, *, record: Recorder | None = None,
                  config_for: ConfigSource | None = None, touch_interval: float = 30.0,
                  offline_after: float | None = None, max_connections: int = 50_000, header_timeout: float = 5.0,
-                 handshake_timeout: float = 10.0, idle_timeout: float = 120.0, events_max: int = 5000):
+                 handshake_timeout: float = 10.0, idle_timeout: float = 120.0, events_max: int = 5000,
+                 real_source: bool = False):
         self.live = live
+        # The lab's listeners sit on the modelled addresses themselves: a connection that starts
+        # with TLS instead of a PROXY header is admitted by its real source and destination.
+        self.real_source = real_source
         if offline_after is None:  # the emulator's setting; tests and demos shorten it
             offline_after = float(os.environ.get("ARCLINK_OFFLINE_AFTER", "30") or 30)
         self.ctx = server_context(state_dir)
@@ -99,11 +103,13 @@ class Gateway:
         self.port = 0
 
     # lifecycle ---------------------------------------------------------------------------
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(4096)
+    async def start(self, host: str = "127.0.0.1", port: int = 0, sock: socket.socket | None = None) -> int:
+        """Listen on ``host``:``port``, or on ``sock`` (bound and listening; the lab's, on a lab address)."""
+        if sock is None:
+            sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+            sock.listen(4096)
         sock.setblocking(False)
         self._sock, self.port = sock, sock.getsockname()[1]
         self._tasks = [asyncio.create_task(self._accept_loop()), asyncio.create_task(self._sweep_loop())]
@@ -151,9 +157,12 @@ class Gateway:
         self.counters["connections"] += 1
         try:
             async with asyncio.timeout(self.header_timeout):
-                head = await _recv_exact(loop, conn, HEADER_LEN)
-                body = await _recv_exact(loop, conn, body_length(head))
-            hdr = decode_proxy_v2(head, body)
+                if self.real_source and await _starts_with_tls(loop, conn):
+                    hdr = _RealAddresses(conn)
+                else:
+                    head = await _recv_exact(loop, conn, HEADER_LEN)
+                    body = await _recv_exact(loop, conn, body_length(head))
+                    hdr = decode_proxy_v2(head, body)
         except (TimeoutError, ProxyHeaderError, ConnectionError, OSError) as exc:
             self.counters["bad_header"] += 1
             reason = "no PROXY header in time" if isinstance(exc, TimeoutError) else str(exc) or "connection closed"
@@ -294,6 +303,31 @@ class Gateway:
             log.log(level, "%s %s %s->%s (%s): %s", code, cid or "-", src, dst, sni, reason)
 
 
+class _RealAddresses:
+    """The connection's own source and destination, where no PROXY header carries modelled ones."""
+
+    local = False
+
+    def __init__(self, conn: socket.socket):
+        self.src, self.dst = conn.getpeername()[0], conn.getsockname()[0]
+
+
+async def _starts_with_tls(loop, conn: socket.socket) -> bool:
+    """Peek (without consuming) the first byte: 0x16 opens a TLS handshake, a PROXY v2 header opens with CR."""
+    while True:
+        try:
+            first = conn.recv(1, socket.MSG_PEEK)
+        except BlockingIOError:
+            fut = loop.create_future()
+            loop.add_reader(conn.fileno(), lambda: fut.done() or fut.set_result(None))
+            try:
+                await fut
+            finally:
+                loop.remove_reader(conn.fileno())
+            continue
+        return first == b"\x16"
+
+
 def _remember_sni(sslobj, server_name, _ctx) -> None:
     sslobj._arclink_sni = server_name.lower() if server_name else None
 
@@ -398,9 +432,13 @@ def _loopback_host(host: str) -> str:
 
 
 def start_gateway(live: LiveState, state_dir: str | Path, host: str = "127.0.0.1", port: int = 0,
-                  **options) -> GatewayHandle:
-    """Start the gateway in a thread; options are ``Gateway``'s (record, config_for, offline_after...)."""
-    bind_host = _loopback_host(host)
+                  sock: socket.socket | None = None, **options) -> GatewayHandle:
+    """Start the gateway in a thread; options are ``Gateway``'s (record, config_for, offline_after...).
+
+    ``sock``, bound and listening, replaces ``host``/``port``: ``arclink lab`` binds it on a lab
+    address inside one of its network namespaces.
+    """
+    bind_host = _loopback_host(host) if sock is None else sock.getsockname()[0]
     loop = new_event_loop()
     gw = Gateway(live, state_dir, **options)
     ready = threading.Event()
@@ -411,7 +449,7 @@ def start_gateway(live: LiveState, state_dir: str | Path, host: str = "127.0.0.1
 
         async def boot():
             try:
-                await gw.start(bind_host, port)
+                await gw.start(bind_host, port, sock)
             except BaseException as exc:  # reported to the caller below
                 failure.append(exc)
             finally:
