@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("arclink.cli.doctor", "Run the private-link troubleshooting checks."),
     "export": ("arclink.cli.export", "Write deployable configuration from a topology."),
     "apply": ("arclink.cli.apply", "Create a topology through the emulator's ARM API."),
+    "lab": ("arclink.cli.lab", "Build the page's network for real in Linux network namespaces (root)."),
 }
 
 
