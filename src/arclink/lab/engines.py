@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from arclink.export import dnsconf
-from arclink.export.onprem import Options, Server, site_dns
+from arclink.export.onprem import Options, Server, SiteDns
 from arclink.lab.netns import inside
 from arclink.lab.plan import Forwarder, SiteDnsPlan
 
@@ -34,12 +34,29 @@ def binary(engine: str) -> str:
     return path
 
 
+def as_configured(site, opts: Options) -> SiteDns:
+    """The site's DNS server as the topology says it is configured today (right or wrong).
+
+    ``arclink export`` writes what the server should hold; the lab must run what the site
+    holds, so a broken example fails for real. The export's renderers write it either way.
+    """
+    dns = site.spec.dns
+    forwards = [(cf.zone.rstrip("."), [Server(t) for t in cf.targets]) for cf in dns.conditional_forwarders]
+    records, seen = [], set()
+    for r in dns.records:
+        if r.type == "A" and r.addresses and r.name.lower() not in seen:
+            seen.add(r.name.lower())
+            records.append((r.name.rstrip(".").lower(), r.addresses[0]))
+    upstream = opts.upstream if dns.upstream == "internet" else Server(dns.upstream)
+    return SiteDns(site.name, "as configured", opts.listen, [str(n) for n in site.networks], forwards, records,
+                   upstream, ["as the topology configures it"])
+
+
 def site_config(ix, plan: SiteDnsPlan, workdir: Path) -> tuple[list[str], dict[str, str]]:
-    """(command, files) for one site's server, from the export."""
+    """(command, files) for one site's server: its own configuration, rendered by the export."""
     site = ix.site(plan.site)
-    opts = Options(workdir=str(workdir), listen=Server(plan.address),
-                   upstream=Server(plan.upstream) if site.spec.dns.upstream == "internet" else None)
-    d = site_dns(ix, site, opts)
+    opts = Options(workdir=str(workdir), listen=Server(plan.address), upstream=Server(plan.upstream))
+    d = as_configured(site, opts)
     files = dnsconf.RENDERERS[plan.engine](d, opts)
     exe = binary(plan.engine)
     if plan.engine == "bind":

@@ -235,9 +235,19 @@ def _start_services(lab: Lab, topology: str) -> None:
     from arclink.dns.server import start_dns_server
     from arclink.gateway.server import start_gateway
 
+    from arclink.cli.main import UserError
+    from arclink.model.live import LiveState
+
     state = lab_dir(lab.plan.name) / "emulator"
-    lab.services = start_services(state, in_memory=True, topology=topology)
-    live = lab.services.live
+    try:
+        lab.services = start_services(state, in_memory=True, topology=topology)
+        live = lab.services.live
+    except UserError as exc:
+        # ARM refuses to create some broken topologies (as Azure would); the lab still shows
+        # what their network does, served from the model itself, with an empty ARM beside it.
+        lab.record["note"] = f"served from the model, not through ARM: {exc}"
+        lab.services = start_services(state, in_memory=True)
+        live = LiveState(lab.index)
     for ln in lab.plan.listeners:
         if ln.service == "dns":
             socks = (_bound(ln.ns, ln.address, ln.port, socket.SOCK_DGRAM),
