@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("arclink.cli.export", "Write deployable configuration from a topology."),
     "apply": ("arclink.cli.apply", "Create a topology through the emulator's ARM API."),
     "az-login": ("arclink.cli.az_login", "Log the real Azure CLI in to the emulator (its own AZURE_CONFIG_DIR)."),
+    "lab": ("arclink.cli.lab", "Build the page's network for real in Linux network namespaces (root)."),
 }
 
 

@@ -143,9 +143,12 @@ def _bind_pair(host: str, port: int) -> tuple[socket.socket, socket.socket]:
 class DnsServer:
     """A running server: ``host``, ``port``, ``close()``; also a context manager."""
 
-    def __init__(self, live: LiveState, host: str, port: int) -> None:
+    def __init__(self, live: LiveState, host: str, port: int,
+                 sockets: tuple[socket.socket, socket.socket] | None = None) -> None:
         self.live = live
-        self._udp_sock, self._tcp_sock = _bind_pair(host, port)
+        # ``sockets``: a UDP and a TCP socket the caller bound (the lab binds them inside its own
+        # network namespaces, on lab addresses); otherwise loopback only.
+        self._udp_sock, self._tcp_sock = sockets if sockets is not None else _bind_pair(host, port)
         self.host, self.port = self._udp_sock.getsockname()[:2]
         self._thread = LoopThread(f"arclink-dns-{self.port}")
         self._closed = False
@@ -193,10 +196,18 @@ class DnsServer:
         return f"<DnsServer udp+tcp {self.host}:{self.port}>"
 
 
-def start_dns_server(live: LiveState | Index, host: str = "127.0.0.1", port: int = 0) -> DnsServer:
-    """Start serving ``live`` (a LiveState, or an Index for a fixed topology); returns when listening."""
+def start_dns_server(live: LiveState | Index, host: str = "127.0.0.1", port: int = 0, *,
+                     sockets: tuple[socket.socket, socket.socket] | None = None) -> DnsServer:
+    """Start serving ``live`` (a LiveState, or an Index for a fixed topology); returns when listening.
+
+    ``sockets`` (UDP, TCP), already bound and listening, replace ``host``/``port``: ``arclink lab``
+    binds them on lab addresses inside its network namespaces.
+    """
     if isinstance(live, Index):
         live = LiveState(live)
-    server = DnsServer(live, host, port)
+    if sockets is not None:
+        for s in sockets:
+            s.setblocking(False)
+    server = DnsServer(live, host, port, sockets)
     server._start()
     return server

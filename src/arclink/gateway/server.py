@@ -85,8 +85,12 @@ class Gateway:
     def __init__(self, live: LiveState, state_dir: str | Path, *, record: Recorder | None = None,
                  config_for: ConfigSource | None = None, touch_interval: float = 30.0,
                  offline_after: float | None = None, max_connections: int = 50_000, header_timeout: float = 5.0,
-                 handshake_timeout: float = 10.0, idle_timeout: float = 120.0, events_max: int = 5000):
+                 handshake_timeout: float = 10.0, idle_timeout: float = 120.0, events_max: int = 5000,
+                 real_source: bool = False):
         self.live = live
+        # The lab's listeners sit on the modelled addresses themselves: a connection that starts
+        # with TLS instead of a PROXY header is admitted by its real source and destination.
+        self.real_source = real_source
         if offline_after is None:  # the emulator's setting; tests and demos shorten it
             offline_after = float(os.environ.get("ARCLINK_OFFLINE_AFTER", "30") or 30)
         self.ctx = server_context(state_dir)
@@ -107,11 +111,13 @@ class Gateway:
         self.port = 0
 
     # lifecycle ---------------------------------------------------------------------------
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(4096)
+    async def start(self, host: str = "127.0.0.1", port: int = 0, sock: socket.socket | None = None) -> int:
+        """Listen on ``host``:``port``, or on ``sock`` (bound and listening; the lab's, on a lab address)."""
+        if sock is None:
+            sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+            sock.listen(4096)
         sock.setblocking(False)
         self._sock, self.port = sock, sock.getsockname()[1]
         self._tasks = [asyncio.create_task(self._accept_loop()), asyncio.create_task(self._sweep_loop())]
@@ -161,9 +167,12 @@ class Gateway:
         self.counters["connections"] += 1
         try:
             async with asyncio.timeout(self.header_timeout):
-                head = await _recv_exact(loop, conn, HEADER_LEN)
-                body = await _recv_exact(loop, conn, body_length(head))
-            hdr = decode_proxy_v2(head, body)
+                if self.real_source and await _starts_with_tls(loop, conn):
+                    hdr = _RealAddresses(conn)
+                else:
+                    head = await _recv_exact(loop, conn, HEADER_LEN)
+                    body = await _recv_exact(loop, conn, body_length(head))
+                    hdr = decode_proxy_v2(head, body)
         except (TimeoutError, ProxyHeaderError, ConnectionError, OSError) as exc:
             self.counters["bad_header"] += 1
             reason = "no PROXY header in time" if isinstance(exc, TimeoutError) else str(exc) or "connection closed"
@@ -308,6 +317,31 @@ def _isoformat(when: dt.datetime | None) -> str | None:
     return when.isoformat() if when is not None else None
 
 
+class _RealAddresses:
+    """The connection's own source and destination, where no PROXY header carries modelled ones."""
+
+    local = False
+
+    def __init__(self, conn: socket.socket) -> None:
+        self.src, self.dst = conn.getpeername()[0], conn.getsockname()[0]
+
+
+async def _starts_with_tls(loop: asyncio.AbstractEventLoop, conn: socket.socket) -> bool:
+    """Peek (without consuming) the first byte: 0x16 opens a TLS handshake, a PROXY v2 header opens with CR."""
+    while True:
+        try:
+            first = conn.recv(1, socket.MSG_PEEK)
+        except BlockingIOError:
+            fut: asyncio.Future[None] = loop.create_future()
+            loop.add_reader(conn.fileno(), lambda: fut.done() or fut.set_result(None))
+            try:
+                await fut
+            finally:
+                loop.remove_reader(conn.fileno())
+            continue
+        return first == b"\x16"
+
+
 def _remember_sni(sslobj: ssl.SSLObject, server_name: str | None, _ctx: ssl.SSLContext) -> None:
     sslobj._arclink_sni = server_name.lower() if server_name else None  # type: ignore[attr-defined]
 
@@ -383,16 +417,20 @@ class GatewayHandle:
 
 
 def start_gateway(live: LiveState, state_dir: str | Path, host: str = "127.0.0.1", port: int = 0,
-                  **options: Any) -> GatewayHandle:
-    """Start the gateway in a thread; options are ``Gateway``'s (record, config_for, offline_after...)."""
-    bind_host = loopback_bind_address(host)
+                  sock: socket.socket | None = None, **options: Any) -> GatewayHandle:
+    """Start the gateway in a thread; options are ``Gateway``'s (record, config_for, offline_after...).
+
+    ``sock``, bound and listening, replaces ``host``/``port``: ``arclink lab`` binds it on a lab
+    address inside one of its network namespaces.
+    """
+    bind_host = loopback_bind_address(host) if sock is None else sock.getsockname()[0]
     if bind_host is None:  # design.md, "Safety of the network"
         raise ValueError(f"{host} is not a loopback address; the gateway listens on loopback only")
     thread = LoopThread("arclink-gateway")
     gw = Gateway(live, state_dir, **options)
 
     async def listen() -> None:
-        await gw.start(bind_host, port)
+        await gw.start(bind_host, port, sock)
 
     thread.start(listen, gw.stop, timeout=30)
     return GatewayHandle(gw, thread, bind_host)
