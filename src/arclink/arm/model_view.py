@@ -20,7 +20,8 @@ from arclink.model.index import Index
 
 # the types the network model is built from (clusters and extensions are left out: cheap at 100k)
 MODEL_TYPES = {codec.T_RG, codec.T_VNET, codec.T_SUBNET, codec.T_SCOPE, codec.T_PE, codec.T_ZONE_GROUP, codec.T_ZONE,
-               codec.T_NSG, codec.T_LINK, *(f"{codec.T_ZONE}/{t}" for t in codec.RECORD_TYPES)}
+               codec.T_NSG, codec.T_LINK, codec.T_DNS_RESOLVER, codec.T_RESOLVER_INBOUND,
+               *(f"{codec.T_ZONE}/{t}" for t in codec.RECORD_TYPES)}
 
 
 class HasMeta(Protocol):
