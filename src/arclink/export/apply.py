@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 from typing import Callable, Protocol
 
-from arclink.export.plan import PLAN_PROVIDERS, Plan, Step
+from arclink.export.plan import API_VERSIONS, PLAN_PROVIDERS, Plan, Step
 
 CONTROL_COLLECTIONS = {"site": "sites", "dnsForwarder": "dnsForwarders"}
 
@@ -47,6 +47,15 @@ def optional(step: Step) -> bool:
     return step.kind == "provider" and step.name.lower() not in {p.lower() for p in PLAN_PROVIDERS}
 
 
+def _monitor_scope(step: Step) -> str:
+    props = step.body.get("properties") or {}
+    for conn in (props.get("privateLinkServiceConnections") or []) + (props.get("manualPrivateLinkServiceConnections") or []):
+        target = (conn.get("properties") or {}).get("privateLinkServiceId") or ""
+        if "/providers/microsoft.insights/privatelinkscopes/" in target.lower():
+            return target
+    return ""
+
+
 def apply_plan(plan: Plan, target: Target, *, agent_key: Callable[[Step], str] | None = None,
                progress: Callable[[int, int, Step], None] | None = None,
                skipped: Callable[[int, Step, Exception], None] | None = None) -> int:
@@ -69,6 +78,11 @@ def apply_plan(plan: Plan, target: Target, *, agent_key: Callable[[Step], str] |
                 body = copy.deepcopy(vnet.body)
                 body["properties"]["virtualNetworkPeerings"] = peerings[vnet.key]
                 target.put(vnet.id, vnet.api_version, body)
+            elif step.kind == "privateEndpoint" and _monitor_scope(step):
+                # the topology names an Azure Monitor scope without declaring it: it must exist first
+                scope_type = "Microsoft.Insights/privateLinkScopes"
+                target.put(_monitor_scope(step), API_VERSIONS[scope_type], {"location": "global"})
+                target.put(step.id, step.api_version, body_for(step, agent_key))
             elif step.kind == "connectionApproval":
                 target.approve(step.id, step.api_version, step.source.id, step.body)
             elif step.azure:

@@ -110,15 +110,16 @@ def _vnet_prepare(store: ResourceStore, route: Route, new: Body, old: Body | Non
             if k.rsplit("/", 1)[-1] not in names:
                 _subnet_in_use(store, k)
     p["subnets"] = out
+    # peerings written inline become child resources, checked as a peering PUT is; the stored ones stay
+    # (a body from a GET lists them, one without them does not remove them)
     children = _peerings_of(store, new["id"]) if old is not None else []
-    if children:  # peerings are managed as child resources once they exist
-        p["virtualNetworkPeerings"] = children
-    else:  # peerings written inline become child resources, checked as a peering PUT is
-        inline = p.get("virtualNetworkPeerings") or []
-        if not isinstance(inline, list) or not all(isinstance(x, dict) for x in inline):
-            raise bad_request("InvalidRequestContent", "properties.virtualNetworkPeerings must be an array of objects.",
-                              "properties.virtualNetworkPeerings")
-        p["virtualNetworkPeerings"] = [_inline_peering(store, new, x, i) for i, x in enumerate(inline)]
+    inline = p.get("virtualNetworkPeerings") or []
+    if not isinstance(inline, list) or not all(isinstance(x, dict) for x in inline):
+        raise bad_request("InvalidRequestContent", "properties.virtualNetworkPeerings must be an array of objects.",
+                          "properties.virtualNetworkPeerings")
+    have = {c["name"].lower() for c in children}
+    p["virtualNetworkPeerings"] = children + [_inline_peering(store, new, x, i) for i, x in enumerate(inline)
+                                              if str(x.get("name") or "").lower() not in have]
     p.setdefault("enableDdosProtection", False)
 
 
@@ -149,9 +150,8 @@ def _vnet_after_put(store: ResourceStore, route: Route, new: Body, old: Body | N
     old_subnets = [store.get_obj(k) for k in store.list_keys(route.key + "/subnets")]
     sync_children(store, route.key, "subnets", new["properties"]["subnets"])
     nics.refresh_nsgs(store, nics.nsgs_of(*old_subnets, *new["properties"]["subnets"]))
-    peerings = new["properties"].get("virtualNetworkPeerings") or []
-    if peerings and not store.list_keys(route.key + "/virtualnetworkpeerings"):
-        for peering in peerings:
+    for peering in new["properties"].get("virtualNetworkPeerings") or []:
+        if store.get(peering["id"]) is None:
             store.put(peering["id"], peering)
             _peering_after_put(store, Route("resource", id=peering["id"]), peering, None)
 
