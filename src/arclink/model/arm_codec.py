@@ -45,8 +45,6 @@ T_LINK = "microsoft.network/privatednszones/virtualnetworklinks"
 T_CLUSTER = "microsoft.kubernetes/connectedclusters"
 T_EXTENSION = "microsoft.kubernetesconfiguration/extensions"
 RECORD_TYPES = {"a": "A", "aaaa": "AAAA", "cname": "CNAME", "txt": "TXT"}
-T_DNS_RESOLVER = "microsoft.network/dnsresolvers"
-T_RESOLVER_INBOUND = "microsoft.network/dnsresolvers/inboundendpoints"
 
 
 def parent_id(rid: str) -> str:
@@ -233,29 +231,11 @@ def topology_from_resources(resources: Iterable[dict], onprem: dict | None = Non
     doc["dnsForwarders"] = copy.deepcopy(list((onprem.get("dnsForwarders") or {}).values())
                                          if isinstance(onprem.get("dnsForwarders"), dict)
                                          else list(onprem.get("dnsForwarders") or []))
-    doc["dnsForwarders"] += _resolver_forwarders(by_type)
     _drop_dangling(doc)
     try:
         return msgspec.convert(doc, schema.Topology)
     except msgspec.ValidationError as exc:
         raise TopologyError(f"the stored state does not form a topology: {exc}", code="InvalidState") from None
-
-
-def _resolver_forwarders(by_type: dict[str, list[dict]]) -> list[dict]:
-    """DNS private resolver inbound endpoints as the DNS forwarders (``privateResolverInbound``) they are."""
-    resolvers = {r["id"].lower(): r for r in by_type.get(T_DNS_RESOLVER, []) if r.get("id")}
-    out = []
-    for ep in by_type.get(T_RESOLVER_INBOUND, []):
-        resolver = resolvers.get(parent_id(ep.get("id") or "").lower())
-        configs = _props(ep).get("ipConfigurations") or []
-        ip = configs[0].get("privateIpAddress") if configs and isinstance(configs[0], dict) else None
-        vnet = _ref(_props(resolver).get("virtualNetwork")) if resolver else None
-        if not ip or not vnet:
-            continue
-        place = _place(ep)
-        out.append({"name": f"{_nm(resolver)}-{_nm(ep)}", "kind": "privateResolverInbound", "virtualNetwork": vnet,
-                    "ipAddress": ip, **{k: v for k, v in place.items() if v}})
-    return out
 
 
 def _drop_dangling(doc: dict) -> None:
