@@ -66,7 +66,7 @@ def sync_endpoint_nic(store: ResourceStore, pe: Body, group_id: str) -> None:
     if not nid:
         return
     old = store.get_obj(nid) or {}
-    nic = {"id": old.get("id") or nid, "name": nid.rsplit("/", 1)[-1], "type": "Microsoft.Network/networkInterfaces",
+    nic: Body = {"id": old.get("id") or nid, "name": nid.rsplit("/", 1)[-1], "type": "Microsoft.Network/networkInterfaces",
            "location": pe.get("location"), "etag": f'W/"{uuid.uuid4()}"', "tags": {},
            "properties": {"provisioningState": "Succeeded",
                           "resourceGuid": (old.get("properties") or {}).get("resourceGuid") or str(uuid.uuid4()),

@@ -140,7 +140,7 @@ def _inbound_prepare(store: ResourceStore, route: Route, new: Body, old: Body | 
         sp = subnet.get("properties") or {}
         net = ipaddress.ip_network(sp.get("addressPrefix") or (sp.get("addressPrefixes") or [""])[0])
         try:
-            inside = ipaddress.ip_address(ip) in net
+            inside = ipaddress.ip_address(str(ip)) in net if isinstance(ip, str) else False
         except (ValueError, TypeError):
             inside = False
         if not inside:
@@ -190,7 +190,7 @@ def _rule_prepare(store: ResourceStore, route: Route, new: Body, old: Body | Non
     for i, srv in enumerate(servers):
         path = f"properties.targetDnsServers[{i}]"
         try:
-            ipaddress.ip_address((srv or {}).get("ipAddress"))
+            ipaddress.ip_address(str(srv["ipAddress"]) if isinstance(srv.get("ipAddress"), str) else "")
         except (ValueError, TypeError, AttributeError):
             raise bad_request("InvalidRequestContent", f"{path}.ipAddress must be an IP address.", path) from None
         port = srv.setdefault("port", 53)
