@@ -290,6 +290,10 @@ def test_peerings_child_and_inline(clients):
     assert [x.name for x in c.network.virtual_network_peerings.list("rg", "vnet-b")] == ["b-to-a"]
     assert [x.peering_state for x in c.network.virtual_networks.get("rg", "vnet-a").virtual_network_peerings] \
         == ["Connected"]
+    with pytest.raises(HttpResponseError) as err:  # no gateway to use on the other side
+        c.network.virtual_network_peerings.begin_create_or_update("rg", "vnet-a", "a-to-b", {
+            "properties": {"remoteVirtualNetwork": {"id": b.id}, "useRemoteGateways": True}}).result()
+    assert err.value.error.code == "RemoteVnetHasNoGateways"
     c.network.virtual_network_peerings.begin_delete("rg", "vnet-b", "b-to-a").result()
     assert c.network.virtual_network_peerings.get("rg", "vnet-a", "a-to-b").peering_state == "Disconnected"
     assert list(c.network.virtual_network_peerings.list("rg", "vnet-b")) == []

@@ -227,6 +227,11 @@ def _peering_prepare(store: ResourceStore, route: Route, new: Body, old: Body | 
     if remote["id"].lower() == vnet_id.lower():
         raise bad_request("InvalidRequestContent", "A virtual network cannot be peered with itself.",
                           "properties.remoteVirtualNetwork.id")
+    if p.get("useRemoteGateways") is True:  # the emulator has no virtual network gateways
+        raise bad_request("RemoteVnetHasNoGateways", f"Peering {new['id']} cannot have UseRemoteGateways flag set to "
+                                                     f"true because remote virtual network {remote['id']} referenced "
+                                                     "by the peering does not have any gateways.",
+                          "properties.useRemoteGateways")
     p["remoteVirtualNetwork"] = {"id": remote["id"]}
     # Azure: Initiated until the remote side peers back, then Connected on both sides
     p["peeringState"] = "Connected" if _peering_back(store, remote["id"], vnet_id) else "Initiated"
