@@ -13,6 +13,7 @@ from arclink.arm.hooks import Body, Hooks, ResourceStore
 from arclink.arm.resources import scopes
 from arclink.arm.resources.common import arm_id_or_fail
 from arclink.arm.routes import Route
+from arclink.model import arm_codec as codec
 from arclink.model.rules import Rule
 
 ENFORCES: tuple[Rule, ...] = ()
@@ -54,5 +55,5 @@ def _scoped_prepare(store: ResourceStore, route: Route, new: Body, old: Body | N
 HOOKS = {
     T_AMPLS: Hooks(prepare=_ampls_prepare),
     T_SCOPED: Hooks(prepare=_scoped_prepare),
-    T_AMPLS_PEC: scopes.HOOKS[scopes.codec.T_PEC],
+    T_AMPLS_PEC: scopes.HOOKS[codec.T_PEC],  # approved or rejected as an Azure Arc scope's connection
 }
