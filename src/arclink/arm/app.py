@@ -14,10 +14,10 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from arclink.arm import auth, control, types
+from arclink.arm import auth, control, generic_list, tenancy, types
 from arclink.arm.api_versions import VersionPolicy
 from arclink.arm.config import ArmConfig
-from arclink.arm.engine import Engine, Result
+from arclink.arm.engine import PAGE_SIZE, Engine, Result
 from arclink.arm.errors import ArmError, bad_request, write_failed
 from arclink.arm.live import LiveModel, PublishOnChange, StoreLiveState
 from arclink.arm.resources import hooks_for
@@ -87,8 +87,6 @@ class ArmApp:
                           authority=self.config.base_url, key=self.config.signing_key)
         body = await read_body(receive, headers)
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
-        if path.rstrip("/").lower() == "/tenants" and method == "GET":
-            return auth.tenants(self.config.tenant)
         if path.lower().startswith("/_arclink/principals"):
             return auth.principals(self.config.principals, self.config.tenant, method,
                                    [p for p in path.split("/") if p][1:], body)
@@ -130,12 +128,12 @@ class ArmApp:
         if route.kind == "subscriptions":
             self.versions.provider(api_version)
             only(method, "GET")
-            subs = {self.config.subscription.lower(): self.config.subscription}
-            for k in list(eng.store.bodies):
-                sub = k.split("/")[2]
-                subs.setdefault(sub, sub)
-            return Result(200, {"value": [{"id": f"/subscriptions/{s}", "subscriptionId": s, "tenantId": self.config.tenant,
-                                           "displayName": "arclink emulator", "state": "Enabled"} for s in subs.values()]})
+            return Result(200, tenancy.subscriptions(self.config.subscription, list(eng.store.bodies), eng.store.meta,
+                                                     self.config.tenant))
+        if route.kind == "tenants":
+            self.versions.provider(api_version)
+            only(method, "GET")
+            return Result(200, tenancy.tenants(self.config.tenant, eng.store.meta))
         if route.kind == "operations":
             self.versions.provider(api_version)
             only(method, "GET")
@@ -157,8 +155,11 @@ class ArmApp:
         if route.kind == "subscription":
             self.versions.provider(api_version)
             only(method, "GET")
-            return Result(200, {"id": f"/subscriptions/{route.sub}", "subscriptionId": route.sub,
-                                "tenantId": self.config.tenant, "displayName": "arclink emulator", "state": "Enabled"})
+            return Result(200, tenancy.subscription(route.sub, eng.store.meta, self.config.tenant))
+        if route.kind == "locations":
+            self.versions.provider(api_version)
+            only(method, "GET")
+            return Result(200, tenancy.locations(route.sub))
         if route.kind in ("rgs", "rg", "providers", "provider", "provider_action"):
             self.versions.provider(api_version, types.RESOURCES_VERSIONS)
             return self._resources_rp(method, route, query, body, headers, api_version, path)
@@ -170,7 +171,8 @@ class ArmApp:
             prefix = route.id + ("/providers/" if route.rg else "/resourcegroups/")
             keys = [k for k in eng.store.bodies if k.startswith(prefix) and k.count("/") == 8
                     and "/providers/" in k[len(route.id):]]
-            return eng.list(keys, query, path)
+            rows = generic_list.select((o for k in keys if (o := eng.store.get_obj(k))), query)
+            return Result(200, generic_list.page(rows, query, f"{eng.base_url}{path}", PAGE_SIZE))
         if route.kind == "location_op":
             self.versions.provider(api_version)
             return self._location_op(method, route)
@@ -181,7 +183,7 @@ class ArmApp:
         ns = route.type_key.split("/")[0]
         rtype = types.lookup(route.type_key)
         if route.kind == "collection":
-            if route.type_key == "microsoft.network/privatednszones/all":
+            if route.type_key in ("microsoft.network/privatednszones/all", "microsoft.network/privatednszones/recordsets"):
                 self.versions.provider(api_version, types.PRIVATEDNS_VERSIONS)
                 only(method, "GET")
                 zk = route.key.rsplit("/", 1)[0]

@@ -49,13 +49,6 @@ def check_bearer(authorization: str | None, *, static_token: bytes, tenant: str,
     raise ArmError(401, "InvalidAuthenticationToken", msg, headers=_challenge(authority, tenant, msg))
 
 
-def tenants(tenant: str) -> Result:
-    """``GET /tenants``: the one tenant this emulator serves (az login lists it)."""
-    return Result(200, {"value": [{"id": f"/tenants/{tenant}", "tenantId": tenant, "tenantCategory": "Home",
-                                   "displayName": "arclink emulator", "defaultDomain": "arclink.local",
-                                   "domains": ["arclink.local"], "tenantType": "AAD"}]})
-
-
 def principals(registry: Registry | None, tenant: str, method: str, parts: list[str], body: bytes) -> Result:
     """``/_arclink/principals``: GET lists, POST adds (``{"displayName", "certificate": PEM, "secret": bool}``,
     answers the secret once), ``DELETE /_arclink/principals/{clientId}`` removes."""

@@ -16,11 +16,15 @@ from arclink.arm.errors import bad_request
 from arclink.arm.hooks import Body, ResourceStore
 from arclink.model import arm_codec as codec
 from arclink.model.errors import TopologyError
-from arclink.model.index import Index
+from arclink.model.index import Index, parse_arm_id
 
+T_DNS_RESOLVER = "microsoft.network/dnsresolvers"
+T_RESOLVER_INBOUND = "microsoft.network/dnsresolvers/inboundendpoints"
+_RESOLVER_MARK = "/providers/microsoft.network/dnsresolvers/"
 # the types the network model is built from (clusters and extensions are left out: cheap at 100k)
 MODEL_TYPES = {codec.T_RG, codec.T_VNET, codec.T_SUBNET, codec.T_SCOPE, codec.T_PE, codec.T_ZONE_GROUP, codec.T_ZONE,
-               codec.T_NSG, codec.T_LINK, *(f"{codec.T_ZONE}/{t}" for t in codec.RECORD_TYPES)}
+               codec.T_NSG, codec.T_LINK, T_DNS_RESOLVER, T_RESOLVER_INBOUND,
+               *(f"{codec.T_ZONE}/{t}" for t in codec.RECORD_TYPES)}
 
 
 class HasMeta(Protocol):
@@ -28,10 +32,37 @@ class HasMeta(Protocol):
     def meta(self) -> Mapping[str, Any]: ...
 
 
-def onprem_of(store: HasMeta) -> dict[str, Any]:
+def onprem_of(store: HasMeta, resources: list[Body] | None = None) -> dict[str, Any]:
+    """Sites and DNS forwarders (those given through the control API, and every DNS private resolver
+    inbound endpoint among ``resources``, by default the store's) and the default subscription."""
     o = store.meta.get("onprem") or {}
-    return {"sites": o.get("sites") or {}, "dnsForwarders": o.get("dnsForwarders") or {},
+    if resources is None:
+        bodies = getattr(store, "bodies", {})
+        resources = [r for k in list(bodies) if _RESOLVER_MARK in k and (r := store.get_obj(k))]  # type: ignore[attr-defined]
+    return {"sites": o.get("sites") or {},
+            "dnsForwarders": {**resolver_forwarders(resources), **(o.get("dnsForwarders") or {})},
             "defaultSubscription": store.meta.get("subscription")}
+
+
+def resolver_forwarders(resources: list[Body]) -> dict[str, Body]:
+    """Each DNS private resolver inbound endpoint as the forwarder (``privateResolverInbound``) it is to the
+    model: what on-premises DNS servers forward to, in the resolver's virtual network."""
+    vnets = {r["id"].lower(): (r.get("name"), ((r.get("properties") or {}).get("virtualNetwork") or {}).get("id"))
+             for r in resources if _type_of(r) == T_DNS_RESOLVER}
+    out: dict[str, Body] = {}
+    for ep in resources:
+        if _type_of(ep) != T_RESOLVER_INBOUND:
+            continue
+        resolver, vnet = vnets.get(codec.parent_id(ep["id"]).lower(), (None, None))
+        configs = (ep.get("properties") or {}).get("ipConfigurations") or []
+        ip = next((c.get("privateIpAddress") for c in configs if isinstance(c, dict)), None)
+        parts = parse_arm_id(ep["id"]) or {}
+        if ip and vnet and resolver:
+            name = f"{resolver}-{ep['name']}"
+            out[name.lower()] = {"name": name, "kind": "privateResolverInbound", "virtualNetwork": vnet,
+                                 "ipAddress": ip, "location": ep.get("location"), "resourceGroup": parts.get("rg"),
+                                 "subscription": parts.get("sub")}
+    return out
 
 
 def endpoint_target(pe: Body | None) -> tuple[str | None, Body]:
@@ -81,7 +112,7 @@ def candidate_index(store: ResourceStore, replace_key: str, new: Body) -> Index:
             if scope and _type_of(scope) == codec.T_SCOPE:
                 objs.append(scope)
     try:
-        return codec.index_from_resources(objs, onprem_of(store))
+        return codec.index_from_resources(objs, onprem_of(store, [o for o in objs if _RESOLVER_MARK in o["id"].lower()]))
     except TopologyError as exc:
         raise bad_request("InvalidResourceReference", f"The request would leave the emulated network inconsistent: "
                                                       f"{exc.message}") from None

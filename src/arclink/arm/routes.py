@@ -13,7 +13,7 @@ from urllib.parse import unquote
 @dataclass
 class Route:
     kind: str  # resource | collection | rg | rgs | subscription | providers | provider | provider_action |
-    #            sub_list | location_op | unknown
+    #            sub_list | location_op | tenants | locations | generic_list | unknown
     sub: str = ""
     rg: str | None = None
     type_key: str = ""  # lower-case ns/type[/child...]
@@ -34,6 +34,8 @@ def parse(path: str) -> Route:
     low = [s.lower() for s in segs]
     if len(segs) == 1 and low[0] == "subscriptions":
         return Route("subscriptions", id="/subscriptions")
+    if len(segs) == 1 and low[0] == "tenants":
+        return Route("tenants", id="/tenants")
     if len(segs) == 3 and low[0] == "providers" and low[2] == "operations":
         return Route("operations", ns=segs[1], id=path)
     if len(segs) < 2 or low[0] != "subscriptions":
@@ -67,6 +69,8 @@ def parse(path: str) -> Route:
         if len(segs) == 5:
             return Route("sub_list", sub=sub, ns=ns, type_key=f"{low[3]}/{low[4]}",
                          id=f"{base}/providers/{ns}/{segs[4]}")
+    if low[2] == "locations" and len(segs) == 3:
+        return Route("locations", sub=sub, id=base + "/locations")
     if low[2] == "resources" and len(segs) == 3:
         return Route("generic_list", sub=sub, id=base.lower())
     return Route("unknown", sub=sub, id=path)

@@ -55,6 +55,11 @@ NETWORK_VERSIONS = (
 )
 PE_VERSIONS = NETWORK_VERSIONS[NETWORK_VERSIONS.index("2019-04-01"):]
 PRIVATEDNS_VERSIONS = ("2018-09-01", "2020-01-01", "2020-06-01", "2024-06-01", "2026-06-01-preview")
+# Azure Monitor Private Link Scopes: azure-mgmt-monitor 6.0.2 sends 2019-10-17-preview (its default profile) and
+# 2021-07-01-preview; 2021-09-01 and 2023-06-01-preview are UNCONFIRMED.
+INSIGHTS_PLS_VERSIONS = ("2019-10-17-preview", "2021-07-01-preview", "2021-09-01", "2023-06-01-preview")
+# DNS private resolver: azure-mgmt-dnsresolver 1.1.0 sends 2025-05-01.
+DNSRESOLVER_VERSIONS = ("2020-04-01-preview", "2022-07-01", "2023-07-01-preview", "2025-05-01")
 
 NAMESPACES = {
     "microsoft.resources": "Microsoft.Resources",
@@ -62,6 +67,7 @@ NAMESPACES = {
     "microsoft.kubernetes": "Microsoft.Kubernetes",
     "microsoft.kubernetesconfiguration": "Microsoft.KubernetesConfiguration",
     "microsoft.network": "Microsoft.Network",
+    "microsoft.insights": "Microsoft.Insights",
 }
 
 # --- names ------------------------------------------------------------------------------------------
@@ -261,6 +267,66 @@ for _rt in ("A", "AAAA", "CNAME", "MX", "PTR", "SOA", "SRV", "TXT"):
                        "properties.mxRecords": "list", "properties.ptrRecords": "list", "properties.srvRecords": "list",
                        "properties.soaRecord": "obj"},
                readonly=("properties.fqdn", "properties.isAutoRegistered")))
+
+# --- what Azure creates beside a private endpoint, and the resources APL011 and resolver forwarding need ----------
+_add(RType("microsoft.network/networkinterfaces", "Microsoft.Network/networkInterfaces", NETWORK_VERSIONS,
+           name=ANY_NAME, tracked=True, put="async", delete="location", patch=None, etag=True,
+           readonly=_NET_RO + ("properties.ipConfigurations", "properties.privateEndpoint", "properties.macAddress")))
+_add(RType("microsoft.insights/privatelinkscopes", "Microsoft.Insights/privateLinkScopes", INSIGHTS_PLS_VERSIONS,
+           name=SCOPE_NAME, tracked=True, global_location=True, put="sync", delete="location", patch="tags",
+           fields={"properties.accessModeSettings": "obj",
+                   "properties.accessModeSettings.queryAccessMode": ("enum", ("Open", "PrivateOnly")),
+                   "properties.accessModeSettings.ingestionAccessMode": ("enum", ("Open", "PrivateOnly"))},
+           readonly=("properties.provisioningState", "properties.privateEndpointConnections"),
+           defaults={"properties.accessModeSettings": {"queryAccessMode": "Open", "ingestionAccessMode": "Open",
+                                                      "exclusions": []}}))
+_add(RType("microsoft.insights/privatelinkscopes/scopedresources", "Microsoft.Insights/privateLinkScopes/scopedResources",
+           INSIGHTS_PLS_VERSIONS, name=SCOPE_NAME, put="async", delete="location", patch=None,
+           parent="microsoft.insights/privatelinkscopes", list_scope="parent",
+           fields={"properties.linkedResourceId": "str"}, readonly=("properties.provisioningState",),
+           required=("properties.linkedResourceId",)))
+_add(RType("microsoft.insights/privatelinkscopes/privateendpointconnections",
+           "Microsoft.Insights/privateLinkScopes/privateEndpointConnections", INSIGHTS_PLS_VERSIONS,
+           put="async", delete="location", patch=None, parent="microsoft.insights/privatelinkscopes",
+           fields={"properties.privateLinkServiceConnectionState": "obj",
+                   "properties.privateLinkServiceConnectionState.status": "str",
+                   "properties.privateEndpoint": "obj"},
+           readonly=("properties.provisioningState",),
+           required=("properties.privateLinkServiceConnectionState.status",)))
+_RESOLVER_RO = ("properties.provisioningState", "properties.resourceGuid")
+_add(RType("microsoft.network/dnsresolvers", "Microsoft.Network/dnsResolvers", DNSRESOLVER_VERSIONS, name=NETWORK_NAME,
+           tracked=True, put="async", delete="location", patch="tags", etag=True,
+           fields={"properties.virtualNetwork": "obj", "properties.virtualNetwork.id": "str"},
+           readonly=_RESOLVER_RO + ("properties.dnsResolverState",), required=("properties.virtualNetwork.id",)))
+_add(RType("microsoft.network/dnsresolvers/inboundendpoints", "Microsoft.Network/dnsResolvers/inboundEndpoints",
+           DNSRESOLVER_VERSIONS, name=NETWORK_NAME, tracked=True, put="async", delete="location", patch="tags",
+           etag=True, parent="microsoft.network/dnsresolvers", list_scope="parent",
+           fields={"properties.ipConfigurations": "list"}, readonly=_RESOLVER_RO,
+           required=("properties.ipConfigurations",)))
+_add(RType("microsoft.network/dnsresolvers/outboundendpoints", "Microsoft.Network/dnsResolvers/outboundEndpoints",
+           DNSRESOLVER_VERSIONS, name=NETWORK_NAME, tracked=True, put="async", delete="location", patch="tags",
+           etag=True, parent="microsoft.network/dnsresolvers", list_scope="parent",
+           fields={"properties.subnet": "obj", "properties.subnet.id": "str"}, readonly=_RESOLVER_RO,
+           required=("properties.subnet.id",)))
+_add(RType("microsoft.network/dnsforwardingrulesets", "Microsoft.Network/dnsForwardingRulesets", DNSRESOLVER_VERSIONS,
+           name=NETWORK_NAME, tracked=True, put="async", delete="location", patch="tags", etag=True,
+           fields={"properties.dnsResolverOutboundEndpoints": "list"}, readonly=_RESOLVER_RO,
+           required=("properties.dnsResolverOutboundEndpoints",)))
+_add(RType("microsoft.network/dnsforwardingrulesets/forwardingrules",
+           "Microsoft.Network/dnsForwardingRulesets/forwardingRules", DNSRESOLVER_VERSIONS, name=NETWORK_NAME,
+           put="sync", delete="sync", patch="merge", etag=True, parent="microsoft.network/dnsforwardingrulesets",
+           list_scope="parent",
+           fields={"properties.domainName": "str", "properties.targetDnsServers": "list", "properties.metadata": "map",
+                   "properties.forwardingRuleState": ("enum", ENABLED_DISABLED)},
+           readonly=("properties.provisioningState",),
+           required=("properties.domainName", "properties.targetDnsServers"),
+           defaults={"properties.forwardingRuleState": "Enabled"}))
+_add(RType("microsoft.network/dnsforwardingrulesets/virtualnetworklinks",
+           "Microsoft.Network/dnsForwardingRulesets/virtualNetworkLinks", DNSRESOLVER_VERSIONS, name=NETWORK_NAME,
+           put="async", delete="location", patch="merge", etag=True, parent="microsoft.network/dnsforwardingrulesets",
+           list_scope="parent",
+           fields={"properties.virtualNetwork": "obj", "properties.virtualNetwork.id": "str", "properties.metadata": "map"},
+           readonly=("properties.provisioningState",), required=("properties.virtualNetwork.id",)))
 
 
 def _merge_spec_table() -> None:

@@ -41,6 +41,7 @@ API_VERSIONS = {
     "Microsoft.HybridCompute/privateLinkScopes/privateEndpointConnections": "2025-01-13",
     "Microsoft.Kubernetes/connectedClusters": "2026-05-01",
     "Microsoft.KubernetesConfiguration/extensions": "2025-03-01",
+    "Microsoft.Insights/privateLinkScopes": "2021-07-01-preview",
 }
 
 # Providers every private-link plan needs, besides those a subscription lists.

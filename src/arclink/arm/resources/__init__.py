@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from arclink.arm.hooks import PLAIN, Hooks
-from arclink.arm.resources import clusters, endpoints, groups, networks, nsgs, private_dns, scopes
+from arclink.arm.resources import (clusters, endpoints, groups, monitor, networks, nics, nsgs, private_dns, resolvers,
+                                   scopes)
 from arclink.model.rules import Rule
 
-FAMILIES = (groups, scopes, endpoints, private_dns, networks, nsgs, clusters)
+FAMILIES = (groups, scopes, endpoints, private_dns, networks, nsgs, clusters, nics, monitor, resolvers)
 
 
 def _table() -> dict[str, Hooks]:

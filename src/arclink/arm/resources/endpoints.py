@@ -16,6 +16,7 @@ from arclink.arm import types
 from arclink.arm.errors import bad_request, refuse
 from arclink.arm.hooks import Body, Hooks, ResourceStore
 from arclink.arm.model_view import candidate_index, endpoint_target
+from arclink.arm.resources import nics, resolvers
 from arclink.arm.resources.common import arm_id_or_fail, ref_missing, type_of
 from arclink.arm.resources.private_dns import zone_counts
 from arclink.arm.resources.scopes import mirror_scope
@@ -25,6 +26,8 @@ from arclink.model import catalogue as cat
 from arclink.model.rules import apl001, apl005, apl018
 
 ENFORCES = (apl001.RULE, apl005.RULE, apl018.RULE)
+# the served types a private endpoint can connect to (each gets its privateEndpointConnections)
+PRIVATE_LINK_TARGETS = (cat.ARC_RESOURCE_TYPE.lower(), "microsoft.insights/privatelinkscopes")
 
 
 def _connection(p: Body) -> tuple[str, Body, bool]:
@@ -57,7 +60,7 @@ def _pe_prepare(store: ResourceStore, route: Route, new: Body, old: Body | None)
                           f"properties.{key}[0].properties.groupIds")
     target_type = f"{parts['ns']}/{parts['type']}"
     served = types.lookup(target_type.lower())
-    if served is not None and target_type.lower() != cat.ARC_RESOURCE_TYPE.lower() or parts["rest"]:
+    if served is not None and target_type.lower() not in PRIVATE_LINK_TARGETS or parts["rest"]:
         raise bad_request("InvalidPrivateLinkServiceId",
                           f"'{target}' is not a private link service or a resource that offers private endpoints; for "
                           f"Azure Arc give the {cat.ARC_RESOURCE_TYPE} id.", f"properties.{key}[0].properties.privateLinkServiceId")
@@ -69,13 +72,18 @@ def _pe_prepare(store: ResourceStore, route: Route, new: Body, old: Body | None)
     subnet = store.get_obj(str(subnet_id))
     if subnet is None or type_of(subnet) != codec.T_SUBNET:
         raise ref_missing(str(subnet_id), pe_id)
+    if resolvers.endpoints_in(store, subnet["id"]):
+        raise bad_request("PrivateEndpointCreationNotAllowedAsSubnetIsDelegated",
+                          f"Subnet {subnet['id']} is delegated to a DNS resolver endpoint; put the private endpoint in "
+                          "another subnet.", "properties.subnet.id")
     vnet = store.get_obj(codec.parent_id(subnet["id"])) or {}
     problem = apl005.pe_region_mismatch(new["location"], vnet.get("location"), subnet["id"], pe_id)
     if problem:
         raise refuse(apl005.RULE, problem, "location")
     is_arc = target_type.lower() == cat.ARC_RESOURCE_TYPE.lower()
-    scope = store.get_obj(target) if is_arc else None
-    if is_arc and scope is None:
+    # a target the emulator serves must exist (Azure refuses an endpoint to nothing); others are taken on trust
+    scope = store.get_obj(target) if served is not None else None
+    if served is not None and scope is None:
         raise ref_missing(target, pe_id)
     if scope is not None:
         cp["privateLinkServiceId"] = scope["id"]
@@ -143,12 +151,16 @@ def _pe_after_put(store: ResourceStore, route: Route, new: Body, old: Body | Non
     if old and old_target and (not target or old_target.lower() != target.lower()):
         store.delete(f"{old_target}/privateEndpointConnections/{_pec_name(old)}")
         mirror_scope(store, old_target)
-    if not target or store.get(target) is None or "/microsoft.hybridcompute/privatelinkscopes/" not in target.lower():
+    group_ids = cp.get("groupIds") or [""]
+    nics.sync_endpoint_nic(store, new, group_ids[0])
+    for subnet in {_subnet_of(old).lower(), _subnet_of(new).lower()} - {""}:
+        nics.refresh_subnet(store, subnet)
+    scope = store.get_obj(target) if target else None
+    if scope is None or type_of(scope) not in PRIVATE_LINK_TARGETS:
         return
-    scope = store.get_obj(target) or {}
     name = _pec_name(new)
     pec: Body = {"id": f"{scope['id']}/privateEndpointConnections/{name}", "name": name,
-           "type": "Microsoft.HybridCompute/privateLinkScopes/privateEndpointConnections",
+           "type": f"{scope['type']}/privateEndpointConnections",
            "properties": {"privateEndpoint": {"id": new["id"]},
                           "privateLinkServiceConnectionState": dict(cp.get("privateLinkServiceConnectionState") or {}),
                           "provisioningState": "Succeeded", "groupIds": list(cp.get("groupIds") or [])}}
@@ -163,7 +175,14 @@ def _pe_after_put(store: ResourceStore, route: Route, new: Body, old: Body | Non
             _zone_group_records(store, grp, new)
 
 
+def _subnet_of(pe: Body | None) -> str:
+    return (((pe or {}).get("properties") or {}).get("subnet") or {}).get("id") or ""
+
+
 def _pe_after_delete(store: ResourceStore, route: Route, old: Body) -> None:
+    nics.drop_endpoint_nic(store, old)
+    if _subnet_of(old):
+        nics.refresh_subnet(store, _subnet_of(old))
     target, _ = endpoint_target(old)
     if target:
         store.delete(f"{target}/privateEndpointConnections/{_pec_name(old)}")

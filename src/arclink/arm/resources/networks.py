@@ -14,6 +14,7 @@ from typing import Any
 from arclink.arm import types
 from arclink.arm.errors import ArmError, bad_request
 from arclink.arm.hooks import Body, Hooks, ResourceStore
+from arclink.arm.resources import nics
 from arclink.arm.resources.common import arm_id_or_fail, mirror, ref_missing, sync_children, type_of
 from arclink.arm.routes import Route
 from arclink.arm.validation import validate_body
@@ -83,17 +84,19 @@ def _inline_subnet(store: ResourceStore, new: Body, s: Any, i: int, names: set[s
         raise bad_request("DuplicateResourceName", f"Subnet '{s['name']}' is listed twice.", f"properties.subnets[{i}]")
     names.add(s["name"].lower())
     inline = {"properties": dict(s.get("properties") or {})}
-    try:
-        validate_body(types.T[codec.T_SUBNET], inline, None)
+    sid = f"{new['id']}/subnets/{s['name']}"
+    old_sub = store.get_obj(sid)
+    try:  # read-only back-references copied from a GET are accepted unchanged
+        validate_body(types.T[codec.T_SUBNET], inline, old_sub)
     except ArmError as exc:
         exc.target = f"properties.subnets[{i}].{exc.target or 'properties'}"
         raise
     sp = _subnet_props(store, dict(inline["properties"]), nets, s["name"], new["name"],
                        f"properties.subnets[{i}].properties")
-    sid = f"{new['id']}/subnets/{s['name']}"
-    old_sub = store.get_obj(sid)
-    return {"id": old_sub["id"] if old_sub else sid, "name": old_sub["name"] if old_sub else s["name"],
+    body = {"id": old_sub["id"] if old_sub else sid, "name": old_sub["name"] if old_sub else s["name"],
             "type": "Microsoft.Network/virtualNetworks/subnets", "etag": f'W/"{uuid.uuid4()}"', "properties": sp}
+    nics.fill_subnet(store, body)
+    return body
 
 
 def _vnet_prepare(store: ResourceStore, route: Route, new: Body, old: Body | None) -> None:
@@ -107,22 +110,52 @@ def _vnet_prepare(store: ResourceStore, route: Route, new: Body, old: Body | Non
             if k.rsplit("/", 1)[-1] not in names:
                 _subnet_in_use(store, k)
     p["subnets"] = out
+    # peerings written inline become child resources, checked as a peering PUT is; the stored ones stay
+    # (a body from a GET lists them, one without them does not remove them)
     children = _peerings_of(store, new["id"]) if old is not None else []
-    if children:  # peerings are managed as child resources once they exist
-        p["virtualNetworkPeerings"] = children
-    else:
-        inline = p.get("virtualNetworkPeerings") or []
-        if not isinstance(inline, list) or not all(isinstance(x, dict) for x in inline):
-            raise bad_request("InvalidRequestContent", "properties.virtualNetworkPeerings must be an array of objects.",
-                              "properties.virtualNetworkPeerings")
-        for i, peering in enumerate(inline):
-            _inline_peering_shape(peering, f"properties.virtualNetworkPeerings[{i}]")
-        p["virtualNetworkPeerings"] = inline
+    inline = p.get("virtualNetworkPeerings") or []
+    if not isinstance(inline, list) or not all(isinstance(x, dict) for x in inline):
+        raise bad_request("InvalidRequestContent", "properties.virtualNetworkPeerings must be an array of objects.",
+                          "properties.virtualNetworkPeerings")
+    for i, peering in enumerate(inline):
+        _inline_peering_shape(peering, f"properties.virtualNetworkPeerings[{i}]")
+    have = {c["name"].lower() for c in children}
+    p["virtualNetworkPeerings"] = children + [_inline_peering(store, new, x, i) for i, x in enumerate(inline)
+                                              if str(x.get("name") or "").lower() not in have]
     p.setdefault("enableDdosProtection", False)
 
 
+def _inline_peering(store: ResourceStore, vnet: Body, item: Body, i: int) -> Body:
+    path = f"properties.virtualNetworkPeerings[{i}]"
+    name = item.get("name")
+    if not isinstance(name, str) or not types.NETWORK_NAME.fullmatch(name) or not isinstance(item.get("properties"), dict):
+        raise bad_request("InvalidRequestContent", f"{path} needs a valid name and an object 'properties'.", path)
+    rtype = types.T[T_PEERING]
+    body: Body = {"properties": {k: v for k, v in item["properties"].items()
+                                 if k not in ("peeringState", "peeringSyncLevel", "provisioningState", "resourceGuid")}}
+    for dotted, value in rtype.defaults.items():
+        body["properties"].setdefault(dotted.split(".", 1)[1], value)
+    try:
+        validate_body(rtype, body, None)
+    except ArmError as exc:
+        exc.target = f"{path}.{exc.target or 'properties'}"
+        raise
+    pid = f"{vnet['id']}/virtualNetworkPeerings/{name}"
+    peering: Body = {"id": pid, "name": name, "type": rtype.type, "etag": f'W/"{uuid.uuid4()}"',
+                     "properties": body["properties"]}
+    _peering_prepare(store, Route("resource", id=pid), peering, None)
+    peering["properties"]["provisioningState"] = "Succeeded"
+    return peering
+
+
 def _vnet_after_put(store: ResourceStore, route: Route, new: Body, old: Body | None) -> None:
+    old_subnets = [store.get_obj(k) for k in store.list_keys(route.key + "/subnets")]
     sync_children(store, route.key, "subnets", new["properties"]["subnets"])
+    nics.refresh_nsgs(store, nics.nsgs_of(*old_subnets, *new["properties"]["subnets"]))
+    for peering in new["properties"].get("virtualNetworkPeerings") or []:
+        if store.get(peering["id"]) is None:
+            store.put(peering["id"], peering)
+            _peering_after_put(store, Route("resource", id=peering["id"]), peering, None)
 
 
 def _vnet_before_delete(store: ResourceStore, route: Route, old: Body) -> None:
@@ -144,6 +177,7 @@ def _subnet_prepare(store: ResourceStore, route: Route, new: Body, old: Body | N
     vnet = store.get_obj(codec.parent_id(new["id"])) or {}
     nets = _vnet_nets(vnet)
     new["properties"] = _subnet_props(store, new["properties"], nets, new["name"], vnet["name"], "properties")
+    nics.fill_subnet(store, new)
     new.pop("location", None)
     new.pop("tags", None)
 
@@ -154,6 +188,7 @@ def _mirror_vnet(store: ResourceStore, vnet_id: str) -> None:
 
 def _subnet_after_put(store: ResourceStore, route: Route, new: Body, old: Body | None) -> None:
     _mirror_vnet(store, codec.parent_id(new["id"]))
+    nics.refresh_nsgs(store, nics.nsgs_of(old, new))
 
 
 def _subnet_before_delete(store: ResourceStore, route: Route, old: Body) -> None:
@@ -162,6 +197,7 @@ def _subnet_before_delete(store: ResourceStore, route: Route, old: Body) -> None
 
 def _subnet_after_delete(store: ResourceStore, route: Route, old: Body) -> None:
     _mirror_vnet(store, codec.parent_id(old["id"]))
+    nics.refresh_nsgs(store, nics.nsgs_of(old))
 
 
 # --- peerings -----------------------------------------------------------------------------------------------
@@ -204,6 +240,11 @@ def _peering_prepare(store: ResourceStore, route: Route, new: Body, old: Body | 
     if remote["id"].lower() == vnet_id.lower():
         raise bad_request("InvalidRequestContent", "A virtual network cannot be peered with itself.",
                           "properties.remoteVirtualNetwork.id")
+    if p.get("useRemoteGateways") is True:  # the emulator has no virtual network gateways
+        raise bad_request("RemoteVnetHasNoGateways", f"Peering {new['id']} cannot have UseRemoteGateways flag set to "
+                                                     f"true because remote virtual network {remote['id']} referenced "
+                                                     "by the peering does not have any gateways.",
+                          "properties.useRemoteGateways")
     p["remoteVirtualNetwork"] = {"id": remote["id"]}
     # Azure: Initiated until the remote side peers back, then Connected on both sides
     p["peeringState"] = "Connected" if _peering_back(store, remote["id"], vnet_id) else "Initiated"

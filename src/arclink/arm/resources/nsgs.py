@@ -13,6 +13,7 @@ from typing import Any
 from arclink.arm import types
 from arclink.arm.errors import ArmError, bad_request
 from arclink.arm.hooks import Body, Hooks, ResourceStore
+from arclink.arm.resources import nics
 from arclink.arm.resources.common import mirror, sync_children
 from arclink.arm.routes import Route
 from arclink.arm.validation import validate_body
@@ -93,6 +94,11 @@ def _nsg_prepare(store: ResourceStore, route: Route, new: Body, old: Body | None
                       "etag": f'W/"{uuid.uuid4()}"', "properties": rp})
     p["securityRules"] = rules
     p["resourceGuid"] = (old or {}).get("properties", {}).get("resourceGuid") or str(uuid.uuid4())
+    subnets = nics.nsg_subnets(store, new["id"])
+    if subnets:
+        p["subnets"] = subnets
+    else:
+        p.pop("subnets", None)
     p["defaultSecurityRules"] = [
         {"name": n, "id": f"{new['id']}/defaultSecurityRules/{n}",
          "type": "Microsoft.Network/networkSecurityGroups/defaultSecurityRules",

@@ -18,6 +18,9 @@ from arclink.model import arm_codec as codec
 from arclink.model.rules import Rule
 
 ENFORCES: tuple[Rule, ...] = ()
+# the SOA record Azure gives every private DNS zone
+SOA_DEFAULTS = {"host": "azureprivatedns.net", "email": "azureprivatedns-host.microsoft.com", "serialNumber": 1,
+                "refreshTime": 3600, "retryTime": 300, "expireTime": 2419200, "minimumTtl": 10}
 
 
 def _zone_prepare(store: ResourceStore, route: Route, new: Body, old: Body | None) -> None:
@@ -41,7 +44,7 @@ def zone_counts(store: ResourceStore, zone_id: str) -> None:
         return
     zk = zone_id.lower()
     links = [store.get_obj(k) for k in store.list_keys(zk + "/virtualnetworklinks")]
-    n_records = 1 + sum(len(store.list_keys(f"{zk}/{t}")) for t in ("a", "aaaa", "cname", "mx", "ptr", "srv", "txt"))
+    n_records = sum(len(store.list_keys(f"{zk}/{t}")) for t in ("a", "aaaa", "cname", "mx", "ptr", "soa", "srv", "txt"))
     p = zone.setdefault("properties", {})
     counts = {"numberOfRecordSets": n_records, "numberOfVirtualNetworkLinks": len(links),
               "numberOfVirtualNetworkLinksWithRegistration": sum(
@@ -49,6 +52,23 @@ def zone_counts(store: ResourceStore, zone_id: str) -> None:
     if any(p.get(k) != v for k, v in counts.items()):
         p.update(counts)
         store.put(zone_id, zone)
+
+
+def _zone_after_put(store: ResourceStore, route: Route, new: Body, old: Body | None) -> None:
+    """Azure creates the zone's ``@`` SOA record set with the zone (its default values)."""
+    soa_id = f"{new['id']}/SOA/@"
+    if store.get(soa_id) is None:
+        store.put(soa_id, {"id": soa_id, "name": "@", "type": "Microsoft.Network/privateDnsZones/SOA",
+                           "etag": str(uuid.uuid4()),
+                           "properties": {"metadata": {}, "ttl": 3600, "fqdn": new["name"] + ".",
+                                          "soaRecord": dict(SOA_DEFAULTS), "isAutoRegistered": False}})
+        zone_counts(store, new["id"])
+
+
+def _record_before_delete(store: ResourceStore, route: Route, old: Body) -> None:
+    if (old.get("type") or "").lower() != codec.T_ZONE + "/soa":
+        return
+    raise bad_request("BadRequest", "The SOA record set of a private DNS zone cannot be deleted; it goes with the zone.")
 
 
 def _zone_before_delete(store: ResourceStore, route: Route, old: Body) -> None:
@@ -187,9 +207,11 @@ _RECORD_KEYS = [t.key for t in types.T.values() if t.parent == codec.T_ZONE and 
 _RECORD_KINDS = [k.rsplit("/", 1)[-1] for k in _RECORD_KEYS]
 
 HOOKS = {
-    codec.T_ZONE: Hooks(prepare=_zone_prepare, before_delete=_zone_before_delete, check_model=True),
+    codec.T_ZONE: Hooks(prepare=_zone_prepare, after_put=_zone_after_put, before_delete=_zone_before_delete,
+                        check_model=True),
     codec.T_LINK: Hooks(prepare=_link_prepare, after_put=_child_after_put, after_delete=_child_after_delete,
                         check_model=True),
     **{key: Hooks(prepare=_record_prepare, after_put=_child_after_put, after_delete=_child_after_delete,
-                  check_model=key in _MODEL_RECORDS, provisioning_state=False) for key in _RECORD_KEYS},
+                  check_model=key in _MODEL_RECORDS, provisioning_state=False,
+                  before_delete=_record_before_delete) for key in _RECORD_KEYS},
 }
