@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
-from . import flow
+from . import arm_fixtures as flow
 
 RES = "2025-04-01"
 

@@ -30,8 +30,9 @@ def plan(good_index):
 
 def test_plan_order_and_contents(plan):
     kinds = [s.kind for s in plan.steps]
-    order = ["provider", "resourceGroup", "networkSecurityGroup", "virtualNetwork", "privateLinkScope",
-             "privateDnsZone", "privateEndpoint", "dnsForwarder", "site", "connectedCluster"]
+    # sites right after the VNets: their VPN/ExpressRoute landing is the gateway a spoke's peering uses
+    order = ["provider", "resourceGroup", "networkSecurityGroup", "virtualNetwork", "site", "privateLinkScope",
+             "privateDnsZone", "privateEndpoint", "dnsForwarder", "connectedCluster"]
     firsts = [kinds.index(k) for k in order]
     assert firsts == sorted(firsts)
     seen = set()

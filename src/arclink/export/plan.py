@@ -201,6 +201,13 @@ class _Builder:
             self.nsg(nsg)
         for vnet in ix.vnets.values():
             self.vnet(vnet)
+        # Sites before peerings: a site's VPN or ExpressRoute connection is what gives its VNet the
+        # gateway that a spoke's peering with useRemoteGateways needs.
+        for site in ix.sites.values():
+            self.add(Step("site", self.key("site", site.name), f"site:{site.name}", "arclink/sites", site.name,
+                          ix.default_subscription, None, None, msgspec.to_builtins(site.spec),
+                          f"on-premises site {site.name} ({', '.join(site.spec.address_space)})", [], azure=False,
+                          source=site))
         self.peerings()
         for scope in ix.scopes.values():
             self.add(Step("privateLinkScope", self.key("pls", scope.name), scope.id, cat.ARC_RESOURCE_TYPE, scope.name,
@@ -221,11 +228,6 @@ class _Builder:
                           msgspec.to_builtins(fwd.spec),
                           f"DNS forwarder {fwd.name} ({fwd.spec.kind}) at {fwd.spec.ip_address} in {fwd.vnet.name}",
                           [k for k in [self.ref(fwd.vnet.id)] if k], azure=False, source=fwd))
-        for site in ix.sites.values():
-            self.add(Step("site", self.key("site", site.name), f"site:{site.name}", "arclink/sites", site.name,
-                          ix.default_subscription, None, None, msgspec.to_builtins(site.spec),
-                          f"on-premises site {site.name} ({', '.join(site.spec.address_space)})", [], azure=False,
-                          source=site))
         for cl in ix.clusters.values():
             self.cluster(cl)
         return Plan(ix, self.steps)

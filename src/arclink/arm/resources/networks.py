@@ -13,6 +13,7 @@ from typing import Any
 
 from arclink.arm import types
 from arclink.arm.errors import ArmError, bad_request
+from arclink.arm.model_view import onprem_of
 from arclink.arm.hooks import Body, Hooks, ResourceStore
 from arclink.arm.resources import nics
 from arclink.arm.resources.common import arm_id_or_fail, mirror, ref_missing, sync_children, type_of
@@ -229,6 +230,20 @@ def _mirror_peerings(store: ResourceStore, vnet_id: str) -> None:
     mirror(store, vnet_id, "virtualNetworkPeerings", "virtualnetworkpeerings")
 
 
+def _has_gateway(store: ResourceStore, vnet: Body) -> bool:
+    """Whether a VNet has a virtual network gateway. The emulator keeps no gateway resources: a VNet
+    has one when it holds a ``GatewaySubnet`` (where Azure puts gateways) or when an on-premises
+    site lands on it over VPN or ExpressRoute (the control API's sites), which needs a gateway."""
+    subnets = (vnet.get("properties") or {}).get("subnets") or []
+    if any(str(s.get("name") or "").lower() == "gatewaysubnet" for s in subnets if isinstance(s, dict)):
+        return True
+    names = {vnet["id"].lower(), str(vnet.get("name") or "").lower()}
+    sites = onprem_of(store, []).get("sites") or {}
+    return any(str(c.get("virtualNetwork") or "").lower() in names
+               for site in sites.values() if isinstance(site, dict)
+               for c in site.get("connections") or [] if isinstance(c, dict))
+
+
 def _peering_prepare(store: ResourceStore, route: Route, new: Body, old: Body | None) -> None:
     p = new["properties"]
     rid = p["remoteVirtualNetwork"]["id"]
@@ -240,7 +255,7 @@ def _peering_prepare(store: ResourceStore, route: Route, new: Body, old: Body | 
     if remote["id"].lower() == vnet_id.lower():
         raise bad_request("InvalidRequestContent", "A virtual network cannot be peered with itself.",
                           "properties.remoteVirtualNetwork.id")
-    if p.get("useRemoteGateways") is True:  # the emulator has no virtual network gateways
+    if p.get("useRemoteGateways") is True and not _has_gateway(store, remote):
         raise bad_request("RemoteVnetHasNoGateways", f"Peering {new['id']} cannot have UseRemoteGateways flag set to "
                                                      f"true because remote virtual network {remote['id']} referenced "
                                                      "by the peering does not have any gateways.",
