@@ -25,7 +25,7 @@ from arclink.model.resolved import (DEFAULT_LOCATION, DEFAULT_RESOURCE_GROUP, DE
 
 __all__ = ["DEFAULT_LOCATION", "DEFAULT_RESOURCE_GROUP", "DEFAULT_SUBSCRIPTION", "ClusterR", "ForwarderR", "Index",
            "NsgR", "PeR", "PeRecord", "Res", "ScopeR", "SiteR", "SubnetR", "VNetR", "ZRecord", "ZoneR", "arm_id",
-           "build_index", "parse_arm_id"]
+           "build_index", "endpoint_service_region", "parse_arm_id"]
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -296,7 +296,7 @@ class _Builder:
             r.state = e.connection_state or ("Pending" if e.manual_approval else "Approved")
             # addresses: one per FQDN of the DNS configuration, from the subnet's pool
             if r.is_arc:
-                for rec in cat.arc_records(loc):
+                for rec in cat.arc_records(endpoint_service_region(r)):
                     fixed = e.ip_addresses.get(rec.fqdn)
                     if fixed:
                         ip = self.ip(fixed, f"{p}.ipAddresses")
@@ -403,6 +403,16 @@ class _Builder:
             self.fail(p + ".privateLinkScopeResourceId", f"private link scope '{ref}' does not exist.",
                       "DanglingReference")
         return scope
+
+
+def endpoint_service_region(pe: PeR) -> str:
+    """The region whose Arc names a private endpoint's DNS configuration carries: its scope's.
+
+    The endpoint (and its VNet) may be in another region than the scope (the seed allows it,
+    APL006 warns); the regional names (``<short>.his``, ``<region>-gas``, ``<region>.dp``) are
+    those of the Arc service the scope and its clusters live in, which is the scope's region.
+    """
+    return pe.scope.location if pe.scope is not None else pe.location
 
 
 def _allocate(subnet: SubnetR) -> IPAddress | None:
