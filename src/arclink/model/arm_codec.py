@@ -45,7 +45,7 @@ T_ZONE = "microsoft.network/privatednszones"
 T_LINK = "microsoft.network/privatednszones/virtualnetworklinks"
 T_CLUSTER = "microsoft.kubernetes/connectedclusters"
 T_EXTENSION = "microsoft.kubernetesconfiguration/extensions"
-RECORD_TYPES = {"a": "A", "aaaa": "AAAA", "cname": "CNAME", "txt": "TXT"}
+RECORD_TYPES = {"a": "A", "aaaa": "AAAA", "cname": "CNAME", "txt": "TXT", "soa": "SOA"}
 
 
 def parent_id(rid: str) -> str:
@@ -177,6 +177,12 @@ def topology_from_resources(resources: Iterable[dict], onprem: dict | None = Non
                     record["addresses"] = [a.get("ipv6Address") for a in rp.get("aaaaRecords") or [] if a.get("ipv6Address")]
                 elif rtype == "CNAME":
                     record["cname"] = (rp.get("cnameRecord") or {}).get("cname")
+                elif rtype == "TXT":
+                    record["txtRecords"] = [{"value": [str(v) for v in t.get("value") or []]}
+                                            for t in rp.get("txtRecords") or [] if isinstance(t, dict)]
+                elif rtype == "SOA":
+                    soa = rp.get("soaRecord") or {}
+                    record["soaRecord"] = {k: soa[k] for k in _SOA_FIELDS if soa.get(k) is not None}
                 records.append(record)
         doc["privateDnsZones"].append({"name": _nm(r), **{k: v for k, v in _place(r).items() if k != "location"},
                                        "virtualNetworkLinks": links, "records": records})
@@ -355,18 +361,30 @@ def security_rule(rule: schema.SecurityRule) -> dict:
         "destinationPortRange": rule.destination_port_range}}
 
 
-def record_properties(rec: schema.RecordSet) -> dict[str, Any] | None:
-    """ARM properties of a private DNS record set (A, AAAA or CNAME; None for other types)."""
+def record_properties(rec: Any) -> dict[str, Any] | None:
+    """ARM properties of a private DNS record set (A, AAAA, CNAME, TXT or SOA; None for other types)."""
     props: dict = {"ttl": rec.ttl}
     if rec.type == "A":
         props["aRecords"] = [{"ipv4Address": a} for a in rec.addresses]
     elif rec.type == "AAAA":
-        props["aaaaRecords"] = [{"ipv6Address": a} for a in rec.addresses]
+        extra = [x.ipv6_address for x in getattr(rec, "aaaa_records", [])]  # a schema record set, or a built ZRecord
+        props["aaaaRecords"] = [{"ipv6Address": a} for a in dict.fromkeys([*rec.addresses, *extra])]
     elif rec.type == "CNAME":
-        props["cnameRecord"] = {"cname": rec.cname}
+        written = getattr(rec, "cname_record", None)
+        props["cnameRecord"] = {"cname": written.cname if written else rec.cname}
+    elif rec.type == "TXT":
+        props["txtRecords"] = [{"value": list(t.value)} for t in getattr(rec, "txt_records", [])]
+    elif rec.type == "SOA":
+        soa = getattr(rec, "soa_record", None) or schema.SoaRecord()
+        props["soaRecord"] = {"host": soa.host, "email": soa.email, "serialNumber": soa.serial_number,
+                              "refreshTime": soa.refresh_time, "retryTime": soa.retry_time,
+                              "expireTime": soa.expire_time, "minimumTtl": soa.minimum_ttl}
     else:
         return None
     return props
+
+
+_SOA_FIELDS = ("host", "email", "serialNumber", "refreshTime", "retryTime", "expireTime", "minimumTtl")
 
 
 def extension_name(extension_type: str) -> str:

@@ -233,10 +233,19 @@ class _Builder:
                 vn.zone_links.append((r, link))
             for j, rec in enumerate(z.records):
                 rp = f"{p}.records[{j}]"
-                for k, a in enumerate(rec.addresses):
-                    self.ip(a, f"{rp}.addresses[{k}]")
-                r.records[(rec.name.lower(), rec.type)] = ZRecord(rec.name.lower(), rec.type, rec.ttl, list(rec.addresses),
-                                                                  rec.cname, rp, "zone")
+                addresses = list(rec.addresses) + [a.ipv6_address for a in rec.aaaa_records]
+                for k, a in enumerate(addresses):
+                    ip = self.ip(a, f"{rp}.addresses[{k}]")
+                    if rec.type in ("A", "AAAA") and ip.version != (4 if rec.type == "A" else 6):
+                        self.fail(f"{rp}.addresses[{k}]", f"'{a}' is not an IPv{4 if rec.type == 'A' else 6} address, "
+                                                          f"so it cannot be in a {rec.type} record.", "InvalidAddress")
+                if rec.type == "SOA" and rec.name != "@":
+                    self.fail(rp + ".name", "a zone has one SOA record set, '@'.", "InvalidRecordSet")
+                cname = rec.cname_record.cname if rec.cname_record else rec.cname
+                texts = [" ".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in t.value)
+                         for t in rec.txt_records]
+                r.records[(rec.name.lower(), rec.type)] = ZRecord(rec.name.lower(), rec.type, rec.ttl, addresses,
+                                                                  cname, rp, "zone", texts, _soa_text(rec))
 
     def build_forwarders(self) -> None:
         for i, f in enumerate(self.t.dns_forwarders):
@@ -403,6 +412,14 @@ class _Builder:
             self.fail(p + ".privateLinkScopeResourceId", f"private link scope '{ref}' does not exist.",
                       "DanglingReference")
         return scope
+
+
+def _soa_text(rec: schema.RecordSet) -> str | None:
+    if rec.type != "SOA":
+        return None
+    soa = rec.soa_record or schema.SoaRecord()
+    return (f"{soa.host.rstrip('.')}. {soa.email.rstrip('.')}. {soa.serial_number} {soa.refresh_time} "
+            f"{soa.retry_time} {soa.expire_time} {soa.minimum_ttl}")
 
 
 def endpoint_service_region(pe: PeR) -> str:
