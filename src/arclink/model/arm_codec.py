@@ -26,6 +26,7 @@ from arclink.model import catalogue as cat
 from arclink.model import schema
 from arclink.model.errors import TopologyError
 from arclink.model.index import DEFAULT_SUBSCRIPTION, ClusterR, Index, build_index, parse_arm_id
+from arclink.model.arm_records import SOA_FIELDS, record_properties  # noqa: F401 (record_properties: re-exported)
 from arclink.model.resolved import IPNetwork
 
 TAG_SITE = "arclink-site"
@@ -182,7 +183,7 @@ def topology_from_resources(resources: Iterable[dict], onprem: dict | None = Non
                                             for t in rp.get("txtRecords") or [] if isinstance(t, dict)]
                 elif rtype == "SOA":
                     soa = rp.get("soaRecord") or {}
-                    record["soaRecord"] = {k: soa[k] for k in _SOA_FIELDS if soa.get(k) is not None}
+                    record["soaRecord"] = {k: soa[k] for k in SOA_FIELDS if soa.get(k) is not None}
                 records.append(record)
         doc["privateDnsZones"].append({"name": _nm(r), **{k: v for k, v in _place(r).items() if k != "location"},
                                        "virtualNetworkLinks": links, "records": records})
@@ -359,32 +360,6 @@ def security_rule(rule: schema.SecurityRule) -> dict:
         "sourceAddressPrefix": rule.source_address_prefix, "sourcePortRange": rule.source_port_range,
         "destinationAddressPrefix": rule.destination_address_prefix,
         "destinationPortRange": rule.destination_port_range}}
-
-
-def record_properties(rec: Any) -> dict[str, Any] | None:
-    """ARM properties of a private DNS record set (A, AAAA, CNAME, TXT or SOA; None for other types)."""
-    props: dict = {"ttl": rec.ttl}
-    if rec.type == "A":
-        props["aRecords"] = [{"ipv4Address": a} for a in rec.addresses]
-    elif rec.type == "AAAA":
-        extra = [x.ipv6_address for x in getattr(rec, "aaaa_records", [])]  # a schema record set, or a built ZRecord
-        props["aaaaRecords"] = [{"ipv6Address": a} for a in dict.fromkeys([*rec.addresses, *extra])]
-    elif rec.type == "CNAME":
-        written = getattr(rec, "cname_record", None)
-        props["cnameRecord"] = {"cname": written.cname if written else rec.cname}
-    elif rec.type == "TXT":
-        props["txtRecords"] = [{"value": list(t.value)} for t in getattr(rec, "txt_records", [])]
-    elif rec.type == "SOA":
-        soa = getattr(rec, "soa_record", None) or schema.SoaRecord()
-        props["soaRecord"] = {"host": soa.host, "email": soa.email, "serialNumber": soa.serial_number,
-                              "refreshTime": soa.refresh_time, "retryTime": soa.retry_time,
-                              "expireTime": soa.expire_time, "minimumTtl": soa.minimum_ttl}
-    else:
-        return None
-    return props
-
-
-_SOA_FIELDS = ("host", "email", "serialNumber", "refreshTime", "retryTime", "expireTime", "minimumTtl")
 
 
 def extension_name(extension_type: str) -> str:
