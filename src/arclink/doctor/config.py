@@ -47,7 +47,9 @@ class Emulator:
 
     def location(self) -> str:
         s = self.site_r()
-        return s.clusters[0].location if s.clusters else self.index.default_location
+        # The names to check are those the scope's endpoint carries: the scope's region (index.endpoint_service_region).
+        c = s.clusters[0] if s.clusters else None
+        return (c.scope.location if c.scope else c.location) if c else self.index.default_location
 
     def hostport(self, key: str) -> tuple[str, int]:
         try:

@@ -26,6 +26,7 @@ from arclink.model import catalogue as cat
 from arclink.model import schema
 from arclink.model.errors import TopologyError
 from arclink.model.index import DEFAULT_SUBSCRIPTION, ClusterR, Index, build_index, parse_arm_id
+from arclink.model.arm_records import SOA_FIELDS, record_properties  # noqa: F401 (record_properties: re-exported)
 from arclink.model.resolved import IPNetwork
 
 TAG_SITE = "arclink-site"
@@ -45,7 +46,7 @@ T_ZONE = "microsoft.network/privatednszones"
 T_LINK = "microsoft.network/privatednszones/virtualnetworklinks"
 T_CLUSTER = "microsoft.kubernetes/connectedclusters"
 T_EXTENSION = "microsoft.kubernetesconfiguration/extensions"
-RECORD_TYPES = {"a": "A", "aaaa": "AAAA", "cname": "CNAME", "txt": "TXT"}
+RECORD_TYPES = {"a": "A", "aaaa": "AAAA", "cname": "CNAME", "txt": "TXT", "soa": "SOA"}
 
 
 def parent_id(rid: str) -> str:
@@ -177,6 +178,12 @@ def topology_from_resources(resources: Iterable[dict], onprem: dict | None = Non
                     record["addresses"] = [a.get("ipv6Address") for a in rp.get("aaaaRecords") or [] if a.get("ipv6Address")]
                 elif rtype == "CNAME":
                     record["cname"] = (rp.get("cnameRecord") or {}).get("cname")
+                elif rtype == "TXT":
+                    record["txtRecords"] = [{"value": [str(v) for v in t.get("value") or []]}
+                                            for t in rp.get("txtRecords") or [] if isinstance(t, dict)]
+                elif rtype == "SOA":
+                    soa = rp.get("soaRecord") or {}
+                    record["soaRecord"] = {k: soa[k] for k in SOA_FIELDS if soa.get(k) is not None}
                 records.append(record)
         doc["privateDnsZones"].append({"name": _nm(r), **{k: v for k, v in _place(r).items() if k != "location"},
                                        "virtualNetworkLinks": links, "records": records})
@@ -358,20 +365,6 @@ def security_rule(rule: schema.SecurityRule) -> dict:
         "sourceAddressPrefix": rule.source_address_prefix, "sourcePortRange": rule.source_port_range,
         "destinationAddressPrefix": rule.destination_address_prefix,
         "destinationPortRange": rule.destination_port_range}}
-
-
-def record_properties(rec: schema.RecordSet) -> dict[str, Any] | None:
-    """ARM properties of a private DNS record set (A, AAAA or CNAME; None for other types)."""
-    props: dict = {"ttl": rec.ttl}
-    if rec.type == "A":
-        props["aRecords"] = [{"ipv4Address": a} for a in rec.addresses]
-    elif rec.type == "AAAA":
-        props["aaaaRecords"] = [{"ipv6Address": a} for a in rec.addresses]
-    elif rec.type == "CNAME":
-        props["cnameRecord"] = {"cname": rec.cname}
-    else:
-        return None
-    return props
 
 
 def extension_name(extension_type: str) -> str:

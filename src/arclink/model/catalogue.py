@@ -14,6 +14,7 @@ import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from arclink import net
 
@@ -272,6 +273,16 @@ REQUIRED_PROVIDERS = ("Microsoft.Kubernetes", "Microsoft.KubernetesConfiguration
 MIN_CONNECTEDK8S = (1, 3, 0)
 # The page says "greater than 2.3.0"; connectedk8s 1.3.1 raised its minimum to 2.30.0. We read 2.30.0.
 MIN_AZURE_CLI = (2, 30, 0)
+
+# --- Private DNS zones -------------------------------------------------------------------------
+# The "@" SOA record set every Azure private DNS zone has from creation (host and email are fixed by
+# Azure; "The Host field in the SOA record isn't editable", Overview of private DNS records).
+# Numbers as the portal shows a new zone: refresh 3600, retry 300, expire 2419200, minimum TTL 10, TTL 3600.
+PRIVATE_ZONE_SOA: dict[str, Any] = {"host": "azureprivatedns.net", "email": "azureprivatedns-host.microsoft.com", "serialNumber": 1,
+                    "refreshTime": 3600, "retryTime": 300, "expireTime": 2419200, "minimumTtl": 10, "ttl": 3600}
+# Private zones hold no NS record sets (Azure Private DNS supports A, AAAA, CNAME, MX, PTR, SOA, SRV, TXT);
+# Azure DNS answers an apex NS question with the SOA's host. UNCONFIRMED: our reading.
+PRIVATE_ZONE_NS = "azureprivatedns.net"
 
 # --- Modelled addresses ------------------------------------------------------------------------
 AZURE_DNS_IP = "168.63.129.16"

@@ -25,7 +25,7 @@ from arclink.model.resolved import (DEFAULT_LOCATION, DEFAULT_RESOURCE_GROUP, DE
 
 __all__ = ["DEFAULT_LOCATION", "DEFAULT_RESOURCE_GROUP", "DEFAULT_SUBSCRIPTION", "ClusterR", "ForwarderR", "Index",
            "NsgR", "PeR", "PeRecord", "Res", "ScopeR", "SiteR", "SubnetR", "VNetR", "ZRecord", "ZoneR", "arm_id",
-           "build_index", "parse_arm_id"]
+           "build_index", "endpoint_service_region", "parse_arm_id"]
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -233,10 +233,19 @@ class _Builder:
                 vn.zone_links.append((r, link))
             for j, rec in enumerate(z.records):
                 rp = f"{p}.records[{j}]"
-                for k, a in enumerate(rec.addresses):
-                    self.ip(a, f"{rp}.addresses[{k}]")
-                r.records[(rec.name.lower(), rec.type)] = ZRecord(rec.name.lower(), rec.type, rec.ttl, list(rec.addresses),
-                                                                  rec.cname, rp, "zone")
+                addresses = list(rec.addresses) + [a.ipv6_address for a in rec.aaaa_records]
+                for k, a in enumerate(addresses):
+                    ip = self.ip(a, f"{rp}.addresses[{k}]")
+                    if rec.type in ("A", "AAAA") and ip.version != (4 if rec.type == "A" else 6):
+                        self.fail(f"{rp}.addresses[{k}]", f"'{a}' is not an IPv{4 if rec.type == 'A' else 6} address, "
+                                                          f"so it cannot be in a {rec.type} record.", "InvalidAddress")
+                if rec.type == "SOA" and rec.name != "@":
+                    self.fail(rp + ".name", "a zone has one SOA record set, '@'.", "InvalidRecordSet")
+                cname = rec.cname_record.cname if rec.cname_record else rec.cname
+                texts = [" ".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in t.value)
+                         for t in rec.txt_records]
+                r.records[(rec.name.lower(), rec.type)] = ZRecord(rec.name.lower(), rec.type, rec.ttl, addresses,
+                                                                  cname, rp, "zone", texts, _soa_text(rec))
 
     def build_forwarders(self) -> None:
         for i, f in enumerate(self.t.dns_forwarders):
@@ -296,7 +305,7 @@ class _Builder:
             r.state = e.connection_state or ("Pending" if e.manual_approval else "Approved")
             # addresses: one per FQDN of the DNS configuration, from the subnet's pool
             if r.is_arc:
-                for rec in cat.arc_records(loc):
+                for rec in cat.arc_records(endpoint_service_region(r)):
                     fixed = e.ip_addresses.get(rec.fqdn)
                     if fixed:
                         ip = self.ip(fixed, f"{p}.ipAddresses")
@@ -403,6 +412,24 @@ class _Builder:
             self.fail(p + ".privateLinkScopeResourceId", f"private link scope '{ref}' does not exist.",
                       "DanglingReference")
         return scope
+
+
+def _soa_text(rec: schema.RecordSet) -> str | None:
+    if rec.type != "SOA":
+        return None
+    soa = rec.soa_record or schema.SoaRecord()
+    return (f"{soa.host.rstrip('.')}. {soa.email.rstrip('.')}. {soa.serial_number} {soa.refresh_time} "
+            f"{soa.retry_time} {soa.expire_time} {soa.minimum_ttl}")
+
+
+def endpoint_service_region(pe: PeR) -> str:
+    """The region whose Arc names a private endpoint's DNS configuration carries: its scope's.
+
+    The endpoint (and its VNet) may be in another region than the scope (the seed allows it,
+    APL006 warns); the regional names (``<short>.his``, ``<region>-gas``, ``<region>.dp``) are
+    those of the Arc service the scope and its clusters live in, which is the scope's region.
+    """
+    return pe.scope.location if pe.scope is not None else pe.location
 
 
 def _allocate(subnet: SubnetR) -> IPAddress | None:

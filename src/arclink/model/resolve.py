@@ -228,42 +228,44 @@ class _Resolver:
         zone, link = best
         rel = "@" if name == zone.zone_name else name[: -len(zone.zone_name) - 1]
         self.res.zone_vnet = vnet.name
+        where = f"private zone {zone.zone_name} (linked to '{vnet.name}')"
+        qtype = self.res.qtype
         rec = zone.records.get((rel, "CNAME"))
-        if rec and rec.cname:
-            self.step(server, f"private zone {zone.zone_name} (linked to '{vnet.name}'): {name} CNAME {rec.cname}",
-                      StepKind.PRIVATE_ZONE, zone.zone_name)
-            self.add(name, "CNAME", rec.ttl, rec.cname.rstrip(".").lower())
-            self.azure(vnet, rec.cname.rstrip(".").lower())
+        if rec and rec.cname and qtype != "CNAME":
+            target = rec.cname.rstrip(".").lower()
+            self.step(server, f"{where}: {name} CNAME {target}", StepKind.PRIVATE_ZONE, zone.zone_name)
+            self.add(name, "CNAME", rec.ttl, target)
+            self.azure(vnet, target)  # within the zone, into another private zone, or out to public DNS
             return
-        rec = zone.records.get((rel, "A"))
-        if rec is None or not rec.addresses:
-            if rel == "@" or any(key[0] == rel for key in zone.records):
-                # The name exists (a zone's apex always has its SOA; an empty or other-type record set
-                # still makes the name): NOERROR with no data, which NxDomainRedirect does not redirect.
-                what = "an empty A record" if rec is not None else "no A record"
+        data = zone_data(zone, rel, qtype)
+        if data:
+            for rtype, ttl, text in data:
+                self.add(name, rtype, ttl, text)
+            if qtype not in ("A", "ANY"):
                 self.res.authoritative_zone = zone.zone_name
-                self.res.source = "private-zone"
-                self.step(server, f"private zone {zone.zone_name} (linked to '{vnet.name}') has {what} for '{rel}': "
-                                  "NOERROR with no address (NODATA)", StepKind.PRIVATE_ZONE, zone.zone_name, Failure.NODATA)
-                return
-            if link.resolution_policy == "NxDomainRedirect":
-                self.step(server, f"private zone {zone.zone_name} has no record '{rel}'; NxDomainRedirect falls back to "
-                                  "public DNS", StepKind.PRIVATE_ZONE, zone.zone_name)
-                self.public(name, follow=None,
-                            server=server + " -> public DNS")
-                return
-            self.res.authoritative_zone = zone.zone_name
-            self.fail(server, f"private zone {zone.zone_name} (linked to '{vnet.name}') has no A record '{rel}': NXDOMAIN",
-                      StepKind.PRIVATE_ZONE, zone.zone_name, rcode="NXDOMAIN")
+            self.res.source = "private-zone"
+            shown = ", ".join(text for _, _, text in data)
+            self.step(server, f"{where}: {rel} {' '.join(dict.fromkeys(t for t, _, _ in data))} {shown}",
+                      StepKind.PRIVATE_ZONE, zone.zone_name)
             return
-        if self.res.qtype in ("A", "ANY"):
-            for a in rec.addresses:
-                self.add(name, "A", rec.ttl, a)
-        else:
+        if rel == "@" or any(key[0] == rel for key in zone.records):
+            # The name exists (a zone's apex always has its SOA; an empty or other-type record set still
+            # makes the name): NOERROR with no data, which NxDomainRedirect does not redirect.
+            have = zone.records.get((rel, qtype if qtype != "ANY" else "A"))
+            what = f"an empty {have.type} record" if have is not None else f"no {qtype} record"
             self.res.authoritative_zone = zone.zone_name
-        self.res.source = "private-zone"
-        self.step(server, f"private zone {zone.zone_name} (linked to '{vnet.name}'): {rel} A {', '.join(rec.addresses)}",
-                  StepKind.PRIVATE_ZONE, zone.zone_name)
+            self.res.source = "private-zone"
+            self.step(server, f"{where} has {what} for '{rel}': NOERROR with no data (NODATA)", StepKind.PRIVATE_ZONE,
+                      zone.zone_name, Failure.NODATA)
+            return
+        if link.resolution_policy == "NxDomainRedirect":
+            self.step(server, f"private zone {zone.zone_name} has no record '{rel}'; NxDomainRedirect falls back to "
+                              "public DNS", StepKind.PRIVATE_ZONE, zone.zone_name)
+            self.public(name, follow=None, server=server + " -> public DNS")
+            return
+        self.res.authoritative_zone = zone.zone_name
+        self.fail(server, f"{where} has no record '{rel}': NXDOMAIN", StepKind.PRIVATE_ZONE, zone.zone_name,
+                  rcode="NXDOMAIN")
 
     # servers by address -----------------------------------------------------------------------------
     def server_at(self, ip: str, name: str, from_site: SiteR | None, from_vnet: VNetR | None, who: str) -> None:
@@ -349,10 +351,18 @@ class _Resolver:
                 self.res.source = "manual"
                 self.step(who, f"manual record {name} A {', '.join(addrs)}", StepKind.MANUAL_RECORD, zone)
                 return
+            if records:
+                # The name is there, with no address: an empty placeholder, or another type only.
+                # NOERROR with no data, like any DNS server holding the name (docs/rules/APL017.md).
+                self.res.authoritative_zone = zone
+                self.res.source = "manual"
+                what = "an empty placeholder record" if a else "no A record"
+                self.step(who, f"has {what} for {name}: NOERROR with no address (NODATA)", StepKind.MANUAL_RECORD,
+                          zone, Failure.NODATA)
+                return
             if zone:
                 self.res.authoritative_zone = zone
-                empty = " (an empty placeholder record)" if a else ""
-                self.fail(who, f"hosts zone {zone} but has no A record for {name}{empty}: NXDOMAIN",
+                self.fail(who, f"hosts zone {zone} but has no A record for {name}: NXDOMAIN",
                           StepKind.HOSTED_ZONE, zone, rcode="NXDOMAIN")
                 return
         # 2. conditional forwarders
@@ -386,6 +396,41 @@ class _Resolver:
             return
         self.res.first_server = cat.AZURE_DNS_IP
         self.azure(vnet, name)
+
+
+_SOA_KEY = ("@", "SOA")
+
+
+def zone_data(zone: ZoneR, rel: str, qtype: str) -> list[tuple[str, int, str]]:
+    """What a private zone holds for (relative name, type): (type, ttl, rdata text) rows; ANY gives all.
+
+    The apex SOA exists from the zone's creation (``catalogue.PRIVATE_ZONE_SOA``; an ``@`` SOA record
+    set in the zone changes its numbers), and the apex answers NS with the SOA's host.
+    """
+    types = ("A", "AAAA", "CNAME", "TXT", "SOA", "NS") if qtype == "ANY" else (qtype,)
+    out: list[tuple[str, int, str]] = []
+    for t in types:
+        if t == "SOA" and rel == "@":
+            rec = zone.records.get(_SOA_KEY)
+            soa = cat.PRIVATE_ZONE_SOA
+            text = rec.soa if rec is not None and rec.soa else (
+                f"{soa['host']}. {soa['email']}. {soa['serialNumber']} {soa['refreshTime']} {soa['retryTime']} "
+                f"{soa['expireTime']} {soa['minimumTtl']}")
+            out.append(("SOA", rec.ttl if rec is not None else int(str(soa["ttl"])), text))
+            continue
+        if t == "NS" and rel == "@":
+            out.append(("NS", int(str(cat.PRIVATE_ZONE_SOA["ttl"])), cat.PRIVATE_ZONE_NS + "."))
+            continue
+        rec = zone.records.get((rel, t))
+        if rec is None:
+            continue
+        if t in ("A", "AAAA"):
+            out += [(t, rec.ttl, a) for a in rec.addresses]
+        elif t == "TXT":
+            out += [(t, rec.ttl, x) for x in rec.texts]
+        elif t == "CNAME" and rec.cname:
+            out.append((t, rec.ttl, rec.cname.rstrip(".").lower()))
+    return out
 
 
 def _in_zone(name: str, zone: str) -> bool:

@@ -142,6 +142,8 @@ class ZRecord:
     cname: str | None
     path: str
     source: str  # "zone" (written in the zone) or "zoneGroup:<pe name>"
+    texts: list[str] = field(default_factory=list)  # TXT: each record's strings, as DNS text ("a" "b")
+    soa: str | None = None  # SOA: the rdata text (an "@" record overriding the zone's numbers)
 
 
 @dataclass(eq=False)

@@ -129,12 +129,43 @@ class PrivateEndpoint(_S):
     ip_addresses: dict[str, str] = {}
 
 
+class AaaaRecord(_S):
+    ipv6_address: str
+
+
+class CnameRecord(_S):
+    cname: str
+
+
+class TxtRecord(_S):
+    value: list[str]
+
+
+class SoaRecord(_S):
+    """The zone's ``@`` SOA; Azure fixes ``host`` and ``email``, the numbers may be changed."""
+
+    host: str = str(cat.PRIVATE_ZONE_SOA["host"])
+    email: str = str(cat.PRIVATE_ZONE_SOA["email"])
+    serial_number: int = 1
+    refresh_time: int = 3600
+    retry_time: int = 300
+    expire_time: int = 2419200
+    minimum_ttl: int = 10
+
+
 class RecordSet(_S):
+    """A record set of a private DNS zone. ``addresses`` and ``cname`` are the short forms; ARM's
+    ``aaaaRecords``, ``cnameRecord``, ``txtRecords`` and ``soaRecord`` are read as well."""
+
     name: str  # relative to the zone; "@" for the apex
-    type: Literal["A", "AAAA", "CNAME", "TXT"] = "A"
+    type: Literal["A", "AAAA", "CNAME", "TXT", "SOA"] = "A"
     ttl: int = 10
     addresses: list[str] = []
     cname: str | None = None
+    aaaa_records: list[AaaaRecord] = []
+    cname_record: CnameRecord | None = None
+    txt_records: list[TxtRecord] = []
+    soa_record: SoaRecord | None = None
 
 
 class VirtualNetworkLink(_S):

@@ -86,7 +86,7 @@ class ClusterTrace:
 def cluster_trace(ix: Index, cluster: ClusterR) -> ClusterTrace:
     view = cluster_view(cluster)
     out = []
-    for fqdn in agent_names(cluster.location):
+    for fqdn in agent_names(cluster.scope.location if cluster.scope else cluster.location):
         res = resolution(ix, view, fqdn)
         nt = NameTrace(fqdn, res)
         if res.rcode == "NOERROR":

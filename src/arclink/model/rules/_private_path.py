@@ -40,9 +40,13 @@ def expected_addresses(scope: ScopeR, fqdn: str) -> set[str]:
 
 
 def names_for(clusters: Iterable[ClusterR]) -> list[str]:
-    """The seed's three troubleshooting names, then every regional agent name the clusters use."""
+    """The seed's three troubleshooting names, then the regional agent names of the clusters' scopes.
+
+    The scope's region, not the cluster's: the endpoint's DNS configuration carries the scope's
+    names (``index.endpoint_service_region``), and a cluster in another region than its scope is
+    APL004's finding (the CLI refuses it), not a DNS one."""
     out = list(cat.SEED_CHECK_NAMES)
-    for loc in dict.fromkeys(c.location for c in clusters):
+    for loc in dict.fromkeys(c.scope.location if c.scope else c.location for c in clusters):
         out += [n for n in agent_names(loc) if n not in out]
     return out
 
