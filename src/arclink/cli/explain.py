@@ -108,6 +108,10 @@ def plain(traces) -> str:
     out = []
     for t in traces:
         out.append(f"{cluster_line(t)}: {verdict(t)}")
+        if t.onboarding:
+            out.append("  onboarding")
+            for h in t.onboarding:
+                out.append(f"      [{'ok' if h.ok else 'FAIL'}] {h.what}: {h.detail}")
         for n in t.names:
             out.append(f"  {n.fqdn}")
             out.append(f"    resolves to {answer(n)}")
@@ -138,6 +142,10 @@ def _rich(traces, console=None) -> None:
         table.add_column("resolves (chain)")
         table.add_column("answer")
         table.add_column("connects")
+        if t.onboarding:
+            steps = "\n".join(f"{'ok' if h.ok else 'FAIL'} {h.what}: {h.detail}" for h in t.onboarding)
+            mark = "green" if all(h.ok for h in t.onboarding) else "red"
+            table.add_row(f"[{mark}](onboarding)[/{mark}]", "", "", steps)
         for n in t.names:
             chain = "\n".join(f"{s.server}: {s.action}" for s in n.resolution.steps)
             hops = "\n".join(f"{'ok' if h.ok else 'FAIL'} {h.what}: {h.detail}" for rc in n.reaches for h in rc.hops)
