@@ -1,6 +1,8 @@
 """``arclink explain``: per cluster, what it resolves, where it connects, whether it is admitted and why not.
 
-Rich tables in a terminal, plain text when piped, JSON with ``--output json``.
+Rich tables in a terminal, plain text when piped, JSON with ``--output json``. Each cluster's JSON
+has ``onboarding``: the hops besides the names (``{what, ok, detail, code}``; ``code`` is what the
+cluster is refused with when the hop fails), before ``names``.
 The traces come from ``arclink.model.trace.cluster_trace``; this module only prints them.
 """
 
@@ -16,7 +18,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--cluster", metavar="NAME", action="append",
                         help="only this cluster (repeatable); default: every cluster")
     parser.add_argument("--output", "--format", dest="output", choices=("text", "json"), default="text",
-                        help="output format")
+                        help="output format (json: per cluster 'onboarding' hops {what, ok, detail, code} "
+                             "and 'names'; 'code' is the first failure's code or Admitted)")
 
 
 def _clusters(ix, names):
