@@ -70,7 +70,7 @@ def run(args) -> int:
 def verdict(t) -> str:
     if t.admitted:
         return "ADMITTED"
-    code, reason = t.first_failure or ("Refused", "")
+    code, reason = t.failure or ("Refused", "")
     return f"REFUSED {code}: {reason}"
 
 

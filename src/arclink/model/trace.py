@@ -68,11 +68,17 @@ class ClusterTrace:
         return all(h.ok for h in self.onboarding) and all(n.ok for n in self.names)
 
     @property
-    def first_failure(self) -> tuple[str, str] | None:
-        """(code, plain sentence) of the first thing that breaks, or None."""
+    def failure(self) -> tuple[str, str] | None:
+        """(code, plain sentence) of the first thing that breaks on the whole path, or None."""
         for h in self.onboarding:
             if not h.ok:
                 return (h.code, f"{h.what}: {h.detail}.")
+        return self.first_failure
+
+    @property
+    def first_failure(self) -> tuple[str, str] | None:
+        """(code, plain sentence) of the first thing that breaks at the endpoint the names lead to, or
+        None (the doctor's admission check; ``failure`` adds the onboarding hops)."""
         for n in self.names:
             if n.resolution.rcode != "NOERROR":
                 return ("DnsResolutionFailed", f"{n.fqdn} does not resolve ({n.resolution.rcode}): "
@@ -87,7 +93,7 @@ class ClusterTrace:
 
     def to_dict(self) -> dict:
         c = self.cluster
-        fail = self.first_failure
+        fail = self.failure
         return {"cluster": c.name, "id": c.id, "site": c.site.name if c.site else None, "address": c.address,
                 "privateLinkState": c.spec.private_link_state, "scope": c.scope.name if c.scope else None,
                 "admitted": self.admitted, "code": fail[0] if fail else "Admitted",
