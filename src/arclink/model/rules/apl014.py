@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Iterable, Iterator
 
 from arclink.model import catalogue as cat
-from arclink.model.index import Index
+from arclink.model.index import ClusterR, Index, NsgR, PeR, VNetR, ZoneR
 from arclink.model.onboarding import missing_providers as _missing
 from arclink.model.onboarding import registered_providers, unregistered
 from arclink.model.rules import Finding, Rule, finding
@@ -74,8 +74,9 @@ def check(ix: Index) -> Iterator[Finding]:
 def _other_resources(ix: Index) -> Iterator[Finding]:
     """One finding per subscription for the clusters and network resources ARM would refuse."""
     by_sub: dict[str, tuple[str, dict[str, list]]] = {}
-    for res in [*ix.clusters.values(), *ix.endpoints.values(), *ix.vnets.values(), *ix.nsgs.values(),
-                *ix.zones.values()]:
+    subjects: list[ClusterR | PeR | VNetR | NsgR | ZoneR] = [
+        *ix.clusters.values(), *ix.endpoints.values(), *ix.vnets.values(), *ix.nsgs.values(), *ix.zones.values()]
+    for res in subjects:
         for ns in unregistered(ix, res):
             entry = by_sub.setdefault(res.subscription.lower(), (res.subscription, {}))
             entry[1].setdefault(ns, []).append(res)
