@@ -31,7 +31,6 @@ NOT_TRACED = {
     # virtual network / endpoint / cluster features, not on a hop of the onboarding path.
     "APL001": "a second scope's endpoint in the VNet is refused at write time; the first endpoint still answers",
     "APL012": "unsupported features (Cluster Connect, custom locations, ...) fail after onboarding, not on its path",
-    "APL005": "an endpoint outside its VNet's region is refused at write time; the modelled records still answer",
     "APL018": "a wrong group id is refused at write time; the modelled records still answer",
     # Requirements of the page that do not break the modelled connection itself.
     "APL007": "the preview's same-subscription requirement is not checked by any hop of the path",
