@@ -31,6 +31,9 @@ def run(args) -> int:
 
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port {args.port} is not a port number; use 0-65535 (0 picks a free one).", 2)
+    # The watcher's baseline is taken before the file is read, so a change made while loading, or
+    # right after the readiness line, is a change the first poll sees.
+    watcher = _Watcher(args.file) if args.watch else None
     try:
         index = load_index(args.file)
     except Unusable as exc:
@@ -54,7 +57,6 @@ def run(args) -> int:
         signal.signal(sig, lambda *_: stop.set())
     print(f"arclink dns: serving {args.file} on {server.host} port {server.port} (UDP and TCP); "
           f"try: dig @{server.host} -p {server.port} {DISCOVERY_NAME} +subnet=ADDRESS/32", flush=True)
-    watcher = _Watcher(args.file) if args.watch else None
     try:
         while not stop.wait(0.5):
             if watcher is not None:
@@ -66,28 +68,62 @@ def run(args) -> int:
 
 
 class _Watcher:
-    """Publishes the file's new index when its modification time changes."""
+    """Publishes the file's new index when it changes.
+
+    The baseline (inode, mtime, size and a hash of the bytes) is taken when the watcher is made,
+    before the first load. A change is seen when the stat differs, or, while the file's mtime is
+    within the filesystem's timestamp granularity of now, when the bytes differ (a rewrite of the
+    same size in the same clock tick keeps the stat). A file that does not parse (a half-written
+    one, say) is reported and retried at its next change; the last good topology keeps serving.
+    """
+
+    FRESH_NS = 2_000_000_000  # mtimes this close to now may hide a second write in the same tick
 
     def __init__(self, path: str):
         self.path = path
-        self.stamp = self._stamp()
+        self.stamp = self._stat()
+        self.digest = self._digest()
 
-    def _stamp(self):
+    def _stat(self):
         import os
 
         try:
             st = os.stat(self.path)
-            return (st.st_mtime_ns, st.st_size)
+            return (st.st_ino, st.st_mtime_ns, st.st_size)
         except OSError:
             return None
+
+    def _digest(self) -> str | None:
+        import hashlib
+
+        try:
+            with open(self.path, "rb") as fh:
+                return hashlib.sha256(fh.read()).hexdigest()
+        except OSError:
+            return None
+
+    def changed(self) -> bool:
+        """Has the file changed since the last look (a load, good or bad)?"""
+        import time
+
+        stamp = self._stat()
+        if stamp is None:
+            return False  # gone for a moment (an editor's rename): keep serving, look again later
+        fresh = time.time_ns() - stamp[1] < self.FRESH_NS
+        if stamp == self.stamp and not fresh:
+            return False
+        digest = self._digest()
+        self.stamp = stamp
+        if digest is None or digest == self.digest:
+            return False
+        self.digest = digest
+        return True
 
     def poll(self, live) -> None:
         from arclink.cli._topology import Unusable, load_index
 
-        stamp = self._stamp()
-        if stamp == self.stamp or stamp is None:
+        if not self.changed():
             return
-        self.stamp = stamp
         try:
             index = load_index(self.path)
         except Unusable as exc:

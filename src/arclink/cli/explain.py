@@ -1,6 +1,8 @@
 """``arclink explain``: per cluster, what it resolves, where it connects, whether it is admitted and why not.
 
-Rich tables in a terminal, plain text when piped, JSON with ``--output json``.
+Rich tables in a terminal, plain text when piped, JSON with ``--output json``. Each cluster's JSON
+has ``onboarding``: the hops besides the names (``{what, ok, detail, code}``; ``code`` is what the
+cluster is refused with when the hop fails), before ``names``.
 The traces come from ``arclink.model.trace.cluster_trace``; this module only prints them.
 """
 
@@ -16,7 +18,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--cluster", metavar="NAME", action="append",
                         help="only this cluster (repeatable); default: every cluster")
     parser.add_argument("--output", "--format", dest="output", choices=("text", "json"), default="text",
-                        help="output format")
+                        help="output format (json: per cluster 'onboarding' hops {what, ok, detail, code} "
+                             "and 'names'; 'code' is the first failure's code or Admitted)")
 
 
 def _clusters(ix, names):
@@ -67,7 +70,7 @@ def run(args) -> int:
 def verdict(t) -> str:
     if t.admitted:
         return "ADMITTED"
-    code, reason = t.first_failure or ("Refused", "")
+    code, reason = t.failure or ("Refused", "")
     return f"REFUSED {code}: {reason}"
 
 
@@ -108,6 +111,10 @@ def plain(traces) -> str:
     out = []
     for t in traces:
         out.append(f"{cluster_line(t)}: {verdict(t)}")
+        if t.onboarding:
+            out.append("  onboarding")
+            for h in t.onboarding:
+                out.append(f"      [{'ok' if h.ok else 'FAIL'}] {h.what}: {h.detail}")
         for n in t.names:
             out.append(f"  {n.fqdn}")
             out.append(f"    resolves to {answer(n)}")
@@ -138,6 +145,10 @@ def _rich(traces, console=None) -> None:
         table.add_column("resolves (chain)")
         table.add_column("answer")
         table.add_column("connects")
+        if t.onboarding:
+            steps = "\n".join(f"{'ok' if h.ok else 'FAIL'} {h.what}: {h.detail}" for h in t.onboarding)
+            mark = "green" if all(h.ok for h in t.onboarding) else "red"
+            table.add_row(f"[{mark}](onboarding)[/{mark}]", "", "", steps)
         for n in t.names:
             chain = "\n".join(f"{s.server}: {s.action}" for s in n.resolution.steps)
             hops = "\n".join(f"{'ok' if h.ok else 'FAIL'} {h.what}: {h.detail}" for rc in n.reaches for h in rc.hops)

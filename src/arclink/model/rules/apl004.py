@@ -13,6 +13,7 @@ from typing import Iterator
 
 from arclink.model.catalogue import normalize_location
 from arclink.model.index import Index
+from arclink.model.onboarding import CLI_MESSAGE, region_mismatch
 from arclink.model.rules import Finding, Rule, finding
 
 RULE = Rule(
@@ -28,19 +29,6 @@ RULE = Rule(
     arm_code="PrivateLinkScopeLocationMismatch",
 )
 
-# The CLI's wording (connectedk8s custom.py, error AZK8S0105 PrivateLinkScopeLocationMismatch).
-CLI_MESSAGE = ("The location of the private link scope resource does not match the location of connected cluster "
-               "resource. Please ensure that both the resources are in the same azure location.")
-
-
-def region_mismatch(cluster_location: str | None, scope_location: str | None) -> str | None:
-    """The refusal message when a cluster and its scope are in different regions, else None."""
-    if normalize_location(cluster_location) == normalize_location(scope_location):
-        return None
-    return (f"{CLI_MESSAGE} (cluster location '{normalize_location(cluster_location)}', "
-            f"private link scope location '{normalize_location(scope_location)}')")
-
-
 def check(ix: Index) -> Iterator[Finding]:
     for c in ix.clusters.values():
         scope = c.scope
@@ -48,3 +36,6 @@ def check(ix: Index) -> Iterator[Finding]:
             continue
         yield finding(RULE, c, f"cluster '{c.name}' is in '{c.location}' but its Azure Arc Private Link Scope "
                                f"'{scope.name}' is in '{scope.location}'.", related=[scope])
+
+
+__all__ = ["CLI_MESSAGE", "RULE", "check", "region_mismatch"]

@@ -2,15 +2,16 @@
 
 Helper for the emulator's write-time check: ``region_unavailable(location) -> str | None``
 returns the refusal message for a scope or private-link cluster in ``location``, or None.
-The region list is ``catalogue.unavailable_regions()`` (overridable, see the catalogue).
+The region list is ``catalogue.unavailable_regions()`` (overridable, see the catalogue); the
+decision lives in ``model.onboarding`` so that ``arclink explain`` refuses the same clusters.
 """
 
 from __future__ import annotations
 
 from typing import Iterator
 
-from arclink.model import catalogue as cat
 from arclink.model.index import Index
+from arclink.model.onboarding import region_unavailable
 from arclink.model.rules import Finding, Rule, finding
 
 RULE = Rule(
@@ -28,15 +29,6 @@ RULE = Rule(
 )
 
 
-def region_unavailable(location: str | None) -> str | None:
-    loc = cat.normalize_location(location)
-    if loc in cat.unavailable_regions():
-        display = cat.REGIONS.get(loc, (loc,))[0]
-        return (f"Azure Arc private link for Kubernetes is not available in {display} ({loc}): the preview covers every "
-                "region with Azure Arc-enabled Kubernetes except South East Asia.")
-    return None
-
-
 def check(ix: Index) -> Iterator[Finding]:
     for scope in ix.scopes.values():
         why = region_unavailable(scope.location)
@@ -49,3 +41,5 @@ def check(ix: Index) -> Iterator[Finding]:
         if why:
             yield finding(RULE, c, f"cluster '{c.name}' has privateLinkState Enabled: {why}",
                           related=[c.scope])
+
+__all__ = ["RULE", "check", "region_unavailable"]

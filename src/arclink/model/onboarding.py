@@ -1,0 +1,227 @@
+"""The onboarding path of a cluster beyond its private endpoint, decided once for lint and explain.
+
+A cluster onboards only when, besides its Arc names reaching the private endpoint, the site
+firewall lets the public Azure services through (APL008), the region offers private link
+(APL021) and is the scope's (APL004), the subscriptions are registered to the resource providers the writes need (APL014)
+and the onboarding tools are recent enough (APL022). Each of those rules decides with a function
+of this module, and ``model.trace`` makes a hop of each for ``arclink explain``: one decision,
+so that ``explain`` never admits a cluster that ``lint`` reports an error for.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterable
+
+from arclink.model import catalogue as cat
+from arclink.model.index import ClusterR, Index, NsgR, PeR, ScopeR, SiteR, VNetR, ZoneR
+from arclink.model.reach import firewall_allows
+
+# The codes explain refuses with when an onboarding hop fails (design.md's reason codes, then ARM's).
+BLOCKED_BY_FIREWALL = "BlockedByFirewall"
+REGION_UNAVAILABLE = "LocationNotAvailableForResourceType"
+LOCATION_MISMATCH = "PrivateLinkScopeLocationMismatch"
+MISSING_REGISTRATION = "MissingSubscriptionRegistration"
+TOOLS_TOO_OLD = "UnsupportedCliVersion"
+
+
+@dataclass
+class OnboardingHop:
+    what: str
+    ok: bool
+    detail: str
+    code: str  # the refusal code when the hop fails
+
+    def to_dict(self) -> dict:
+        return {"what": self.what, "ok": self.ok, "detail": self.detail, "code": None if self.ok else self.code}
+
+
+# --- site firewall (APL008) -------------------------------------------------------------------
+
+
+def needs_service_tags(site: SiteR) -> bool:
+    """Is the site held to the page's private-link firewall table? Only when it has a private-link
+    cluster: the four service tags and Front Door inbound are the private-link requirement; public
+    clusters follow the public network requirements, which the model does not check."""
+    return any(c.private_link for c in site.clusters)
+
+
+def firewall_gaps(site: SiteR) -> tuple[list[str], list[str]]:
+    """(outbound tags not allowed, inbound tags not allowed) by the site's firewall."""
+    out = [t for t in cat.REQUIRED_SERVICE_TAGS if not firewall_allows(site, t)]
+    inb = [t for t in cat.INBOUND_SERVICE_TAGS if not firewall_allows(site, t, inbound=True)]
+    return out, inb
+
+
+# --- region (APL021) --------------------------------------------------------------------------
+
+
+def region_unavailable(location: str | None) -> str | None:
+    """The refusal sentence for a scope or private-link cluster in ``location``, or None."""
+    loc = cat.normalize_location(location)
+    if loc in cat.unavailable_regions():
+        display = cat.REGIONS.get(loc, (loc,))[0]
+        return (f"Azure Arc private link for Kubernetes is not available in {display} ({loc}): the preview covers every "
+                "region with Azure Arc-enabled Kubernetes except South East Asia.")
+    return None
+
+
+# The CLI's wording (connectedk8s custom.py, error AZK8S0105 PrivateLinkScopeLocationMismatch).
+CLI_MESSAGE = ("The location of the private link scope resource does not match the location of connected cluster "
+               "resource. Please ensure that both the resources are in the same azure location.")
+
+
+def region_mismatch(cluster_location: str | None, scope_location: str | None) -> str | None:
+    """The refusal message when a cluster and its scope are in different regions, else None."""
+    if cat.normalize_location(cluster_location) == cat.normalize_location(scope_location):
+        return None
+    return (f"{CLI_MESSAGE} (cluster location '{cat.normalize_location(cluster_location)}', "
+            f"private link scope location '{cat.normalize_location(scope_location)}')")
+
+
+# --- resource provider registration (APL014) -----------------------------------------------------
+
+HYBRID_COMPUTE = "Microsoft.HybridCompute"
+KUBERNETES, KUBERNETES_CONFIGURATION = cat.REQUIRED_PROVIDERS
+NETWORK = "Microsoft.Network"
+# The page: the scope's subscription is registered to Microsoft.Kubernetes and Microsoft.KubernetesConfiguration;
+# ARM: the scope itself is a Microsoft.HybridCompute resource.
+SCOPE_PROVIDERS = (HYBRID_COMPUTE, *cat.REQUIRED_PROVIDERS)
+
+Registered = Iterable[str]
+
+
+def providers_needed(res: ScopeR | ClusterR | PeR | VNetR | NsgR | ZoneR) -> tuple[str, ...]:
+    """The namespaces a resource's subscription must be registered to (ARM refuses the write otherwise)."""
+    if isinstance(res, ScopeR):
+        return SCOPE_PROVIDERS
+    if isinstance(res, ClusterR):
+        return (KUBERNETES, KUBERNETES_CONFIGURATION) if res.spec.extensions else (KUBERNETES,)
+    return (NETWORK,)
+
+
+def missing_providers(registered: Registered, needed: Iterable[str] = cat.REQUIRED_PROVIDERS) -> list[str]:
+    """The namespaces of ``needed`` absent from ``registered`` (compared without case)."""
+    have = {p.lower() for p in registered}
+    return [p for p in needed if p.lower() not in have]
+
+
+def registered_providers(ix: Index, subscription: str) -> list[str] | None:
+    """The subscription's registrations; None when the topology declares no subscriptions (unknown, not missing)."""
+    if not ix.topology.subscriptions:
+        return None
+    sub = ix.subscriptions.get(subscription.lower())
+    return list(sub.registered_providers) if sub else []
+
+
+def unregistered(ix: Index, res: ScopeR | ClusterR | PeR | VNetR | NsgR | ZoneR) -> list[str]:
+    """The namespaces ``res`` needs that its subscription is not registered to."""
+    registered = registered_providers(ix, res.subscription)
+    return [] if registered is None else missing_providers(registered, providers_needed(res))
+
+
+# --- onboarding tools (APL022) ----------------------------------------------------------------
+
+# A pre-release or build suffix must start with a letter ("b1", "-beta.1", "+build"), so "2.x" is refused.
+_VERSION = re.compile(r"^\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:[-+]?[A-Za-z][0-9A-Za-z.+-]*)?\s*$")
+
+
+@lru_cache(maxsize=256)
+def parse_version(text: str | None) -> tuple[int, int, int] | None:
+    m = _VERSION.match(str(text)) if text is not None else None
+    if not m:
+        return None
+    return tuple(int(g or 0) for g in m.groups())  # type: ignore[return-value]
+
+
+def _show(v: tuple) -> str:
+    return ".".join(map(str, v))
+
+
+@lru_cache(maxsize=256)
+def tool_problems(connectedk8s: str | None, azure_cli: str | None) -> tuple[str, ...]:
+    """Problems with one pair of recorded versions (memoised: clusters share a handful of pairs)."""
+    out = []
+    checks = (("connectedk8s extension", "tools.connectedk8s", connectedk8s, cat.MIN_CONNECTEDK8S),
+              ("Azure CLI", "tools.azureCli", azure_cli, cat.MIN_AZURE_CLI))
+    for label, field, value, minimum in checks:
+        if value is None:
+            continue
+        v = parse_version(value)
+        if v is None:
+            out.append(f"{field} '{value}' is not a version number (write it like {_show(minimum)})")
+        elif v < minimum:
+            out.append(f"{label} {value} is older than {_show(minimum)}")
+    return tuple(out)
+
+
+def cluster_tool_problems(cluster: ClusterR) -> tuple[str, ...]:
+    """APL022's decision for one cluster: only private-link clusters with recorded tools are judged."""
+    tools = cluster.spec.tools
+    if tools is None or not cluster.private_link:
+        return ()
+    return tool_problems(tools.connectedk8s, tools.azure_cli)
+
+
+# --- the hops of one cluster --------------------------------------------------------------------
+
+
+def onboarding_hops(ix: Index, cluster: ClusterR, path: Iterable[PeR | VNetR | ZoneR] = ()) -> list[OnboardingHop]:
+    """The onboarding hops of ``cluster`` besides its names: tools, registrations, region, site firewall.
+
+    ``path`` is the private endpoints, virtual networks and zones its names went through: their
+    subscriptions must be registered too (a resource ARM refused does not exist to answer).
+    """
+    hops: list[OnboardingHop] = []
+    if cluster.private_link and cluster.spec.tools is not None:
+        problems = cluster_tool_problems(cluster)
+        hops.append(OnboardingHop("onboarding tools", not problems,
+                                  "; ".join(problems) or "connectedk8s and Azure CLI support private link",
+                                  TOOLS_TOO_OLD))
+    if ix.topology.subscriptions:
+        subjects: list = [cluster] + ([cluster.scope] if cluster.scope is not None and cluster.private_link else [])
+        subjects += [p for p in dict.fromkeys(path)]
+        gaps = [(r, unregistered(ix, r)) for r in subjects]
+        gaps = [(r, ns) for r, ns in gaps if ns]
+        detail = "; ".join(f"subscription '{r.subscription}' ({_kind(r)} '{r.name}') is not registered to "
+                           f"{' and '.join(ns)}" for r, ns in gaps)
+        hops.append(OnboardingHop("provider registration", not gaps,
+                                  detail or "the subscriptions are registered to the providers the resources need",
+                                  MISSING_REGISTRATION))
+    if cluster.scope is not None:  # APL004: ARM refuses a cluster outside its scope's region
+        mismatch = region_mismatch(cluster.location, cluster.scope.location)
+        hops.append(OnboardingHop("scope region", not mismatch, mismatch or
+                                  f"cluster and scope '{cluster.scope.name}' are both in {cluster.location}",
+                                  LOCATION_MISMATCH))
+    if cluster.private_link:
+        where = [("cluster", cluster.location)] + ([("scope", cluster.scope.location)] if cluster.scope else [])
+        bad = [(what, region_unavailable(loc)) for what, loc in where]
+        bad = [(what, why) for what, why in bad if why]
+        hops.append(OnboardingHop("region", not bad, f"{bad[0][0]}: {bad[0][1]}" if bad else
+                                  f"private link is offered in {cluster.location}", REGION_UNAVAILABLE))
+        site = cluster.site
+        if site is not None:
+            out, inb = firewall_gaps(site)
+            modelled = site.spec.firewall is not None
+            for tag in cat.REQUIRED_SERVICE_TAGS:
+                ok = tag not in out
+                hops.append(OnboardingHop(f"site firewall: outbound TCP 443 to {tag}", ok,
+                                          _fw_detail(site, ok, modelled), BLOCKED_BY_FIREWALL))
+            for tag in cat.INBOUND_SERVICE_TAGS:
+                ok = tag not in inb
+                hops.append(OnboardingHop(f"site firewall: inbound TCP 443 from {tag}", ok,
+                                          _fw_detail(site, ok, modelled), BLOCKED_BY_FIREWALL))
+    return hops
+
+
+def _fw_detail(site: SiteR, ok: bool, modelled: bool) -> str:
+    if not modelled:
+        return f"site '{site.name}' has no firewall modelled"
+    return f"the firewall of site '{site.name}' {'allows' if ok else 'does not allow'} it (APL008)"
+
+
+def _kind(res: object) -> str:
+    return {"ScopeR": "private link scope", "ClusterR": "cluster", "PeR": "private endpoint", "VNetR": "virtual network",
+            "NsgR": "network security group", "ZoneR": "private DNS zone"}.get(type(res).__name__, "resource")
