@@ -32,6 +32,7 @@ NOT_TRACED = {
     "APL001": "a second scope's endpoint in the VNet is refused at write time; the first endpoint still answers",
     "APL012": "unsupported features (Cluster Connect, custom locations, ...) fail after onboarding, not on its path",
     "APL018": "a wrong group id is refused at write time; the modelled records still answer",
+    "APL005": "an endpoint in another region than its VNet is refused at write time; the modelled records still answer",
     # Requirements of the page that do not break the modelled connection itself.
     "APL007": "the preview's same-subscription requirement is not checked by any hop of the path",
     "APL010": "a DNS server shared with public clusters breaks those clusters, not the private-link one admitted",

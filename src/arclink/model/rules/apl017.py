@@ -41,7 +41,11 @@ def _arc_name(name: str) -> bool:
 
 
 def _empty(rtype: str, addresses: list[str], cname: str | None) -> bool:
-    return not cname if rtype == "CNAME" else not addresses
+    """A record that should carry an address or a target but carries none (TXT and the zone's SOA
+    carry neither, and are no placeholders)."""
+    if rtype == "CNAME":
+        return not cname
+    return rtype in ("A", "AAAA") and not addresses
 
 
 def check(ix: Index) -> Iterator[Finding]:
