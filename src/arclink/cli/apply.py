@@ -38,7 +38,7 @@ class EmulatorTarget:
                       API_VERSIONS["Microsoft.Resources/providers"])
 
     def get(self, arm_id: str, api_version: str) -> dict | None:
-        from arclink.agent.arm_client import ArmError
+        from arclink.agent.arm_client import ArmRequestError as ArmError
 
         try:
             return self.arm.get(arm_id, api_version)
