@@ -40,6 +40,7 @@ def add_arguments(parser) -> None:
     dn.add_argument("config", metavar="CONFIG", help="the server's main configuration file (Windows: the JSON export)")
     dn.add_argument("--site", required=True, metavar="SITE", help="the site whose DNS server this is")
     dn.add_argument("--engine", required=True, choices=ENGINES)
+    dn.add_argument("--view", metavar="NAME", help="BIND: the view to read (default the first)")
     dn.add_argument("--into", metavar="FILE", help="the topology to update (the site is added or its dns replaced); "
                                                   "without it the site's dns is printed")
     dn.add_argument("-o", "--output", metavar="FILE", help="write here instead of over --into / standard output")
@@ -155,7 +156,7 @@ def _dns(args) -> int:
     from arclink.importers.dns import read_config
     from arclink.importers.output import merge_site_dns, site_dns_text
 
-    dns, notes = read_config(args.engine, args.config)
+    dns, notes = read_config(args.engine, args.config, args.view)
     for n in notes:
         print(f"arclink import dns: {n}", file=sys.stderr)
     if not args.into:
