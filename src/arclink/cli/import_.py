@@ -32,7 +32,8 @@ def add_arguments(parser) -> None:
     az.add_argument("--quiet", action="store_true", help="no progress bar or summary on standard error")
 
     gr = sub.add_parser("graph", help="read the JSON of an Azure Resource Graph query (see docs/import.md)")
-    gr.add_argument("file", metavar="FILE", help="the output of 'az graph query ... -o json' (or several, merged)")
+    gr.add_argument("file", nargs="+", metavar="FILE",
+                    help="the output of 'az graph query ... -o json' (several: the pages of one query, merged)")
     gr.add_argument("-o", "--output", metavar="FILE", help="write the topology here (default standard output)")
     gr.add_argument("--sites", metavar="FILE", help="a topology file whose sites and dnsForwarders to merge in")
 
@@ -147,7 +148,7 @@ def _graph(args) -> int:
     from arclink.importers.convert import to_topology
     from arclink.importers.graph import read_graph
 
-    resources = read_graph(args.file)
+    resources = read_graph(*args.file)
     write_topology(to_topology(resources, onprem_of_file(args.sites)), args.output)
     return 0
 

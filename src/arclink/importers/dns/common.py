@@ -98,6 +98,15 @@ def target(text: str, file: str | Path, line: int | None, found: Found, *, port_
     return str(ip)
 
 
+def _ends_line(path: Path, line_no: int) -> bool:
+    """dnspython counts the newline ending a bad token: the problem is on the line before."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return 1 < line_no <= len(lines) + 1 and lines[line_no - 2].strip() != ""
+
+
 def load_zone_file(path: Path, origin: str, found: Found, cited: str | Path, line: int | None) -> None:
     """A zone's records from its zone file (dnspython). A zone that holds nothing but its apex
     address is one name answered here (how the exports write it), so it is a record only."""
@@ -112,7 +121,15 @@ def load_zone_file(path: Path, origin: str, found: Found, cited: str | Path, lin
         raise at(str(cited), line, f"the zone file {path} of zone '{origin}' does not exist; copy it beside the "
                                    "configuration.") from None
     except dns.exception.SyntaxError as exc:
-        raise at(str(path), None, f"not a zone file: {exc}") from None
+        # dnspython says "file:line: problem"; its line is the one after the token when the token ends a line
+        text = str(exc)
+        _, _, rest = text.partition(f"{path}:")
+        num, _, problem = rest.partition(": ")
+        line_no = int(num) if num.isdigit() else None
+        if line_no and _ends_line(path, line_no):
+            line_no -= 1
+        raise at(str(path), line_no, f"{problem or text.rstrip('.')}: expected a record "
+                                     "('name [ttl] [class] type data') or a $ directive.") from None
     except (dns.exception.DNSException, UnicodeDecodeError) as exc:
         raise at(str(path), None, f"not a zone file: {exc}") from None
     apex = zone_name(origin)
