@@ -16,9 +16,7 @@ from __future__ import annotations
 import json
 
 import pytest
-import yaml
-
-from tests.importers.importers_fixtures import EXAMPLES, arclink, control, findings
+from tests.importers.importers_fixtures import EXAMPLES, arclink, control, findings, servable
 
 
 @pytest.fixture(scope="module")
@@ -28,15 +26,6 @@ def emulator(tmp_path_factory):
     svc = start_services(tmp_path_factory.mktemp("imp") / "state", in_memory=True)
     yield svc.state_dir / "endpoints.json"
     svc.stop()
-
-
-def servable(example, tmp_path):
-    doc = yaml.safe_load(example.read_text())
-    for s in doc.get("subscriptions") or []:
-        s["registeredProviders"] = [p for p in s.get("registeredProviders") or [] if p != "Microsoft.Insights"]
-    out = tmp_path / example.name
-    out.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return out
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
