@@ -124,6 +124,16 @@ def _defaults(doc: dict[str, Any], ix: Index) -> None:
     placed = [(key, r) for key in _PLACED for r in doc.get(key, [])]
     if not placed:
         return
+    tables = {"networkSecurityGroups": ix.nsgs, "virtualNetworks": ix.vnets, "privateLinkScopes": ix.scopes,
+              "privateDnsZones": ix.zones, "privateEndpoints": ix.endpoints, "dnsForwarders": ix.forwarders,
+              "clusters": ix.clusters}
+    for key, r in placed:  # what the old defaults gave, written out before the defaults change
+        res = tables[key].get(_low(r["name"]))
+        if res is not None:
+            r.setdefault("subscription", res.subscription)
+            r.setdefault("resourceGroup", res.resource_group)
+            if key != "privateDnsZones":
+                r.setdefault("location", res.location)
     subs = Counter(r.get("subscription") or ix.default_subscription for _, r in placed)
     sub = subs.most_common(1)[0][0]
     rgs = Counter(r.get("resourceGroup") for _, r in placed if r.get("resourceGroup"))
