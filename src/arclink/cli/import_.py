@@ -11,8 +11,6 @@ import sys
 
 from arclink.cli.main import UserError
 
-ENGINES = ("bind", "unbound", "dnsmasq", "coredns", "windows")
-
 
 def add_arguments(parser) -> None:
     sub = parser.add_subparsers(dest="source", required=True, metavar="azure|graph|dns")
@@ -40,6 +38,8 @@ def add_arguments(parser) -> None:
     dn = sub.add_parser("dns", help="read an on-premises DNS server's configuration into a site")
     dn.add_argument("config", metavar="CONFIG", help="the server's main configuration file (Windows: the JSON export)")
     dn.add_argument("--site", required=True, metavar="SITE", help="the site whose DNS server this is")
+    from arclink.importers.dns import ENGINES
+
     dn.add_argument("--engine", required=True, choices=ENGINES)
     dn.add_argument("--view", metavar="NAME", help="BIND: the view to read (default the first)")
     dn.add_argument("--into", metavar="FILE", help="the topology to update (the site is added or its dns replaced); "
