@@ -262,7 +262,15 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
     uv_log = logging.getLogger("uvicorn.error")
     if _quiet_shutdown not in uv_log.filters:
         uv_log.addFilter(_quiet_shutdown)
-    server = uvicorn.Server(uvicorn.Config(entra.with_entra(app, token_service), **kwargs))
+    from arclink.arm import chaos
+
+    try:
+        front = chaos.wrap(entra.with_entra(app, token_service))  # ARCLINK_CHAOS_429: throttle a share of reads
+    except ValueError as exc:
+        store.close()
+        sock.close()
+        raise StackError(str(exc)) from None
+    server = uvicorn.Server(uvicorn.Config(front, **kwargs))
     server.install_signal_handlers = lambda: None  # the caller owns signals
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="arclink-arm", daemon=True)
     thread.start()

@@ -16,14 +16,12 @@ from arclink.arm.errors import bad_request
 from arclink.arm.hooks import Body, ResourceStore
 from arclink.model import arm_codec as codec
 from arclink.model.errors import TopologyError
-from arclink.model.index import Index, parse_arm_id
+from arclink.model.arm_resolvers import T_INBOUND, T_RESOLVER
+from arclink.model.index import Index
 
-T_DNS_RESOLVER = "microsoft.network/dnsresolvers"
-T_RESOLVER_INBOUND = "microsoft.network/dnsresolvers/inboundendpoints"
-_RESOLVER_MARK = "/providers/microsoft.network/dnsresolvers/"
 # the types the network model is built from (clusters and extensions are left out: cheap at 100k)
 MODEL_TYPES = {codec.T_RG, codec.T_VNET, codec.T_SUBNET, codec.T_SCOPE, codec.T_PE, codec.T_ZONE_GROUP, codec.T_ZONE,
-               codec.T_NSG, codec.T_LINK, T_DNS_RESOLVER, T_RESOLVER_INBOUND,
+               codec.T_NSG, codec.T_LINK, T_RESOLVER, T_INBOUND,
                *(f"{codec.T_ZONE}/{t}" for t in codec.RECORD_TYPES)}
 
 
@@ -32,37 +30,15 @@ class HasMeta(Protocol):
     def meta(self) -> Mapping[str, Any]: ...
 
 
-def onprem_of(store: HasMeta, resources: list[Body] | None = None) -> dict[str, Any]:
-    """Sites and DNS forwarders (those given through the control API, and every DNS private resolver
-    inbound endpoint among ``resources``, by default the store's) and the default subscription."""
+def onprem_of(store: HasMeta) -> dict[str, Any]:
+    """Sites and DNS forwarders given through the control API, and the default subscription.
+
+    DNS private resolver inbound endpoints are ARM resources: ``model.arm_codec`` reads them as
+    ``privateResolverInbound`` forwarders, for the emulator and the importer alike.
+    """
     o = store.meta.get("onprem") or {}
-    if resources is None:
-        bodies = getattr(store, "bodies", {})
-        resources = [r for k in list(bodies) if _RESOLVER_MARK in k and (r := store.get_obj(k))]  # type: ignore[attr-defined]
-    return {"sites": o.get("sites") or {},
-            "dnsForwarders": {**resolver_forwarders(resources), **(o.get("dnsForwarders") or {})},
+    return {"sites": o.get("sites") or {}, "dnsForwarders": o.get("dnsForwarders") or {},
             "defaultSubscription": store.meta.get("subscription")}
-
-
-def resolver_forwarders(resources: list[Body]) -> dict[str, Body]:
-    """Each DNS private resolver inbound endpoint as the forwarder (``privateResolverInbound``) it is to the
-    model: what on-premises DNS servers forward to, in the resolver's virtual network."""
-    vnets = {r["id"].lower(): (r.get("name"), ((r.get("properties") or {}).get("virtualNetwork") or {}).get("id"))
-             for r in resources if _type_of(r) == T_DNS_RESOLVER}
-    out: dict[str, Body] = {}
-    for ep in resources:
-        if _type_of(ep) != T_RESOLVER_INBOUND:
-            continue
-        resolver, vnet = vnets.get(codec.parent_id(ep["id"]).lower(), (None, None))
-        configs = (ep.get("properties") or {}).get("ipConfigurations") or []
-        ip = next((c.get("privateIpAddress") for c in configs if isinstance(c, dict)), None)
-        parts = parse_arm_id(ep["id"]) or {}
-        if ip and vnet and resolver:
-            name = f"{resolver}-{ep['name']}"
-            out[name.lower()] = {"name": name, "kind": "privateResolverInbound", "virtualNetwork": vnet,
-                                 "ipAddress": ip, "location": ep.get("location"), "resourceGroup": parts.get("rg"),
-                                 "subscription": parts.get("sub")}
-    return out
 
 
 def endpoint_target(pe: Body | None) -> tuple[str | None, Body]:
@@ -112,7 +88,7 @@ def candidate_index(store: ResourceStore, replace_key: str, new: Body) -> Index:
             if scope and _type_of(scope) == codec.T_SCOPE:
                 objs.append(scope)
     try:
-        return codec.index_from_resources(objs, onprem_of(store, [o for o in objs if _RESOLVER_MARK in o["id"].lower()]))
+        return codec.index_from_resources(objs, onprem_of(store))
     except TopologyError as exc:
         raise bad_request("InvalidResourceReference", f"The request would leave the emulated network inconsistent: "
                                                       f"{exc.message}") from None

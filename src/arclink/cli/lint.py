@@ -10,7 +10,9 @@ from arclink.cli.main import UserError
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("file", nargs="?", metavar="FILE", help="topology file (YAML or JSON)")
+    parser.add_argument("file", nargs="?", metavar="FILE",
+                        help="topology file (YAML or JSON), or a live source imported on the fly: "
+                             "emulator:ENDPOINTS_JSON or azure:[SUBSCRIPTION] (see 'arclink import')")
     parser.add_argument("--format", choices=("text", "json", "sarif"), default="text", help="output format")
     parser.add_argument("--output", choices=("text", "json", "sarif"), dest="format", help=SUPPRESS)
     parser.add_argument("--min-severity", choices=("info", "warning", "error"), default="info",
@@ -49,6 +51,10 @@ def run(args) -> int:
     t0 = time.perf_counter()
     if args.emulator:
         ix = _live_index(args.emulator)
+    elif args.file.startswith(("emulator:", "azure:")):
+        from arclink.cli.diff import load_side
+
+        ix = load_side(args.file)
     else:
         try:
             ix, text = load_source(args.file)

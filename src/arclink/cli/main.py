@@ -31,6 +31,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("arclink.cli.doctor", "Run the private-link troubleshooting checks."),
     "export": ("arclink.cli.export", "Write deployable configuration from a topology."),
     "apply": ("arclink.cli.apply", "Create a topology through the emulator's ARM API."),
+    "import": ("arclink.cli.import_", "Read Azure (ARM, Resource Graph) or a DNS server's configuration into a topology."),
+    "diff": ("arclink.cli.diff", "Show what differs between two topologies (files or live sources)."),
     "az-login": ("arclink.cli.az_login", "Log the real Azure CLI in to the emulator (its own AZURE_CONFIG_DIR)."),
     "lab": ("arclink.cli.lab", "Build the page's network for real in Linux network namespaces (root)."),
 }

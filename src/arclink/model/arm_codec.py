@@ -27,6 +27,7 @@ from arclink.model import schema
 from arclink.model.errors import TopologyError
 from arclink.model.index import DEFAULT_SUBSCRIPTION, ClusterR, Index, build_index, parse_arm_id
 from arclink.model.arm_records import SOA_FIELDS, record_properties  # noqa: F401 (record_properties: re-exported)
+from arclink.model.arm_resolvers import T_INBOUND, T_RESOLVER, resolver_inbounds
 from arclink.model.resolved import IPNetwork
 
 TAG_SITE = "arclink-site"
@@ -101,7 +102,7 @@ def topology_from_resources(resources: Iterable[dict], onprem: dict | None = Non
             continue
         rtype = (r.get("type") or "").lower()
         by_type.setdefault(rtype, []).append(r)
-        if rtype in (T_SUBNET, T_PEC, T_ZONE_GROUP, T_LINK, T_EXTENSION) or rtype.startswith(T_ZONE + "/"):
+        if rtype in (T_SUBNET, T_PEC, T_ZONE_GROUP, T_LINK, T_EXTENSION, T_INBOUND) or rtype.startswith(T_ZONE + "/"):
             children.setdefault((parent_id(rid).lower(), rtype), []).append(r)
     default_sub = onprem.get("defaultSubscription")
     if default_sub:
@@ -244,6 +245,7 @@ def topology_from_resources(resources: Iterable[dict], onprem: dict | None = Non
     doc["dnsForwarders"] = copy.deepcopy(list((onprem.get("dnsForwarders") or {}).values())
                                          if isinstance(onprem.get("dnsForwarders"), dict)
                                          else list(onprem.get("dnsForwarders") or []))
+    doc["dnsForwarders"] += resolver_inbounds(by_type.get(T_RESOLVER, []), lambda r: kids(r, T_INBOUND))
     _drop_dangling(doc)
     try:
         return msgspec.convert(doc, schema.Topology)

@@ -238,7 +238,7 @@ def _has_gateway(store: ResourceStore, vnet: Body) -> bool:
     if any(str(s.get("name") or "").lower() == "gatewaysubnet" for s in subnets if isinstance(s, dict)):
         return True
     names = {vnet["id"].lower(), str(vnet.get("name") or "").lower()}
-    sites = onprem_of(store, []).get("sites") or {}
+    sites = onprem_of(store).get("sites") or {}
     return any(str(c.get("virtualNetwork") or "").lower() in names
                for site in sites.values() if isinstance(site, dict)
                for c in site.get("connections") or [] if isinstance(c, dict))
