@@ -229,6 +229,7 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
     try:
         token_service = entra.open_service(state_dir, tenant, in_memory=in_memory)
         principal, client_secret = token_service.registry.ensure_default()
+        user, password = token_service.registry.ensure_default_user()  # who signs in to the portal
     except PrincipalError as exc:
         store.close()
         raise StackError(str(exc)) from None
@@ -253,7 +254,11 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
     uv_log = logging.getLogger("uvicorn.error")
     if _quiet_shutdown not in uv_log.filters:
         uv_log.addFilter(_quiet_shutdown)
-    server = uvicorn.Server(uvicorn.Config(entra.with_entra(app, token_service), **kwargs))
+    from arclink import portal
+
+    front = entra.with_entra(app, token_service)
+    front = portal.with_portal(front, portal.Portal(front, live, tenant=tenant, subscription=sub, static_token=token))
+    server = uvicorn.Server(uvicorn.Config(front, **kwargs))
     server.install_signal_handlers = lambda: None  # the caller owns signals
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="arclink-arm", daemon=True)
     thread.start()
@@ -279,6 +284,8 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
         "subscription": sub, "tenant": tenant,
         # the token service on the same port: az login --service-principal, ClientSecretCredential
         "authority": f"https://{url_host}:{port}", "client_id": principal.client_id, "client_secret": client_secret,
+        # the portal, and the user created with the state who signs in to it
+        "portal": f"https://{url_host}:{port}/portal/", "user": user.username, "password": password,
         # the addresses bound ("localhost" becomes 127.0.0.1): DNS clients need an address
         "dns": {"host": dns.host, "port": dns.port},
         "gateway": {"host": gw.host, "port": gw.port},
