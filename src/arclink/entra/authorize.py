@@ -95,7 +95,7 @@ def login_form(params: dict, tenant: str, error: str = "") -> bytes:
     hidden = "".join(f'<input type="hidden" name="{k}" value="{html.escape(params[k])}">'
                      for k in _OAUTH_FIELDS if params.get(k))
     alert = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
-    hint = html.escape(params.get("login_hint") or "")
+    hint = html.escape(params.get("username") or params.get("login_hint") or "")
     return _page("Sign in to arclink", f"<p>Tenant {html.escape(tenant)}</p>{alert}<form method=\"post\">{hidden}"
                  f'<label for="username">Email or user name</label><input id="username" name="username" '
                  f'autocomplete="username" required value="{hint}">'

@@ -22,9 +22,10 @@ from arclink.model.trace import ClusterTrace, cluster_trace
 
 COLUMNS = ("Clusters", "Sites", "DNS servers", "Resolvers and forwarders", "Links", "Virtual networks",
            "Private endpoints", "Scopes")
+NOUNS = ("cluster", "site", "DNS server", "resolver", "link", "virtual network", "private endpoint", "scope")
 CLUSTER, SITE, DNS, RESOLVER, LINK, VNET, ENDPOINT, SCOPE = range(len(COLUMNS))
 SITE_LIMIT = 40  # more sites than this: sites with the same path are drawn as one node
-NAMED_CLUSTERS = 1  # a group of more clusters than this is one node with a count
+NAMED_CLUSTERS = 3  # a group of more clusters than this (same site, same path) is one node with a count
 
 ADMITTED, REFUSED, DNS_WRONG = "admitted", "refused", "dns"
 VERDICTS = {ADMITTED: "admitted", REFUSED: "refused", DNS_WRONG: "DNS wrong"}
@@ -281,14 +282,16 @@ def _picture(ix: Index, traces: list[ClusterTrace]) -> Picture:
     counts = {v: 0 for v in VERDICTS}
     for key, p in groups.items():
         cl = members[key]
+        where = b.nodes[p.fail_at] if p.fail_at else None
+        told = VERDICTS[p.verdict] + (f" at {NOUNS[where.column]} {where.label} ({p.code})" if where else "")
         if len(cl) <= NAMED_CLUSTERS:
             for c in cl:
-                nid = b.node(f"cluster:{c.id.lower()}", CLUSTER, c.name, "cluster", c.id, c.spec.private_link_state)
+                nid = b.node(f"cluster:{c.id.lower()}", CLUSTER, c.name, "cluster", c.id, told)
                 paths.append(Path([nid, *p.nodes], p.verdict, p.code, p.reason, p.fail_at, 1, [c.id]))
         else:
             site = b.nodes[p.nodes[0]].label if p.nodes else "no site"
             nid = b.node(f"clusters:{len(paths)}:{p.nodes[0] if p.nodes else '-'}", CLUSTER,
-                         f"{len(cl)} clusters", "clusters", None, f"{site}: {VERDICTS[p.verdict]} ({p.code})")
+                         f"{len(cl)} clusters", "clusters", None, f"{site}: {told}")
             paths.append(Path([nid, *p.nodes], p.verdict, p.code, p.reason, p.fail_at, len(cl),
                               [c.id for c in cl[:20]]))
         counts[p.verdict] += len(cl)
@@ -301,5 +304,5 @@ def _picture(ix: Index, traces: list[ClusterTrace]) -> Picture:
     return Picture(ordered, paths, counts, b.group_sites)
 
 
-__all__ = ["ADMITTED", "COLUMNS", "DNS_WRONG", "Edge", "Node", "Path", "Picture", "REFUSED", "SITE_LIMIT",
+__all__ = ["ADMITTED", "COLUMNS", "DNS_WRONG", "Edge", "NOUNS", "Node", "Path", "Picture", "REFUSED", "SITE_LIMIT",
            "VERDICTS", "picture"]

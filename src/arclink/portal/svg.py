@@ -12,7 +12,7 @@ from __future__ import annotations
 from html import escape
 from typing import Callable
 
-from arclink.model.picture import COLUMNS, VERDICTS, Picture
+from arclink.model.picture import COLUMNS, NOUNS, VERDICTS, Picture
 
 COL_W, NODE_W, NODE_H, GAP, TOP, LEFT = 190, 160, 38, 12, 44, 10
 COLOURS = {"admitted": "#107c10", "refused": "#c50f1f", "dns": "#8f4700"}
@@ -30,10 +30,6 @@ STYLE = (
     ".pic a:focus rect,.pic a:hover rect{stroke:#0f6cbd;stroke-width:3}"
     ".pic .v-refused{stroke-dasharray:6 3}"
 )
-
-
-def _truncate(text: str, n: int = 24) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def _layout(pic: Picture) -> dict[str, tuple[float, float]]:
@@ -77,7 +73,8 @@ def render_svg(pic: Picture, href: Callable[[object], str | None] = lambda n: No
         x1, y1, y2 = x1 + NODE_W, y1 + NODE_H / 2, y2 + NODE_H / 2
         mid = (x1 + x2) / 2
         w = 1.5 + min(4.0, e.clusters ** 0.5 / 3)
-        out.append(f'<path class="edge v-{e.verdict}" data-verdict="{e.verdict}" stroke="{COLOURS[e.verdict]}" '
+        out.append(f'<path class="edge v-{e.verdict}" data-verdict="{e.verdict}" data-source="{escape(e.source)}" '
+                   f'data-target="{escape(e.target)}" stroke="{COLOURS[e.verdict]}" '
                    f'stroke-width="{w:.1f}" d="M{x1:.0f} {y1:.0f}C{mid:.0f} {y1:.0f} {mid:.0f} {y2:.0f} {x2:.0f} '
                    f'{y2:.0f}" aria-hidden="true"/>')
     for n in pic.nodes.values():
@@ -86,20 +83,20 @@ def render_svg(pic: Picture, href: Callable[[object], str | None] = lambda n: No
         sub = n.detail
         if n.clusters and n.kind not in ("cluster", "clusters"):
             sub = f"{n.clusters} cluster{'s' if n.clusters != 1 else ''}" + (f", {n.failing} refused here" if fail else "")
-        name = f"{COLUMNS[n.column][:-1] if COLUMNS[n.column].endswith('s') else COLUMNS[n.column]} {n.label}"
-        spoken = f"{name}; {sub}" if sub else name
+        name = f"{NOUNS[n.column].capitalize() if n.kind != 'clusters' else 'Group'} {n.label}"
+        spoken = f"{name} {sub}" if sub else name  # the visible words, in order (WCAG 2.5.3)
         link = href(n)
         cls = f"node kind-{n.kind}{' fail' if fail else ''}"
-        body = (f'<rect x="{x}" y="{y}" width="{NODE_W}" height="{NODE_H}" rx="4"/>'
-                f'<text x="{x + 8}" y="{y + 15}">{escape(_truncate(n.label))}</text>'
-                f'<text class="sub" x="{x + 8}" y="{y + 30}">{escape(_truncate(sub, 28))}</text>')
-        if fail:
-            body += f'<text class="cross" x="{x + NODE_W - 16}" y="{y + 17}">✕</text>'
+        # A nested svg clips long text to the box, so the text stays whole for assistive technology.
+        body = (f'<svg x="{x}" y="{y}" width="{NODE_W}" height="{NODE_H}">'
+                f'<rect x="0.5" y="0.5" width="{NODE_W - 1}" height="{NODE_H - 1}" rx="4"/>'
+                f'<text x="8" y="15">{escape(n.label)}<tspan class="sub" x="8" y="30"> {escape(sub)}</tspan></text>'
+                + (f'<text class="cross" x="{NODE_W - 16}" y="17" aria-hidden="true">✕</text>' if fail else "")
+                + "</svg>")
         attrs = (f'class="{cls}" data-id="{escape(n.id)}" data-column="{n.column}" data-kind="{n.kind}" '
                  f'data-failing="{n.failing}"')
         if link:
-            out.append(f'<a href="{escape(link)}" {attrs} aria-label="{escape(spoken)}">'
-                       f'<title>{escape(spoken)}</title>{body}</a>')
+            out.append(f'<a href="{escape(link)}" {attrs} aria-label="{escape(spoken)}">{body}</a>')
         else:
             out.append(f'<g {attrs} role="img" aria-label="{escape(spoken)}"><title>{escape(spoken)}</title>{body}</g>')
     out.append("</svg>")
