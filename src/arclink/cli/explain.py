@@ -1,6 +1,7 @@
 """``arclink explain``: per cluster, what it resolves, where it connects, whether it is admitted and why not.
 
-Rich tables in a terminal, plain text when piped, JSON with ``--output json``.
+Rich tables in a terminal, plain text when piped, JSON with ``--output json``, the picture of every
+cluster's path as a standalone SVG with ``--format svg``.
 The traces come from ``arclink.model.trace.cluster_trace``; this module only prints them.
 """
 
@@ -15,7 +16,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("file", metavar="FILE", help="topology file (YAML or JSON)")
     parser.add_argument("--cluster", metavar="NAME", action="append",
                         help="only this cluster (repeatable); default: every cluster")
-    parser.add_argument("--output", "--format", dest="output", choices=("text", "json"), default="text",
+    parser.add_argument("--output", "--format", dest="output", choices=("text", "json", "svg"), default="text",
                         help="output format")
 
 
@@ -47,7 +48,12 @@ def run(args) -> int:
     except Unusable as exc:
         return report_unusable(exc)
     traces = [cluster_trace(ix, c) for c in _clusters(ix, args.cluster)]
-    if args.output == "json":
+    if args.output == "svg":
+        from arclink.model.picture import picture
+        from arclink.portal.svg import render_svg
+
+        sys.stdout.write(render_svg(picture(ix, traces), standalone=True) + "\n")
+    elif args.output == "json":
         admitted = sum(1 for t in traces if t.admitted)
         doc = {"file": args.file, "clusters": [t.to_dict() for t in traces],
                "summary": {"clusters": len(traces), "admitted": admitted, "refused": len(traces) - admitted}}
