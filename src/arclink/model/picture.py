@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 
 from arclink.model.index import ClusterR, Index, SiteR
 from arclink.model.reach import Reach
-from arclink.model.trace import ClusterTrace, cluster_trace
+from arclink.model.trace import ClusterTrace, NameTrace, cluster_trace
 
-COLUMNS = ("Clusters", "Sites", "DNS servers", "Resolvers and forwarders", "Links", "Virtual networks",
+COLUMNS = ("Clusters", "Sites", "DNS servers", "Resolvers", "Links", "Virtual networks",
            "Private endpoints", "Scopes")
 NOUNS = ("cluster", "site", "DNS server", "resolver", "link", "virtual network", "private endpoint", "scope")
 CLUSTER, SITE, DNS, RESOLVER, LINK, VNET, ENDPOINT, SCOPE = range(len(COLUMNS))
@@ -100,7 +100,7 @@ def _verdict(t: ClusterTrace) -> tuple[str, str, str]:
     return REFUSED, code, reason
 
 
-def _deciding(t: ClusterTrace):
+def _deciding(t: ClusterTrace) -> tuple[NameTrace | None, Reach | None]:
     """The name and connection that decide the verdict: the first failing one, else the first."""
     for n in t.names:
         if not n.ok:
@@ -134,14 +134,14 @@ class _Builder:
         for f in self.ix.forwarders.values():
             self.node(f"fwd:{f.name.lower()}", RESOLVER, f.name, "resolver", f.id, f"{f.spec.kind} {f.ip}")
         if not self.group_sites:
-            for s in self.ix.sites.values():
-                self.site_node(s)
+            for site in self.ix.sites.values():
+                self.site_node(site)
 
     def site_key(self, site: SiteR) -> str:
         if not self.group_sites:
             return site.name.lower()
         dns = site.spec.dns
-        target = "none" if dns is None else (",".join(sorted(f.target for f in dns.conditional_forwarders))
+        target = "none" if dns is None else (",".join(sorted(a for f in dns.conditional_forwarders for a in f.targets))
                                              or dns.upstream)
         links = ",".join(sorted(f"{t}>{v.name}" for t, v in site.connections))
         return f"{target}|{links}"
@@ -168,7 +168,7 @@ class _Builder:
             return self.node(f"dns:{site_id}", DNS, "site DNS servers", "dns", None, f"upstream {dns.upstream}")
         return self.node(f"dns:{site_id}", DNS, f"DNS {dns.address}", "dns", None, f"upstream {dns.upstream}")
 
-    def resolver_node(self, t: ClusterTrace, name) -> str | None:
+    def resolver_node(self, t: ClusterTrace, name: NameTrace | None) -> str | None:
         res = name.resolution if name else None
         if res is None:
             return None

@@ -84,7 +84,7 @@ class Portal:
             def record(*args: Any) -> None:
                 recorded(*args)
                 self.status_changes += 1
-            live.record_connectivity = record  # type: ignore[method-assign]
+            live.record_connectivity = record
 
     def static_token_matches(self, token: str) -> bool:
         return hmac.compare_digest(token.strip().encode("latin-1", "replace"), self._static)

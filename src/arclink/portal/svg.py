@@ -12,7 +12,7 @@ from __future__ import annotations
 from html import escape
 from typing import Callable
 
-from arclink.model.picture import COLUMNS, NOUNS, VERDICTS, Picture
+from arclink.model.picture import COLUMNS, NOUNS, VERDICTS, Node, Picture
 
 COL_W, NODE_W, NODE_H, GAP, TOP, LEFT = 190, 160, 38, 12, 44, 10
 COLOURS = {"admitted": "#107c10", "refused": "#c50f1f", "dns": "#8f4700"}
@@ -41,9 +41,10 @@ def _layout(pic: Picture) -> dict[str, tuple[float, float]]:
     for col in range(len(COLUMNS)):
         nodes = pic.column(col)
 
-        def rank(n, order={nid: i for i, nid in enumerate(pic.nodes)}):  # noqa: B006 - one table per column
+        def rank(n: Node) -> tuple[float, int]:
             ys = [pos[s][1] for s in incoming.get(n.id, []) if s in pos]
             return (sum(ys) / len(ys) if ys else float("inf"), order[n.id])
+        order = {nid: i for i, nid in enumerate(pic.nodes)}
         if col > 0:
             nodes.sort(key=rank)
         x = LEFT + col * COL_W
@@ -52,7 +53,7 @@ def _layout(pic: Picture) -> dict[str, tuple[float, float]]:
     return pos
 
 
-def render_svg(pic: Picture, href: Callable[[object], str | None] = lambda n: None, *, standalone: bool = False,
+def render_svg(pic: Picture, href: Callable[[Node], str | None] = lambda n: None, *, standalone: bool = False,
                title: str = "Which way each cluster's traffic goes") -> str:
     pos = _layout(pic)
     rows = max((len(pic.column(c)) for c in range(len(COLUMNS))), default=1) or 1

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from arclink.model import rules
-from arclink.model.picture import VERDICTS, picture
+from arclink.model.index import ClusterR, Index
+from arclink.model.picture import VERDICTS, Node, picture
 from arclink.model.trace import cluster_trace
 from arclink.portal import views_scopes
 from arclink.portal.html import e, link, page, resource_link, status_badge, table
@@ -50,11 +51,11 @@ async def list_all(req: Request, provider: str, rtype: str) -> list[dict]:
     return out
 
 
-def _findings(ix) -> list:
+def _findings(ix: Index) -> list:
     return ix.memo(("portal-findings",), lambda: rules.run(ix))
 
 
-def _href(node) -> str | None:
+def _href(node: Node) -> str | None:
     if node.kind == "cluster" and node.ref:
         return f"/portal/cluster?id={node.ref}"
     if node.kind == "clusters":
@@ -79,7 +80,7 @@ async def overview(req: Request) -> Response:
     counts = [("Scopes", len(ix.scopes)), ("Private endpoints", sum(1 for p in ix.endpoints.values() if p.is_arc)),
               ("Clusters", len(clusters))]
     items = "".join(f"<li><strong>{n}</strong>{e(t)}</li>" for t, n in counts)
-    items += "".join(f"<li><strong>{n}</strong>clusters {e(st)}</li>" for st, n in sorted(by_status.items()))
+    items += "".join(f"<li><strong>{n}</strong>{e(st)}</li>" for st, n in sorted(by_status.items()))
     items += "".join(f'<li><strong>{n}</strong><a href="/portal/findings#{s}">{e(s)} findings</a></li>'
                      for s, n in sev.items())
     legend = "".join(f'<li><span style="background:{COLOURS[v]}"></span>{e(t)}: {pic.counts[v]} clusters</li>'
@@ -96,7 +97,7 @@ async def overview(req: Request) -> Response:
             f'<ul class="legend">{legend}</ul><p>Each path runs from a cluster to its scope; a refused path ends '
             'at the hop that refuses it (red outline, ✕). Select a cluster for its trace.</p>'
             f'<div class="picture" data-live-part="picture" data-live-label="picture" tabindex="0" role="region" '
-            f'aria-label="Topology picture">{render_svg(pic, _href)}</div>'
+            f'aria-label="Topology picture">{render_svg(pic, _href, standalone=True)}</div>'
             f'<div data-live-part="paths" data-live-label="paths">'
             f'{table("Paths (the picture as a table)", ["Clusters", "Verdict", "Code", "Path", "Refused at"], paths)}'
             "</div></section>")
@@ -144,7 +145,7 @@ async def clusters_page(req: Request) -> Response:
     return _page(req, "Clusters", body, "clusters", live="clusters")
 
 
-def _verdict_text(ix, c) -> str:
+def _verdict_text(ix: Index, c: ClusterR) -> str:
     from arclink.model.picture import ADMITTED
 
     t = cluster_trace(ix, c)
