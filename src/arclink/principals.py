@@ -22,6 +22,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 FILE = "principals.json"
+DEFAULT_USER = "admin@arclink.local"
+# The portal's app registration (a public client, as the Azure portal's own is): the token service
+# lets it sign users in with the authorization-code grant and PKCE, redirecting to /portal/ only.
+PORTAL_CLIENT_ID = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c"
+PORTAL_REDIRECT_PATH = "/portal/signin/callback"
 
 
 class PrincipalError(ValueError):
@@ -42,6 +47,17 @@ class Principal:
         return {"clientId": self.client_id, "objectId": self.object_id, "displayName": self.display_name,
                 "certificateThumbprints": [thumbprints(pem)[0] for pem in self.certificates],
                 "hasSecret": bool(self.secrets), "default": self.default}
+
+
+@dataclass
+class User:
+    """A person of the tenant who signs in interactively (the portal's authorization-code flow)."""
+
+    username: str  # user principal name, e.g. admin@arclink.local
+    object_id: str
+    display_name: str
+    passwords: list[str] = field(default_factory=list)
+    default: bool = False
 
 
 def thumbprints(cert_pem: str) -> tuple[str, str]:
@@ -66,11 +82,16 @@ class Registry:
         self._path, self._persist_all = path, persist_all
         self._lock = threading.Lock()
         self._by_id: dict[str, Principal] = {}
+        self._users: dict[str, User] = {}
         if path is not None and path.exists():
             try:
-                for item in json.loads(path.read_text(encoding="utf-8")).get("principals", []):
+                doc = json.loads(path.read_text(encoding="utf-8"))
+                for item in doc.get("principals", []):
                     p = Principal(**item)
                     self._by_id[p.client_id.lower()] = p
+                for item in doc.get("users", []):
+                    u = User(**item)
+                    self._users[u.username.lower()] = u
             except (OSError, ValueError, TypeError, AttributeError) as exc:
                 raise PrincipalError(f"{path} is not a readable principals file ({exc}); remove it to start with a "
                                      "new default principal.") from None
@@ -133,15 +154,45 @@ class Registry:
                 return x509.load_pem_x509_certificate(pem.encode())
         return None
 
+    # users ------------------------------------------------------------------------------
+    def ensure_default_user(self) -> tuple[User, str]:
+        """The user created with the state, and its password."""
+        with self._lock:
+            for u in self._users.values():
+                if u.default and u.passwords:
+                    return u, u.passwords[0]
+            u = User(username=DEFAULT_USER, object_id=str(uuid.uuid4()), display_name="arclink administrator",
+                     passwords=[secrets.token_urlsafe(18)], default=True)
+            self._users[u.username.lower()] = u
+            self._save()
+            return u, u.passwords[0]
+
+    def user(self, username: str) -> User | None:
+        with self._lock:
+            return self._users.get(username.strip().lower())
+
+    def user_by_object_id(self, object_id: str) -> User | None:
+        with self._lock:
+            return next((u for u in self._users.values() if u.object_id == object_id), None)
+
+    def sign_in(self, username: str, password: str) -> User | None:
+        """The user whose name and password these are, else None (no hint which of the two was wrong)."""
+        u = self.user(username)
+        given = password.encode()
+        if u is None or not any(hmac.compare_digest(given, p.encode()) for p in u.passwords):
+            return None
+        return u
+
     def _save(self) -> None:
         if self._path is None:
             return
         kept = [asdict(p) for p in self._by_id.values() if self._persist_all or p.default]
+        users = [asdict(u) for u in self._users.values() if self._persist_all or u.default]
         tmp = self._path.with_name(self._path.name + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"principals": kept}, fh, indent=2)
+            json.dump({"principals": kept, "users": users}, fh, indent=2)
         os.replace(tmp, self._path)
 
 

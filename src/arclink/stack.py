@@ -238,6 +238,7 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
     try:
         token_service = entra.open_service(state_dir, tenant, in_memory=in_memory)
         principal, client_secret = token_service.registry.ensure_default()
+        user, password = token_service.registry.ensure_default_user()  # who signs in to the portal
     except PrincipalError as exc:
         store.close()
         raise StackError(str(exc)) from None
@@ -262,10 +263,13 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
     uv_log = logging.getLogger("uvicorn.error")
     if _quiet_shutdown not in uv_log.filters:
         uv_log.addFilter(_quiet_shutdown)
+    from arclink import portal
     from arclink.arm import chaos
 
+    front = entra.with_entra(app, token_service)
+    front = portal.with_portal(front, portal.Portal(front, live, tenant=tenant, subscription=sub, static_token=token))
     try:
-        front = chaos.wrap(entra.with_entra(app, token_service))  # ARCLINK_CHAOS_429: throttle a share of reads
+        front = chaos.wrap(front)  # ARCLINK_CHAOS_429: throttle a share of reads
     except ValueError as exc:
         store.close()
         sock.close()
@@ -296,6 +300,8 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
         "subscription": sub, "tenant": tenant,
         # the token service on the same port: az login --service-principal, ClientSecretCredential
         "authority": f"https://{url_host}:{port}", "client_id": principal.client_id, "client_secret": client_secret,
+        # the portal, and the user created with the state who signs in to it
+        "portal": f"https://{url_host}:{port}/portal/", "user": user.username, "password": password,
         # the addresses bound ("localhost" becomes 127.0.0.1): DNS clients need an address
         "dns": {"host": dns.host, "port": dns.port},
         "gateway": {"host": gw.host, "port": gw.port},

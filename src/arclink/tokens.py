@@ -97,13 +97,13 @@ def issuer(authority: str, tenant: str) -> str:
 
 
 def issue(key: SigningKey, *, authority: str, tenant: str, audience: str, client_id: str, object_id: str,
-          lifetime: int = LIFETIME, now: int | None = None) -> tuple[str, int]:
-    """A signed access token for a service principal and its expiry (seconds since the epoch)."""
+          lifetime: int = LIFETIME, now: int | None = None, extra: dict | None = None) -> tuple[str, int]:
+    """A signed access token for a service principal (or, with ``extra`` user claims, a user) and its expiry."""
     now = int(time.time()) if now is None else now
     exp = now + lifetime
     claims = {"aud": audience, "iss": issuer(authority, tenant), "iat": now, "nbf": now, "exp": exp,
               "tid": tenant, "oid": object_id, "sub": object_id, "appid": client_id, "appidacr": "1",
-              "idtyp": "app", "ver": "1.0", "uti": _b64url(uuid.uuid4().bytes)}
+              "idtyp": "app", "ver": "1.0", "uti": _b64url(uuid.uuid4().bytes), **(extra or {})}
     token = jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid, "x5t": key.kid})
     return token, exp
 

@@ -26,6 +26,7 @@ def test_demo_runs_the_whole_story():
                  "dp.kubernetesconfiguration.azure.com"):
         assert f"nslookup {name}" in out
     assert out.count("public - check the DNS forwarding") == 3
+    assert "portal: https://127.0.0.1:" in out and "/portal/" in out
     assert out.rstrip().splitlines()[-1].startswith("done in ")
 
 

@@ -83,7 +83,8 @@ def apply_seed_steps(arm, say=lambda text, style="": None, topo: dict | None = N
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--keep", action="store_true", help="keep the state directory and print where it is")
+    p.add_argument("--keep", action="store_true", help="keep the state directory and keep serving (the portal "
+                                                       "too) until Ctrl-C")
     p.add_argument("--key-type", default="ec", choices=("ec", "rsa2048", "rsa4096"),
                    help="agent keys (default ec, for speed; 'arclink connect' makes RSA-4096 like the CLI)")
 
@@ -97,7 +98,7 @@ def run(args) -> int:
     ctx = tempfile.TemporaryDirectory(prefix="arclink-demo-") if not args.keep else None
     state = tmp or ctx.name
     try:
-        return Demo(console, state, args.key_type).run(started)
+        return Demo(console, state, args.key_type, keep=args.keep).run(started)
     finally:
         if ctx is not None:
             ctx.cleanup()
@@ -106,8 +107,8 @@ def run(args) -> int:
 
 
 class Demo:
-    def __init__(self, console, state: str, key_type: str):
-        self.c, self.state, self.key_type = console, state, key_type
+    def __init__(self, console, state: str, key_type: str, keep: bool = False):
+        self.c, self.state, self.key_type, self.keep = console, state, key_type, keep
         self.results: dict[str, dict] = {}
 
     def say(self, text: str, style: str = "") -> None:
@@ -129,12 +130,27 @@ class Demo:
             self.fix_one()
             self.nslookups()
             self.summary()
+            self.say(f"portal: {svc.endpoints['portal']}  (sign in as {svc.endpoints['user']}; the password is in "
+                     f"{self.state}/endpoints.json)")
+            if self.keep:
+                self.serve_until_interrupted()
         finally:
             if getattr(self, "arm", None) is not None:
                 self.arm.close()
             svc.stop()
         self.say(f"done in {time.monotonic() - started:.1f} s", "dim")
         return 0
+
+    def serve_until_interrupted(self) -> None:
+        import signal
+        import threading
+
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        self.say("serving until Ctrl-C", "dim")
+        while not stop.wait(0.5):
+            pass
 
     # the seed's steps -----------------------------------------------------------------------
     def walk_seed_steps(self) -> None:

@@ -1,8 +1,9 @@
 """``arclink explain``: per cluster, what it resolves, where it connects, whether it is admitted and why not.
 
-Rich tables in a terminal, plain text when piped, JSON with ``--output json``. Each cluster's JSON
-has ``onboarding``: the hops besides the names (``{what, ok, detail, code}``; ``code`` is what the
-cluster is refused with when the hop fails), before ``names``.
+Rich tables in a terminal, plain text when piped, JSON with ``--output json``, the picture of every
+cluster's path as a standalone SVG with ``--format svg``. Each cluster's JSON has ``onboarding``: the
+hops besides the names (``{what, ok, detail, code}``; ``code`` is what the cluster is refused with
+when the hop fails), before ``names``.
 The traces come from ``arclink.model.trace.cluster_trace``; this module only prints them.
 """
 
@@ -17,9 +18,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("file", metavar="FILE", help="topology file (YAML or JSON)")
     parser.add_argument("--cluster", metavar="NAME", action="append",
                         help="only this cluster (repeatable); default: every cluster")
-    parser.add_argument("--output", "--format", dest="output", choices=("text", "json"), default="text",
+    parser.add_argument("--output", "--format", dest="output", choices=("text", "json", "svg"), default="text",
                         help="output format (json: per cluster 'onboarding' hops {what, ok, detail, code} "
-                             "and 'names'; 'code' is the first failure's code or Admitted)")
+                             "and 'names'; 'code' is the first failure's code or Admitted; svg: the picture)")
 
 
 def _clusters(ix, names):
@@ -50,7 +51,12 @@ def run(args) -> int:
     except Unusable as exc:
         return report_unusable(exc)
     traces = [cluster_trace(ix, c) for c in _clusters(ix, args.cluster)]
-    if args.output == "json":
+    if args.output == "svg":
+        from arclink.model.picture import picture
+        from arclink.portal.svg import render_svg
+
+        sys.stdout.write(render_svg(picture(ix, traces), standalone=True) + "\n")
+    elif args.output == "json":
         admitted = sum(1 for t in traces if t.admitted)
         doc = {"file": args.file, "clusters": [t.to_dict() for t in traces],
                "summary": {"clusters": len(traces), "admitted": admitted, "refused": len(traces) - admitted}}

@@ -13,8 +13,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("file", nargs="?", metavar="FILE",
                         help="topology file (YAML or JSON), or a live source imported on the fly: "
                              "emulator:ENDPOINTS_JSON or azure:[SUBSCRIPTION] (see 'arclink import')")
-    parser.add_argument("--format", choices=("text", "json", "sarif"), default="text", help="output format")
-    parser.add_argument("--output", choices=("text", "json", "sarif"), dest="format", help=SUPPRESS)
+    parser.add_argument("--format", choices=("text", "json", "sarif", "html"), default="text",
+                        help="output format (html: a self-contained report with the picture of every cluster's path)")
+    parser.add_argument("--output", choices=("text", "json", "sarif", "html"), dest="format", help=SUPPRESS)
     parser.add_argument("--min-severity", choices=("info", "warning", "error"), default="info",
                         help="report only findings at or above this severity (default: info)")
     parser.add_argument("--emulator", metavar="ENDPOINTS_JSON",
@@ -65,7 +66,14 @@ def run(args) -> int:
     t2 = time.perf_counter()
     report = build_report(findings, file=args.file, text=text, min_severity=args.min_severity,
                           rules_checked=len(rules.all_rules()))
-    sys.stdout.write(render(report, args.format))
+    if args.format == "html":
+        from arclink.lint.html import render_html
+        from arclink.model.picture import picture
+        from arclink.portal.svg import render_svg
+
+        sys.stdout.write(render_html(report, render_svg(picture(ix), standalone=True)))
+    else:
+        sys.stdout.write(render(report, args.format))
     if args.timings:
         print(f"timings: load {t1 - t0:.3f} rules {t2 - t1:.3f} report {time.perf_counter() - t2:.3f}", file=sys.stderr)
     return 1 if report.has_errors else 0

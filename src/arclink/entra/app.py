@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 from urllib.parse import parse_qsl
 
 from arclink import tokens
-from arclink.entra import grant
+from arclink.entra import authorize, grant
 from arclink.entra.documents import EntraError, cloud_metadata, openid_configuration, unknown_tenant
 from arclink.principals import Registry
 
@@ -32,6 +32,7 @@ class EntraService:
     tenant: str
     registry: Registry
     key: tokens.SigningKey
+    codes: authorize.CodeBook = field(default_factory=authorize.CodeBook)  # the portal's sign-ins
 
     def route(self, method: str, path: str) -> tuple[str, str] | None:
         """(what, tenant in the URL) when ``path`` is the token service's, else None (ARM's)."""
@@ -47,7 +48,7 @@ class EntraService:
                   ("oauth2", "v2.0", "token"): "token-v2", ("oauth2", "token"): "token-v1",
                   ("discovery", "v2.0", "keys"): "keys", ("discovery", "keys"): "keys",
                   ("oauth2", "v2.0", "authorize"): "authorize", ("oauth2", "authorize"): "authorize",
-                  ("oauth2", "v2.0", "devicecode"): "authorize", ("oauth2", "devicecode"): "authorize"}
+                  ("oauth2", "v2.0", "devicecode"): "devicecode", ("oauth2", "devicecode"): "devicecode"}
         what = shapes.get(tuple(rest))
         return (what, t) if what else None
 
@@ -61,13 +62,15 @@ class EntraService:
             return 200, openid_configuration(base, tenant, version=what[5:])
         if what == "keys":
             return 200, self.key.jwks()
-        if what == "authorize":
+        if what == "devicecode":
             raise EntraError(400, "unsupported_response_type", 70000,
                              "This emulator issues tokens to service principals only: use the client-credentials "
                              "grant (az login --service-principal, ClientSecretCredential, CertificateCredential).")
         if method != "POST":
             raise EntraError(400, "invalid_request", 900561, f"The endpoint only accepts POST requests. Received a "
                                                              f"{method} request.")
+        if form.get("grant_type") == "authorization_code":
+            return 200, authorize.exchange(self.codes, self.key, form, base=base, tenant=tenant, v2=what == "token-v2")
         return 200, grant.client_credentials(self.registry, self.key, form, base=base, url_tenant=url_tenant,
                                              tenant=tenant, v2=what == "token-v2")
 
@@ -85,6 +88,14 @@ def with_entra(arm_app: ASGIApp, service: EntraService) -> ASGIApp:
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         try:
             form = await _read_form(receive, scope["method"])
+            if hit[0] == "authorize" and hit[1].lower() == service.tenant.lower():  # a person signs in: HTML
+                code, head, page = authorize.authorize(service.registry, service.codes, service.tenant,
+                                                       scope["method"], query, form)
+                await send({"type": "http.response.start", "status": code, "headers": [
+                    *head, (b"content-length", str(len(page)).encode()), (b"cache-control", b"no-store"),
+                    (b"x-frame-options", b"DENY")]})
+                await send({"type": "http.response.body", "body": page})
+                return
             status, body = service.answer(hit[0], hit[1], scope["method"], base, query, form)
         except EntraError as exc:
             status, body = exc.status, exc.body(base)

@@ -62,7 +62,7 @@ def openid_configuration(base: str, tenant: str, *, version: str) -> dict:
         "id_token_signing_alg_values_supported": ["RS256"],
         "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
-        "grant_types_supported": ["client_credentials"],
+        "grant_types_supported": ["client_credentials", "authorization_code"],
         "issuer": issuer,
         "request_uri_parameter_supported": False,
         "authorization_endpoint": f"{oauth}/authorize",
