@@ -150,8 +150,12 @@ def _reaped(pid: int) -> bool:
 
 
 def up(topology: str, name: str, *, default_engine: str = "bind", engines_by_site: dict | None = None,
-       load_index=None) -> Lab:
-    """Build and start the lab; the caller keeps it running and calls ``stop_lab``."""
+       load_index=None, after_build=None) -> Lab:
+    """Build and start the lab; the caller keeps it running and calls ``stop_lab``.
+
+    ``after_build(plan)`` runs between building the network and the safety check: the tests'
+    seam for a fault the check must catch (a stray interface, a route out).
+    """
     preflight()
     check_name(name)
     ix = load_index(topology)
@@ -169,6 +173,8 @@ def up(topology: str, name: str, *, default_engine: str = "bind", engines_by_sit
     _write_record(name, lab.record)
     try:
         netns.build(plan)
+        if after_build is not None:
+            after_build(plan)
         problems = netns.check(plan)
         if problems:
             raise LabError("the lab is not closed off from the machine, so it stops here: " + "; ".join(problems) + ".")
@@ -231,18 +237,16 @@ def _bound(ns: str, address: str, port: int, kind: int) -> socket.socket:
 
 
 def _start_services(lab: Lab, topology: str) -> None:
-    from arclink.cli.serve import start_services
     from arclink.dns.server import start_dns_server
     from arclink.gateway.server import start_gateway
-
-    from arclink.cli.main import UserError
     from arclink.model.live import LiveState
+    from arclink.stack import StackError, start_services
 
     state = lab_dir(lab.plan.name) / "emulator"
     try:
         lab.services = start_services(state, in_memory=True, topology=topology)
         live = lab.services.live
-    except UserError as exc:
+    except StackError as exc:
         # ARM refuses to create some broken topologies (as Azure would); the lab still shows
         # what their network does, served from the model itself, with an empty ARM beside it.
         lab.record["note"] = f"served from the model, not through ARM: {exc}"
