@@ -252,6 +252,14 @@ def _start_services(lab: Lab, topology: str) -> None:
         lab.record["note"] = f"served from the model, not through ARM: {exc}"
         lab.services = start_services(state, in_memory=True)
         live = LiveState(lab.index)
+        # the loopback DNS and gateway serve the same model, so that 'arclink doctor --emulator
+        # endpoints.json --topology FILE --site SITE' checks the lab's network as the lab runs it
+        dns = start_dns_server(live, "127.0.0.1", 0)
+        gw = start_gateway(live, str(state), "127.0.0.1", 0)
+        lab.handles += [dns, gw]
+        lab.services.endpoints.update(dns={"host": dns.host, "port": dns.port},
+                                      gateway={"host": gw.host, "port": gw.port})
+        _rewrite_endpoints(state / "endpoints.json", lab.services.endpoints)
     for ln in lab.plan.listeners:
         if ln.service == "dns":
             socks = (_bound(ln.ns, ln.address, ln.port, socket.SOCK_DGRAM),
@@ -260,6 +268,14 @@ def _start_services(lab: Lab, topology: str) -> None:
         else:
             sock = _bound(ln.ns, ln.address, ln.port, socket.SOCK_STREAM)
             lab.handles.append(start_gateway(live, str(state), sock=sock, real_source=True))
+
+
+def _rewrite_endpoints(path: Path, doc: dict) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the token
+    with os.fdopen(fd, "w") as out:
+        out.write(json.dumps(doc, indent=2) + "\n")
+    os.replace(tmp, path)
 
 
 def stop_lab(lab: Lab) -> dict:
