@@ -52,8 +52,11 @@ def lab_site(lab: str | None, site: str | None):
 def endpoints_path(args) -> str:
     """The lab's emulator endpoints.json with --lab, else --emulator."""
     if getattr(args, "lab", None):
-        from arclink.lab.runtime import lab_dir
+        from arclink.lab.runtime import lab_dir, read_record
 
+        if read_record(args.lab) is None:
+            raise UserError(f"no lab named '{args.lab}' is up; start it with 'arclink lab up TOPOLOGY --name "
+                            f"{args.lab}'.", 2)
         return str(lab_dir(args.lab) / "emulator" / "endpoints.json")
     return args.emulator
 

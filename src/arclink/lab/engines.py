@@ -103,6 +103,7 @@ def wait_answering(ns: str, address: str, proc: subprocess.Popen, what: str, tim
             with inside(ns):
                 sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             with sock:
+                sock.settimeout(0.5)  # never block on a datagram that select() announced and the kernel dropped
                 dns.query.udp(query, address, timeout=0.2, sock=sock)
             return
         except (OSError, dns.exception.Timeout):
