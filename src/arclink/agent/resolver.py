@@ -66,6 +66,39 @@ class DnsResolver:
         return addrs
 
 
+class SiteResolver:
+    """A lab's site DNS server, asked as a machine of the site asks it: from the node's own address
+    (``open_socket(kind, source)`` gives a socket in the site's network), with no ECS option."""
+
+    def __init__(self, server: str, open_socket, timeout: float = 3.0):
+        self.server, self.open_socket, self.timeout = server, open_socket, timeout
+
+    async def resolve(self, name: str, client_address: str | None) -> list[str]:
+        import asyncio
+
+        return await asyncio.to_thread(self._resolve, name, client_address)
+
+    def _resolve(self, name: str, client_address: str | None) -> list[str]:
+        import socket
+
+        import dns.query
+
+        q = dns.message.make_query(name, dns.rdatatype.A)
+        q.flags |= dns.flags.RD
+        try:
+            with self.open_socket(socket.SOCK_DGRAM, client_address) as sock:
+                resp = dns.query.udp(q, self.server, timeout=self.timeout, sock=sock)
+        except (dns.exception.Timeout, OSError) as exc:
+            raise ResolutionFailed(name, "TIMEOUT", str(exc) or "no answer from the DNS server") from None
+        rcode = dns.rcode.to_text(resp.rcode())
+        if rcode != "NOERROR":
+            raise ResolutionFailed(name, rcode)
+        addrs = [r.address for rrset in resp.answer if rrset.rdtype == dns.rdatatype.A for r in rrset]
+        if not addrs:
+            raise ResolutionFailed(name, "NODATA")
+        return addrs
+
+
 class ModelResolver:
     """The same answers from the model, without a DNS server (gateway-only runs)."""
 

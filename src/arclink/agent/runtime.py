@@ -127,10 +127,17 @@ class AgentReport:
 
 
 class Agent:
-    def __init__(self, cluster: str, key, address: str, location: str, *, gateway: tuple[str, int],
-                 ca_cert: str, resolver: Resolver, heartbeat_interval: float = 5.0, timeout: float = 10.0):
-        if not is_loopback(gateway[0]):
+    def __init__(self, cluster: str, key, address: str, location: str, *, gateway: tuple[str, int] | None,
+                 ca_cert: str, resolver: Resolver, heartbeat_interval: float = 5.0, timeout: float = 10.0,
+                 open_socket=None):
+        # ``open_socket(kind, source)`` (``arclink lab``): a socket already in the site's network,
+        # bound to the node's address; the agent then dials the resolved address itself on TCP 443
+        # with no PROXY header, and no gateway is given.
+        if gateway is None and open_socket is None:
+            raise ValueError("an agent needs the gateway's loopback address, or a lab's socket opener")
+        if gateway is not None and not is_loopback(gateway[0]):
             raise ValueError("agents dial the gateway on loopback only; modelled addresses are never dialled")
+        self.open_socket = open_socket
         self.cluster, self.key, self.address, self.location = cluster, key, address, location
         self.gateway, self.ca_cert, self.resolver = gateway, ca_cert, resolver
         self.heartbeat_interval, self.timeout = heartbeat_interval, timeout
@@ -152,12 +159,17 @@ class Agent:
             raise Refused(out) from None
         out.address = addrs[0]
         loop = asyncio.get_running_loop()
-        sock = socket.socket(socket.AF_INET6 if ":" in self.gateway[0] else socket.AF_INET, socket.SOCK_STREAM)
+        if self.gateway is None:  # a lab: the real address, from the node's own address
+            sock, target, header = self.open_socket(socket.SOCK_STREAM, self.address), (out.address, 443), b""
+        else:
+            sock = socket.socket(socket.AF_INET6 if ":" in self.gateway[0] else socket.AF_INET, socket.SOCK_STREAM)
+            target, header = self.gateway, encode_proxy_v2(self.address, out.address)
         sock.setblocking(False)
         try:
             async with asyncio.timeout(self.timeout):
-                await loop.sock_connect(sock, self.gateway)
-                await loop.sock_sendall(sock, encode_proxy_v2(self.address, out.address))
+                await loop.sock_connect(sock, target)
+                if header:
+                    await loop.sock_sendall(sock, header)
                 reader, writer = await asyncio.open_connection(sock=sock, ssl=client_context(self.ca_cert),
                                                                server_hostname=fqdn, limit=MAX_MESSAGE)
         except ssl.SSLCertVerificationError as exc:

@@ -6,7 +6,8 @@ import argparse
 import json
 import sys
 
-from arclink.cli._onboarding import add_emulator_flag, add_subscription_flag, arm_client, endpoints, make_agent
+from arclink.cli._onboarding import (add_emulator_flag, add_lab_flag, add_subscription_flag, arm_client, endpoints,
+                                    endpoints_path, lab_site, make_agent)
 from arclink.cli.main import UserError
 
 
@@ -21,6 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     r.add_argument("--output", "-o", choices=("text", "json"), default="text")
     add_subscription_flag(r)
     add_emulator_flag(r)
+    add_lab_flag(r)
 
 
 def find_cluster(arm, name: str, resource_group: str | None) -> dict:
@@ -56,7 +58,7 @@ def run(args) -> int:
 
     if args.heartbeat <= 0 or (args.duration is not None and args.duration <= 0):
         raise UserError("--heartbeat and --duration must be positive numbers of seconds.", 2)
-    ep = endpoints(args.emulator)
+    ep = endpoints(endpoints_path(args))
     arm = arm_client(ep, args.subscription)
     try:
         cluster = find_cluster(arm, args.cluster, args.resource_group)
@@ -70,8 +72,9 @@ def run(args) -> int:
     if not address:
         raise UserError(f"cluster '{cluster['name']}' has no 'arclink-address' tag; re-run 'arclink connect' "
                         "with --address.", 2)
+    site = lab_site(args.lab, (cluster.get("tags") or {}).get("arclink-site"))
     agent = make_agent(ep, cluster["name"], pki.load_private_key(kp), address, cluster.get("location", ""),
-                       heartbeat_interval=args.heartbeat)
+                       heartbeat_interval=args.heartbeat, site=site)
 
     def show(rep):
         if args.output == "json":

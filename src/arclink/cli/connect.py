@@ -6,8 +6,8 @@ import argparse
 import json
 import sys
 
-from arclink.cli._onboarding import (add_emulator_flag, add_subscription_flag, arm_client, endpoints, make_agent,
-                                    three_state, warn)
+from arclink.cli._onboarding import (add_emulator_flag, add_lab_flag, add_subscription_flag, arm_client, endpoints,
+                                    endpoints_path, lab_site, make_agent, three_state, warn)
 from arclink.cli.main import UserError
 
 
@@ -35,6 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", "-o", choices=("text", "json"), default="text")
     add_subscription_flag(p)
     add_emulator_flag(p)
+    add_lab_flag(p)
 
 
 def run(args) -> int:
@@ -50,7 +51,8 @@ def run(args) -> int:
         validate_flags(req)
         confirm(req, warn=warn)
         req.yes = True
-        ep = endpoints(args.emulator)
+        site = lab_site(args.lab, args.site)
+        ep = endpoints(endpoints_path(args))
         arm = arm_client(ep, args.subscription)
         onboarded = connect(arm, req, ep.state_dir, warn=warn)
     except OnboardingError as exc:
@@ -67,7 +69,7 @@ def run(args) -> int:
     if not onboarded.address:
         raise UserError("the cluster has no modelled node address: re-run with --address IP (an address in site "
                         f"'{args.site}').", 2)
-    report = agent_once(ep, onboarded, args.name, args.location)
+    report = agent_once(ep, onboarded, args.name, args.location, site)
     try:
         cluster = arm.get(onboarded.cluster["id"], API["Microsoft.Kubernetes"])
     except (ArmRequestError, EmulatorUnavailable):
@@ -79,18 +81,18 @@ def run(args) -> int:
         if not args.follow:
             return 1
     if args.follow:
-        return follow(ep, onboarded, args.name, args.location)
+        return follow(ep, onboarded, args.name, args.location, site)
     return 0
 
 
-def follow(ep, onboarded, name: str, location: str) -> int:
+def follow(ep, onboarded, name: str, location: str, site=None) -> int:
     """The agent keeps running, reporting changes, until SIGINT/SIGTERM."""
     import asyncio
     import signal
 
     from arclink import pki
 
-    agent = make_agent(ep, name, pki.load_private_key(onboarded.key_file), onboarded.address, location)
+    agent = make_agent(ep, name, pki.load_private_key(onboarded.key_file), onboarded.address, location, site=site)
 
     def show(rep):
         if rep.status == "Connected":
@@ -110,12 +112,12 @@ def follow(ep, onboarded, name: str, location: str) -> int:
     return 0 if rep.status == "Connected" else 1
 
 
-def agent_once(ep, onboarded, name: str, location: str):
+def agent_once(ep, onboarded, name: str, location: str, site=None):
     import asyncio
 
     from arclink import pki
 
-    agent = make_agent(ep, name, pki.load_private_key(onboarded.key_file), onboarded.address, location)
+    agent = make_agent(ep, name, pki.load_private_key(onboarded.key_file), onboarded.address, location, site=site)
     return asyncio.run(agent.run_once())
 
 

@@ -150,8 +150,12 @@ def _reaped(pid: int) -> bool:
 
 
 def up(topology: str, name: str, *, default_engine: str = "bind", engines_by_site: dict | None = None,
-       load_index=None) -> Lab:
-    """Build and start the lab; the caller keeps it running and calls ``stop_lab``."""
+       load_index=None, after_build=None) -> Lab:
+    """Build and start the lab; the caller keeps it running and calls ``stop_lab``.
+
+    ``after_build(plan)`` runs between building the network and the safety check: the tests'
+    seam for a fault the check must catch (a stray interface, a route out).
+    """
     preflight()
     check_name(name)
     ix = load_index(topology)
@@ -169,6 +173,8 @@ def up(topology: str, name: str, *, default_engine: str = "bind", engines_by_sit
     _write_record(name, lab.record)
     try:
         netns.build(plan)
+        if after_build is not None:
+            after_build(plan)
         problems = netns.check(plan)
         if problems:
             raise LabError("the lab is not closed off from the machine, so it stops here: " + "; ".join(problems) + ".")
@@ -231,23 +237,29 @@ def _bound(ns: str, address: str, port: int, kind: int) -> socket.socket:
 
 
 def _start_services(lab: Lab, topology: str) -> None:
-    from arclink.cli.serve import start_services
     from arclink.dns.server import start_dns_server
     from arclink.gateway.server import start_gateway
-
-    from arclink.cli.main import UserError
     from arclink.model.live import LiveState
+    from arclink.stack import StackError, start_services
 
     state = lab_dir(lab.plan.name) / "emulator"
     try:
         lab.services = start_services(state, in_memory=True, topology=topology)
         live = lab.services.live
-    except UserError as exc:
+    except StackError as exc:
         # ARM refuses to create some broken topologies (as Azure would); the lab still shows
         # what their network does, served from the model itself, with an empty ARM beside it.
         lab.record["note"] = f"served from the model, not through ARM: {exc}"
         lab.services = start_services(state, in_memory=True)
         live = LiveState(lab.index)
+        # the loopback DNS and gateway serve the same model, so that 'arclink doctor --emulator
+        # endpoints.json --topology FILE --site SITE' checks the lab's network as the lab runs it
+        dns = start_dns_server(live, "127.0.0.1", 0)
+        gw = start_gateway(live, str(state), "127.0.0.1", 0)
+        lab.handles += [dns, gw]
+        lab.services.endpoints.update(dns={"host": dns.host, "port": dns.port},
+                                      gateway={"host": gw.host, "port": gw.port})
+        _rewrite_endpoints(state / "endpoints.json", lab.services.endpoints)
     for ln in lab.plan.listeners:
         if ln.service == "dns":
             socks = (_bound(ln.ns, ln.address, ln.port, socket.SOCK_DGRAM),
@@ -256,6 +268,14 @@ def _start_services(lab: Lab, topology: str) -> None:
         else:
             sock = _bound(ln.ns, ln.address, ln.port, socket.SOCK_STREAM)
             lab.handles.append(start_gateway(live, str(state), sock=sock, real_source=True))
+
+
+def _rewrite_endpoints(path: Path, doc: dict) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the token
+    with os.fdopen(fd, "w") as out:
+        out.write(json.dumps(doc, indent=2) + "\n")
+    os.replace(tmp, path)
 
 
 def stop_lab(lab: Lab) -> dict:
