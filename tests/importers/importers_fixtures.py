@@ -35,13 +35,3 @@ def control(endpoints: Path, method: str, what: str) -> dict:
     return ArmClient(Endpoints.load(endpoints)).request(method, f"/_arclink/{what}", None, None)
 
 
-def servable(example: Path, tmp_path: Path) -> Path:
-    """The example without the Microsoft.Insights registration, which the emulator does not serve."""
-    import yaml
-
-    doc = yaml.safe_load(example.read_text())
-    for s in doc.get("subscriptions") or []:
-        s["registeredProviders"] = [p for p in s.get("registeredProviders") or [] if p != "Microsoft.Insights"]
-    out = tmp_path / example.name
-    out.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return out

@@ -2,8 +2,6 @@
 
 The import goes through the emulator's token service with its service principal, the code path
 real Azure takes. Lint of the imported file gives the original's findings; ``diff`` finds nothing.
-The emulator does not serve Microsoft.Insights, so the registration of that one provider is taken
-out of the original before it is applied (it cannot come back).
 
 An example that breaks a rule ARM itself enforces (``arm.resources.ENFORCED_RULES``: APL001, APL004,
 APL012...) cannot be deployed, in Azure as in the emulator: apply stops at the refused resource.
@@ -16,7 +14,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.importers.importers_fixtures import EXAMPLES, arclink, control, findings, servable
+from tests.importers.importers_fixtures import EXAMPLES, arclink, control, findings
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +29,7 @@ def emulator(tmp_path_factory):
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
 def test_apply_then_import_gives_the_same_findings_and_no_diff(emulator, example, tmp_path):
     control(emulator, "POST", "reset")
-    original = servable(example, tmp_path)
+    original = example
     from arclink.arm.resources import ENFORCED_RULES
 
     enforced = {rule.id for rule in ENFORCED_RULES} & {f[0] for f in findings(str(original)) if f[1] == "error"}

@@ -84,6 +84,13 @@ def _place(r: dict) -> dict:
     return out
 
 
+def _implied_soa(record: dict[str, Any]) -> bool:
+    """The apex SOA record set as Azure creates it with every private zone (catalogue values)."""
+    defaults = cat.PRIVATE_ZONE_SOA
+    return record["name"] == "@" and record["ttl"] == defaults["ttl"] and all(
+        v == defaults.get(k) for k, v in record["soaRecord"].items())
+
+
 def topology_from_resources(resources: Iterable[dict], onprem: dict | None = None) -> schema.Topology:
     """The topology the stored ARM resources (and on-premises facts) describe."""
     onprem = onprem or {}
@@ -185,6 +192,8 @@ def topology_from_resources(resources: Iterable[dict], onprem: dict | None = Non
                 elif rtype == "SOA":
                     soa = rp.get("soaRecord") or {}
                     record["soaRecord"] = {k: soa[k] for k in SOA_FIELDS if soa.get(k) is not None}
+                    if _implied_soa(record):
+                        continue  # Azure makes it with the zone: a topology that names the zone has it
                 records.append(record)
         doc["privateDnsZones"].append({"name": _nm(r), **{k: v for k, v in _place(r).items() if k != "location"},
                                        "virtualNetworkLinks": links, "records": records})
