@@ -46,13 +46,13 @@ def guarded_protocol(limits: Limits, base: type | None = None) -> tuple[type, So
     counter = SourceCounter(limits.max_connections, limits.max_connections_per_source, limits.fd_reserve)
     parent: Any = base or _base_protocol()
 
-    class Guarded(parent):  # type: ignore[misc, valid-type]
+    class Guarded(parent):
         _source: str | None = None  # set by the accept loop when it counted the connection
         _deadline: asyncio.TimerHandle | None = None
         _in_request = False
-        _head = b""
+        _head = bytearray()
 
-        def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
             self._head = bytearray()
             super().connection_made(transport)
             self._arm_deadline()
@@ -193,7 +193,7 @@ def serve_guarded(server: Any, sock: socket.socket, ctx: ssl.SSLContext, limits:
     """Run ``server`` (a ``uvicorn.Server``) on ``sock`` until it exits; TLS with ``ctx``; call in its own thread."""
     base: Any = _loop_class()
 
-    class GuardedLoop(base):  # type: ignore[misc, valid-type]
+    class GuardedLoop(base):
         async def create_server(self, protocol_factory: Callable[[], Any], *args: Any, sock: socket.socket,
                                 ssl: ssl.SSLContext | None = None, backlog: int = 2048, **kw: Any) -> _Acceptor:
             return _Acceptor(self, protocol_factory, sock, ctx, backlog, limits, counter)

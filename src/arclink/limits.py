@@ -16,6 +16,7 @@ import ctypes.util
 import logging
 import resource
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["Limits", "SourceCounter", "descriptors_short", "raise_nofile", "release_memory"]
 
@@ -109,7 +110,7 @@ def raise_nofile() -> int:
     return soft
 
 
-_trim = None
+_trim: Any = None  # glibc malloc_trim, or False where there is none
 
 
 def release_memory() -> None:

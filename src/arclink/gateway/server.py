@@ -22,6 +22,7 @@ import base64
 import binascii
 import collections
 import datetime as dt
+import functools
 import logging
 import os
 import socket
@@ -148,9 +149,9 @@ class Gateway:
                 continue
             task = asyncio.create_task(self._serve(conn))
             self._conns.add(task)
-            task.add_done_callback(lambda t, peer=peer: self._done(t, peer))
+            task.add_done_callback(functools.partial(self._done, peer))
 
-    def _done(self, task: asyncio.Task, peer: str) -> None:
+    def _done(self, peer: str, task: asyncio.Task) -> None:
         self._conns.discard(task)
         self.counted.release(peer)
 
