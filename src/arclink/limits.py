@@ -66,7 +66,11 @@ class SourceCounter:
             why = "connections"
         elif self.by_source[source] >= self.per_source:
             why = "per_source"
-        elif descriptors_short(fileno, self.fd_reserve):
+        elif descriptors_short(fileno, self.fd_reserve) and self.open >= self.fd_reserve // 4 \
+                or descriptors_short(fileno, self.fd_reserve // 4):
+            # A listener holding many connections stops at the reserve; one holding few (the face
+            # that is not flooded) may go on using it, down to the last quarter kept for the database,
+            # the certificates and the log.
             why = "descriptors"
         else:
             self.open += 1
