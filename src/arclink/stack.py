@@ -158,6 +158,15 @@ def _file_error(exc: OSError, state_dir: Path) -> StackError:
     return StackError(f"cannot write {where} ({exc.strerror}); check {state_dir} or use another --state.")
 
 
+def _disk_full(state_dir: Path) -> bool:
+    """Less than a page left for the state directory's file system."""
+    try:
+        st = os.statvfs(state_dir)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < 8192
+
+
 def _private_db(path: Path) -> None:
     """arm.db holds the bearer token: its files are the owner's only, also when an older arclink made them."""
     for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
@@ -232,7 +241,8 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
                 _private_db(state_dir / "arm.db")
             store = Store(None if in_memory else state_dir / "arm.db")
     except Exception as exc:  # sqlite3.DatabaseError and friends
-        if getattr(exc, "sqlite_errorcode", None) == 13:  # SQLITE_FULL
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        if code == 13 or code == 10 and _disk_full(state_dir):  # SQLITE_FULL; SQLITE_IOERR on a full disk
             raise StackError(f"cannot write {state_dir / 'arm.db'}: the disk is full; free space or use another "
                              "--state.") from None
         raise StackError(f"cannot open the database in {state_dir}: {exc}. Remove arm.db or use another --state.") from None
@@ -274,6 +284,10 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
     except PrincipalError as exc:
         store.close()
         raise StackError(str(exc)) from None
+    except ValueError:  # the signing key does not load (cryptography says no more than that)
+        store.close()
+        raise StackError(f"{state_dir / 'token-signing-key.pem'} is not a valid PEM private key; remove it to make a "
+                         "new one (tokens issued with the old key stop working).") from None
     config = ArmConfig(token=token, subscription=sub, tenant=tenant, api_version_check=mode,
                        state_dir=str(state_dir), signing_key=token_service.key,
                        principals=token_service.registry)

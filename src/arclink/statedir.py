@@ -67,12 +67,19 @@ def _write(path: Path, data: bytes, mode: int) -> None:
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), mode)
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        try:
+            os.fchmod(fd, mode)  # the umask may have taken bits away
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)  # rename replaces a link at ``path`` itself, never its target
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise OSError(exc.errno, exc.strerror, str(path)) from None  # name the file meant, not the temporary
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -112,10 +119,12 @@ def lock_state(state_dir: Path) -> IO[str] | None:
     except OSError:
         fh.close()
         return None
-    fh.seek(0)
-    fh.truncate()
-    fh.write(str(os.getpid()))
-    fh.flush()
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+    except OSError as exc:  # a full disk: say which file
+        fh.close()
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     return fh
 
 

@@ -71,8 +71,7 @@ def run(args) -> int:
     stop = threading.Event()
     # While starting (seeding a large topology can take a while) a signal stops at once: the
     # exception unwinds the start-up, which closes what it opened. Once serving, it sets ``stop``.
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, _stop_now)
+    previous = {sig: signal.signal(sig, _stop_now) for sig in (signal.SIGINT, signal.SIGTERM)}
     services = None
     try:
         services = start_services(args.state, in_memory=args.in_memory, host=args.host, arm_port=args.arm_port,
@@ -84,6 +83,10 @@ def run(args) -> int:
         if services is not None:
             services.stop()
         return 128 + int(exc.args[0])
+    except BaseException:
+        for sig, handler in previous.items():  # a failed start leaves the caller's handlers as they were
+            signal.signal(sig, handler)
+        raise
     e = services.endpoints
     dns = f"{e['dns']['host']}:{e['dns']['port']}" if e["dns"] else "off"
     gw = f"{e['gateway']['host']}:{e['gateway']['port']}" if e["gateway"] else "off"
