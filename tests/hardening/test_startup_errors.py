@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from arclink.stack import start_services
-from conftest import unavailable
+from tests.conftest import unavailable
 
 
 def _serve(state: Path, *extra: str) -> subprocess.CompletedProcess:
