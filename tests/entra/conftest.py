@@ -65,10 +65,9 @@ def find_test_az() -> str | None:
 def az():
     path = find_test_az()
     if path is None:
-        msg = "the Azure CLI is not installed: .ci/run puts it in .venv-az (or set ARCLINK_TEST_AZ)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
+        from tests.conftest import unavailable
+
+        unavailable("the Azure CLI is not installed: .ci/run puts it in .venv-az (or set ARCLINK_TEST_AZ)")
     return path
 
 
