@@ -308,7 +308,7 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
     protocol, counter = guarded_protocol(limits)
     kwargs = dict(host=host, port=port, log_level="warning", http=protocol,
                   access_log=False, lifespan="off", server_header=False, timeout_keep_alive=limits.idle_timeout,
-                  limit_concurrency=limits.max_connections, h11_max_incomplete_event_size=limits.max_header_bytes,
+                  h11_max_incomplete_event_size=limits.max_header_bytes,
                   timeout_graceful_shutdown=1)
     uv_log = logging.getLogger("uvicorn.error")
     if _quiet_shutdown not in uv_log.filters:
