@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +15,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from arclink.statedir import write_private, write_public
 
 
 @dataclass
@@ -29,11 +30,16 @@ class CA:
         return self.cert.public_bytes(serialization.Encoding.PEM)
 
 
+class PemError(ValueError):
+    """A PEM file of the state directory does not load: ``path`` and ``what`` it should hold."""
+
+    def __init__(self, path: Path, what: str) -> None:
+        super().__init__(f"{path} is not a valid PEM {what}")
+        self.path, self.what = path, what
+
+
 def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # O_CREAT's mode does not apply to a file that already exists
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
+    write_private(path, data)  # a fresh 0600 file renamed into place, through no symlink
 
 
 def _private_pem(key) -> bytes:
@@ -52,8 +58,14 @@ def ensure_ca(state_dir: str | Path) -> CA:
     d.mkdir(parents=True, exist_ok=True)
     cert_path, key_path = d / "ca.pem", d / "ca-key.pem"
     if cert_path.exists() and key_path.exists():
-        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
-        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+        try:
+            cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        except ValueError:
+            raise PemError(cert_path, "certificate") from None
+        try:
+            key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+        except (ValueError, TypeError):
+            raise PemError(key_path, "private key") from None
         return CA(cert, key, cert_path.resolve())
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "arclink emulator CA")])
@@ -71,7 +83,7 @@ def ensure_ca(state_dir: str | Path) -> CA:
         .sign(key, hashes.SHA256())
     )
     _write_private(key_path, _private_pem(key))
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    write_public(cert_path, cert.public_bytes(serialization.Encoding.PEM))
     return CA(cert, key, cert_path.resolve())
 
 
@@ -104,7 +116,7 @@ def write_leaf(directory: str | Path, stem: str, cert_pem: bytes, key_pem: bytes
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     cert_path, key_path = d / f"{stem}.pem", d / f"{stem}-key.pem"
-    cert_path.write_bytes(cert_pem)
+    write_public(cert_path, cert_pem)
     _write_private(key_path, key_pem)
     return cert_path, key_path
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import os
 import secrets
 import threading
 import uuid
@@ -188,12 +187,10 @@ class Registry:
             return
         kept = [asdict(p) for p in self._by_id.values() if self._persist_all or p.default]
         users = [asdict(u) for u in self._users.values() if self._persist_all or u.default]
-        tmp = self._path.with_name(self._path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"principals": kept, "users": users}, fh, indent=2)
-        os.replace(tmp, self._path)
+        from arclink.statedir import write_private
+
+        # a fresh 0600 file renamed into place: a planted principals.json.tmp link redirects nothing
+        write_private(self._path, json.dumps({"principals": kept, "users": users}, indent=2))
 
 
 def open_registry(state_dir: str | Path, *, in_memory: bool = False) -> Registry:

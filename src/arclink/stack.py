@@ -24,7 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Callable, TypeVar
 
+from arclink.httpguard import guarded_protocol, serve_guarded
+from arclink.limits import Limits, raise_nofile
 from arclink.net import is_loopback
+from arclink.statedir import StateDirError, lock_holder, lock_state, open_state_dir, private_umask, write_private
 
 __all__ = ["Services", "StackError", "start_services"]
 
@@ -101,15 +104,28 @@ def _settings(store: Any) -> tuple[str, str, str]:
     return store.meta["token"], store.meta["subscription"], store.meta["tenant"]
 
 
-def _server_cert(state_dir: Path) -> tuple[Path, Path]:
+def _server_context(state_dir: Path) -> Any:
+    """The ARM listener's TLS context, its certificate issued by the state's CA on first use."""
+    import ssl
+
     from arclink import pki
 
     cert, key = state_dir / "arm-server.pem", state_dir / "arm-server-key.pem"
-    ca = pki.ensure_ca(state_dir)
+    try:
+        ca = pki.ensure_ca(state_dir)
+    except pki.PemError as exc:
+        raise StackError(f"{exc.path} is not a valid PEM {exc.what}; restore it, or remove ca.pem and ca-key.pem "
+                         "to make a new CA (clients must then trust the new ca.pem).") from None
     if not (cert.exists() and key.exists()):
         pem, kpem = pki.issue_server_cert(ca, ["localhost"], ["127.0.0.1", "::1"])
         pki.write_leaf(state_dir, "arm-server", pem, kpem)
-    return cert, key
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        ctx.load_cert_chain(cert, key)
+    except (ssl.SSLError, ValueError):
+        raise StackError(f"{cert} or {key} is not a valid PEM certificate and key; remove both to issue new ones.") \
+            from None
+    return ctx
 
 
 def _quiet_shutdown(record: logging.LogRecord) -> bool:
@@ -117,30 +133,49 @@ def _quiet_shutdown(record: logging.LogRecord) -> bool:
     return "graceful shutdown exceeded" not in record.getMessage()
 
 
-def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-
-
 def _lock_state(state_dir: Path) -> IO[str]:
-    """One server per state directory: two would each cache the database and diverge."""
-    import fcntl
-
-    fh = open(state_dir / "serve.lock", "a+")
+    """One writer per state directory: two servers would each cache the database and diverge."""
     try:
-        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        fh.seek(0)
-        other = fh.read().strip() or "another process"
-        fh.close()
+        fh = lock_state(state_dir)
+    except StateDirError as exc:
+        raise StackError(exc.message) from None
+    except OSError as exc:
+        raise _file_error(exc, state_dir) from None
+    if fh is None:
+        other = lock_holder(state_dir) or "another process"
         raise StackError(f"{state_dir} is in use by another 'arclink serve' (pid {other}); stop it or use another "
-                        "--state.") from None
-    fh.seek(0)
-    fh.truncate()
-    fh.write(str(os.getpid()))
-    fh.flush()
+                        "--state.")
     return fh
+
+
+def _file_error(exc: OSError, state_dir: Path) -> StackError:
+    """A write in the state directory failed: say which file and what to do."""
+    import errno
+
+    where = exc.filename or state_dir
+    if exc.errno == errno.ENOSPC:
+        return StackError(f"cannot write {where}: the disk is full; free space or use another --state.")
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return StackError(f"cannot write {where} ({exc.strerror}); make {state_dir} writable or use another --state.")
+    return StackError(f"cannot write {where} ({exc.strerror}); check {state_dir} or use another --state.")
+
+
+def _disk_full(state_dir: Path) -> bool:
+    """Less than a page left for the state directory's file system."""
+    try:
+        st = os.statvfs(state_dir)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < 8192
+
+
+def _private_db(path: Path) -> None:
+    """arm.db holds the bearer token: its files are the owner's only, also when an older arclink made them."""
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
+        try:
+            os.chmod(path.with_name(name), 0o600, follow_symlinks=False)
+        except (FileNotFoundError, NotImplementedError):
+            pass
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -158,15 +193,21 @@ def _bind(host: str, port: int) -> socket.socket:
 def start_services(state_dir: str | Path, *, in_memory: bool = False, host: str = "127.0.0.1", arm_port: int = 0,
                    dns_port: int = 0, gateway_port: int = 0, topology: Any = None,
                    api_version_check: str | None = None, write_endpoints: bool = True,
-                   reset: bool = False) -> Services:
+                   reset: bool = False, limits: Limits | None = None) -> Services:
     """Start ARM (uvicorn in a background thread), DNS and gateway; write endpoints.json when ready.
 
     ``topology`` seeds an empty or existing state: a ``schema.Topology``, an ``Index`` or a file path.
+    ``limits`` bounds every listener (``arclink.limits.Limits``; its defaults when None).
     Raises ``StackError`` when the host, the settings, the state directory or the topology will not do.
     """
     _loopback(host)
-    state_dir = Path(state_dir).resolve()
-    state_dir.mkdir(parents=True, exist_ok=True)
+    limits = limits or Limits()
+    try:
+        limits.check()
+        state_dir = open_state_dir(state_dir)
+    except (ValueError, StateDirError) as exc:
+        raise StackError(getattr(exc, "message", str(exc))) from None
+    raise_nofile()
     mode = (api_version_check or os.environ.get("ARCLINK_API_VERSION_CHECK") or "strict").lower()
     if mode not in ("strict", "lenient", "off"):
         raise StackError(f"api-version check '{mode}' is not one of strict, lenient, off (ARCLINK_API_VERSION_CHECK).")
@@ -177,14 +218,17 @@ def start_services(state_dir: str | Path, *, in_memory: bool = False, host: str 
                 (state_dir / name).unlink(missing_ok=True)
         return _start_locked(lock, state_dir, mode, in_memory=in_memory, host=host, arm_port=arm_port,
                              dns_port=dns_port, gateway_port=gateway_port, topology=topology,
-                             write_endpoints=write_endpoints)
+                             write_endpoints=write_endpoints, limits=limits)
+    except OSError as exc:  # a full disk, a read-only file: at whichever write it shows
+        lock.close()
+        raise _file_error(exc, state_dir) from None
     except BaseException:
         lock.close()
         raise
 
 
 def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool, host: str, arm_port: int,
-                  dns_port: int, gateway_port: int, topology: Any, write_endpoints: bool) -> Services:
+                  dns_port: int, gateway_port: int, topology: Any, write_endpoints: bool, limits: Limits) -> Services:
     import uvicorn
 
     from arclink.arm.app import ArmConfig, create_app
@@ -197,11 +241,18 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
     from arclink.gateway.server import start_gateway
 
     try:
-        store = Store(None if in_memory else state_dir / "arm.db")
+        with private_umask():
+            if not in_memory:
+                _private_db(state_dir / "arm.db")
+            store = Store(None if in_memory else state_dir / "arm.db")
     except StoreCorrupt as exc:
         raise StackError(f"cannot open the database {exc.path}: {exc.reason}; restore it from a copy, or start with "
                          "--reset to begin afresh (its resources, token and subscription are lost).") from None
     except Exception as exc:  # sqlite3.DatabaseError and friends
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        if code == 13 or code == 10 and _disk_full(state_dir):  # SQLITE_FULL; SQLITE_IOERR on a full disk
+            raise StackError(f"cannot write {state_dir / 'arm.db'}: the disk is full; free space or use another "
+                             "--state.") from None
         raise StackError(f"cannot open the database in {state_dir}: {exc}. Remove arm.db or use another --state.") from None
     if in_memory:
         # keep the token and ids stable across in-memory restarts of the same state dir
@@ -233,8 +284,8 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
             raise StackError(f"the topology cannot be created: {exc.message}") from None
     token, sub, tenant = _settings(store)
     if in_memory:
-        _write_private(state_dir / "settings.json", json.dumps({"token": token, "subscription": sub, "tenant": tenant}))
-    cert, key = _server_cert(state_dir)
+        write_private(state_dir / "settings.json", json.dumps({"token": token, "subscription": sub, "tenant": tenant}))
+    ctx = _server_context(state_dir)
     try:
         token_service = entra.open_service(state_dir, tenant, in_memory=in_memory)
         principal, client_secret = token_service.registry.ensure_default()
@@ -242,6 +293,10 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
     except PrincipalError as exc:
         store.close()
         raise StackError(str(exc)) from None
+    except ValueError:  # the signing key does not load (cryptography says no more than that)
+        store.close()
+        raise StackError(f"{state_dir / 'token-signing-key.pem'} is not a valid PEM private key; remove it to make a "
+                         "new one (tokens issued with the old key stop working).") from None
     config = ArmConfig(token=token, subscription=sub, tenant=tenant, api_version_check=mode,
                        state_dir=str(state_dir), signing_key=token_service.key,
                        principals=token_service.registry)
@@ -257,9 +312,13 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
     port = sock.getsockname()[1]
     url_host = f"[{host}]" if ":" in host else host
     app.set_base_url(f"https://{url_host}:{port}")
-    kwargs = dict(host=host, port=port, log_level="warning", ssl_certfile=str(cert), ssl_keyfile=str(key),
-                  access_log=False, lifespan="off", server_header=False, timeout_keep_alive=30,
-                  timeout_graceful_shutdown=1)  # loop and http "auto": uvloop and httptools when installed
+    # TLS, the connection caps and the request limits are the guarded protocol's (arclink.httpguard);
+    # the loop is "auto" (uvloop when installed), the protocol httptools' when installed.
+    protocol, counter = guarded_protocol(limits)
+    kwargs = dict(host=host, port=port, log_level="warning", http=protocol,
+                  access_log=False, lifespan="off", server_header=False, timeout_keep_alive=limits.idle_timeout,
+                  h11_max_incomplete_event_size=limits.max_header_bytes,
+                  timeout_graceful_shutdown=1)
     uv_log = logging.getLogger("uvicorn.error")
     if _quiet_shutdown not in uv_log.filters:
         uv_log.addFilter(_quiet_shutdown)
@@ -276,7 +335,8 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
         raise StackError(str(exc)) from None
     server = uvicorn.Server(uvicorn.Config(front, **kwargs))
     server.install_signal_handlers = lambda: None  # the caller owns signals
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="arclink-arm", daemon=True)
+    thread = threading.Thread(target=serve_guarded, args=(server, sock, ctx, limits, counter), name="arclink-arm",
+                              daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
@@ -287,9 +347,10 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
 
     services = Services({}, live, state_dir, store, app, server, thread)  # the caller closes the lock on failure
     try:
-        dns = _start_server(start_dns_server, live, host, dns_port)
+        dns = _start_server(start_dns_server, live, host, dns_port, limits)
         services._handles = [dns]
-        gw = _start_server(start_gateway, live, str(state_dir), host, gateway_port)
+        _check_gateway_cert(state_dir)
+        gw = _start_server(start_gateway, live, str(state_dir), host, gateway_port, limits)
         services._handles.append(gw)
     except BaseException:
         services.stop()
@@ -308,10 +369,29 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
         "pid": os.getpid(), "state_dir": str(state_dir), "in_memory": bool(in_memory),
     }
     if write_endpoints:  # it holds the token: readable by its owner only, replaced atomically
-        tmp = state_dir / "endpoints.json.tmp"
-        _write_private(tmp, json.dumps(services.endpoints, indent=2) + "\n")
-        os.replace(tmp, state_dir / "endpoints.json")
+        try:
+            write_private(state_dir / "endpoints.json", json.dumps(services.endpoints, indent=2) + "\n")
+        except BaseException:
+            services.stop()
+            raise
     return services
+
+
+def _check_gateway_cert(state_dir: Path) -> None:
+    """gateway.pem and its key load, or the user learns which file to remove."""
+    import ssl
+
+    from arclink.gateway.tls import server_context
+    from arclink.pki import PemError
+
+    try:
+        server_context(state_dir)
+    except PemError as exc:
+        raise StackError(f"{exc.path} is not a valid PEM {exc.what}; restore it, or remove ca.pem and ca-key.pem "
+                         "to make a new CA (clients must then trust the new ca.pem).") from None
+    except (ssl.SSLError, ValueError):
+        raise StackError(f"{state_dir / 'gateway.pem'} or {state_dir / 'gateway-key.pem'} is not a valid PEM "
+                         "certificate and key; remove both to issue new ones.") from None
 
 
 def _start_server(start: Callable[..., T], *args: Any) -> T:

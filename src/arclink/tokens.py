@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -46,10 +45,9 @@ def _b64url(data: bytes) -> str:
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
+    from arclink.statedir import write_private
+
+    write_private(path, data)  # through no symlink a local user may have planted
 
 
 @dataclass(frozen=True)

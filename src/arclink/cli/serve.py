@@ -7,10 +7,12 @@ State directory (default ``./.arclink``): ``endpoints.json``, ``ca.pem``/``ca-ke
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import signal
 import threading
 
+from arclink.limits import Limits
 from arclink.stack import start_services
 
 DEFAULT_STATE_DIR = ".arclink"
@@ -30,16 +32,64 @@ def add_arguments(parser) -> None:
                         help="api-version policy (default strict; env ARCLINK_API_VERSION_CHECK)")
     parser.add_argument("--reset", action="store_true",
                         help="start afresh: delete the stored resources, token and subscription first")
+    limits = parser.add_argument_group("listener limits (docs/security.md)")
+    for f in dataclasses.fields(Limits):
+        limits.add_argument(f"--{f.name.replace('_', '-')}", type=float if f.type == "float" else int, default=None,
+                            metavar="S" if f.type == "float" else "N",
+                            help=f"{_LIMIT_HELP[f.name]} (default {f.default:g})")
+
+
+_LIMIT_HELP = {
+    "max_connections": "open connections to ARM, and to DNS over TCP, each",
+    "max_connections_per_source": "open connections from one address to ARM, and to DNS over TCP",
+    "gateway_max_connections": "open connections to the gateway",
+    "gateway_max_connections_per_source": "open connections to the gateway from one address",
+    "handshake_timeout": "seconds from accept to an established TLS session (and the gateway's PROXY header)",
+    "header_timeout": "seconds from a request's first byte to its end (an HTTP request, a DNS message)",
+    "idle_timeout": "seconds a kept-alive ARM or DNS connection may idle between requests",
+    "gateway_idle_timeout": "seconds an admitted agent may stay silent",
+    "max_header_bytes": "bytes of an HTTP request line and headers",
+    "max_headers": "headers in one HTTP request",
+    "fd_reserve": "file descriptors kept free: a listener refuses connections beyond",
+}
+
+
+def limits_of(args) -> Limits:
+    """The defaults, changed by whichever limit flags were given."""
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(Limits) if getattr(args, f.name, None) is not None}
+    return Limits(**given)
+
+
+class _Stopped(BaseException):
+    """SIGTERM or SIGINT arrived while the emulator was starting (a BaseException: no ``except Exception`` eats it)."""
+
+
+def _stop_now(signum: int, _frame: object) -> None:
+    raise _Stopped(signum)
 
 
 def run(args) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    services = start_services(args.state, in_memory=args.in_memory, host=args.host, arm_port=args.arm_port,
-                              dns_port=args.dns_port, gateway_port=args.gateway_port, topology=args.topology,
-                              api_version_check=args.api_version_check, reset=args.reset)
+    # While starting (seeding a large topology can take a while) a signal stops at once: the
+    # exception unwinds the start-up, which closes what it opened. Once serving, it sets ``stop``.
+    previous = {sig: signal.signal(sig, _stop_now) for sig in (signal.SIGINT, signal.SIGTERM)}
+    services = None
+    try:
+        services = start_services(args.state, in_memory=args.in_memory, host=args.host, arm_port=args.arm_port,
+                                  dns_port=args.dns_port, gateway_port=args.gateway_port, topology=args.topology,
+                                  api_version_check=args.api_version_check, reset=args.reset,
+                                  limits=limits_of(args))
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+    except _Stopped as exc:
+        if services is not None:
+            services.stop()
+        return 128 + int(exc.args[0])
+    except BaseException:
+        for sig, handler in previous.items():  # a failed start leaves the caller's handlers as they were
+            signal.signal(sig, handler)
+        raise
     e = services.endpoints
     dns = f"{e['dns']['host']}:{e['dns']['port']}" if e["dns"] else "off"
     gw = f"{e['gateway']['host']}:{e['gateway']['port']}" if e["gateway"] else "off"

@@ -1,7 +1,9 @@
 """``arclink state export|import``: the emulator's state as a topology file, and back.
 
 With a running emulator (its ``endpoints.json`` in the state directory, or ``--emulator``)
-this goes through the control API; otherwise it reads or writes ``arm.db`` directly.
+this goes through the control API; otherwise it reads or writes ``arm.db`` directly. An import
+writes only under the state directory's lock, the one ``arclink serve`` holds: while a server
+holds it, the import goes through that server or not at all.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import sys
 from pathlib import Path
 
 from arclink.cli.main import UserError
+from arclink.statedir import StateDirError, lock_holder, lock_state, open_state_dir, private_umask
 
 
 def add_arguments(parser) -> None:
@@ -52,10 +55,21 @@ def _open_store(state: str, *, create: bool = False):
         raise UserError(f"{db} does not exist: no emulator state there. Start 'arclink serve --state {state}' or "
                         "give --state DIR.")
     try:
-        db.parent.mkdir(parents=True, exist_ok=True)
-        return Store(db)
+        with private_umask():  # arm.db holds the bearer token
+            return Store(db)
     except Exception as exc:  # sqlite3.DatabaseError, OSError
         raise UserError(f"cannot open {db}: {exc}. Remove it or give another --state DIR.") from None
+
+
+def _lock(state: str):
+    """The state directory's writer lock (created 0700 if new), or None while a server holds it."""
+    try:
+        return lock_state(open_state_dir(state))
+    except StateDirError as exc:
+        raise UserError(exc.message) from None
+    except OSError as exc:
+        raise UserError(f"cannot write in {state} ({exc.strerror}); make it writable or give another --state DIR.") \
+            from None
 
 
 def run(args) -> int:
@@ -105,7 +119,16 @@ def _import(args) -> int:
         topo = loader.load(args.file).topology
     except TopologyError as exc:
         raise UserError(str(exc)) from None
-    endpoints = _running(args.state, args.emulator)
+    lock = None
+    endpoints = args.emulator
+    if not endpoints:
+        lock = _lock(args.state)
+        if lock is None:  # a server holds the directory: through it, never beside it
+            endpoints = _running(args.state, None)
+            if endpoints is None:
+                raise UserError(f"{Path(args.state).resolve()} is in use by another 'arclink serve' (pid "
+                                f"{lock_holder(Path(args.state)) or 'unknown'}) whose endpoints.json is not readable; "
+                                "stop it, or pass its endpoints.json with --emulator.")
     if endpoints:
         from arclink.cli.emulator_client import control_send
 
@@ -115,12 +138,16 @@ def _import(args) -> int:
     else:
         from arclink.arm.seed import seed_topology
 
-        store = _open_store(args.state, create=True)
         try:
-            n = seed_topology(store, topo, replace=args.replace)
-        except ArmError as exc:
-            raise UserError(f"refused: {exc.message}", 1) from None
+            store = _open_store(args.state, create=True)
+            try:
+                n = seed_topology(store, topo, replace=args.replace)
+            except ArmError as exc:
+                raise UserError(f"refused: {exc.message}", 1) from None
+            finally:
+                store.close()
         finally:
-            store.close()
+            assert lock is not None
+            lock.close()
     print(f"imported {n} resources from {args.file}")
     return 0

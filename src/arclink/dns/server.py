@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from arclink.dns.cache import QueryCache
 from arclink.dns.wire import answer
+from arclink.limits import Limits, SourceCounter
 from arclink.loopthread import LoopThread
 from arclink.model.index import Index
 from arclink.model.live import LiveState
@@ -24,7 +25,6 @@ __all__ = ["DnsServer", "answer", "start_dns_server"]
 
 log = logging.getLogger("arclink.dns")
 
-TCP_IDLE_SECONDS = 10.0
 UDP_BUFFER_BYTES = 4 << 20
 START_TIMEOUT = 10.0
 
@@ -64,35 +64,61 @@ class _Udp(asyncio.DatagramProtocol):
 
 
 class _Tcp(asyncio.Protocol):
-    """RFC 7766: length-prefixed messages, several per connection, answered in order."""
+    """RFC 7766: length-prefixed messages, several per connection, answered in order.
 
-    def __init__(self, cache: QueryCache, connections: set[asyncio.Transport]) -> None:
-        self.cache, self.connections = cache, connections
+    Between messages the connection may idle for ``idle_timeout``; once a message's first byte
+    is in, the whole message must follow within ``header_timeout``. The clock is not restarted
+    by every byte, so a client trickling bytes cannot hold a connection for ever.
+    """
+
+    def __init__(self, cache: QueryCache, connections: set[asyncio.Transport], limits: Limits,
+                 counter: SourceCounter) -> None:
+        self.cache, self.connections, self.limits, self.counter = cache, connections, limits, counter
         self.buffer = bytearray()
         self.transport: asyncio.Transport | None = None
-        self.idle: asyncio.TimerHandle | None = None
+        self.timer: asyncio.TimerHandle | None = None
         self.host = ""
+        self.counted = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
-        self.connections.add(self.transport)
         self.host = (transport.get_extra_info("peername") or ("",))[0]
-        self._arm_idle()
+        sock = transport.get_extra_info("socket")
+        why = self.counter.admit(self.host, sock.fileno() if sock is not None else -1)
+        if why is not None:
+            log.debug("DNS over TCP refused a connection from %s: %s", self.host, why)
+            self.transport.abort()
+            return
+        self.counted = True
+        self.connections.add(self.transport)
+        self._arm(self.limits.idle_timeout)
 
-    def _arm_idle(self) -> None:
+    def _arm(self, seconds: float) -> None:
         assert self.transport is not None
-        if self.idle is not None:
-            self.idle.cancel()
-        self.idle = asyncio.get_running_loop().call_later(TCP_IDLE_SECONDS, self.transport.close)
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer = asyncio.get_running_loop().call_later(seconds, self.transport.close)
 
     def data_received(self, data: bytes) -> None:
         assert self.transport is not None
+        started = not self.buffer
         self.buffer += data
-        self._arm_idle()
+        answered = self._answer()
+        if self.transport.is_closing():
+            return
+        if not self.buffer:
+            self._arm(self.limits.idle_timeout)
+        elif started or answered:  # a new message began: its deadline starts now, and more bytes do not move it
+            self._arm(self.limits.header_timeout)
+
+    def _answer(self) -> int:
+        """Answer every whole message in the buffer; how many."""
+        assert self.transport is not None
+        answered = 0
         while len(self.buffer) >= 2:
             size = struct.unpack_from("!H", self.buffer)[0]
             if len(self.buffer) < 2 + size:
-                return
+                return answered
             message = bytes(self.buffer[2:2 + size])
             del self.buffer[:2 + size]
             try:
@@ -103,14 +129,19 @@ class _Tcp(asyncio.Protocol):
             if response is None:
                 # Not a query we can answer: the stream cannot be trusted any more.
                 self.transport.close()
-                return
+                return answered
+            answered += 1
             self.transport.write(struct.pack("!H", len(response)) + response)
+        return answered
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.transport is not None:
             self.connections.discard(self.transport)
-        if self.idle is not None:
-            self.idle.cancel()
+        if self.timer is not None:
+            self.timer.cancel()
+        if self.counted:
+            self.counted = False
+            self.counter.release(self.host)
 
 
 def _bind_pair(host: str, port: int) -> tuple[socket.socket, socket.socket]:
@@ -143,9 +174,11 @@ def _bind_pair(host: str, port: int) -> tuple[socket.socket, socket.socket]:
 class DnsServer:
     """A running server: ``host``, ``port``, ``close()``; also a context manager."""
 
-    def __init__(self, live: LiveState, host: str, port: int,
+    def __init__(self, live: LiveState, host: str, port: int, limits: Limits | None = None,
                  sockets: tuple[socket.socket, socket.socket] | None = None) -> None:
         self.live = live
+        self.limits = limits = limits or Limits()
+        self.tcp_counter = SourceCounter(limits.max_connections, limits.max_connections_per_source, limits.fd_reserve)
         # ``sockets``: a UDP and a TCP socket the caller bound (the lab binds them inside its own
         # network namespaces, on lab addresses); otherwise loopback only.
         self._udp_sock, self._tcp_sock = sockets if sockets is not None else _bind_pair(host, port)
@@ -162,9 +195,9 @@ class DnsServer:
 
     async def _listen(self) -> None:
         loop = asyncio.get_running_loop()
-        cache, connections = self.cache, self._connections
+        cache, connections, limits, counter = self.cache, self._connections, self.limits, self.tcp_counter
         self._udp, _ = await loop.create_datagram_endpoint(lambda: _Udp(cache), sock=self._udp_sock)
-        self._tcp = await loop.create_server(lambda: _Tcp(cache, connections), sock=self._tcp_sock)
+        self._tcp = await loop.create_server(lambda: _Tcp(cache, connections, limits, counter), sock=self._tcp_sock)
 
     async def _shut(self) -> None:
         if self._udp is not None:
@@ -196,10 +229,12 @@ class DnsServer:
         return f"<DnsServer udp+tcp {self.host}:{self.port}>"
 
 
-def start_dns_server(live: LiveState | Index, host: str = "127.0.0.1", port: int = 0, *,
+def start_dns_server(live: LiveState | Index, host: str = "127.0.0.1", port: int = 0,
+                     limits: Limits | None = None, *,
                      sockets: tuple[socket.socket, socket.socket] | None = None) -> DnsServer:
     """Start serving ``live`` (a LiveState, or an Index for a fixed topology); returns when listening.
 
+    ``limits``: the TCP connection caps and timeouts (``arclink.limits.Limits``; its defaults when None).
     ``sockets`` (UDP, TCP), already bound and listening, replace ``host``/``port``: ``arclink lab``
     binds them on lab addresses inside its network namespaces.
     """
@@ -208,6 +243,6 @@ def start_dns_server(live: LiveState | Index, host: str = "127.0.0.1", port: int
     if sockets is not None:
         for s in sockets:
             s.setblocking(False)
-    server = DnsServer(live, host, port, sockets)
+    server = DnsServer(live, host, port, limits, sockets)
     server._start()
     return server

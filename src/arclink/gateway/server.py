@@ -22,6 +22,7 @@ import base64
 import binascii
 import collections
 import datetime as dt
+import functools
 import logging
 import os
 import socket
@@ -42,6 +43,7 @@ from arclink.model.wire import (HEADER_LEN, MAX_MESSAGE, PROTOCOL_REASONS, Proxy
 from arclink.gateway.hello import MessageError, parse_hello, parse_message, require_sni, too_large
 from arclink.gateway.status import Recorder, Tracker
 from arclink.gateway.tls import server_context
+from arclink.limits import Limits, SourceCounter
 from arclink.loopthread import LoopThread, new_event_loop
 from arclink.net import loopback_bind_address
 
@@ -86,6 +88,7 @@ class Gateway:
                  config_for: ConfigSource | None = None, touch_interval: float = 30.0,
                  offline_after: float | None = None, max_connections: int = 50_000, header_timeout: float = 5.0,
                  handshake_timeout: float = 10.0, idle_timeout: float = 120.0, events_max: int = 5000,
+                 max_connections_per_source: int | None = None, fd_reserve: int = Limits.fd_reserve,
                  real_source: bool = False):
         self.live = live
         # The lab's listeners sit on the modelled addresses themselves: a connection that starts
@@ -98,6 +101,8 @@ class Gateway:
         self.tracker = Tracker(record or getattr(live, "record_connectivity", None), touch_interval, offline_after)
         self.config_for = config_for or _live_config(live)
         self.max_connections = max_connections
+        # counted by the socket's real peer (all agents of one machine share 127.0.0.1), not the PROXY source
+        self.counted = SourceCounter(max_connections, max_connections_per_source or max_connections, fd_reserve)
         self.header_timeout, self.handshake_timeout, self.idle_timeout = header_timeout, handshake_timeout, idle_timeout
         self.events: collections.deque = collections.deque(maxlen=events_max)
         self.counters: collections.Counter[str] = collections.Counter()
@@ -143,14 +148,19 @@ class Gateway:
                 log.warning("accept failed: %s", exc)
                 await asyncio.sleep(0.05)
                 continue
-            if len(self._conns) >= self.max_connections:
+            peer = _peer(conn)
+            if self.counted.admit(peer, conn.fileno()) is not None:
                 self.counters["overloaded"] += 1
                 self._event(None, None, None, None, "Overloaded", PROTOCOL_REASONS["Overloaded"])
                 conn.close()
                 continue
             task = asyncio.create_task(self._serve(conn))
             self._conns.add(task)
-            task.add_done_callback(self._conns.discard)
+            task.add_done_callback(functools.partial(self._done, peer))
+
+    def _done(self, peer: str, task: asyncio.Task) -> None:
+        self._conns.discard(task)
+        self.counted.release(peer)
 
     async def _sweep_loop(self) -> None:
         period = max(0.05, min(1.0, self.tracker.offline_after / 4))
@@ -313,6 +323,13 @@ class Gateway:
             log.log(level, "%s %s %s->%s (%s): %s", code, cid or "-", src, dst, sni, reason)
 
 
+def _peer(conn: socket.socket) -> str:
+    try:
+        return str(conn.getpeername()[0])
+    except OSError:  # already reset by the client
+        return ""
+
+
 def _isoformat(when: dt.datetime | None) -> str | None:
     return when.isoformat() if when is not None else None
 
@@ -417,12 +434,19 @@ class GatewayHandle:
 
 
 def start_gateway(live: LiveState, state_dir: str | Path, host: str = "127.0.0.1", port: int = 0,
-                  sock: socket.socket | None = None, **options: Any) -> GatewayHandle:
+                  limits: Limits | None = None, sock: socket.socket | None = None, **options: Any) -> GatewayHandle:
     """Start the gateway in a thread; options are ``Gateway``'s (record, config_for, offline_after...).
 
+    ``limits`` (``arclink.limits.Limits``) sets the connection caps and timeouts the options do not.
     ``sock``, bound and listening, replaces ``host``/``port``: ``arclink lab`` binds it on a lab
     address inside one of its network namespaces.
     """
+    if limits is not None:
+        for option, value in (("max_connections", limits.gateway_max_connections),
+                              ("max_connections_per_source", limits.gateway_max_connections_per_source),
+                              ("header_timeout", limits.handshake_timeout), ("handshake_timeout", limits.handshake_timeout),
+                              ("idle_timeout", limits.gateway_idle_timeout), ("fd_reserve", limits.fd_reserve)):
+            options.setdefault(option, value)
     bind_host = loopback_bind_address(host) if sock is None else sock.getsockname()[0]
     if bind_host is None:  # design.md, "Safety of the network"
         raise ValueError(f"{host} is not a loopback address; the gateway listens on loopback only")
