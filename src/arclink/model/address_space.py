@@ -32,7 +32,7 @@ def overlapping(a: Iterable[Network], b: Iterable[Network]) -> list[str]:
     bs = list(b)
     for x in a:
         for y in bs:
-            if x.version == y.version and x.overlaps(y):  # type: ignore[arg-type]
+            if x.version == y.version and x.overlaps(y):
                 smaller = str(x if x.prefixlen >= y.prefixlen else y)
                 if smaller not in out:
                     out.append(smaller)
@@ -92,16 +92,16 @@ def topology_overlap(ix: Index) -> TopologyError | None:
     peered: dict[int, list[VNetR]] = {}
     for v in ix.vnets.values():
         for k, entry in enumerate(v.spec.peerings):
-            other = ix.vnet(entry if isinstance(entry, str) else entry.virtual_network)
-            if other is None or other in peered.get(id(v), []):
+            peer = ix.vnet(entry if isinstance(entry, str) else entry.virtual_network)
+            if peer is None or peer in peered.get(id(v), []):
                 continue
-            found = peering_overlap(v.networks, other.networks,
-                                    [(p.name, p.networks) for p in peered.get(id(v), []) if p is not other],
-                                    [(p.name, p.networks) for p in peered.get(id(other), []) if p is not v])
+            found = peering_overlap(v.networks, peer.networks,
+                                    [(p.name, p.networks) for p in peered.get(id(v), []) if p is not peer],
+                                    [(p.name, p.networks) for p in peered.get(id(peer), []) if p is not v])
             if found is not None:
-                return TopologyError(_peering_problem(v, other, found), path=f"{v.path}.peerings[{k}]", code=found.code)
-            peered.setdefault(id(v), []).append(other)
-            peered.setdefault(id(other), []).append(v)
+                return TopologyError(_peering_problem(v, peer, found), path=f"{v.path}.peerings[{k}]", code=found.code)
+            peered.setdefault(id(v), []).append(peer)
+            peered.setdefault(id(peer), []).append(v)
     return None
 
 

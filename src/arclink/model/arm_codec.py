@@ -27,6 +27,7 @@ from arclink.model import schema
 from arclink.model.errors import TopologyError
 from arclink.model.index import DEFAULT_SUBSCRIPTION, ClusterR, Index, build_index, parse_arm_id
 from arclink.model.arm_records import SOA_FIELDS, record_properties  # noqa: F401 (record_properties: re-exported)
+from arclink.model.nsg import PLURAL_RULE_FIELDS, security_rule  # noqa: F401 (security_rule: re-exported)
 from arclink.model.resolved import IPNetwork
 
 TAG_SITE = "arclink-site"
@@ -360,26 +361,6 @@ def index_from_resources(resources: Iterable[dict], onprem: dict | None = None) 
 
 
 # --- topology -> ARM ---------------------------------------------------------------------------
-
-
-PLURAL_RULE_FIELDS = ("sourceAddressPrefixes", "sourcePortRanges", "destinationAddressPrefixes", "destinationPortRanges")
-
-
-def security_rule(rule: schema.SecurityRule) -> dict:
-    """A topology NSG rule as an ARM security rule; a plural field given replaces its singular."""
-    props: dict[str, Any] = {
-        "protocol": rule.protocol, "access": rule.access, "priority": rule.priority, "direction": rule.direction,
-        "sourceAddressPrefix": rule.source_address_prefix, "sourcePortRange": rule.source_port_range,
-        "destinationAddressPrefix": rule.destination_address_prefix,
-        "destinationPortRange": rule.destination_port_range}
-    for plural, values in (("sourceAddressPrefixes", rule.source_address_prefixes),
-                           ("sourcePortRanges", rule.source_port_ranges),
-                           ("destinationAddressPrefixes", rule.destination_address_prefixes),
-                           ("destinationPortRanges", rule.destination_port_ranges)):
-        if values:
-            props[plural] = list(values)
-            props.pop(plural[:-2] if plural.endswith("Prefixes") else plural[:-1])
-    return {"name": rule.name, "properties": props}
 
 
 def extension_name(extension_type: str) -> str:

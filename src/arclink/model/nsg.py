@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from typing import Any
 
 from arclink.model import schema
 from arclink.model.resolved import Index, IPNetwork, NsgR, VNetR
@@ -147,3 +148,26 @@ def allows_tag(rule: schema.SecurityRule, tag: str, direction: str) -> bool:
     far_end = destinations(rule) if direction == "Outbound" else sources(rule)
     return (rule.direction == direction and rule.access == "Allow" and rule.protocol in ("*", "Tcp")
             and covers_port(rule, 443) and any(p.strip().lower() == tag.lower() for p in far_end))
+
+
+# --- ARM's form ----------------------------------------------------------------------------------
+
+
+PLURAL_RULE_FIELDS = ("sourceAddressPrefixes", "sourcePortRanges", "destinationAddressPrefixes", "destinationPortRanges")
+
+
+def security_rule(rule: schema.SecurityRule) -> dict:
+    """A topology NSG rule as an ARM security rule; a plural field given replaces its singular."""
+    props: dict[str, Any] = {
+        "protocol": rule.protocol, "access": rule.access, "priority": rule.priority, "direction": rule.direction,
+        "sourceAddressPrefix": rule.source_address_prefix, "sourcePortRange": rule.source_port_range,
+        "destinationAddressPrefix": rule.destination_address_prefix,
+        "destinationPortRange": rule.destination_port_range}
+    for plural, values in (("sourceAddressPrefixes", rule.source_address_prefixes),
+                           ("sourcePortRanges", rule.source_port_ranges),
+                           ("destinationAddressPrefixes", rule.destination_address_prefixes),
+                           ("destinationPortRanges", rule.destination_port_ranges)):
+        if values:
+            props[plural] = list(values)
+            props.pop(plural[:-2] if plural.endswith("Prefixes") else plural[:-1])
+    return {"name": rule.name, "properties": props}
