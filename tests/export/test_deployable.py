@@ -17,10 +17,8 @@ import pytest
 from msgspec.structs import replace
 
 from arclink import export
-from arclink.export import plan as plan_module
 from arclink.export.plan import API_VERSIONS, build_plan
 from arclink.model import catalogue as cat
-from arclink.model import schema
 from arclink.model.index import build_index
 from arclink.model.loader import load
 from tests.conftest import require_tool
@@ -81,46 +79,38 @@ def test_hub_and_spoke_peerings_carry_gateway_transit_in_every_format(ix):
     assert titles == ["vnet-hub-to-vnet-spoke-arc", "vnet-spoke-arc-to-vnet-hub"]
 
 
-def test_peerings_without_a_landing_site_carry_no_transit():
-    """spread.yaml has no site: no VNet has a gateway, so neither side transits."""
+def test_peerings_listed_by_name_carry_no_transit():
+    """spread.yaml lists its peerings by name: ARM's defaults, neither side transits."""
     got = _peering_flags_everywhere(load(FIXTURES / "spread.yaml"))
     for fmt, flags in got.items():
         assert flags and all(f == {"allowGatewayTransit": False, "useRemoteGateways": False} for f in flags.values()), fmt
 
 
-def test_written_gateway_transit_flags_are_rendered_as_written(ix):
+def test_exports_render_the_flags_reach_routes_by(ix):
+    """The spoke's side without useRemoteGateways: every format renders it so, and lint says the
+    sites landing on the hub no longer reach the spoke's endpoint (one decision, both faces)."""
     topo = ix.topology
-    vnets = [replace(v, gateway_transit=[schema.PeeringGatewayTransit(virtual_network="vnet-hub", use_remote_gateways=False)])
-             if v.name == "vnet-spoke-arc" else v for v in topo.virtual_networks]
+    vnets = [replace(v, peerings=["vnet-hub"]) if v.name == "vnet-spoke-arc" else v for v in topo.virtual_networks]
     written = build_index(replace(topo, virtual_networks=vnets))
     for fmt, got in _peering_flags_everywhere(written).items():
         assert got["vnet-spoke-arc-to-vnet-hub"] == {"allowGatewayTransit": False, "useRemoteGateways": False}, fmt
-        assert got["vnet-hub-to-vnet-spoke-arc"]["allowGatewayTransit"] is True, fmt  # not written: structural
-    doc = msgspec_doc(vnets)
-    assert doc[1]["gatewayTransit"] == [{"virtualNetwork": "vnet-hub", "useRemoteGateways": False}]
+        assert got["vnet-hub-to-vnet-spoke-arc"] == {"allowGatewayTransit": True, "useRemoteGateways": False}, fmt
+    from arclink.model import rules
+
+    assert not [f for f in rules.run(ix, only=["APL015"])]
+    found = rules.run(written, only=["APL015"])
+    assert found and all("does not set useRemoteGateways" in f.message for f in found)
 
 
-def msgspec_doc(vnets):
-    import msgspec
-
-    return [msgspec.to_builtins(v) for v in vnets]
-
-
-def test_gateway_transit_naming_an_unpeered_vnet_is_one_clear_error(ix, tmp_path):
-    topo = ix.topology
-    vnets = [replace(v, gateway_transit=[schema.PeeringGatewayTransit(virtual_network="vnet-elsewhere",
-                                                                      allow_gateway_transit=True)])
-             if v.name == "vnet-hub" else v for v in topo.virtual_networks]
-    with pytest.raises(plan_module.PlanError, match="gatewayTransit\\[0\\] names 'vnet-elsewhere', which is not peered"):
-        build_plan(build_index(replace(topo, virtual_networks=vnets)))
-    text = HUB_SPOKE.read_text().replace("    peerings: [vnet-spoke-arc]\n",
+def test_the_former_gateway_transit_key_is_one_clear_error(tmp_path):
+    text = HUB_SPOKE.read_text().replace("    peerings: [{virtualNetwork: vnet-spoke-arc, allowGatewayTransit: true}]\n",
                                          "    peerings: [vnet-spoke-arc]\n    gatewayTransit: [{virtualNetwork: vnet-x}]\n")
     bad = tmp_path / "bad.yaml"
     bad.write_text(text)
     r = subprocess.run([sys.executable, "-m", "arclink", "export", "arm", str(bad), "-o", str(tmp_path / "o"), "--force"],
                        capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert "names 'vnet-x', which is not peered" in r.stderr
+    assert "unknown key 'gatewayTransit'" in r.stderr
 
 
 # --- 11: fixed endpoint addresses -----------------------------------------------------------------

@@ -22,7 +22,7 @@ from arclink.model.trace import ClusterTrace, cluster_trace, path_resources
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "tests" / "rules" / "cases"
-TOPOLOGIES = (sorted((ROOT / "examples").rglob("*.yaml")) + sorted(CASES.glob("*/fail.yaml"))
+TOPOLOGIES = (sorted((ROOT / "examples").rglob("*.yaml")) + sorted(CASES.glob("*/fail*.yaml"))
               + sorted(CASES.glob("*/pass.yaml")))
 
 # Rules whose error findings explain does not trace as a hop, each with the reason.

@@ -1,7 +1,8 @@
 """Every rule has a failing and a passing example; both run here.
 
 Layout: ``tests/rules/cases/APLNNN/fail.yaml`` (must produce exactly the findings of
-``expect.yaml``: a list of JSON paths of the resources that rule reports) and
+``expect.yaml``: a list of JSON paths of the resources that rule reports; further failing
+examples ``fail-<what>.yaml`` under the key ``fail-<what>``) and
 ``pass.yaml`` (must produce no finding of that rule). Each rule's ``seed`` quote is checked
 against the seed text itself (``seed/``), and its doc page must quote it.
 """
@@ -26,12 +27,20 @@ def test_every_rule_is_registered_once():
     assert [r.meta.id for r in rules.all_rules()] == IDS
 
 
-@pytest.mark.parametrize("rule_id", IDS)
-def test_failing_example(rule_id):
+FAILING = [(rule_id, f.name) for rule_id in IDS for f in sorted((CASES / rule_id).glob("fail*.yaml"))]
+
+
+def test_every_rule_has_a_failing_example():
+    assert sorted({rule_id for rule_id, _ in FAILING}) == IDS
+
+
+@pytest.mark.parametrize(("rule_id", "name"), FAILING)
+def test_failing_example(rule_id, name):
+    """fail.yaml, and any further fail-<what>.yaml, each with its key (the file's stem) in expect.yaml."""
     case = CASES / rule_id
     expected = yaml.safe_load((case / "expect.yaml").read_text())
-    got = sorted(f.path for f in rules.run(load(case / "fail.yaml"), only=[rule_id]))
-    assert got == sorted(expected["fail"]), f"{rule_id} fail.yaml findings"
+    got = sorted(f.path for f in rules.run(load(case / name), only=[rule_id]))
+    assert got == sorted(expected[name.removesuffix(".yaml")]), f"{rule_id} {name} findings"
 
 
 @pytest.mark.parametrize("rule_id", IDS)

@@ -51,10 +51,16 @@ def _nsg(s: Step) -> list[str]:
             f"az network nsg rule show {g} --nsg-name {q(s.name)} --name {q(rule['name'])} {_sub(s)}",
             [f"az network nsg rule create {g} --nsg-name {q(s.name)} --name {q(rule['name'])} --priority {p['priority']} "
              f"--direction {p['direction']} --access {p['access']} --protocol {q(p['protocol'])} "
-             f"--source-address-prefixes {q(p['sourceAddressPrefix'])} --source-port-ranges {q(p['sourcePortRange'])} "
-             f"--destination-address-prefixes {q(p['destinationAddressPrefix'])} "
-             f"--destination-port-ranges {q(p['destinationPortRange'])} {_sub(s)} --output none"])
+             f"--source-address-prefixes {_each(p, 'sourceAddressPrefix')} --source-port-ranges {_each(p, 'sourcePortRange')} "
+             f"--destination-address-prefixes {_each(p, 'destinationAddressPrefix')} "
+             f"--destination-port-ranges {_each(p, 'destinationPortRange')} {_sub(s)} --output none"])
     return out
+
+
+def _each(p: dict, key: str) -> str:
+    """A rule field's values for az (which takes several after one flag): the plural where given."""
+    plural = key[:-5] + "Ranges" if key.endswith("Range") else key + "es"
+    return " ".join(q(v) for v in p[plural]) if plural in p else q(p[key])
 
 
 def _vnet(s: Step) -> list[str]:

@@ -117,39 +117,21 @@ def seed_security_rules() -> list[dict]:
     return out
 
 
+def _far_ends(p: dict) -> list[str]:
+    """The address prefixes at a rule's far end (the source inbound, the destination outbound)."""
+    key = "sourceAddressPrefix" if p["direction"] == "Inbound" else "destinationAddressPrefix"
+    return list(p.get(key + "es") or [p[key]])
+
+
 class PlanError(ValueError):
     """The topology cannot be planned as written; ``str()`` says what and how to fix it."""
 
 
-def gateway_vnets(ix: Index) -> set[str]:
-    """Lower ids of the VNets sites land on over VPN or ExpressRoute: the ones with a gateway."""
-    return {v.id.lower() for site in ix.sites.values() for _, v in site.connections}
-
-
 def peering_flags(ix: Index, vnet: VNetR, peer: VNetR) -> dict[str, bool]:
-    """``allowGatewayTransit`` / ``useRemoteGateways`` of ``vnet``'s peering with ``peer``.
-
-    As written under the VNet's ``gatewayTransit`` where it is; otherwise structural: a site
-    that lands on a hub reaches a spoke only when the hub allows gateway transit and the
-    spoke uses the remote gateways. A VNet with its own gateway uses none remotely, and a VNet
-    uses remote gateways on one peering at most (Azure refuses a second), the first hub's.
-    """
-    gws = gateway_vnets(ix)
-    has_gw, peer_gw = vnet.id.lower() in gws, peer.id.lower() in gws
-    first_hub = next((p for p in vnet.peers if p.id.lower() in gws), None)
-    flags = {"allowGatewayTransit": has_gw and not peer_gw,
-             "useRemoteGateways": peer_gw and not has_gw and first_hub is peer}
-    for k, w in enumerate(vnet.spec.gateway_transit):
-        target = ix.vnet(w.virtual_network)
-        if target is None or target not in vnet.peers:
-            raise PlanError(f"virtual network '{vnet.name}': gatewayTransit[{k}] names '{w.virtual_network}', which "
-                            f"is not peered with it; add it to peerings or remove the entry.")
-        if target is peer:
-            if w.allow_gateway_transit is not None:
-                flags["allowGatewayTransit"] = w.allow_gateway_transit
-            if w.use_remote_gateways is not None:
-                flags["useRemoteGateways"] = w.use_remote_gateways
-    return flags
+    """``allowGatewayTransit`` / ``useRemoteGateways`` of ``vnet``'s peering with ``peer``: the model's
+    (``VNetR.side``, the topology's ``peerings`` entry), the same flags ``reach()`` routes by."""
+    side = vnet.side(peer)
+    return {"allowGatewayTransit": side.allow_gateway_transit, "useRemoteGateways": side.use_remote_gateways}
 
 
 def ip_configurations(pe: PeR) -> list[dict]:
@@ -287,9 +269,9 @@ class _Builder:
             return []
         names = {r["name"].lower() for r in rules}
         slots = {(r["properties"]["direction"], r["properties"]["priority"]) for r in rules}
-        covered = {(r["properties"]["direction"], r["properties"]["sourceAddressPrefix"] if
-                    r["properties"]["direction"] == "Inbound" else r["properties"]["destinationAddressPrefix"])
-                   for r in rules if r["properties"]["access"] == "Allow"}
+        covered = {(r["properties"]["direction"], tag)
+                   for r in rules if r["properties"]["access"] == "Allow"
+                   for tag in _far_ends(r["properties"])}
         out = []
         for r in seed_security_rules():
             p = r["properties"]

@@ -175,9 +175,11 @@ class _Renderer:
             rb = b.block("security_rule")
             rb.attr("name", r["name"]).attr("priority", p["priority"]).attr("direction", p["direction"])
             rb.attr("access", p["access"]).attr("protocol", p["protocol"])
-            rb.attr("source_port_range", p["sourcePortRange"]).attr("destination_port_range", p["destinationPortRange"])
-            rb.attr("source_address_prefix", p["sourceAddressPrefix"])
-            rb.attr("destination_address_prefix", p["destinationAddressPrefix"])
+            for key, attr in (("sourcePortRange", "source_port_range"), ("destinationPortRange", "destination_port_range"),
+                              ("sourceAddressPrefix", "source_address_prefix"),
+                              ("destinationAddressPrefix", "destination_address_prefix")):
+                plural = key[:-5] + "Ranges" if key.endswith("Range") else key + "es"
+                rb.attr(attr + "s", p[plural]) if plural in p else rb.attr(attr, p[key])
 
     def _virtualNetwork(self, s: Step):
         p = s.body["properties"]

@@ -28,6 +28,7 @@ from arclink.model.errors import TopologyError
 from arclink.model.index import DEFAULT_SUBSCRIPTION, ClusterR, Index, build_index, parse_arm_id
 from arclink.model.arm_records import SOA_FIELDS, record_properties  # noqa: F401 (record_properties: re-exported)
 from arclink.model.arm_resolvers import T_INBOUND, T_RESOLVER, resolver_inbounds
+from arclink.model.nsg import PLURAL_RULE_FIELDS, security_rule  # noqa: F401 (security_rule: re-exported)
 from arclink.model.resolved import IPNetwork
 
 TAG_SITE = "arclink-site"
@@ -133,7 +134,8 @@ def topology_from_resources(resources: Iterable[dict], onprem: dict | None = Non
                 "access": p.get("access"), "protocol": p.get("protocol"),
                 "sourceAddressPrefix": p.get("sourceAddressPrefix"), "sourcePortRange": p.get("sourcePortRange"),
                 "destinationAddressPrefix": p.get("destinationAddressPrefix"),
-                "destinationPortRange": p.get("destinationPortRange")}.items() if v is not None})
+                "destinationPortRange": p.get("destinationPortRange"),
+                **{k: p[k] for k in PLURAL_RULE_FIELDS if isinstance(p.get(k), list) and p[k]}}.items() if v is not None})
         doc["networkSecurityGroups"].append({"name": _nm(r), **_place(r), "securityRules": rules})
 
     doc["virtualNetworks"] = []
@@ -151,14 +153,16 @@ def topology_from_resources(resources: Iterable[dict], onprem: dict | None = Non
                 sub["privateEndpointNetworkPolicies"] = sp["privateEndpointNetworkPolicies"]
             subnets.append(sub)
         # a peering carries traffic once both sides have it (peeringState Connected)
-        peerings = [_ref((pr.get("properties") or {}).get("remoteVirtualNetwork"))
+        peerings = [{"virtualNetwork": _ref(pr["properties"].get("remoteVirtualNetwork")),
+                     "allowGatewayTransit": pr["properties"].get("allowGatewayTransit") is True,
+                     "useRemoteGateways": pr["properties"].get("useRemoteGateways") is True}
                     for pr in p.get("virtualNetworkPeerings") or [] if isinstance(pr, dict)
                     and isinstance(pr.get("properties"), dict)
                     and (pr["properties"].get("peeringState") or "Connected") == "Connected"]
         doc["virtualNetworks"].append({
             "name": _nm(r), **_place(r), "addressSpace": list((p.get("addressSpace") or {}).get("addressPrefixes") or []),
             "subnets": subnets, "dnsServers": list((p.get("dhcpOptions") or {}).get("dnsServers") or []),
-            "peerings": [x for x in peerings if x]})
+            "peerings": [x for x in peerings if x["virtualNetwork"]]})
 
     doc["privateLinkScopes"] = [{
         "name": _nm(r), **_place(r), "publicNetworkAccess": _props(r).get("publicNetworkAccess") or "Disabled",
@@ -308,7 +312,8 @@ def _drop_dangling(doc: dict) -> None:
                 sn.pop("networkSecurityGroup")
     vnets = set(vnet_nets)
     for v in doc["virtualNetworks"]:
-        v["peerings"] = [x for x in v.get("peerings") or [] if present(x, vnets, "virtualnetworks")]
+        v["peerings"] = [x for x in v.get("peerings") or []
+                         if present(x if isinstance(x, str) else (x or {}).get("virtualNetwork"), vnets, "virtualnetworks")]
     for z in doc["privateDnsZones"]:
         z["virtualNetworkLinks"] = [l for l in z.get("virtualNetworkLinks") or []
                                     if present(l.get("virtualNetwork"), vnets, "virtualnetworks")]
@@ -367,15 +372,6 @@ def index_from_resources(resources: Iterable[dict], onprem: dict | None = None) 
 
 
 # --- topology -> ARM ---------------------------------------------------------------------------
-
-
-def security_rule(rule: schema.SecurityRule) -> dict:
-    """A topology NSG rule as an ARM security rule."""
-    return {"name": rule.name, "properties": {
-        "protocol": rule.protocol, "access": rule.access, "priority": rule.priority, "direction": rule.direction,
-        "sourceAddressPrefix": rule.source_address_prefix, "sourcePortRange": rule.source_port_range,
-        "destinationAddressPrefix": rule.destination_address_prefix,
-        "destinationPortRange": rule.destination_port_range}}
 
 
 def extension_name(extension_type: str) -> str:
@@ -447,7 +443,10 @@ def resources_from_topology(topo: schema.Topology) -> tuple[list[dict], dict]:
         if v.peers:
             props["virtualNetworkPeerings"] = [
                 {"name": f"peer-{p.name}", "properties": {"remoteVirtualNetwork": {"id": p.id}, "peeringState": "Connected",
-                                                          "allowVirtualNetworkAccess": True}} for p in v.peers]
+                                                          "allowVirtualNetworkAccess": True,
+                                                          "allowGatewayTransit": v.side(p).allow_gateway_transit,
+                                                          "useRemoteGateways": v.side(p).use_remote_gateways}}
+                for p in v.peers]
         if v.spec.dns_servers:
             props["dhcpOptions"] = {"dnsServers": list(v.spec.dns_servers)}
         out.append({"id": v.id, "type": "Microsoft.Network/virtualNetworks", "location": v.location, "properties": props})

@@ -156,7 +156,10 @@ class _Builder:
                 if not 100 <= rule.priority <= 4096:
                     self.fail(rp + ".priority", f"priority {rule.priority} is outside 100-4096.", "InvalidPriority")
                 for camel, ports in (("sourcePortRange", rule.source_port_range),
-                                     ("destinationPortRange", rule.destination_port_range)):
+                                     ("destinationPortRange", rule.destination_port_range),
+                                     *((f"sourcePortRanges[{k}]", x) for k, x in enumerate(rule.source_port_ranges)),
+                                     *((f"destinationPortRanges[{k}]", x)
+                                       for k, x in enumerate(rule.destination_port_ranges))):
                     problem = port_range_error(ports)
                     if problem:
                         self.fail(f"{rp}.{camel}", problem, "InvalidPortRange")
@@ -195,10 +198,13 @@ class _Builder:
             self.unique(ix.vnets, v.name, p, "virtual network", r)
             ix.by_id[r.id.lower()] = r
         for r in ix.vnets.values():
-            for k, peer in enumerate(r.spec.peerings):
+            for k, entry in enumerate(r.spec.peerings):
+                peer = entry if isinstance(entry, str) else entry.virtual_network
                 other = ix.vnet(peer)
                 if other is None:
                     self.fail(f"{r.path}.peerings[{k}]", f"peered virtual network '{peer}' does not exist.", "DanglingReference")
+                if not isinstance(entry, str):
+                    r.peering_sides[other.id.lower()] = entry
                 if other not in r.peers:
                     r.peers.append(other)
                 if r not in other.peers:

@@ -18,6 +18,7 @@ import msgspec
 import yaml
 
 from arclink.model import schema
+from arclink.model.address_space import topology_overlap
 from arclink.model.errors import TopologyError
 from arclink.model.index import Index, build_index
 from arclink.model.input_limits import check_aliases, composer_for, read_regular_file
@@ -62,7 +63,11 @@ def loads(text: str, file: str = "<topology>") -> Index:
             raise TopologyError("the document is nested too deeply to be a topology; a topology is a few levels "
                                 "of mappings and lists.", file=file) from None
         try:
-            return build_index(topo)
+            ix = build_index(topo)
+            overlap = topology_overlap(ix)  # Azure refuses these, so the file is refused as it would be
+            if overlap is not None:
+                raise overlap
+            return ix
         except TopologyError as exc:
             exc.file = file
             exc.line = exc.line or line_of(text, exc.path)

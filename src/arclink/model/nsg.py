@@ -3,16 +3,22 @@
 Default rules are Azure's (AllowVnetInBound 65000, AllowAzureLoadBalancerInBound
 65001, DenyAllInBound 65500; AllowVnetOutBound 65000, AllowInternetOutBound
 65001, DenyAllOutBound 65500). The ``VirtualNetwork`` tag covers the VNet, its
-peers and the on-premises ranges connected to it, as in Azure.
+peers and the on-premises ranges routed to it (``transit.site_route``), as in Azure.
+
+A rule's plural fields (``sourceAddressPrefixes``, ``destinationPortRanges``...) are its set
+where given, the singular otherwise (``sources``, ``destinations``, ``destination_ports``): ARM
+takes one form or the other.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from typing import Any
 
 from arclink.model import schema
 from arclink.model.resolved import Index, IPNetwork, NsgR, VNetR
+from arclink.model.transit import site_route
 
 DEFAULT_RULES = (
     schema.SecurityRule(name="AllowVnetInBound", priority=65000, direction="Inbound", access="Allow",
@@ -36,6 +42,27 @@ class Verdict:
 
     def describe(self) -> str:
         return f"{'allowed' if self.allowed else 'denied'} by rule '{self.rule}' (priority {self.priority})"
+
+
+def sources(rule: schema.SecurityRule) -> list[str]:
+    return list(rule.source_address_prefixes) or [rule.source_address_prefix]
+
+
+def destinations(rule: schema.SecurityRule) -> list[str]:
+    return list(rule.destination_address_prefixes) or [rule.destination_address_prefix]
+
+
+def destination_ports(rule: schema.SecurityRule) -> list[str]:
+    return list(rule.destination_port_ranges) or [rule.destination_port_range]
+
+
+def source_ports(rule: schema.SecurityRule) -> list[str]:
+    return list(rule.source_port_ranges) or [rule.source_port_range]
+
+
+def covers_port(rule: schema.SecurityRule, port: int) -> bool:
+    """Does the rule's destination port set cover ``port``?"""
+    return any(port_matches(spec, port) for spec in destination_ports(rule))
 
 
 def rules_in_order(nsg: NsgR) -> list[schema.SecurityRule]:
@@ -73,7 +100,7 @@ def _vnet_ranges(index: Index, vnet: VNetR) -> list[IPNetwork]:
     for p in vnet.peers:
         nets += p.networks
     for site in index.sites.values():
-        if any(v is vnet or v in vnet.peers for _, v in site.connections):
+        if site_route(site, vnet) is not None:
             nets += site.networks
     return nets
 
@@ -98,11 +125,11 @@ def evaluate_nsg(index: Index, nsg: NsgR, direction: str, src: str, dst: str, po
     for rule in rules_in_order(nsg):
         if rule.direction != direction or rule.protocol not in ("*", "Tcp"):
             continue
-        if not port_matches(rule.destination_port_range, port):
+        if not covers_port(rule, port):
             continue
-        if not prefix_matches(index, vnet, rule.source_address_prefix, src):
+        if not any(prefix_matches(index, vnet, p, src) for p in sources(rule)):
             continue
-        if not prefix_matches(index, vnet, rule.destination_address_prefix, dst):
+        if not any(prefix_matches(index, vnet, p, dst) for p in destinations(rule)):
             continue
         return Verdict(rule.access == "Allow", rule.name, rule.priority)
     return Verdict(False, "DenyAll", 65500)
@@ -111,14 +138,36 @@ def evaluate_nsg(index: Index, nsg: NsgR, direction: str, src: str, dst: str, po
 def blocks_internet(rule: schema.SecurityRule, direction: str = "Outbound") -> bool:
     """A deny that would catch TCP 443 to the internet (outbound) or from it (inbound): the seed's
     'rules that block internet access'."""
-    far_end = rule.destination_address_prefix if direction == "Outbound" else rule.source_address_prefix
+    far_end = destinations(rule) if direction == "Outbound" else sources(rule)
     return (rule.direction == direction and rule.access == "Deny"
-            and far_end.lower() in ("*", "internet", "0.0.0.0/0")
-            and port_matches(rule.destination_port_range, 443))
+            and any(p.strip().lower() in ("*", "internet", "0.0.0.0/0") for p in far_end)
+            and covers_port(rule, 443))
 
 
 def allows_tag(rule: schema.SecurityRule, tag: str, direction: str) -> bool:
+    far_end = destinations(rule) if direction == "Outbound" else sources(rule)
     return (rule.direction == direction and rule.access == "Allow" and rule.protocol in ("*", "Tcp")
-            and port_matches(rule.destination_port_range, 443)
-            and (rule.destination_address_prefix if direction == "Outbound" else rule.source_address_prefix).lower()
-            == tag.lower())
+            and covers_port(rule, 443) and any(p.strip().lower() == tag.lower() for p in far_end))
+
+
+# --- ARM's form ----------------------------------------------------------------------------------
+
+
+PLURAL_RULE_FIELDS = ("sourceAddressPrefixes", "sourcePortRanges", "destinationAddressPrefixes", "destinationPortRanges")
+
+
+def security_rule(rule: schema.SecurityRule) -> dict:
+    """A topology NSG rule as an ARM security rule; a plural field given replaces its singular."""
+    props: dict[str, Any] = {
+        "protocol": rule.protocol, "access": rule.access, "priority": rule.priority, "direction": rule.direction,
+        "sourceAddressPrefix": rule.source_address_prefix, "sourcePortRange": rule.source_port_range,
+        "destinationAddressPrefix": rule.destination_address_prefix,
+        "destinationPortRange": rule.destination_port_range}
+    for plural, values in (("sourceAddressPrefixes", rule.source_address_prefixes),
+                           ("sourcePortRanges", rule.source_port_ranges),
+                           ("destinationAddressPrefixes", rule.destination_address_prefixes),
+                           ("destinationPortRanges", rule.destination_port_ranges)):
+        if values:
+            props[plural] = list(values)
+            props.pop(plural[:-2] if plural.endswith("Prefixes") else plural[:-1])
+    return {"name": rule.name, "properties": props}

@@ -1,7 +1,7 @@
 """reach(): can a cluster's connection to an address get through, and is it admitted?
 
 One pure function, used by the linter, ``explain`` and the gateway's admission.
-The route (site -> VPN/ExpressRoute -> VNet, peering), the NSG of the private
+The route (site -> VPN/ExpressRoute -> VNet, peering with gateway transit: ``model.transit``), the NSG of the private
 endpoint's subnet, the site's firewall, then admission at the endpoint, with the
 reason codes of design.md.
 
@@ -19,6 +19,7 @@ from arclink.model import catalogue as cat
 from arclink.model.index import ClusterR, Index, PeR, PeRecord, SiteR
 from arclink.model.nsg import evaluate_nsg
 from arclink.model.resolve import public_lookup, site_reaches
+from arclink.model.transit import blocked_transit, site_route
 from arclink.net import is_private as _is_private
 
 # Reason codes (design.md, "Private endpoint gateway: admission").
@@ -115,11 +116,14 @@ def reach(index: Index, cluster: ClusterR | None, address: str, fqdn: str | None
         # route
         if site is None or not site_reaches(site, pe.vnet):
             where = f"site '{site.name}'" if site else "the client's network"
-            r.hops.append(Hop("route", False, f"no VPN/ExpressRoute path from {where} to '{pe.vnet.name}'"))
+            gaps = blocked_transit(site, pe.vnet) if site else []
+            why = "".join(f"; {kind} lands on '{v.name}', but " + " and ".join(m.describe() for m in missing)
+                          for kind, v, missing in gaps)
+            r.hops.append(Hop("route", False, f"no VPN/ExpressRoute path from {where} to '{pe.vnet.name}'{why}"))
             return r.refuse("NoRouteToPrivateEndpoint")
-        via = next(f"{t} to '{v.name}'" + ("" if v is pe.vnet else f", peered with '{pe.vnet.name}'")
-                   for t, v in site.connections if v is pe.vnet or pe.vnet in v.peers)
-        r.hops.append(Hop("route", True, f"site '{site.name}' -> {via}"))
+        route = site_route(site, pe.vnet)
+        assert route is not None  # site_reaches said there is one
+        r.hops.append(Hop("route", True, f"site '{site.name}' -> {route.describe()}"))
         # NSG on the endpoint's subnet
         subnet = pe.subnet
         if subnet.nsg is not None and subnet.spec.private_endpoint_network_policies in ("Enabled", "NetworkSecurityGroupEnabled"):

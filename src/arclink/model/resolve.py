@@ -24,6 +24,7 @@ from typing import Any, Callable
 from arclink.model import catalogue as cat
 from arclink.model.index import ForwarderR, Index, SiteR, VNetR, ZoneR
 from arclink.model.steps import FORWARDER_STEP, Failure, Step, StepKind
+from arclink.model.transit import site_route
 
 PUBLIC_TTL = 60
 MAX_CHAIN = 8
@@ -444,11 +445,9 @@ def _kind(f: ForwarderR) -> str:
 
 
 def site_reaches(site: SiteR, vnet: VNetR) -> bool:
-    """A site reaches a VNet it is connected to, or one peered with it (gateway transit)."""
-    for _, v in site.connections:
-        if v is vnet or vnet in v.peers:
-            return True
-    return False
+    """A site reaches a VNet it is connected to, or one peered with it through gateway transit
+    (``transit.site_route``: the hub allows it, the spoke uses the remote gateways)."""
+    return site_route(site, vnet) is not None
 
 
 def _sites_connected(index: Index, a: SiteR, b: SiteR) -> bool:

@@ -79,12 +79,18 @@ class VNetR(Res):
     networks: list[IPNetwork] = field(default_factory=list)
     subnets: dict[str, SubnetR] = field(default_factory=dict)  # lower name -> SubnetR
     peers: list[VNetR] = field(default_factory=list)
+    # this VNet's side of each peering, by the peer's lower-case id (absent: both flags false)
+    peering_sides: dict[str, schema.VirtualNetworkPeering] = field(default_factory=dict)
     zone_links: list[tuple[ZoneR, schema.VirtualNetworkLink]] = field(default_factory=list)
     forwarders: list[ForwarderR] = field(default_factory=list)
     endpoints: list[PeR] = field(default_factory=list)  # private endpoints in this VNet
 
     def contains(self, ip: IPAddress) -> bool:
         return any(ip in n for n in self.networks)
+
+    def side(self, peer: VNetR) -> schema.VirtualNetworkPeering:
+        """This VNet's side of its peering with ``peer``: its gateway-transit flags."""
+        return self.peering_sides.get(peer.id.lower()) or schema.VirtualNetworkPeering(virtual_network=peer.name)
 
 
 @dataclass(eq=False)

@@ -54,6 +54,12 @@ class SecurityRule(_S):
     source_port_range: str = "*"
     destination_address_prefix: str = "*"
     destination_port_range: str = "*"
+    # ARM's plural forms; where one is given it is the rule's set and the singular is not read
+    # (``nsg.sources`` and friends), as in Azure, which takes one form or the other.
+    source_address_prefixes: list[str] = []
+    source_port_ranges: list[str] = []
+    destination_address_prefixes: list[str] = []
+    destination_port_ranges: list[str] = []
 
 
 class NetworkSecurityGroup(_S):
@@ -74,16 +80,17 @@ class Subnet(_S):
     ] = "Disabled"
 
 
-class PeeringGatewayTransit(_S):
-    """ARM's gateway-transit flags on this VNet's side of its peering with ``virtualNetwork``.
+class VirtualNetworkPeering(_S):
+    """This VNet's side of its peering with ``virtualNetwork``, with ARM's gateway-transit flags.
 
-    Left out, the exports decide: the side that sites land on (VPN or ExpressRoute) allows
-    gateway transit, the peered side without a gateway uses the remote gateways.
+    A peering listed by name alone is this form with both flags false, ARM's defaults. Each VNet
+    carries its own side: a hub's entry allows gateway transit, a spoke's uses the remote gateways.
+    Listed on one side only, the other side exists with both flags false.
     """
 
     virtual_network: str
-    allow_gateway_transit: bool | None = None
-    use_remote_gateways: bool | None = None
+    allow_gateway_transit: bool = False
+    use_remote_gateways: bool = False
 
 
 class VirtualNetwork(_S):
@@ -95,8 +102,8 @@ class VirtualNetwork(_S):
     subnets: list[Subnet] = []
     # Empty means Azure-provided DNS (168.63.129.16 with the VNet's private zone links).
     dns_servers: list[str] = []
-    peerings: list[str] = []
-    gateway_transit: list[PeeringGatewayTransit] = []
+    # A peered VNet's name (or id), or this side of the peering with its flags.
+    peerings: list[str | VirtualNetworkPeering] = []
 
 
 class PrivateLinkScope(_S):

@@ -19,6 +19,7 @@ from arclink.arm.resources import nics
 from arclink.arm.resources.common import arm_id_or_fail, mirror, ref_missing, sync_children, type_of
 from arclink.arm.routes import Route
 from arclink.arm.validation import validate_body
+from arclink.model import address_space
 from arclink.model import arm_codec as codec
 from arclink.model.rules import Rule
 
@@ -65,6 +66,25 @@ def _subnet_props(store: ResourceStore, sp: Body, vnet_nets: list[Network], name
     return sp
 
 
+def _refuse_subnet_overlap(sp: Body, name: str, others: list[tuple[str, Network]], vnet_name: str, path: str) -> None:
+    """Azure's NetcfgSubnetRangesOverlap, decided by ``model.address_space.subnet_clash``."""
+    prefix = sp.get("addressPrefix") or (sp.get("addressPrefixes") or [None])[0]
+    clash = address_space.subnet_clash(ipaddress.ip_network(prefix), others)
+    if clash is not None:
+        raise bad_request(address_space.SUBNETS_OVERLAP, f"Subnet '{name}' is not valid because its IP address range "
+                                                         f"overlaps with that of an existing subnet '{clash}' in virtual "
+                                                         f"network '{vnet_name}'.", path)
+
+
+def _subnet_net(body: Body | None) -> Network | None:
+    sp = (body or {}).get("properties") or {}
+    prefix = sp.get("addressPrefix") or (sp.get("addressPrefixes") or [None])[0]
+    try:
+        return ipaddress.ip_network(prefix) if isinstance(prefix, str) else None
+    except ValueError:
+        return None
+
+
 def _vnet_nets(vnet: Body) -> list[Network]:
     prefixes = ((vnet.get("properties") or {}).get("addressSpace") or {}).get("addressPrefixes")
     if not isinstance(prefixes, list) or not prefixes:
@@ -106,6 +126,9 @@ def _vnet_prepare(store: ResourceStore, route: Route, new: Body, old: Body | Non
     p["resourceGuid"] = (old or {}).get("properties", {}).get("resourceGuid") or str(uuid.uuid4())
     names: set[str] = set()
     out = [_inline_subnet(store, new, s, i, names, nets) for i, s in enumerate(p.get("subnets") or [])]
+    for i, sub in enumerate(out):
+        _refuse_subnet_overlap(sub["properties"], sub["name"], [(o["name"], n) for o in out[:i] if (n := _subnet_net(o))],
+                               new["name"], f"properties.subnets[{i}].properties.addressPrefix")
     if old is not None:
         for k in store.list_keys(route.key + "/subnets"):
             if k.rsplit("/", 1)[-1] not in names:
@@ -144,7 +167,7 @@ def _inline_peering(store: ResourceStore, vnet: Body, item: Body, i: int) -> Bod
     pid = f"{vnet['id']}/virtualNetworkPeerings/{name}"
     peering: Body = {"id": pid, "name": name, "type": rtype.type, "etag": f'W/"{uuid.uuid4()}"',
                      "properties": body["properties"]}
-    _peering_prepare(store, Route("resource", id=pid), peering, None)
+    _peering_prepare(store, Route("resource", id=pid), peering, None, local=vnet)
     peering["properties"]["provisioningState"] = "Succeeded"
     return peering
 
@@ -178,6 +201,10 @@ def _subnet_prepare(store: ResourceStore, route: Route, new: Body, old: Body | N
     vnet = store.get_obj(codec.parent_id(new["id"])) or {}
     nets = _vnet_nets(vnet)
     new["properties"] = _subnet_props(store, new["properties"], nets, new["name"], vnet["name"], "properties")
+    siblings = [o for k in store.list_keys(codec.parent_id(new["id"]).lower() + "/subnets")
+                if (o := store.get_obj(k)) and o["name"].lower() != new["name"].lower()]
+    _refuse_subnet_overlap(new["properties"], new["name"], [(o["name"], n) for o in siblings if (n := _subnet_net(o))],
+                           vnet["name"], "properties.addressPrefix")
     nics.fill_subnet(store, new)
     new.pop("location", None)
     new.pop("tags", None)
@@ -244,7 +271,40 @@ def _has_gateway(store: ResourceStore, vnet: Body) -> bool:
                for c in site.get("connections") or [] if isinstance(c, dict))
 
 
-def _peering_prepare(store: ResourceStore, route: Route, new: Body, old: Body | None) -> None:
+def _peers_of(store: ResourceStore, vnet_id: str, but: str) -> list[tuple[str, list[Network]]]:
+    """(id, address space) of the VNets ``vnet_id`` is peered with, except ``but``."""
+    out = []
+    for o in _peerings_of(store, vnet_id):
+        rid = ((o.get("properties") or {}).get("remoteVirtualNetwork") or {}).get("id", "")
+        body = store.get_obj(rid) if rid and rid.lower() != but.lower() else None
+        if body is not None:
+            out.append((body["id"], _vnet_nets(body)))
+    return out
+
+
+def _refuse_peered_overlap(store: ResourceStore, peering_id: str, local: Body, remote: Body) -> None:
+    """Azure's refusals of a peering whose address spaces overlap, decided by ``model.address_space``."""
+    if not local:
+        return
+    found = address_space.peering_overlap(_vnet_nets(local), _vnet_nets(remote),
+                                          _peers_of(store, local["id"], remote["id"]),
+                                          _peers_of(store, remote["id"], local["id"]))
+    if found is None:
+        return
+    head = f"Cannot create or update peering {peering_id}. Virtual networks {local['id']} and {remote['id']} cannot be peered"
+    prefixes = ", ".join(found.prefixes)
+    if found.code == address_space.PEERED_SPACES_OVERLAP:
+        text = f"{head} because their address spaces overlap. Overlapping address prefixes: {prefixes}."
+    else:
+        first, second = ("second", "first") if found.second else ("first", "second")
+        text = (f"{head} because address space of the {first} virtual network overlaps with address space of virtual "
+                f"network {found.other} already peered with the {second} virtual network. Overlapping address "
+                f"prefixes: {prefixes}.")
+    raise bad_request(found.code, text, "properties.remoteVirtualNetwork.id")
+
+
+def _peering_prepare(store: ResourceStore, route: Route, new: Body, old: Body | None, local: Body | None = None) -> None:
+    """``local``: the VNet's body when the peering comes inline in it (the stored one otherwise)."""
     p = new["properties"]
     rid = p["remoteVirtualNetwork"]["id"]
     arm_id_or_fail(rid, "properties.remoteVirtualNetwork.id")
@@ -255,6 +315,7 @@ def _peering_prepare(store: ResourceStore, route: Route, new: Body, old: Body | 
     if remote["id"].lower() == vnet_id.lower():
         raise bad_request("InvalidRequestContent", "A virtual network cannot be peered with itself.",
                           "properties.remoteVirtualNetwork.id")
+    _refuse_peered_overlap(store, new["id"], local or store.get_obj(vnet_id) or {}, remote)
     if p.get("useRemoteGateways") is True and not _has_gateway(store, remote):
         raise bad_request("RemoteVnetHasNoGateways", f"Peering {new['id']} cannot have UseRemoteGateways flag set to "
                                                      f"true because remote virtual network {remote['id']} referenced "

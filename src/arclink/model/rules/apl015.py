@@ -1,4 +1,8 @@
-"""APL015: a site with private-link clusters reaches its scope's private endpoint over VPN or ExpressRoute."""
+"""APL015: a site with private-link clusters reaches its scope's private endpoint over VPN or ExpressRoute.
+
+Through a peering only with gateway transit (``model.transit``): where the site lands on a VNet
+peered with the endpoint's, the finding names the peering side and the flag it lacks.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from arclink.model.resolve import site_reaches
 from arclink.model.rules import Finding, Rule, finding
 from arclink.model.rules._private_path import arc_endpoints, pl_groups
 from arclink.model.rules._text import quoted
+from arclink.model.transit import blocked_transit
 
 RULE = Rule(
     id="APL015",
@@ -20,7 +25,9 @@ RULE = Rule(
          "[site-to-site VPN](/azure/vpn-gateway/tutorial-site-to-site-portal) or "
          "[ExpressRoute](/azure/expressroute/expressroute-howto-linkvnet-arm) circuit.",
     fix="Connect the site to the private endpoint's virtual network: add a connection (type SiteToSiteVPN or "
-        "ExpressRoute) to that virtual network, or to a virtual network peered with it, under the site's connections.",
+        "ExpressRoute) to that virtual network, or to a virtual network peered with it, under the site's connections. "
+        "Through a peering, the landing virtual network's side sets allowGatewayTransit and the endpoint virtual "
+        "network's side sets useRemoteGateways.",
 )
 
 
@@ -39,6 +46,17 @@ def check(ix: Index) -> Iterator[Finding]:
             continue
         have = ", ".join(f"{t} to '{v.name}'" for t, v in site.connections) or "none"
         targets = " or ".join(f"'{pe.vnet.name}' (private endpoint '{pe.name}')" for pe in eps)
+        gaps = [(kind, v, pe, missing) for pe in eps for kind, v, missing in blocked_transit(site, pe.vnet)]
+        if gaps:
+            why = "; ".join(f"{kind} lands on '{v.name}', peered with '{pe.vnet.name}' without gateway transit: "
+                            + " and ".join(m.describe() for m in missing) for kind, v, pe, missing in gaps)
+            yield finding(RULE, site, f"site '{site.name}' runs private-link clusters {quoted(clusters)} of scope "
+                                      f"'{scope.name}' but cannot reach {targets}: {why}.",
+                          fix="Under virtualNetworks[].peerings, " + "; ".join(
+                              f"set {m.flag}: true on the peering of '{m.vnet.name}' with '{m.peer.name}'"
+                              for _, _, _, missing in gaps for m in missing) + ".",
+                          related=[scope, *eps, *clusters, *{id(v): v for _, v, _, _ in gaps}.values()])
+            continue
         yield finding(RULE, site, f"site '{site.name}' runs private-link clusters {quoted(clusters)} of scope "
                                   f"'{scope.name}' but has no site-to-site VPN or ExpressRoute path to {targets}, "
                                   f"directly or through peering (its connections: {have}).",
