@@ -26,7 +26,7 @@ from arclink.model import catalogue as cat
 from arclink.model import schema
 from arclink.model.errors import TopologyError
 from arclink.model.index import DEFAULT_SUBSCRIPTION, ClusterR, Index, build_index, parse_arm_id
-from arclink.model.arm_records import SOA_FIELDS, record_properties  # noqa: F401 (record_properties: re-exported)
+from arclink.model.arm_records import SOA_FIELDS, implied_soa, record_properties  # noqa: F401 (record_properties: re-exported)
 from arclink.model.arm_resolvers import T_INBOUND, T_RESOLVER, resolver_inbounds
 from arclink.model.nsg import PLURAL_RULE_FIELDS, security_rule  # noqa: F401 (security_rule: re-exported)
 from arclink.model.resolved import IPNetwork
@@ -83,13 +83,6 @@ def _place(r: dict) -> dict:
     if r.get("location"):
         out["location"] = r["location"]
     return out
-
-
-def _implied_soa(record: dict[str, Any]) -> bool:
-    """The apex SOA record set as Azure creates it with every private zone (catalogue values)."""
-    defaults = cat.PRIVATE_ZONE_SOA
-    return record["name"] == "@" and record["ttl"] == defaults["ttl"] and all(
-        v == defaults.get(k) for k, v in record["soaRecord"].items())
 
 
 def topology_from_resources(resources: Iterable[dict], onprem: dict | None = None) -> schema.Topology:
@@ -196,7 +189,7 @@ def topology_from_resources(resources: Iterable[dict], onprem: dict | None = Non
                 elif rtype == "SOA":
                     soa = rp.get("soaRecord") or {}
                     record["soaRecord"] = {k: soa[k] for k in SOA_FIELDS if soa.get(k) is not None}
-                    if _implied_soa(record):
+                    if implied_soa(record):
                         continue  # Azure makes it with the zone: a topology that names the zone has it
                 records.append(record)
         doc["privateDnsZones"].append({"name": _nm(r), **{k: v for k, v in _place(r).items() if k != "location"},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from arclink.model import catalogue as cat
 from arclink.model import schema
 
 
@@ -31,3 +32,11 @@ def record_properties(rec: Any) -> dict[str, Any] | None:
 
 
 SOA_FIELDS = ("host", "email", "serialNumber", "refreshTime", "retryTime", "expireTime", "minimumTtl")
+
+
+def implied_soa(record: dict[str, Any]) -> bool:
+    """The apex SOA record set as Azure creates it with every private zone (catalogue values): a
+    topology that names the zone has it, so reading ARM back leaves it out."""
+    defaults = cat.PRIVATE_ZONE_SOA
+    return record["name"] == "@" and record["ttl"] == defaults["ttl"] and all(
+        v == defaults.get(k) for k, v in record["soaRecord"].items())
