@@ -33,4 +33,7 @@
   }
   var source = new EventSource("/portal/events");
   source.addEventListener("change", refresh);
+  // The server takes its baseline when the stream opens: what changed between this page's render
+  // and then would be missed, so the page fetches once more when (and each time) the stream opens.
+  source.addEventListener("open", refresh);
 })();
