@@ -73,10 +73,11 @@ class View:
     kind: str  # site, vnet, internet
     name: str = ""
     address: str | None = None
+    ref: str = ""  # a VNet's ARM id: two VNets may share a name in different resource groups
 
     @property
     def key(self) -> str:
-        return f"{self.kind}:{self.name.lower()}"
+        return f"{self.kind}:{(self.ref or self.name).lower()}"
 
     def describe(self) -> str:
         return {"site": f"site '{self.name}'", "vnet": f"virtual network '{self.name}'"}.get(self.kind, "the internet")
@@ -92,7 +93,11 @@ def view_for(index: Index, source: str) -> View:
         return View("site", site.name)
     vnet = index.vnet(source)
     if vnet is not None:
-        return View("vnet", vnet.name)
+        return View("vnet", vnet.name, ref=vnet.id)
+    same = index.vnets.named(source)
+    if len(same) > 1:
+        ids = [v.id for v in same]
+        raise LookupError(f"'{source}' is ambiguous: {', '.join(ids[:-1])} or {ids[-1]}; use the ARM id.")
     try:
         ipaddress.ip_address(source)
     except ValueError:
@@ -101,7 +106,7 @@ def view_for(index: Index, source: str) -> View:
     if isinstance(owner, SiteR):
         return View("site", owner.name, source)
     if isinstance(owner, VNetR):
-        return View("vnet", owner.name, source)
+        return View("vnet", owner.name, source, owner.id)
     return View("internet", "", source)
 
 
@@ -114,7 +119,7 @@ def resolve(index: Index, view: View, name: str, qtype: str = "A") -> Resolution
             raise LookupError(f"'{view.name}' is not a site of this topology.")
         r.site(site, res.name)
     elif view.kind == "vnet":
-        vnet = index.vnet(view.name)
+        vnet = index.vnet(view.ref or view.name)
         if vnet is None:
             raise LookupError(f"'{view.name}' is not a virtual network of this topology.")
         r.vnet(vnet, res.name)
@@ -233,7 +238,7 @@ class _Resolver:
         rec = zone.records.get((rel, "CNAME"))
         if rec and rec.cname and qtype != "CNAME":
             target = rec.cname.rstrip(".").lower()
-            self.step(server, f"{where}: {name} CNAME {target}", StepKind.PRIVATE_ZONE, zone.zone_name)
+            self.step(server, f"{where}: {name} CNAME {target}", StepKind.PRIVATE_ZONE, zone.id)
             self.add(name, "CNAME", rec.ttl, target)
             self.azure(vnet, target)  # within the zone, into another private zone, or out to public DNS
             return
@@ -246,7 +251,7 @@ class _Resolver:
             self.res.source = "private-zone"
             shown = ", ".join(text for _, _, text in data)
             self.step(server, f"{where}: {rel} {' '.join(dict.fromkeys(t for t, _, _ in data))} {shown}",
-                      StepKind.PRIVATE_ZONE, zone.zone_name)
+                      StepKind.PRIVATE_ZONE, zone.id)
             return
         if rel == "@" or any(key[0] == rel for key in zone.records):
             # The name exists (a zone's apex always has its SOA; an empty or other-type record set still
@@ -256,15 +261,15 @@ class _Resolver:
             self.res.authoritative_zone = zone.zone_name
             self.res.source = "private-zone"
             self.step(server, f"{where} has {what} for '{rel}': NOERROR with no data (NODATA)", StepKind.PRIVATE_ZONE,
-                      zone.zone_name, Failure.NODATA)
+                      zone.id, Failure.NODATA)
             return
         if link.resolution_policy == "NxDomainRedirect":
             self.step(server, f"private zone {zone.zone_name} has no record '{rel}'; NxDomainRedirect falls back to "
-                              "public DNS", StepKind.PRIVATE_ZONE, zone.zone_name)
+                              "public DNS", StepKind.PRIVATE_ZONE, zone.id)
             self.public(name, follow=None, server=server + " -> public DNS")
             return
         self.res.authoritative_zone = zone.zone_name
-        self.fail(server, f"{where} has no record '{rel}': NXDOMAIN", StepKind.PRIVATE_ZONE, zone.zone_name,
+        self.fail(server, f"{where} has no record '{rel}': NXDOMAIN", StepKind.PRIVATE_ZONE, zone.id,
                   rcode="NXDOMAIN")
 
     # servers by address -----------------------------------------------------------------------------
