@@ -24,6 +24,7 @@ from typing import Any, Callable
 from arclink.model import catalogue as cat
 from arclink.model.index import ForwarderR, Index, SiteR, VNetR, ZoneR
 from arclink.model.steps import FORWARDER_STEP, Failure, Step, StepKind
+from arclink.model.resolved import shown
 
 PUBLIC_TTL = 60
 MAX_CHAIN = 8
@@ -221,7 +222,7 @@ class _Resolver:
         """168.63.129.16 as seen from ``vnet``: its linked private zones, then public DNS."""
         if self._loop_guard():
             return
-        server = f"Azure DNS ({cat.AZURE_DNS_IP}) for '{vnet.name}'"
+        server = f"Azure DNS ({cat.AZURE_DNS_IP}) for {shown(vnet)}"
         best: tuple[ZoneR, Any] | None = None
         for zone, link in vnet.zone_links:
             zn = zone.zone_name
@@ -233,7 +234,7 @@ class _Resolver:
         zone, link = best
         rel = "@" if name == zone.zone_name else name[: -len(zone.zone_name) - 1]
         self.res.zone_vnet = vnet.name
-        where = f"private zone {zone.zone_name} (linked to '{vnet.name}')"
+        where = f"private zone {zone.zone_name} (linked to {shown(vnet)})"
         qtype = self.res.qtype
         rec = zone.records.get((rel, "CNAME"))
         if rec and rec.cname and qtype != "CNAME":
@@ -249,8 +250,8 @@ class _Resolver:
             if qtype not in ("A", "ANY"):
                 self.res.authoritative_zone = zone.zone_name
             self.res.source = "private-zone"
-            shown = ", ".join(text for _, _, text in data)
-            self.step(server, f"{where}: {rel} {' '.join(dict.fromkeys(t for t, _, _ in data))} {shown}",
+            listed = ", ".join(text for _, _, text in data)
+            self.step(server, f"{where}: {rel} {' '.join(dict.fromkeys(t for t, _, _ in data))} {listed}",
                       StepKind.PRIVATE_ZONE, zone.id)
             return
         if rel == "@" or any(key[0] == rel for key in zone.records):
@@ -280,14 +281,14 @@ class _Resolver:
         if fwd is not None:
             fkind = FORWARDER_STEP[fwd.spec.kind]
             if from_site is not None and not site_reaches(from_site, fwd.vnet):
-                self.fail(who, f"forwards to {ip} ({_kind(fwd)} '{fwd.name}'), but the site has no VPN or ExpressRoute "
-                               f"path to '{fwd.vnet.name}': the query times out", fkind, ip, Failure.TIMEOUT)
+                self.fail(who, f"forwards to {ip} ({_kind(fwd)} {shown(fwd)}), but the site has no VPN or ExpressRoute "
+                               f"path to {shown(fwd.vnet)}: the query times out", fkind, ip, Failure.TIMEOUT)
                 return
             if from_vnet is not None and from_vnet is not fwd.vnet and fwd.vnet not in from_vnet.peers:
-                self.fail(who, f"forwards to {ip}, which '{from_vnet.name}' cannot reach", fkind, ip, Failure.UNREACHABLE)
+                self.fail(who, f"forwards to {ip}, which {shown(from_vnet)} cannot reach", fkind, ip, Failure.UNREACHABLE)
                 return
             self.res.forwarder = self.res.forwarder or fwd.name
-            self.step(f"{_kind(fwd)} '{fwd.name}' ({ip})", f"resolves through Azure DNS of '{fwd.vnet.name}'", fkind, ip)
+            self.step(f"{_kind(fwd)} {shown(fwd)} ({ip})", f"resolves through Azure DNS of {shown(fwd.vnet)}", fkind, ip)
             self.azure(fwd.vnet, name)
             return
         if ip == cat.AZURE_DNS_IP:
@@ -396,7 +397,7 @@ class _Resolver:
         if vnet.spec.dns_servers:
             ip = vnet.spec.dns_servers[0]
             self.res.first_server = ip
-            self.step(f"virtual network '{vnet.name}'", f"uses custom DNS server {ip}", StepKind.VNET_CUSTOM_DNS, ip)
+            self.step(f"virtual network {shown(vnet)}", f"uses custom DNS server {ip}", StepKind.VNET_CUSTOM_DNS, ip)
             self.server_at(ip, name, None, vnet, f"DNS server {ip}")
             return
         self.res.first_server = cat.AZURE_DNS_IP

@@ -264,7 +264,7 @@ class Resources(dict[str, R]):
             raise KeyError(key)
         return hit
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         hit = self.find(key)
         return default if hit is None else hit
 

@@ -16,6 +16,7 @@ from arclink.model.rules._private_path import endpoint_for_site, expected_addres
     seed_name_in
 from arclink.model.rules._text import plural
 from arclink.model.trace import site_resolution
+from arclink.model.resolved import shown
 
 RULE = Rule(
     id="APL025",
@@ -69,7 +70,7 @@ def check(ix: Index) -> Iterator[Finding]:
     for pe, zones in zone_checks.items():
         gaps = _zone_gaps(ix, pe, zones)
         if gaps:
-            yield finding(RULE, pe, f"private endpoint '{pe.name}' misses {plural(len(gaps), 'record')} of its DNS "
+            yield finding(RULE, pe, f"private endpoint {shown(pe)} misses {plural(len(gaps), 'record')} of its DNS "
                                     f"configuration in the private DNS zones: {'; '.join(gaps)}.",
                           related=[pe.scope])
     per_site: dict = {}
@@ -84,5 +85,5 @@ def check(ix: Index) -> Iterator[Finding]:
                 per_site.setdefault((site, pe), []).append(f"{pr.record.fqdn} (A {pr.address}; {got})")
     for (site, pe), gaps in per_site.items():
         yield finding(RULE, site, f"DNS server {site.spec.dns.address} of site '{site.name}' hosts the Arc zones itself but "
-                                  f"misses {plural(len(gaps), 'record')} of private endpoint '{pe.name}': {'; '.join(gaps)}.",
+                                  f"misses {plural(len(gaps), 'record')} of private endpoint {shown(pe)}: {'; '.join(gaps)}.",
                       related=[pe])
