@@ -67,14 +67,15 @@ def check(ix: Index) -> Iterator[Finding]:
         if site is None:
             continue
         for arc_zone in cat.ARC_ZONES:
-            linked = ix.zone(arc_zone.private_zone)
-            if linked is None or manual_zone(site, arc_zone):
+            same = ix.zones.named(arc_zone.private_zone)  # one per resource group that has the zone
+            if not same or manual_zone(site, arc_zone):
                 continue
             res = site_resolution(ix, site, seed_name_in(arc_zone))
             fwd = ix.forwarders.get((res.forwarder or "").lower())
             if fwd is None:
                 continue  # the site never reaches Azure DNS: APL016 says why
-            if not any(v is fwd.vnet for v, _ in linked.links):
+            if not any(v is fwd.vnet for z in same for v, _ in z.links):
+                linked = next((z for z in same if z.near == fwd.vnet.near), same[0])
                 entry = unlinked.setdefault((linked, fwd.vnet), (fwd.name, []))
                 if site not in entry[1]:
                     entry[1].append(site)

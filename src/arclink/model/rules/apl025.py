@@ -40,7 +40,10 @@ def _zone_gaps(ix: Index, pe: PeR, zones: set[str]) -> list[str]:
         zone_name = pr.record.zone.private_zone
         if zone_name not in zones:
             continue
-        zone = ix.zone(zone_name)
+        # where several resource groups have a zone of this name: the endpoint's own (its zone group's,
+        # else the one linked to its VNet)
+        zone = (next((z for z in pe.zones if z.zone_name == zone_name), None)
+                or next((z for z, _ in pe.vnet.zone_links if z.zone_name == zone_name), None) or ix.zone(zone_name))
         if zone is None:
             continue  # APL024 reports the missing zone
         rec = zone.records.get((pr.record.label, "A"))
