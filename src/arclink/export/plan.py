@@ -140,7 +140,7 @@ def peering_flags(ix: Index, vnet: VNetR, peer: VNetR) -> dict[str, bool]:
     flags = {"allowGatewayTransit": has_gw and not peer_gw,
              "useRemoteGateways": peer_gw and not has_gw and first_hub is peer}
     for k, w in enumerate(vnet.spec.gateway_transit):
-        target = ix.vnet(w.virtual_network)
+        target = ix.vnet(w.virtual_network, vnet.near)
         if target is None or target not in vnet.peers:
             raise PlanError(f"virtual network '{vnet.name}': gatewayTransit[{k}] names '{w.virtual_network}', which "
                             f"is not peered with it; add it to peerings or remove the entry.")
