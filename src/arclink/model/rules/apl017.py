@@ -42,7 +42,11 @@ def _arc_name(name: str) -> bool:
 
 
 def _empty(rtype: str, addresses: list[str], cname: str | None) -> bool:
-    return not cname if rtype == "CNAME" else not addresses
+    # Only address and alias records answer with an address; a zone's '@' SOA (there from creation) and
+    # TXT records carry none and hide nothing.
+    if rtype == "CNAME":
+        return not cname
+    return rtype in ("A", "AAAA") and not addresses
 
 
 def check(ix: Index) -> Iterator[Finding]:
