@@ -109,9 +109,11 @@ def test_a_forwarder_target_that_does_not_exist_fails_the_lookup():
 def test_view_for_names_sites_vnets_and_addresses():
     ix = example()
     assert view_for(ix, "store-amsterdam") == AMSTERDAM
-    assert view_for(ix, "vnet-hub") == HUB
+    hub_id = ix.vnet("vnet-hub").id
+    # a VNet's view carries its ARM id: two VNets may share a name in different resource groups
+    assert view_for(ix, "vnet-hub") == View("vnet", "vnet-hub", ref=hub_id) == view_for(ix, hub_id)
     assert view_for(ix, "192.168.20.7") == View("site", "store-rotterdam", "192.168.20.7")
-    assert view_for(ix, "10.10.1.9") == View("vnet", "vnet-hub", "10.10.1.9")
+    assert view_for(ix, "10.10.1.9") == View("vnet", "vnet-hub", "10.10.1.9", hub_id)
     assert view_for(ix, "8.8.8.8") == View("internet", "", "8.8.8.8")
     with pytest.raises(LookupError, match="'nowhere' is not a site, a virtual network or an IP address"):
         view_for(ix, "nowhere")

@@ -16,7 +16,6 @@ are ``properties.arcAgentryConfigurations[].feature`` (``cluster-connect``,
 from __future__ import annotations
 
 import copy
-import ipaddress
 import re
 from typing import Any, Iterable
 
@@ -27,6 +26,7 @@ from arclink.model import schema
 from arclink.model.errors import TopologyError
 from arclink.model.index import DEFAULT_SUBSCRIPTION, ClusterR, Index, build_index, parse_arm_id
 from arclink.model.arm_records import SOA_FIELDS, implied_soa, record_properties  # noqa: F401 (record_properties: re-exported)
+from arclink.model.arm_references import drop_dangling
 from arclink.model.arm_resolvers import T_INBOUND, T_RESOLVER, resolver_inbounds
 from arclink.model.nsg import PLURAL_RULE_FIELDS, security_rule  # noqa: F401 (security_rule: re-exported)
 from arclink.model.resolved import IPNetwork
@@ -209,8 +209,8 @@ def topology_from_resources(resources: Iterable[dict], onprem: dict | None = Non
             entry["connectionState"] = status
         groups = kids(r, T_ZONE_GROUP)
         if groups:
-            entry["privateDnsZoneGroup"] = [
-                _last((c.get("properties") or {}).get("privateDnsZoneId"))
+            entry["privateDnsZoneGroup"] = [  # ids; _drop_dangling writes the names that only one zone has
+                (c.get("properties") or {}).get("privateDnsZoneId") or ""
                 for g in groups for c in (g.get("properties") or {}).get("privateDnsZoneConfigs") or []]
         fixed = {c["fqdn"]: c["ipAddresses"][0] for c in p.get("customDnsConfigs") or []
                  if c.get("fqdn") and c.get("ipAddresses")}
@@ -252,111 +252,11 @@ def topology_from_resources(resources: Iterable[dict], onprem: dict | None = Non
                                          if isinstance(onprem.get("dnsForwarders"), dict)
                                          else list(onprem.get("dnsForwarders") or []))
     doc["dnsForwarders"] += resolver_inbounds(by_type.get(T_RESOLVER, []), lambda r: kids(r, T_INBOUND))
-    _drop_dangling(doc)
+    drop_dangling(doc)
     try:
         return msgspec.convert(doc, schema.Topology)
     except msgspec.ValidationError as exc:
         raise TopologyError(f"the stored state does not form a topology: {exc}", code="InvalidState") from None
-
-
-def _drop_dangling(doc: dict) -> None:
-    """ARM tolerates references to deleted resources; the index does not. Drop them (and later
-    duplicates of a name, which the index compares without resource group) so the model always builds."""
-    def dedupe(key: str) -> None:
-        seen: set[str] = set()
-        out = []
-        for item in doc.get(key) or []:
-            n = (item.get("name") or "").lower()
-            if n not in seen:
-                seen.add(n)
-                out.append(item)
-        doc[key] = out
-
-    for key in ("networkSecurityGroups", "virtualNetworks", "privateLinkScopes", "privateDnsZones", "privateEndpoints",
-                "clusters", "sites", "dnsForwarders"):
-        dedupe(key)
-
-    def ids(key: str) -> set[str]:
-        out = set()
-        for item in doc.get(key) or []:
-            out.add((item.get("name") or "").lower())
-        return out
-
-    def present(ref: str | None, names: set[str], rtype: str) -> bool:
-        if not ref:
-            return False
-        if not ref.startswith("/"):
-            return ref.lower() in names
-        parts = parse_arm_id(ref)
-        return parts is not None and parts["type"].lower() == rtype and parts["name"].lower() in names \
-            and not parts["rest"]
-
-    nsgs, scopes, zones = ids("networkSecurityGroups"), ids("privateLinkScopes"), ids("privateDnsZones")
-    vnet_nets: dict[str, list] = {}
-    subnets: set[str] = set()
-    for v in doc["virtualNetworks"]:
-        try:
-            vnet_nets[v["name"].lower()] = [ipaddress.ip_network(a) for a in v.get("addressSpace") or []]
-        except ValueError:
-            vnet_nets[v["name"].lower()] = []
-        for sn in v.get("subnets") or []:
-            subnets.add(f"{v['name'].lower()}/{(sn.get('name') or '').lower()}")
-            if sn.get("networkSecurityGroup") and not present(sn["networkSecurityGroup"], nsgs, "networksecuritygroups"):
-                sn.pop("networkSecurityGroup")
-    vnets = set(vnet_nets)
-    for v in doc["virtualNetworks"]:
-        v["peerings"] = [x for x in v.get("peerings") or []
-                         if present(x if isinstance(x, str) else (x or {}).get("virtualNetwork"), vnets, "virtualnetworks")]
-    for z in doc["privateDnsZones"]:
-        z["virtualNetworkLinks"] = [l for l in z.get("virtualNetworkLinks") or []
-                                    if present(l.get("virtualNetwork"), vnets, "virtualnetworks")]
-    kept = []
-    for e in doc["privateEndpoints"]:
-        sn = e.get("subnet") or ""
-        parts = parse_arm_id(sn) if sn.startswith("/") else None
-        key = f"{parts['name'].lower()}/{parts['rest'].rsplit('/', 1)[-1].lower()}" if parts and parts["rest"] else sn.lower()
-        target = e.get("privateLinkServiceId") or ""
-        tparts = parse_arm_id(target)
-        arc = tparts is not None and f"{tparts['ns']}/{tparts['type']}".lower() == cat.ARC_RESOURCE_TYPE.lower()
-        if key not in subnets or not target or (arc and not present(target, scopes, "privatelinkscopes")):
-            continue
-        if e.get("privateDnsZoneGroup") is not None:
-            e["privateDnsZoneGroup"] = [z for z in e["privateDnsZoneGroup"] if z.lower() in zones]
-        kept.append(e)
-    doc["privateEndpoints"] = kept
-    doc["dnsForwarders"] = [f for f in doc["dnsForwarders"] if present(f.get("virtualNetwork"), vnets, "virtualnetworks")
-                            and _inside(f.get("ipAddress"), vnet_nets.get(_name_of(f.get("virtualNetwork")), []))]
-    sites = {}
-    for site in doc["sites"]:
-        site["connections"] = [c for c in site.get("connections") or []
-                               if present(c.get("virtualNetwork"), vnets, "virtualnetworks")]
-        try:
-            sites[site["name"].lower()] = [ipaddress.ip_network(a) for a in site.get("addressSpace") or []]
-        except ValueError:
-            sites[site["name"].lower()] = []
-    for c in doc["clusters"]:
-        if c.get("privateLinkScopeResourceId") and not present(c["privateLinkScopeResourceId"], scopes, "privatelinkscopes"):
-            c.pop("privateLinkScopeResourceId")
-        if c.get("site") and c["site"].lower() not in sites:
-            c.pop("site")
-        if c.get("address"):
-            if not _inside(c["address"], sites[c["site"].lower()] if c.get("site") else _ANY):
-                c.pop("address")
-
-
-_ANY = (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
-
-
-def _name_of(ref: str | None) -> str:
-    return (ref or "").rstrip("/").rsplit("/", 1)[-1].lower()
-
-
-def _inside(address: object, nets: Iterable[IPNetwork]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)  # type: ignore[arg-type]  # anything a JSON document holds
-    except (ValueError, TypeError):
-        return False
-    return any(ip.version == n.version and ip in n for n in nets)
 
 
 def index_from_resources(resources: Iterable[dict], onprem: dict | None = None) -> Index:

@@ -20,12 +20,13 @@ from arclink.model import schema
 from arclink.model.errors import TopologyError
 from arclink.model.nsg import port_range_error
 from arclink.model.resolved import (DEFAULT_LOCATION, DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION, ClusterR,
-                                    ForwarderR, Index, IPAddress, IPNetwork, NsgR, PeR, PeRecord, Res, ScopeR,
-                                    SiteR, SubnetR, VNetR, ZoneR, ZRecord, arm_id, parse_arm_id)
+                                    ForwarderR, Index, IPAddress, IPNetwork, Near, NsgR, PeR, PeRecord, R, Res,
+                                    Resources, ScopeR, SiteR, SubnetR, VNetR, ZoneR, ZRecord, arm_id, parse_arm_id,
+                                    shown)
 
 __all__ = ["DEFAULT_LOCATION", "DEFAULT_RESOURCE_GROUP", "DEFAULT_SUBSCRIPTION", "ClusterR", "ForwarderR", "Index",
-           "NsgR", "PeR", "PeRecord", "Res", "ScopeR", "SiteR", "SubnetR", "VNetR", "ZRecord", "ZoneR", "arm_id",
-           "build_index", "endpoint_service_region", "parse_arm_id"]
+           "NsgR", "PeR", "PeRecord", "Res", "Resources", "ScopeR", "SiteR", "SubnetR", "VNetR", "ZRecord", "ZoneR", "arm_id",
+           "build_index", "endpoint_service_region", "parse_arm_id", "shown"]
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -86,11 +87,37 @@ class _Builder:
         except ValueError:
             self.fail(path, f"'{value}' is not a valid IP address.", "InvalidAddress")
 
-    def vnet_ref(self, ref: str, path: str) -> VNetR:
-        vn = self.ix.vnet(ref)
-        if vn is None:
-            self.fail(path, f"virtual network '{ref}' does not exist.", "DanglingReference")
-        return vn
+    def add(self, table: Resources[Any], r: Res, what: str) -> None:
+        """``r`` into its table; a second resource of the same id (name, resource group, subscription) is an error."""
+        if r.id.lower() in table.keys():
+            self.fail(r.path + ".name", f"duplicate {what} name '{r.name}'; names must be unique (ARM compares them "
+                                        "without case).", "DuplicateName")
+        table.add(r)
+        self.ix.by_id[r.id.lower()] = r
+
+    def find(self, table: Resources[R], ref: str, path: str, near: Near | None, missing: str) -> R:
+        """What a reference means: an ARM id; a name in the referring resource's own resource group
+        (``near``); a name unique in the topology. Anything else is a dangling or an ambiguous reference."""
+        hits = table.candidates(ref, near)
+        if len(hits) == 1:
+            return hits[0]
+        if not hits:
+            self.fail(path, missing, "DanglingReference")
+        ids = [h.id for h in hits]
+        self.fail(path, f"'{ref}' is ambiguous: {', '.join(ids[:-1])} or {ids[-1]}; use the ARM id.",
+                  "AmbiguousReference")
+
+    def vnet_ref(self, ref: str, path: str, near: Near | None) -> VNetR:
+        return self.find(self.ix.vnets, ref, path, near, f"virtual network '{ref}' does not exist.")
+
+    def qualify_shared_names(self) -> None:
+        """Resources that share a name are told apart in messages by their resource group (see ``shown``)."""
+        ix = self.ix
+        for table in (ix.nsgs, ix.vnets, ix.scopes, ix.endpoints, ix.zones, ix.clusters):
+            for same in table.shared_names():
+                by_rg = len({r.resource_group.lower() for r in same}) == len(same)
+                for r in same:
+                    r.qualifier = r.resource_group if by_rg else f"{r.subscription}/{r.resource_group}"
 
     def check_arm_id(self, value: str, path: str) -> dict[str, str]:
         parts = parse_arm_id(value)
@@ -142,6 +169,7 @@ class _Builder:
         self.build_endpoints()
         self.build_sites()
         self.build_clusters()
+        self.qualify_shared_names()
         return ix
 
     def build_nsgs(self) -> None:
@@ -149,7 +177,7 @@ class _Builder:
             p = f"$.networkSecurityGroups[{i}]"
             sub, rg, loc = self.placement(n, p)
             r = NsgR(n, p, arm_id(sub, rg, "Microsoft.Network/networkSecurityGroups", n.name), sub, rg, loc)
-            self.unique(self.ix.nsgs, n.name, p, "network security group", r)
+            self.add(self.ix.nsgs, r, "network security group")
             seen: set[tuple[str, int]] = set()
             for j, rule in enumerate(n.security_rules):
                 rp = f"{p}.securityRules[{j}]"
@@ -168,7 +196,6 @@ class _Builder:
                     self.fail(rp + ".priority", f"priority {rule.priority} is used twice for {rule.direction} rules; "
                                                 "each rule in a direction needs its own priority.", "DuplicatePriority")
                 seen.add(key)
-            self.ix.by_id[r.id.lower()] = r
 
     def build_vnets(self) -> None:
         ix = self.ix
@@ -187,22 +214,18 @@ class _Builder:
                                                      f"virtual network '{v.name}'.", "InvalidCidr")
                 sr = SubnetR(s, sp, f"{r.id}/subnets/{s.name}", r, net)
                 if s.network_security_group:
-                    sr.nsg = ix.nsg(s.network_security_group)
-                    if sr.nsg is None:
-                        self.fail(sp + ".networkSecurityGroup", f"network security group '{s.network_security_group}' "
-                                                                "does not exist.", "DanglingReference")
+                    sr.nsg = self.find(ix.nsgs, s.network_security_group, sp + ".networkSecurityGroup", r.near,
+                                       f"network security group '{s.network_security_group}' does not exist.")
                 self.unique(r.subnets, s.name, sp, f"subnet in '{v.name}'", sr)
                 ix.by_id[sr.id.lower()] = sr
             for k, dns in enumerate(v.dns_servers):
                 self.ip(dns, f"{p}.dnsServers[{k}]")
-            self.unique(ix.vnets, v.name, p, "virtual network", r)
-            ix.by_id[r.id.lower()] = r
+            self.add(ix.vnets, r, "virtual network")
         for r in ix.vnets.values():
             for k, entry in enumerate(r.spec.peerings):
                 peer = entry if isinstance(entry, str) else entry.virtual_network
-                other = ix.vnet(peer)
-                if other is None:
-                    self.fail(f"{r.path}.peerings[{k}]", f"peered virtual network '{peer}' does not exist.", "DanglingReference")
+                other = self.find(ix.vnets, peer, f"{r.path}.peerings[{k}]", r.near,
+                                  f"peered virtual network '{peer}' does not exist.")
                 if not isinstance(entry, str):
                     r.peering_sides[other.id.lower()] = entry
                 if other not in r.peers:
@@ -216,8 +239,7 @@ class _Builder:
             sub, rg, loc = self.placement(s, p)
             r = ScopeR(s, p, arm_id(sub, rg, cat.ARC_RESOURCE_TYPE, s.name), sub, rg, loc)
             r.guid = s.private_link_scope_id or str(uuid.uuid5(uuid.NAMESPACE_URL, r.id.lower()))
-            self.unique(self.ix.scopes, s.name, p, "private link scope", r)
-            self.ix.by_id[r.id.lower()] = r
+            self.add(self.ix.scopes, r, "private link scope")
 
     def build_zones(self) -> None:
         for i, z in enumerate(self.t.private_dns_zones):
@@ -226,11 +248,10 @@ class _Builder:
                 self.fail(p + ".name", f"zone name '{z.name}' needs at least two labels.", "InvalidZoneName")
             sub, rg, _ = self.placement(z, p)
             r = ZoneR(z, p, arm_id(sub, rg, "Microsoft.Network/privateDnsZones", z.name), sub, rg, "global")
-            self.unique(self.ix.zones, z.name, p, "private DNS zone", r)
-            self.ix.by_id[r.id.lower()] = r
+            self.add(self.ix.zones, r, "private DNS zone")
             seen_links = set()
             for j, link in enumerate(z.virtual_network_links):
-                vn = self.vnet_ref(link.virtual_network, f"{p}.virtualNetworkLinks[{j}].virtualNetwork")
+                vn = self.vnet_ref(link.virtual_network, f"{p}.virtualNetworkLinks[{j}].virtualNetwork", r.near)
                 if vn.id in seen_links:
                     self.fail(f"{p}.virtualNetworkLinks[{j}].virtualNetwork",
                               f"zone '{z.name}' is linked to '{vn.name}' twice.", "DuplicateName")
@@ -257,7 +278,7 @@ class _Builder:
         for i, f in enumerate(self.t.dns_forwarders):
             p = f"$.dnsForwarders[{i}]"
             sub, rg, loc = self.placement(f, p)
-            vn = self.vnet_ref(f.virtual_network, p + ".virtualNetwork")
+            vn = self.vnet_ref(f.virtual_network, p + ".virtualNetwork", (sub.lower(), rg.lower()))
             ip = self.ip(f.ip_address, p + ".ipAddress")
             if not vn.contains(ip):
                 self.fail(p + ".ipAddress", f"{f.ip_address} is outside virtual network '{vn.name}'.", "InvalidAddress")
@@ -276,6 +297,7 @@ class _Builder:
         for i, e in enumerate(self.t.private_endpoints):
             p = f"$.privateEndpoints[{i}]"
             sub, rg, loc = self.placement(e, p)
+            near = (sub.lower(), rg.lower())
             # subnet
             subnet: object
             if e.subnet.startswith("/"):
@@ -283,7 +305,7 @@ class _Builder:
                 subnet = ix.by_id.get(e.subnet.lower())
             else:
                 vname, _, sname = e.subnet.partition("/")
-                vn = ix.vnet(vname)
+                vn = self.find(ix.vnets, vname, p + ".subnet", near, "") if ix.vnets.candidates(vname, near) else None
                 subnet = vn.subnets.get(sname.lower()) if vn else None
             if not isinstance(subnet, SubnetR):
                 self.fail(p + ".subnet", f"subnet '{e.subnet}' does not exist (write it as 'vnet/subnet' or a subnet id).",
@@ -301,10 +323,8 @@ class _Builder:
                         self.fail(p + ".privateLinkServiceId", f"private link scope '{target}' does not exist in this "
                                                                "topology.", "DanglingReference")
             else:
-                r.scope = ix.scope(target)
-                if r.scope is None:
-                    self.fail(p + ".privateLinkServiceId", f"private link scope '{target}' does not exist.",
-                              "DanglingReference")
+                r.scope = self.find(ix.scopes, target, p + ".privateLinkServiceId", near,
+                                    f"private link scope '{target}' does not exist.")
                 r.target_id, r.target_type = r.scope.id, cat.ARC_RESOURCE_TYPE
             if r.scope is not None:
                 r.scope.endpoints.append(r)
@@ -326,17 +346,15 @@ class _Builder:
                     r.records.append(PeRecord(rec, str(ip)))
             # zone group: the "Integrate with private DNS zone: Yes" A records
             for k, zname in enumerate(e.private_dns_zone_group or []):
-                zone = ix.zone(zname)
-                if zone is None:
-                    self.fail(f"{p}.privateDnsZoneGroup[{k}]", f"private DNS zone '{zname}' does not exist.", "DanglingReference")
+                zone = self.find(ix.zones, zname.rstrip("."), f"{p}.privateDnsZoneGroup[{k}]", near,
+                                 f"private DNS zone '{zname}' does not exist.")
                 r.zones.append(zone)
                 for pr in r.records:
                     if pr.record.zone.private_zone == zone.zone_name:
                         zone.records[(pr.record.label, "A")] = ZRecord(pr.record.label, "A", 10, [pr.address], None,
                                                                       p, f"zoneGroup:{e.name}")
-            self.unique(ix.endpoints, e.name, p, "private endpoint", r)
+            self.add(ix.endpoints, r, "private endpoint")
             r.subnet.vnet.endpoints.append(r)
-            ix.by_id[r.id.lower()] = r
 
     def build_sites(self) -> None:
         ix = self.ix
@@ -345,7 +363,7 @@ class _Builder:
             nets = [self.net(a, f"{p}.addressSpace[{k}]") for k, a in enumerate(s.address_space)]
             conns: list[tuple[str, VNetR]] = []
             for k, c in enumerate(s.connections):
-                conns.append((c.type, self.vnet_ref(c.virtual_network, f"{p}.connections[{k}].virtualNetwork")))
+                conns.append((c.type, self.vnet_ref(c.virtual_network, f"{p}.connections[{k}].virtualNetwork", None)))
             if s.dns:
                 self.ip(s.dns.address, p + ".dns.address")
                 for k, cf in enumerate(s.dns.conditional_forwarders):
@@ -363,7 +381,7 @@ class _Builder:
         ix = self.ix
         per_site: dict[str, int] = {}
         bases: dict[str, tuple] = {}  # site name -> (first address as int, usable count, IPv4?)
-        scopes: dict[str, ScopeR] = {}  # reference as written -> scope, checked once
+        scopes: dict[tuple[str, str, str], ScopeR] = {}  # (reference as written, sub, rg) -> scope, checked once
         clusters, by_id, placement = ix.clusters, ix.by_id, self.placement
         ctype = "Microsoft.Kubernetes/connectedClusters"
         for i, c in enumerate(self.t.clusters):
@@ -396,28 +414,26 @@ class _Builder:
                              else str(ipaddress.IPv6Address(x)))
             ref = c.private_link_scope_resource_id
             if ref:
-                scope = scopes.get(ref)
+                key = (ref, sub, rg)
+                scope = scopes.get(key)
                 if scope is None:
-                    scope = scopes[ref] = self.cluster_scope(ref, p)
+                    scope = scopes[key] = self.cluster_scope(ref, p, (sub.lower(), rg.lower()))
                 r.scope = scope
                 scope.clusters.append(r)
-            k = c.name.lower()
-            if k in clusters:
-                self.unique(clusters, c.name, p, "cluster", r)
-            clusters[k] = r
-            by_id[r.id.lower()] = r
+            k = r.id.lower()
+            if k in by_id:
+                self.add(clusters, r, "cluster")
+            clusters.add(r)
+            by_id[k] = r
 
-    def cluster_scope(self, ref: str, p: str) -> ScopeR:
+    def cluster_scope(self, ref: str, p: str, near: Near) -> ScopeR:
         if ref.startswith("/"):
             parts = self.check_arm_id(ref, p + ".privateLinkScopeResourceId")
             if f"{parts['ns']}/{parts['type']}".lower() != cat.ARC_RESOURCE_TYPE.lower():
                 self.fail(p + ".privateLinkScopeResourceId",
                           f"'{ref}' is not a {cat.ARC_RESOURCE_TYPE} id.", "InvalidResourceId")
-        scope = self.ix.scope(ref)
-        if scope is None:
-            self.fail(p + ".privateLinkScopeResourceId", f"private link scope '{ref}' does not exist.",
-                      "DanglingReference")
-        return scope
+        return self.find(self.ix.scopes, ref, p + ".privateLinkScopeResourceId", near,
+                         f"private link scope '{ref}' does not exist.")
 
 
 def _soa_text(rec: schema.RecordSet) -> str | None:

@@ -18,6 +18,7 @@ from typing import Iterable
 from arclink.model import catalogue as cat
 from arclink.model.index import ClusterR, Index, NsgR, PeR, ScopeR, SiteR, VNetR, ZoneR
 from arclink.model.reach import firewall_allows
+from arclink.model.resolved import shown
 
 # The codes explain refuses with when an onboarding hop fails (design.md's reason codes, then ARM's).
 BLOCKED_BY_FIREWALL = "BlockedByFirewall"
@@ -185,7 +186,7 @@ def onboarding_hops(ix: Index, cluster: ClusterR, path: Iterable[PeR | VNetR | Z
         subjects += [p for p in dict.fromkeys(path)]
         gaps = [(r, unregistered(ix, r)) for r in subjects]
         gaps = [(r, ns) for r, ns in gaps if ns]
-        detail = "; ".join(f"subscription '{r.subscription}' ({_kind(r)} '{r.name}') is not registered to "
+        detail = "; ".join(f"subscription '{r.subscription}' ({_kind(r)} {shown(r)}) is not registered to "
                            f"{' and '.join(ns)}" for r, ns in gaps)
         hops.append(OnboardingHop("provider registration", not gaps,
                                   detail or "the subscriptions are registered to the providers the resources need",
@@ -193,7 +194,7 @@ def onboarding_hops(ix: Index, cluster: ClusterR, path: Iterable[PeR | VNetR | Z
     if cluster.scope is not None:  # APL004: ARM refuses a cluster outside its scope's region
         mismatch = region_mismatch(cluster.location, cluster.scope.location)
         hops.append(OnboardingHop("scope region", not mismatch, mismatch or
-                                  f"cluster and scope '{cluster.scope.name}' are both in {cluster.location}",
+                                  f"cluster and scope {shown(cluster.scope)} are both in {cluster.location}",
                                   LOCATION_MISMATCH))
     if cluster.private_link:
         where = [("cluster", cluster.location)] + ([("scope", cluster.scope.location)] if cluster.scope else [])

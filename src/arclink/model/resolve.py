@@ -25,6 +25,7 @@ from arclink.model import catalogue as cat
 from arclink.model.index import ForwarderR, Index, SiteR, VNetR, ZoneR
 from arclink.model.steps import FORWARDER_STEP, Failure, Step, StepKind
 from arclink.model.transit import site_route
+from arclink.model.resolved import shown
 
 PUBLIC_TTL = 60
 MAX_CHAIN = 8
@@ -74,10 +75,11 @@ class View:
     kind: str  # site, vnet, internet
     name: str = ""
     address: str | None = None
+    ref: str = ""  # a VNet's ARM id: two VNets may share a name in different resource groups
 
     @property
     def key(self) -> str:
-        return f"{self.kind}:{self.name.lower()}"
+        return f"{self.kind}:{(self.ref or self.name).lower()}"
 
     def describe(self) -> str:
         return {"site": f"site '{self.name}'", "vnet": f"virtual network '{self.name}'"}.get(self.kind, "the internet")
@@ -93,7 +95,11 @@ def view_for(index: Index, source: str) -> View:
         return View("site", site.name)
     vnet = index.vnet(source)
     if vnet is not None:
-        return View("vnet", vnet.name)
+        return View("vnet", vnet.name, ref=vnet.id)
+    same = index.vnets.named(source)
+    if len(same) > 1:
+        ids = [v.id for v in same]
+        raise LookupError(f"'{source}' is ambiguous: {', '.join(ids[:-1])} or {ids[-1]}; use the ARM id.")
     try:
         ipaddress.ip_address(source)
     except ValueError:
@@ -102,7 +108,7 @@ def view_for(index: Index, source: str) -> View:
     if isinstance(owner, SiteR):
         return View("site", owner.name, source)
     if isinstance(owner, VNetR):
-        return View("vnet", owner.name, source)
+        return View("vnet", owner.name, source, owner.id)
     return View("internet", "", source)
 
 
@@ -115,7 +121,7 @@ def resolve(index: Index, view: View, name: str, qtype: str = "A") -> Resolution
             raise LookupError(f"'{view.name}' is not a site of this topology.")
         r.site(site, res.name)
     elif view.kind == "vnet":
-        vnet = index.vnet(view.name)
+        vnet = index.vnet(view.ref or view.name)
         if vnet is None:
             raise LookupError(f"'{view.name}' is not a virtual network of this topology.")
         r.vnet(vnet, res.name)
@@ -217,7 +223,7 @@ class _Resolver:
         """168.63.129.16 as seen from ``vnet``: its linked private zones, then public DNS."""
         if self._loop_guard():
             return
-        server = f"Azure DNS ({cat.AZURE_DNS_IP}) for '{vnet.name}'"
+        server = f"Azure DNS ({cat.AZURE_DNS_IP}) for {shown(vnet)}"
         best: tuple[ZoneR, Any] | None = None
         for zone, link in vnet.zone_links:
             zn = zone.zone_name
@@ -229,12 +235,12 @@ class _Resolver:
         zone, link = best
         rel = "@" if name == zone.zone_name else name[: -len(zone.zone_name) - 1]
         self.res.zone_vnet = vnet.name
-        where = f"private zone {zone.zone_name} (linked to '{vnet.name}')"
+        where = f"private zone {zone.zone_name} (linked to {shown(vnet)})"
         qtype = self.res.qtype
         rec = zone.records.get((rel, "CNAME"))
         if rec and rec.cname and qtype != "CNAME":
             target = rec.cname.rstrip(".").lower()
-            self.step(server, f"{where}: {name} CNAME {target}", StepKind.PRIVATE_ZONE, zone.zone_name)
+            self.step(server, f"{where}: {name} CNAME {target}", StepKind.PRIVATE_ZONE, zone.id)
             self.add(name, "CNAME", rec.ttl, target)
             self.azure(vnet, target)  # within the zone, into another private zone, or out to public DNS
             return
@@ -245,9 +251,9 @@ class _Resolver:
             if qtype not in ("A", "ANY"):
                 self.res.authoritative_zone = zone.zone_name
             self.res.source = "private-zone"
-            shown = ", ".join(text for _, _, text in data)
-            self.step(server, f"{where}: {rel} {' '.join(dict.fromkeys(t for t, _, _ in data))} {shown}",
-                      StepKind.PRIVATE_ZONE, zone.zone_name)
+            listed = ", ".join(text for _, _, text in data)
+            self.step(server, f"{where}: {rel} {' '.join(dict.fromkeys(t for t, _, _ in data))} {listed}",
+                      StepKind.PRIVATE_ZONE, zone.id)
             return
         if rel == "@" or any(key[0] == rel for key in zone.records):
             # The name exists (a zone's apex always has its SOA; an empty or other-type record set still
@@ -257,15 +263,15 @@ class _Resolver:
             self.res.authoritative_zone = zone.zone_name
             self.res.source = "private-zone"
             self.step(server, f"{where} has {what} for '{rel}': NOERROR with no data (NODATA)", StepKind.PRIVATE_ZONE,
-                      zone.zone_name, Failure.NODATA)
+                      zone.id, Failure.NODATA)
             return
         if link.resolution_policy == "NxDomainRedirect":
             self.step(server, f"private zone {zone.zone_name} has no record '{rel}'; NxDomainRedirect falls back to "
-                              "public DNS", StepKind.PRIVATE_ZONE, zone.zone_name)
+                              "public DNS", StepKind.PRIVATE_ZONE, zone.id)
             self.public(name, follow=None, server=server + " -> public DNS")
             return
         self.res.authoritative_zone = zone.zone_name
-        self.fail(server, f"{where} has no record '{rel}': NXDOMAIN", StepKind.PRIVATE_ZONE, zone.zone_name,
+        self.fail(server, f"{where} has no record '{rel}': NXDOMAIN", StepKind.PRIVATE_ZONE, zone.id,
                   rcode="NXDOMAIN")
 
     # servers by address -----------------------------------------------------------------------------
@@ -276,14 +282,14 @@ class _Resolver:
         if fwd is not None:
             fkind = FORWARDER_STEP[fwd.spec.kind]
             if from_site is not None and not site_reaches(from_site, fwd.vnet):
-                self.fail(who, f"forwards to {ip} ({_kind(fwd)} '{fwd.name}'), but the site has no VPN or ExpressRoute "
-                               f"path to '{fwd.vnet.name}': the query times out", fkind, ip, Failure.TIMEOUT)
+                self.fail(who, f"forwards to {ip} ({_kind(fwd)} {shown(fwd)}), but the site has no VPN or ExpressRoute "
+                               f"path to {shown(fwd.vnet)}: the query times out", fkind, ip, Failure.TIMEOUT)
                 return
             if from_vnet is not None and from_vnet is not fwd.vnet and fwd.vnet not in from_vnet.peers:
-                self.fail(who, f"forwards to {ip}, which '{from_vnet.name}' cannot reach", fkind, ip, Failure.UNREACHABLE)
+                self.fail(who, f"forwards to {ip}, which {shown(from_vnet)} cannot reach", fkind, ip, Failure.UNREACHABLE)
                 return
             self.res.forwarder = self.res.forwarder or fwd.name
-            self.step(f"{_kind(fwd)} '{fwd.name}' ({ip})", f"resolves through Azure DNS of '{fwd.vnet.name}'", fkind, ip)
+            self.step(f"{_kind(fwd)} {shown(fwd)} ({ip})", f"resolves through Azure DNS of {shown(fwd.vnet)}", fkind, ip)
             self.azure(fwd.vnet, name)
             return
         if ip == cat.AZURE_DNS_IP:
@@ -392,7 +398,7 @@ class _Resolver:
         if vnet.spec.dns_servers:
             ip = vnet.spec.dns_servers[0]
             self.res.first_server = ip
-            self.step(f"virtual network '{vnet.name}'", f"uses custom DNS server {ip}", StepKind.VNET_CUSTOM_DNS, ip)
+            self.step(f"virtual network {shown(vnet)}", f"uses custom DNS server {ip}", StepKind.VNET_CUSTOM_DNS, ip)
             self.server_at(ip, name, None, vnet, f"DNS server {ip}")
             return
         self.res.first_server = cat.AZURE_DNS_IP

@@ -13,7 +13,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable, Hashable, Protocol, TypeVar
+from typing import Any, Callable, Hashable, TypeVar
 
 from arclink.model import catalogue as cat
 from arclink.model import schema
@@ -53,9 +53,25 @@ class Res:
     resource_group: str
     location: str
 
+    # Set by the builder where another resource of the same type has the same name: the resource
+    # group (or subscription/resource group) that tells them apart in messages. See ``shown``.
+    qualifier = ""
+
     @property
     def name(self) -> str:
         return str(self.spec.name)
+
+    @property
+    def near(self) -> tuple[str, str]:
+        """(subscription, resource group), lower-case: where names this resource refers by are looked up first."""
+        return self.subscription.lower(), self.resource_group.lower()
+
+
+def shown(r: object) -> str:
+    """A resource's name for a message: 'vnet-hub', or 'vnet-hub' (rg-a) where another resource of
+    its type has the same name in another resource group."""
+    q = getattr(r, "qualifier", "")
+    return f"'{getattr(r, 'name')}'" + (f" ({q})" if q else "")
 
 
 @dataclass(eq=False)
@@ -201,22 +217,84 @@ class ClusterR(Res):
 # --- the index --------------------------------------------------------------------------------
 
 
+R = TypeVar("R", bound="Res")
+Near = tuple[str, str]  # (subscription, resource group), lower-case: where a reference is written
+
+
+class Resources(dict[str, R]):
+    """One type's resources keyed by lower-case ARM id, with their names beside.
+
+    Two resources of a type may share a name in different resource groups, as in Azure.
+    ``table[key]`` and ``table.get(key)`` take an ARM id, or a name that only one resource has.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._names: dict[str, list[R]] = {}
+
+    def add(self, r: R) -> None:
+        self[r.id.lower()] = r
+        self._names.setdefault(r.name.lower(), []).append(r)
+
+    def named(self, name: str) -> list[R]:
+        """Every resource with this name (compared without case), in topology order."""
+        return self._names.get(name.lower(), [])
+
+    def shared_names(self) -> list[list[R]]:
+        """The groups of resources that share a name."""
+        return [rs for rs in self._names.values() if len(rs) > 1]
+
+    def candidates(self, ref: str, near: Near | None = None) -> list[R]:
+        """What a reference may mean: the resource with this ARM id; else the resources of this name in the
+        referring resource's own resource group (``near``), if any; else every resource of this name."""
+        if ref.startswith("/"):
+            hit = dict.get(self, ref.rstrip("/").lower())
+            return [hit] if hit is not None else []
+        hits = self.named(ref)
+        if len(hits) > 1 and near is not None:
+            mine = [r for r in hits if (r.subscription.lower(), r.resource_group.lower()) == near]
+            if mine:
+                return mine
+        return hits
+
+    def find(self, ref: str | None, near: Near | None = None) -> R | None:
+        """The one resource a reference means, or None (none, or an ambiguous name)."""
+        if not ref:
+            return None
+        hits = self.candidates(ref, near)
+        return hits[0] if len(hits) == 1 else None
+
+    def __getitem__(self, key: str) -> R:
+        hit = self.find(key)
+        if hit is None:
+            raise KeyError(key)
+        return hit
+
+    def get(self, key: str, default: Any = None) -> Any:
+        hit = self.find(key)
+        return default if hit is None else hit
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.find(key) is not None
+
+
 class Index:
-    """Resolved topology. Lookups are by lower-case name or ARM id."""
+    """Resolved topology. Resources are keyed by lower-case ARM id (sites and forwarders by name);
+    lookups take an ARM id or a name (see ``Resources``)."""
 
     def __init__(self, topo: schema.Topology):
         self.topology = topo
         self.subscriptions: dict[str, schema.Subscription] = {}
         self.resource_groups: dict[tuple[str, str], schema.ResourceGroup] = {}
-        self.vnets: dict[str, VNetR] = {}
-        self.nsgs: dict[str, NsgR] = {}
-        self.scopes: dict[str, ScopeR] = {}
-        self.endpoints: dict[str, PeR] = {}
-        self.zones: dict[str, ZoneR] = {}
+        self.vnets: Resources[VNetR] = Resources()
+        self.nsgs: Resources[NsgR] = Resources()
+        self.scopes: Resources[ScopeR] = Resources()
+        self.endpoints: Resources[PeR] = Resources()
+        self.zones: Resources[ZoneR] = Resources()
         self.forwarders: dict[str, ForwarderR] = {}
         self.forwarders_by_ip: dict[str, ForwarderR] = {}
         self.sites: dict[str, SiteR] = {}
-        self.clusters: dict[str, ClusterR] = {}
+        self.clusters: Resources[ClusterR] = Resources()
         self.by_id: dict[str, object] = {}
         self.default_subscription = DEFAULT_SUBSCRIPTION
         self.default_resource_group = DEFAULT_RESOURCE_GROUP
@@ -224,23 +302,28 @@ class Index:
         self._memo: dict[Hashable, Any] = {}
 
     # lookups ----------------------------------------------------------------------------
-    def scope(self, ref: str | None) -> ScopeR | None:
-        return _lookup(self.scopes, ref)
+    # ``near`` is the (subscription, resource group) of the resource that holds the reference.
+    def scope(self, ref: str | None, near: Near | None = None) -> ScopeR | None:
+        return self.scopes.find(ref, near)
 
-    def vnet(self, ref: str | None) -> VNetR | None:
-        return _lookup(self.vnets, ref)
+    def vnet(self, ref: str | None, near: Near | None = None) -> VNetR | None:
+        return self.vnets.find(ref, near)
 
-    def nsg(self, ref: str | None) -> NsgR | None:
-        return _lookup(self.nsgs, ref)
+    def nsg(self, ref: str | None, near: Near | None = None) -> NsgR | None:
+        return self.nsgs.find(ref, near)
 
     def site(self, ref: str | None) -> SiteR | None:
         return self.sites.get((ref or "").lower())
 
-    def cluster(self, ref: str | None) -> ClusterR | None:
-        return _lookup(self.clusters, ref)
+    def cluster(self, ref: str | None, near: Near | None = None) -> ClusterR | None:
+        return self.clusters.find(ref, near)
 
     def zone(self, name: str) -> ZoneR | None:
-        return self.zones.get(name.rstrip(".").lower())
+        """A private DNS zone by its DNS name (the first one, where several resource groups have one) or ARM id."""
+        if name.startswith("/"):
+            return self.zones.find(name)
+        same = self.zones.named(name.rstrip("."))
+        return same[0] if same else None
 
     def locate(self, address: str) -> SiteR | VNetR | None:
         """The site or VNet an address belongs to (most specific prefix), or None (internet)."""
@@ -293,23 +376,3 @@ class Index:
 
 
 _MISSING = object()
-
-
-class _HasId(Protocol):
-    @property
-    def id(self) -> str: ...
-
-
-R = TypeVar("R", bound=_HasId)
-
-
-def _lookup(table: dict[str, R], ref: str | None) -> R | None:
-    if not ref:
-        return None
-    key = ref.lower()
-    hit = table.get(key)
-    if hit is None and key.startswith("/subscriptions/"):
-        hit = table.get(key.rsplit("/", 1)[-1])
-        if hit is not None and hit.id.lower() != key:
-            return None
-    return hit

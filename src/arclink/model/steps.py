@@ -26,7 +26,7 @@ class StepKind(Enum):
     FIREWALL_DNS_PROXY = "Azure Firewall DNS proxy"
     UNMODELLED_SERVER = "address with no modelled DNS server"
     AZURE_DNS = "Azure DNS"  # 168.63.129.16
-    PRIVATE_ZONE = "private DNS zone"  # target: the zone
+    PRIVATE_ZONE = "private DNS zone"  # target: the zone's ARM id
     PUBLIC_RESOLVER = "public resolver"  # a query handed to a public or internet resolver; target: its address
     PUBLIC_DNS = "public DNS"
     CHAIN_LIMIT = "chain limit"  # the resolver gave up on a long or looping chain

@@ -35,7 +35,7 @@ def agent_names(location: str) -> tuple[str, ...]:
 def resolution(ix: Index, view: View, name: str) -> Resolution:
     """resolve(), memoised on the index per place and name (a view's client address does not change
     the answer, so every cluster of a site shares one resolution)."""
-    return ix.memo(("resolution", view.kind, view.name.lower(), name), lambda: resolve(ix, view, name))
+    return ix.memo(("resolution", view.key, name), lambda: resolve(ix, view, name))
 
 
 def site_resolution(ix: Index, site: SiteR | None, name: str) -> Resolution:

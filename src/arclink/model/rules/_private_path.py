@@ -16,6 +16,7 @@ from arclink.model.reach import endpoint_at
 from arclink.model.resolve import Resolution, site_reaches
 from arclink.model.steps import Failure
 from arclink.model.trace import agent_names, site_resolution
+from arclink.model.resolved import shown
 
 
 def pl_groups(ix: Index) -> dict[tuple[SiteR | None, ScopeR], list[ClusterR]]:
@@ -87,7 +88,7 @@ def outcome(ix: Index, res: Resolution) -> str:
     hit = endpoint_at(ix, addrs[0])
     if hit is not None:
         pe = hit[0]
-        owner = f"private endpoint '{pe.name}'" + (f" of scope '{pe.scope.name}'" if pe.scope else "")
+        owner = f"private endpoint {shown(pe)}" + (f" of scope {shown(pe.scope)}" if pe.scope else "")
         return f"{addrs[0]} ({owner})"
     return f"{addrs[0]} (no private endpoint)"
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Iterable, Protocol
 
+from arclink.model.resolved import shown
+
 
 class _Named(Protocol):
     @property
@@ -11,8 +13,9 @@ class _Named(Protocol):
 
 
 def quoted(items: Iterable[_Named | str], limit: int = 3) -> str:
-    """'a', 'b', 'c' and 4 more: names for a one-sentence message."""
-    names = [f"'{x if isinstance(x, str) else x.name}'" for x in items]
+    """'a', 'b', 'c' and 4 more: names for a one-sentence message (with the resource group where
+    resources share a name: 'vnet-hub' (rg-a), 'vnet-hub' (rg-b))."""
+    names = [f"'{x}'" if isinstance(x, str) else shown(x) for x in items]
     if len(names) <= limit:
         return ", ".join(names)
     return ", ".join(names[:limit]) + f" and {len(names) - limit} more"

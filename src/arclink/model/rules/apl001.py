@@ -6,6 +6,7 @@ from typing import Iterable, Iterator
 
 from arclink.model.index import Index, PeR, ScopeR, VNetR
 from arclink.model.rules import Finding, Rule, finding
+from arclink.model.resolved import shown
 
 RULE = Rule(
     id="APL001",
@@ -39,5 +40,5 @@ def check(ix: Index) -> Iterator[Finding]:
         scopes = scopes_of_vnet(vnet)
         if len(scopes) > 1:
             names = ", ".join(f"'{s.name}'" for s in scopes)
-            yield finding(RULE, vnet, f"virtual network '{vnet.name}' has private endpoints to {len(scopes)} Azure Arc "
+            yield finding(RULE, vnet, f"virtual network {shown(vnet)} has private endpoints to {len(scopes)} Azure Arc "
                                       f"Private Link Scopes ({names}).", related=scopes)

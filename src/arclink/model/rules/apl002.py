@@ -19,6 +19,7 @@ from arclink.model.index import ClusterR, Index
 from arclink.model.rules import Finding, Rule, finding
 from arclink.model.rules._landing import Landing, clusters_by_site_and_region, landing
 from arclink.model.rules._text import quoted
+from arclink.model.resolved import shown
 
 RULE = Rule(
     id="APL002",
@@ -44,8 +45,8 @@ def problem(cluster: ClusterR, land: Landing) -> str | None:
         parts = "; ".join(f"{_zones(land.names_of_scope(s))} -> scope '{s.name}'" for s in scopes)
         return f"resolves its Arc names to private endpoints of {len(scopes)} Azure Arc Private Link Scopes ({parts})"
     if len(scopes) == 1 and cluster.scope is not None and scopes[0] is not cluster.scope:
-        return (f"is associated with scope '{cluster.scope.name}' but resolves its Arc names to private endpoint "
-                f"{quoted(land.endpoints)} of scope '{scopes[0].name}'")
+        return (f"is associated with scope {shown(cluster.scope)} but resolves its Arc names to private endpoint "
+                f"{quoted(land.endpoints)} of scope {shown(scopes[0])}")
     return None
 
 
@@ -66,5 +67,5 @@ def check(ix: Index) -> Iterator[Finding]:
                           related=[c for c, _ in hits])
             continue
         for c, why in hits:
-            yield finding(RULE, c, f"cluster '{c.name}' at site '{site.name}' {why}.",
+            yield finding(RULE, c, f"cluster {shown(c)} at site '{site.name}' {why}.",
                           related=[site])

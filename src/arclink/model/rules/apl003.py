@@ -17,6 +17,7 @@ from arclink.model.index import Index, PeR
 from arclink.model.rules import Finding, Rule, finding
 from arclink.model.rules._landing import clusters_by_site_and_region, landing
 from arclink.model.rules._text import quoted
+from arclink.model.resolved import shown
 
 RULE = Rule(
     id="APL003",
@@ -68,9 +69,9 @@ def check(ix: Index) -> Iterator[Finding]:
             if sig == majority and not split:
                 continue
             if sig == majority:
-                msg = (f"site '{site.name}' splits the Arc names of scope '{scope.name}' over {_describe(sig)}; "
+                msg = (f"site '{site.name}' splits the Arc names of scope {shown(scope)} over {_describe(sig)}; "
                        f"every name should use one private endpoint through one DNS forwarder.")
             else:
-                msg = (f"site '{site.name}' resolves the Arc names of scope '{scope.name}' to {_describe(sig)}, "
+                msg = (f"site '{site.name}' resolves the Arc names of scope {shown(scope)} to {_describe(sig)}, "
                        f"while {weight[majority]} other cluster(s) of the scope use {_describe(majority)}.")
             yield finding(RULE, site, msg, related=[scope])

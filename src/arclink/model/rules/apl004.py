@@ -15,6 +15,7 @@ from arclink.model.catalogue import normalize_location
 from arclink.model.index import Index
 from arclink.model.onboarding import CLI_MESSAGE, region_mismatch
 from arclink.model.rules import Finding, Rule, finding
+from arclink.model.resolved import shown
 
 RULE = Rule(
     id="APL004",
@@ -34,8 +35,8 @@ def check(ix: Index) -> Iterator[Finding]:
         scope = c.scope
         if scope is None or region_mismatch(c.location, scope.location) is None:
             continue
-        yield finding(RULE, c, f"cluster '{c.name}' is in '{c.location}' but its Azure Arc Private Link Scope "
-                               f"'{scope.name}' is in '{scope.location}'.", related=[scope])
+        yield finding(RULE, c, f"cluster {shown(c)} is in '{c.location}' but its Azure Arc Private Link Scope "
+                               f"{shown(scope)} is in '{scope.location}'.", related=[scope])
 
 
 __all__ = ["CLI_MESSAGE", "RULE", "check", "region_mismatch"]

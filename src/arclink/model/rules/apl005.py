@@ -16,6 +16,7 @@ from typing import Iterator
 from arclink.model.catalogue import normalize_location
 from arclink.model.index import Index
 from arclink.model.rules import Finding, Rule, finding
+from arclink.model.resolved import shown
 
 RULE = Rule(
     id="APL005",
@@ -48,5 +49,5 @@ def check(ix: Index) -> Iterator[Finding]:
         vnet = pe.vnet
         if vnet is None or pe_region_mismatch(pe.location, vnet.location) is None:
             continue
-        yield finding(RULE, pe, f"private endpoint '{pe.name}' is in '{pe.location}' but its virtual network "
-                                f"'{vnet.name}' is in '{vnet.location}'.", related=[vnet])
+        yield finding(RULE, pe, f"private endpoint {shown(pe)} is in '{pe.location}' but its virtual network "
+                                f"{shown(vnet)} is in '{vnet.location}'.", related=[vnet])

@@ -12,6 +12,7 @@ from typing import Iterator
 
 from arclink.model.index import Index
 from arclink.model.rules import Finding, Rule, finding
+from arclink.model.resolved import shown
 
 RULE = Rule(
     id="APL006",
@@ -32,6 +33,6 @@ def check(ix: Index) -> Iterator[Finding]:
             vnet = pe.vnet
             if vnet is None or vnet.location == scope.location:
                 continue
-            yield finding(RULE, pe, f"private endpoint '{pe.name}' joins scope '{scope.name}' ('{scope.location}') to "
-                                    f"virtual network '{vnet.name}' in another region ('{vnet.location}').",
+            yield finding(RULE, pe, f"private endpoint {shown(pe)} joins scope {shown(scope)} ('{scope.location}') to "
+                                    f"virtual network {shown(vnet)} in another region ('{vnet.location}').",
                           related=[scope, vnet])

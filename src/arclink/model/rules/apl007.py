@@ -12,6 +12,7 @@ from typing import Iterator
 
 from arclink.model.index import Index
 from arclink.model.rules import Finding, Rule, finding
+from arclink.model.resolved import shown
 
 RULE = Rule(
     id="APL007",
@@ -34,10 +35,10 @@ def check(ix: Index) -> Iterator[Finding]:
                 continue
             seen.append(vnet)
             if vnet.subscription.lower() != scope.subscription.lower():
-                yield finding(RULE, vnet, f"virtual network '{vnet.name}' (private endpoint '{pe.name}') is in "
+                yield finding(RULE, vnet, f"virtual network {shown(vnet)} (private endpoint {shown(pe)}) is in "
                                           f"subscription '{vnet.subscription}', not in subscription "
-                                          f"'{scope.subscription}' of scope '{scope.name}'.", related=[scope, pe])
+                                          f"'{scope.subscription}' of scope {shown(scope)}.", related=[scope, pe])
         for c in scope.clusters:
             if c.subscription.lower() != scope.subscription.lower():
-                yield finding(RULE, c, f"cluster '{c.name}' is in subscription '{c.subscription}', not in subscription "
-                                       f"'{scope.subscription}' of its scope '{scope.name}'.", related=[scope])
+                yield finding(RULE, c, f"cluster {shown(c)} is in subscription '{c.subscription}', not in subscription "
+                                       f"'{scope.subscription}' of its scope {shown(scope)}.", related=[scope])

@@ -18,6 +18,7 @@ from arclink.model import schema
 from arclink.model.index import Index, NsgR, VNetR
 from arclink.model.nsg import allows_tag, blocks_internet
 from arclink.model.rules import Finding, Rule, finding
+from arclink.model.resolved import shown
 
 RULE = Rule(
     id="APL009",
@@ -73,7 +74,7 @@ def problems(rules: list[schema.SecurityRule]) -> tuple[schema.SecurityRule | No
                 continue
             best = min(allows, key=lambda r: r.priority)
             if limit is not None and best.priority > limit.priority:
-                late.append((limit, f"'{best.name}' ({best.priority})"))
+                late.append((limit, f"{shown(best)} ({best.priority})"))
     grouped: dict[tuple[str, int], list[str]] = {}  # (name, priority) of the blocking rule -> allow rules after it
     for limit, text in late:
         grouped.setdefault((limit.name, limit.priority), []).append(text)
@@ -92,5 +93,5 @@ def check(ix: Index) -> Iterator[Finding]:
             parts.append("it lacks " + ", ".join(missing))
         if late:
             parts.append("; ".join(late))
-        yield finding(RULE, nsg, f"network security group '{nsg.name}' blocks internet access with rule '{block.name}' "
+        yield finding(RULE, nsg, f"network security group {shown(nsg)} blocks internet access with rule '{block.name}' "
                                  f"(priority {block.priority}), but {'; and '.join(parts)}.", related=vnets)

@@ -22,6 +22,7 @@ from arclink.model.index import Index, SiteR
 from arclink.model.rules import Finding, Rule, finding
 from arclink.model.rules._landing import clusters_by_site_and_region, landing
 from arclink.model.rules._text import quoted
+from arclink.model.resolved import shown
 
 RULE = Rule(
     id="APL010",
@@ -66,5 +67,5 @@ def check(ix: Index) -> Iterator[Finding]:
         if other:
             how.append(f"does not resolve {quoted(other, 2)} to public addresses")
         for c in clusters:
-            yield finding(RULE, c, f"cluster '{c.name}' does not use private link, but its site '{site.name}' "
+            yield finding(RULE, c, f"cluster {shown(c)} does not use private link, but its site '{site.name}' "
                                    f"{' and '.join(how)}.", related=[site])

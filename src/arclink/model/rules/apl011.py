@@ -14,6 +14,7 @@ from arclink.model import catalogue as cat
 from arclink.model.index import Index, SiteR
 from arclink.model.resolve import site_reaches
 from arclink.model.rules import Finding, Rule, finding
+from arclink.model.resolved import shown
 
 RULE = Rule(
     id="APL011",
@@ -59,5 +60,5 @@ def check(ix: Index) -> Iterator[Finding]:
             if rtype.lower() in have:
                 continue
             where = f"site '{c.site.name}'" if c.site else "its network"
-            yield finding(RULE, c, f"cluster '{c.name}' runs {', '.join(exts)}, but {where} reaches no approved private "
+            yield finding(RULE, c, f"cluster {shown(c)} runs {', '.join(exts)}, but {where} reaches no approved private "
                                    f"endpoint of an {label} ({rtype}).", related=[c.site])

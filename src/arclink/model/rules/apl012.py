@@ -16,6 +16,7 @@ from typing import Iterable, Iterator
 from arclink.model import catalogue as cat
 from arclink.model.index import Index
 from arclink.model.rules import Finding, Rule, finding
+from arclink.model.resolved import shown
 
 CLI_FEATURES_MESSAGE = ("The features 'cluster-connect' and 'custom-locations' cannot be enabled for a private link "
                         "enabled connected cluster.")
@@ -67,4 +68,4 @@ def check(ix: Index) -> Iterator[Finding]:
         if not feats and not exts:
             continue
         what = ", ".join(feats + exts)
-        yield finding(RULE, c, f"private-link cluster '{c.name}' uses {what}, which private link does not support.")
+        yield finding(RULE, c, f"private-link cluster {shown(c)} uses {what}, which private link does not support.")

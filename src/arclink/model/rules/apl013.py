@@ -11,6 +11,7 @@ from typing import Iterable, Iterator
 from arclink.model import catalogue as cat
 from arclink.model.index import Index
 from arclink.model.rules import Finding, Rule, finding
+from arclink.model.resolved import shown
 
 RULE = Rule(
     id="APL013",
@@ -35,5 +36,5 @@ def check(ix: Index) -> Iterator[Finding]:
             continue
         other = unvalidated(c.spec.extensions)
         if other:
-            yield finding(RULE, c, f"private-link cluster '{c.name}' runs {', '.join(other)}, which is not validated "
+            yield finding(RULE, c, f"private-link cluster {shown(c)} runs {', '.join(other)}, which is not validated "
                                    f"end to end over private link (only GitOps (Flux v2) and Azure Monitor are).")

@@ -23,6 +23,7 @@ from arclink.model.index import ClusterR, Index, NsgR, PeR, VNetR, ZoneR
 from arclink.model.onboarding import missing_providers as _missing
 from arclink.model.onboarding import registered_providers, unregistered
 from arclink.model.rules import Finding, Rule, finding
+from arclink.model.resolved import shown
 
 RULE = Rule(
     id="APL014",
@@ -66,7 +67,7 @@ def check(ix: Index) -> Iterator[Finding]:
         if typo:
             hint = (f"; '{typo[0]}' (the page's spelling) is not a namespace, the real one is "
                     f"'{SEED_SPELLINGS[typo[0].lower()]}'")
-        yield finding(RULE, scope, f"subscription {_label(ix, scope.subscription)} of private link scope '{scope.name}' "
+        yield finding(RULE, scope, f"subscription {_label(ix, scope.subscription)} of private link scope {shown(scope)} "
                                    f"is not registered to {' and '.join(missing)}{hint}.")
     yield from _other_resources(ix)
 
@@ -92,8 +93,8 @@ def _other_resources(ix: Index) -> Iterator[Finding]:
 
 
 def _names(resources: list) -> str:
-    shown = ", ".join(f"'{r.name}'" for r in resources[:3])
-    return shown + (f" and {len(resources) - 3} more" if len(resources) > 3 else "")
+    listed = ", ".join(shown(r) for r in resources[:3])
+    return listed + (f" and {len(resources) - 3} more" if len(resources) > 3 else "")
 
 
 def _subscription_finding(subscription: str, path: str, message: str, related: list[str]) -> Finding:

@@ -13,6 +13,7 @@ from arclink.model.rules import Finding, Rule, finding
 from arclink.model.rules._private_path import (arc_endpoints, chain, endpoint_for_site, name_ok, names_for, outcome,
                                                pl_groups)
 from arclink.model.rules._text import plural, quoted
+from arclink.model.resolved import shown
 
 RULE = Rule(
     id="APL016",
@@ -38,7 +39,7 @@ def check(ix: Index) -> Iterator[Finding]:
             continue  # no site, no DNS server to check (APL015 reports such clusters)
         eps = arc_endpoints(scope)
         if not eps:
-            yield finding(RULE, site, f"scope '{scope.name}' of clusters {quoted(clusters)} at site '{site.name}' has no "
+            yield finding(RULE, site, f"scope {shown(scope)} of clusters {quoted(clusters)} at site '{site.name}' has no "
                                       "private endpoint, so no Arc name can resolve to a private address.",
                           related=[scope, *clusters])
             continue
@@ -56,6 +57,6 @@ def check(ix: Index) -> Iterator[Finding]:
         first = bad[0][1]
         verb = "does" if len(bad) == 1 else "do"
         yield finding(RULE, site, f"from site '{site.name}' (clusters {quoted(clusters)}), {plural(len(bad), 'Arc name')} {verb} not "
-                                  f"resolve to private endpoint '{pe.name}' of scope '{scope.name}': {listed}{more}; "
+                                  f"resolve to private endpoint {shown(pe)} of scope {shown(scope)}: {listed}{more}; "
                                   f"the chain for {bad[0][0]}: {chain(first)}.",
                       related=[scope, pe, *clusters])

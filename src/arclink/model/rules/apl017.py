@@ -13,6 +13,7 @@ from typing import Iterator
 from arclink.model import catalogue as cat
 from arclink.model.index import Index
 from arclink.model.rules import Finding, Rule, finding
+from arclink.model.resolved import shown
 
 RULE = Rule(
     id="APL017",
@@ -65,6 +66,6 @@ def check(ix: Index) -> Iterator[Finding]:
             full = zname if zrec.name == "@" else f"{zrec.name}.{zname}"
             if _arc_name(full) and _empty(zrec.type, zrec.addresses, zrec.cname):
                 at = _Record(f"{zone.id}/{zrec.type}/{zrec.name}", f"{zone.path}.records[{k}]", zrec.name)
-                yield finding(RULE, at, f"private DNS zone '{zone.spec.name}' has an empty {zrec.type} record "
+                yield finding(RULE, at, f"private DNS zone {shown(zone)} has an empty {zrec.type} record "
                                         f"'{zrec.name}' ({full}): virtual networks linked to the zone get no address for it.",
                               related=[zone])

@@ -12,6 +12,7 @@ from typing import Iterable, Iterator
 from arclink.model import catalogue as cat
 from arclink.model.index import Index
 from arclink.model.rules import Finding, Rule, finding
+from arclink.model.resolved import shown
 
 RULE = Rule(
     id="APL018",
@@ -50,4 +51,4 @@ def check(ix: Index) -> Iterator[Finding]:
     for pe in ix.endpoints.values():
         problem = group_id_problem(pe.target_type, pe.spec.group_ids)
         if problem:
-            yield finding(RULE, pe, f"private endpoint '{pe.name}': {problem}", related=[pe.scope])
+            yield finding(RULE, pe, f"private endpoint {shown(pe)}: {problem}", related=[pe.scope])

@@ -6,6 +6,7 @@ from typing import Iterator
 
 from arclink.model.index import Index
 from arclink.model.rules import Finding, Rule, finding
+from arclink.model.resolved import shown
 
 RULE = Rule(
     id="APL019",
@@ -31,7 +32,7 @@ def check(ix: Index) -> Iterator[Finding]:
         if pe.state == "Approved":
             continue
         if pe.scope is not None:
-            target = f"Azure Arc Private Link Scope '{pe.scope.name}'"
+            target = f"Azure Arc Private Link Scope {shown(pe.scope)}"
             how = (f"approve it on the scope (Private Endpoint connections > Approve, or PUT "
                    f"{pe.scope.id}/privateEndpointConnections/<name> with status Approved)")
         else:
@@ -40,5 +41,5 @@ def check(ix: Index) -> Iterator[Finding]:
         why = _WHY.get(pe.state, "it is not usable")
         if pe.state == "Disconnected":
             how = "recreate the endpoint, then approve the new connection if it is manual"
-        yield finding(RULE, pe, f"the connection of private endpoint '{pe.name}' to {target} is {pe.state}: {why}; {how}.",
+        yield finding(RULE, pe, f"the connection of private endpoint {shown(pe)} to {target} is {pe.state}: {why}; {how}.",
                       related=[pe.scope])

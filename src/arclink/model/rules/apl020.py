@@ -17,6 +17,7 @@ from arclink.model.rules import Finding, Rule, finding
 from arclink.model.rules._private_path import arc_endpoints, names_for, pl_groups, resolves_public
 from arclink.model.rules._text import quoted
 from arclink.model.trace import site_resolution
+from arclink.model.resolved import shown
 
 RULE = Rule(
     id="APL020",
@@ -41,7 +42,7 @@ def no_private_path(ix: Index, site: SiteR | None, scope: ScopeR, clusters: list
     if site is None:
         return "they name no site"
     if not eps:
-        return f"scope '{scope.name}' has no private endpoint"
+        return f"scope {shown(scope)} has no private endpoint"
     if not any(site_reaches(site, pe.vnet) for pe in eps):
         return f"site '{site.name}' has no VPN or ExpressRoute path to {quoted([pe.vnet for pe in eps])}"
     for fqdn in names_for(clusters):
@@ -68,12 +69,12 @@ def check(ix: Index) -> Iterator[Finding]:
                 continue
             if disabled and site is None:
                 for c in clusters:
-                    yield finding(RULE, c, f"private-link cluster '{c.name}' names no site, so it has no private path to "
-                                           f"scope '{scope.name}', and the scope's publicNetworkAccess is Disabled: its "
+                    yield finding(RULE, c, f"private-link cluster {shown(c)} names no site, so it has no private path to "
+                                           f"scope {shown(scope)}, and the scope's publicNetworkAccess is Disabled: its "
                                            "connections are refused.", related=[scope])
             elif disabled:
                 yield finding(RULE, site, f"private-link clusters {quoted(clusters)} at site '{site.name}' have no private "
-                                          f"path to scope '{scope.name}' ({why}), and the scope's publicNetworkAccess is "
+                                          f"path to scope {shown(scope)} ({why}), and the scope's publicNetworkAccess is "
                                           "Disabled, so their connections are refused.",
                               related=[scope, *clusters])
             else:
@@ -81,6 +82,6 @@ def check(ix: Index) -> Iterator[Finding]:
         if not disabled:
             extra = (f"; clusters at {quoted(public_sites)} have no private path, so they can only use the public endpoints"
                      if public_sites else "")
-            yield finding(RULE, scope, f"private link scope '{scope.name}' has publicNetworkAccess Enabled: its clusters "
+            yield finding(RULE, scope, f"private link scope {shown(scope)} has publicNetworkAccess Enabled: its clusters "
                                        f"can also reach Azure Arc over public networks, so data may leave over public "
                                        f"networks{extra}.", severity="warning")

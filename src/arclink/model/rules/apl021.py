@@ -13,6 +13,7 @@ from typing import Iterator
 from arclink.model.index import Index
 from arclink.model.onboarding import region_unavailable
 from arclink.model.rules import Finding, Rule, finding
+from arclink.model.resolved import shown
 
 RULE = Rule(
     id="APL021",
@@ -33,13 +34,13 @@ def check(ix: Index) -> Iterator[Finding]:
     for scope in ix.scopes.values():
         why = region_unavailable(scope.location)
         if why:
-            yield finding(RULE, scope, f"private link scope '{scope.name}': {why}")
+            yield finding(RULE, scope, f"private link scope {shown(scope)}: {why}")
     for c in ix.clusters.values():
         if not c.private_link:
             continue
         why = region_unavailable(c.location)
         if why:
-            yield finding(RULE, c, f"cluster '{c.name}' has privateLinkState Enabled: {why}",
+            yield finding(RULE, c, f"cluster {shown(c)} has privateLinkState Enabled: {why}",
                           related=[c.scope])
 
 __all__ = ["RULE", "check", "region_unavailable"]

@@ -13,6 +13,7 @@ from typing import Iterator
 from arclink.model.index import Index
 from arclink.model.onboarding import cluster_tool_problems, parse_version, tool_problems
 from arclink.model.rules import Finding, Rule, finding
+from arclink.model.resolved import shown
 
 RULE = Rule(
     id="APL022",
@@ -30,7 +31,7 @@ def check(ix: Index) -> Iterator[Finding]:
     for c in ix.clusters.values():
         problems = cluster_tool_problems(c)
         if problems:
-            yield finding(RULE, c, f"cluster '{c.name}' is onboarded with private link, but {'; '.join(problems)}.")
+            yield finding(RULE, c, f"cluster {shown(c)} is onboarded with private link, but {'; '.join(problems)}.")
 
 
 __all__ = ["RULE", "check", "parse_version", "tool_problems"]

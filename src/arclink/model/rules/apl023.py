@@ -12,6 +12,7 @@ from arclink.model.index import ClusterR, Index
 from arclink.model.reach import Reach, endpoint_at, reach
 from arclink.model.rules import Finding, Rule, finding
 from arclink.model.trace import agent_names, site_resolution
+from arclink.model.resolved import shown
 
 RULE = Rule(
     id="APL023",
@@ -45,7 +46,7 @@ def _refusal(ix: Index, rep: ClusterR) -> tuple[str, str, Reach] | None:
 def _state(c: ClusterR) -> str:
     if c.scope is None:
         return f"privateLinkState {c.spec.private_link_state}, no scope"
-    return f"associated with '{c.scope.name}', privateLinkState {c.spec.private_link_state}"
+    return f"associated with {shown(c.scope)}, privateLinkState {c.spec.private_link_state}"
 
 
 def check(ix: Index) -> Iterator[Finding]:
@@ -59,7 +60,7 @@ def check(ix: Index) -> Iterator[Finding]:
             continue
         fqdn, address, r = hit
         for c in clusters:
-            yield finding(RULE, c, f"cluster '{c.name}' at site '{c.site.name}' resolves {fqdn} to {address}, private "
+            yield finding(RULE, c, f"cluster {shown(c)} at site '{c.site.name}' resolves {fqdn} to {address}, private "
                                    f"endpoint '{r.endpoint}' of scope '{r.scope}', but it is not allowed there "
                                    f"({_state(c)}): the connection is refused ({r.code}).",
                           related=[x for x in (ix.endpoints.get((r.endpoint or "").lower()), ix.scope(r.scope)) if x])

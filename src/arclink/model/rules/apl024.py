@@ -15,6 +15,7 @@ from arclink.model.rules import Finding, Rule, finding
 from arclink.model.rules._private_path import manual_zone, pl_groups, seed_name_in
 from arclink.model.rules._text import quoted
 from arclink.model.trace import site_resolution
+from arclink.model.resolved import shown
 
 RULE = Rule(
     id="APL024",
@@ -48,7 +49,7 @@ def check(ix: Index) -> Iterator[Finding]:
         if right:
             used = (f"; private endpoint {quoted(users[zone.zone_name])} writes its records there"
                     if zone.zone_name in users else "")
-            yield finding(RULE, zone, f"private DNS zone '{zone.spec.name}' has the wrong name: Arc-enabled Kubernetes "
+            yield finding(RULE, zone, f"private DNS zone {shown(zone)} has the wrong name: Arc-enabled Kubernetes "
                                       f"resolves dp.kubernetesconfiguration.azure.com through '{right}', so nothing reads "
                                       f"this zone{used}.")
     # 2. zone-integrated Arc endpoints need all three zones
@@ -57,7 +58,7 @@ def check(ix: Index) -> Iterator[Finding]:
     hint = f" ('{wrong[0]}' exists instead, a wrong name)" if wrong else ""
     for pe in ix.endpoints.values():
         if missing and pe.is_arc and pe.spec.private_dns_zone_group is not None:
-            yield finding(RULE, pe, f"private endpoint '{pe.name}' integrates with private DNS zones but "
+            yield finding(RULE, pe, f"private endpoint {shown(pe)} integrates with private DNS zones but "
                                     f"{'zone' if len(missing) == 1 else 'zones'} {quoted(missing)} "
                                     f"{'does' if len(missing) == 1 else 'do'} not exist{hint}.")
     # 3. links where the sites' queries are resolved
@@ -66,25 +67,26 @@ def check(ix: Index) -> Iterator[Finding]:
         if site is None:
             continue
         for arc_zone in cat.ARC_ZONES:
-            linked = ix.zone(arc_zone.private_zone)
-            if linked is None or manual_zone(site, arc_zone):
+            same = ix.zones.named(arc_zone.private_zone)  # one per resource group that has the zone
+            if not same or manual_zone(site, arc_zone):
                 continue
             res = site_resolution(ix, site, seed_name_in(arc_zone))
             fwd = ix.forwarders.get((res.forwarder or "").lower())
             if fwd is None:
                 continue  # the site never reaches Azure DNS: APL016 says why
-            if not any(v is fwd.vnet for v, _ in linked.links):
+            if not any(v is fwd.vnet for z in same for v, _ in z.links):
+                linked = next((z for z in same if z.near == fwd.vnet.near), same[0])
                 entry = unlinked.setdefault((linked, fwd.vnet), (fwd.name, []))
                 if site not in entry[1]:
                     entry[1].append(site)
     for (zone, vnet), (fwd_name, sites) in unlinked.items():
         whom = f"{'site' if len(sites) == 1 else 'sites'} {quoted(sites)}"
-        yield finding(RULE, zone, f"private DNS zone '{zone.spec.name}' is not linked to virtual network '{vnet.name}', "
+        yield finding(RULE, zone, f"private DNS zone {shown(zone)} is not linked to virtual network {shown(vnet)}, "
                                   f"where DNS forwarder '{fwd_name}' resolves for {whom}, so the Arc names "
                                   "resolve to public addresses there.", related=[vnet, *sites])
     # 4. zones that exist but are linked nowhere
     for zone in ix.zones.values():
         if zone.zone_name in cat.ARC_PRIVATE_ZONES and not zone.links \
                 and not any(z is zone for (z, _v) in unlinked):
-            yield finding(RULE, zone, f"private DNS zone '{zone.spec.name}' is linked to no virtual network, so no query "
+            yield finding(RULE, zone, f"private DNS zone {shown(zone)} is linked to no virtual network, so no query "
                                       "ever reads it.")

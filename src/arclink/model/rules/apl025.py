@@ -16,6 +16,7 @@ from arclink.model.rules._private_path import endpoint_for_site, expected_addres
     seed_name_in
 from arclink.model.rules._text import plural
 from arclink.model.trace import site_resolution
+from arclink.model.resolved import shown
 
 RULE = Rule(
     id="APL025",
@@ -39,7 +40,10 @@ def _zone_gaps(ix: Index, pe: PeR, zones: set[str]) -> list[str]:
         zone_name = pr.record.zone.private_zone
         if zone_name not in zones:
             continue
-        zone = ix.zone(zone_name)
+        # where several resource groups have a zone of this name: the endpoint's own (its zone group's,
+        # else the one linked to its VNet)
+        zone = (next((z for z in pe.zones if z.zone_name == zone_name), None)
+                or next((z for z, _ in pe.vnet.zone_links if z.zone_name == zone_name), None) or ix.zone(zone_name))
         if zone is None:
             continue  # APL024 reports the missing zone
         rec = zone.records.get((pr.record.label, "A"))
@@ -69,7 +73,7 @@ def check(ix: Index) -> Iterator[Finding]:
     for pe, zones in zone_checks.items():
         gaps = _zone_gaps(ix, pe, zones)
         if gaps:
-            yield finding(RULE, pe, f"private endpoint '{pe.name}' misses {plural(len(gaps), 'record')} of its DNS "
+            yield finding(RULE, pe, f"private endpoint {shown(pe)} misses {plural(len(gaps), 'record')} of its DNS "
                                     f"configuration in the private DNS zones: {'; '.join(gaps)}.",
                           related=[pe.scope])
     per_site: dict = {}
@@ -84,5 +88,5 @@ def check(ix: Index) -> Iterator[Finding]:
                 per_site.setdefault((site, pe), []).append(f"{pr.record.fqdn} (A {pr.address}; {got})")
     for (site, pe), gaps in per_site.items():
         yield finding(RULE, site, f"DNS server {site.spec.dns.address} of site '{site.name}' hosts the Arc zones itself but "
-                                  f"misses {plural(len(gaps), 'record')} of private endpoint '{pe.name}': {'; '.join(gaps)}.",
+                                  f"misses {plural(len(gaps), 'record')} of private endpoint {shown(pe)}: {'; '.join(gaps)}.",
                       related=[pe])
