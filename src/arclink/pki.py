@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes as PrivateKey
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from arclink.statedir import write_private, write_public
@@ -42,11 +45,11 @@ def _write_private(path: Path, data: bytes) -> None:
     write_private(path, data)  # a fresh 0600 file renamed into place, through no symlink
 
 
-def _private_pem(key) -> bytes:
+def _private_pem(key: PrivateKey) -> bytes:
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
 
 
-def _pss():
+def _pss() -> Any:
     from cryptography.hazmat.primitives.asymmetric import padding
 
     return padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
@@ -66,6 +69,8 @@ def ensure_ca(state_dir: str | Path) -> CA:
             key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
         except (ValueError, TypeError):
             raise PemError(key_path, "private key") from None
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise PemError(key_path, "EC private key")
         return CA(cert, key, cert_path.resolve())
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "arclink emulator CA")])
@@ -87,7 +92,7 @@ def ensure_ca(state_dir: str | Path) -> CA:
     return CA(cert, key, cert_path.resolve())
 
 
-def issue_server_cert(ca: CA, dns_names: list[str], ips: list[str] = (), *, client: bool = False,
+def issue_server_cert(ca: CA, dns_names: list[str], ips: Sequence[str] = (), *, client: bool = False,
                       common_name: str | None = None) -> tuple[bytes, bytes]:
     """A leaf certificate (PEM) and its key (PEM) signed by ``ca``."""
     key = ec.generate_private_key(ec.SECP256R1())
@@ -126,7 +131,7 @@ def write_leaf(directory: str | Path, stem: str, cert_pem: bytes, key_pem: bytes
 # connectedCluster's ``agentPublicKeyCertificate`` (base64 DER). Agents prove they hold the
 # private half by signing the gateway's challenge. Fleets use P-256: same protocol, faster keys.
 
-def new_agent_key(kind: str = "rsa4096"):
+def new_agent_key(kind: str = "rsa4096") -> PrivateKey:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     if kind == "rsa4096":
@@ -138,7 +143,7 @@ def new_agent_key(kind: str = "rsa4096"):
     raise ValueError(f"unknown key kind '{kind}' (rsa4096, rsa2048, ec)")
 
 
-def public_key_b64(key) -> str:
+def public_key_b64(key: PrivateKey) -> str:
     """The ``agentPublicKeyCertificate`` value: base64 of the DER SubjectPublicKeyInfo."""
     import base64
 
@@ -146,18 +151,18 @@ def public_key_b64(key) -> str:
     return base64.b64encode(der).decode()
 
 
-def save_private_key(path: str | Path, key) -> Path:
+def save_private_key(path: str | Path, key: PrivateKey) -> Path:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     _write_private(p, _private_pem(key))
     return p
 
 
-def load_private_key(path: str | Path):
+def load_private_key(path: str | Path) -> PrivateKey:
     return serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
 
 
-def sign_challenge(key, payload: bytes) -> bytes:
+def sign_challenge(key: PrivateKey, payload: bytes) -> bytes:
     from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
     if isinstance(key, rsa.RSAPrivateKey):

@@ -37,5 +37,6 @@ def ecs_view(index: Index, address: str, source_prefix: int) -> tuple[View, int]
         return view, bits
     net, owner = match
     # A more specific network of another owner inside it would get another view.
-    nested = any(n != net and n.subnet_of(net) and o is not owner for n, o in owned)
+    nested = any(n != net and n.version == net.version and n.subnet_of(net) and o is not owner  # type: ignore[arg-type]
+                 for n, o in owned)
     return view, bits if nested else net.prefixlen

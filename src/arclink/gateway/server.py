@@ -38,8 +38,8 @@ from arclink.model import schema
 from arclink.model.index import ClusterR, Index
 from arclink.model.live import LiveState
 from arclink.model.reach import REASONS, Reach, reach
-from arclink.model.wire import (HEADER_LEN, MAX_MESSAGE, PROTOCOL_REASONS, ProxyHeaderError, auth_payload,
-                                body_length, decode_proxy_v2)
+from arclink.model.wire import (HEADER_LEN, MAX_MESSAGE, PROTOCOL_REASONS, ProxyHeader, ProxyHeaderError,
+                                auth_payload, body_length, decode_proxy_v2)
 from arclink.gateway.hello import MessageError, parse_hello, parse_message, require_sni, too_large
 from arclink.gateway.status import Recorder, Tracker
 from arclink.gateway.tls import server_context
@@ -177,6 +177,7 @@ class Gateway:
         self.counters["connections"] += 1
         try:
             async with asyncio.timeout(self.header_timeout):
+                hdr: _RealAddresses | ProxyHeader
                 if self.real_source and await _starts_with_tls(loop, conn):
                     hdr = _RealAddresses(conn)
                 else:
@@ -350,7 +351,11 @@ async def _starts_with_tls(loop: asyncio.AbstractEventLoop, conn: socket.socket)
             first = conn.recv(1, socket.MSG_PEEK)
         except BlockingIOError:
             fut: asyncio.Future[None] = loop.create_future()
-            loop.add_reader(conn.fileno(), lambda: fut.done() or fut.set_result(None))
+            def wake() -> None:
+                if not fut.done():
+                    fut.set_result(None)
+
+            loop.add_reader(conn.fileno(), wake)
             try:
                 await fut
             finally:

@@ -12,6 +12,7 @@ import gc
 import re
 from contextlib import contextmanager
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import msgspec
@@ -75,7 +76,7 @@ def loads(text: str, file: str = "<topology>") -> Index:
 
 
 @contextmanager
-def _collector_paused():
+def _collector_paused() -> Iterator[None]:
     """Building a big topology allocates millions of objects and no cycles worth collecting:
     the cyclic collector would rescan them again and again (3x the load time at 100k clusters)."""
     was = gc.isenabled()
@@ -109,6 +110,7 @@ def parse_document(text: str, file: str) -> Any:
 
 def _parse_yaml(text: str, file: str) -> Any:
     """YAML 1.2 with yaml-rs (25x faster than PyYAML on big files, refuses duplicate keys); PyYAML words the errors."""
+    yaml_rs: Any
     try:
         import yaml_rs
     except ImportError:  # the slower parser still gives the same documents for plain topologies
@@ -246,7 +248,7 @@ def _json_error_line(text: str, raw: str) -> int | None:
     return text.encode()[: int(m.group(1))].count(b"\n") + 1
 
 
-def _walk_type(path: str):
+def _walk_type(path: str) -> Any:
     """The schema type at a msgspec path like ``$.clusters[3].tools``."""
     import typing
 
@@ -267,7 +269,7 @@ def _walk_type(path: str):
     return _unwrap(t)
 
 
-def _unwrap(t):
+def _unwrap(t: Any) -> Any:
     import types
     import typing
 
@@ -311,7 +313,7 @@ class LineFinder:
 
     def __init__(self, text: str):
         self._text = text
-        self._root = None
+        self._root: yaml.Node | None = None
         self._done = False
         self._lines: list[str] | None = None
         self._sections: dict | None = None  # top-level key -> (key line index, [item line indexes], end)
@@ -322,7 +324,7 @@ class LineFinder:
         return fast if fast is not None else self._slow(parts)
 
     # --- the fast path: one top-level section, one item, composed alone ------------------------
-    def _fast(self, parts) -> int | None:
+    def _fast(self, parts: list[tuple[str, str]]) -> int | None:
         if not parts or not parts[0][0] or self._text.lstrip().startswith(("{", "[")):
             return None
         section = self._section(parts[0][0])
@@ -338,22 +340,23 @@ class LineFinder:
         last = items[int(idx) + 1] if int(idx) + 1 < len(items) else end
         if len(parts) == 2:
             return first + 1
+        lines = self._lines or []  # set by _section
         try:
-            node = yaml.compose("\n".join(self._lines[first:last]), Loader=_Loader)
+            node = yaml.compose("\n".join(lines[first:last]), Loader=_Loader)
         except yaml.YAMLError:
             return None
         if not isinstance(node, yaml.SequenceNode) or len(node.value) != 1:
             return None
         return first + _walk(node.value[0], parts[2:])
 
-    def _section(self, key: str):
+    def _section(self, key: str) -> tuple[int, list[int], int] | None:
         if self._sections is None:
             self._lines = self._text.splitlines()
             self._sections = _sections(self._lines)
         return self._sections.get(key)
 
     # --- the slow path: the whole tree ----------------------------------------------------------
-    def _slow(self, parts) -> int | None:
+    def _slow(self, parts: list[tuple[str, str]]) -> int | None:
         if not self._done:
             self._done = True
             try:
@@ -365,7 +368,7 @@ class LineFinder:
         return _walk(self._root, parts)
 
 
-def _walk(node, parts) -> int:
+def _walk(node: yaml.Node, parts: list[tuple[str, str]]) -> int:
     """1-based line (relative to the node's text) of the deepest node of ``parts`` that exists."""
     best = node.start_mark.line + 1
     for key, idx in parts:
@@ -390,9 +393,9 @@ _HEAD = re.compile(r"""^(?:"([^"]+)"|'([^']+)'|([A-Za-z0-9_\-]+))\s*:(?:\s|$)"""
 def _sections(lines: list[str]) -> dict:
     """Top-level key -> (0-based key line, 0-based first line of each item, end line); None if repeated."""
     out: dict = {}
-    current = None  # [name, key line, item lines, item indent]
+    current: list[Any] | None = None  # [name, key line, item lines, item indent]
 
-    def close(end: int):
+    def close(end: int) -> None:
         if current is not None:
             name = current[0]
             out[name] = None if name in out else (current[1], current[2], end)
