@@ -7,6 +7,7 @@ State directory (default ``./.arclink``): ``endpoints.json``, ``ca.pem``/``ca-ke
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -40,6 +41,9 @@ def run(args) -> int:
     services = start_services(args.state, in_memory=args.in_memory, host=args.host, arm_port=args.arm_port,
                               dns_port=args.dns_port, gateway_port=args.gateway_port, topology=args.topology,
                               api_version_check=args.api_version_check, reset=args.reset)
+    # what start-up made (catalogue, store, tables) lives as long as the process: keep the collector's
+    # full passes, which traffic's allocations trigger, from walking it again and again
+    gc.freeze()
     e = services.endpoints
     dns = f"{e['dns']['host']}:{e['dns']['port']}" if e["dns"] else "off"
     gw = f"{e['gateway']['host']}:{e['gateway']['port']}" if e["gateway"] else "off"
