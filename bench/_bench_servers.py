@@ -24,6 +24,14 @@ def rss_mb() -> float:
     return 0.0
 
 
+def cpu_s() -> float:
+    """CPU seconds this process has used (all threads): what a connection costs the server, whatever the load."""
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
 def serve_gateway(topology: str, state_dir: str) -> None:
     import msgspec
 
@@ -40,7 +48,7 @@ def serve_gateway(topology: str, state_dir: str) -> None:
     print(json.dumps({"gateway": gw.port, "dns": dns.port}), flush=True)
     for line in sys.stdin:
         if line.strip() == "stats":
-            print(json.dumps({"counters": gw.counters, "rss_mb": rss_mb()}), flush=True)
+            print(json.dumps({"counters": gw.counters, "rss_mb": rss_mb(), "cpu_s": cpu_s()}), flush=True)
         elif line.strip() == "quit":
             break
     dns.close()
@@ -75,7 +83,7 @@ def serve_echo(state_dir: str) -> None:
     print(json.dumps({"echo": server.sockets[0].getsockname()[1]}), flush=True)
     for line in sys.stdin:
         if line.strip() == "stats":
-            print(json.dumps({"counters": counters, "rss_mb": rss_mb()}), flush=True)
+            print(json.dumps({"counters": counters, "rss_mb": rss_mb(), "cpu_s": cpu_s()}), flush=True)
         elif line.strip() == "quit":
             break
 
