@@ -2,9 +2,10 @@
 
     python bench/_bench_servers.py gateway TOPOLOGY.json STATE_DIR
     python bench/_bench_servers.py echo STATE_DIR
+    python bench/_bench_servers.py bare-asgi STATE_DIR BODY_FILE
 
 Prints one JSON line with the ports, then answers 'stats' on stdin with a JSON line, and
-exits on 'quit' or end of input.
+exits on 'quit' or end of input (bare-asgi: runs until terminated).
 """
 
 from __future__ import annotations
@@ -23,6 +24,14 @@ def rss_mb() -> float:
     return 0.0
 
 
+def cpu_s() -> float:
+    """CPU seconds this process has used (all threads): what a connection costs the server, whatever the load."""
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
 def serve_gateway(topology: str, state_dir: str) -> None:
     import msgspec
 
@@ -39,7 +48,7 @@ def serve_gateway(topology: str, state_dir: str) -> None:
     print(json.dumps({"gateway": gw.port, "dns": dns.port}), flush=True)
     for line in sys.stdin:
         if line.strip() == "stats":
-            print(json.dumps({"counters": gw.counters, "rss_mb": rss_mb()}), flush=True)
+            print(json.dumps({"counters": gw.counters, "rss_mb": rss_mb(), "cpu_s": cpu_s()}), flush=True)
         elif line.strip() == "quit":
             break
     dns.close()
@@ -74,13 +83,42 @@ def serve_echo(state_dir: str) -> None:
     print(json.dumps({"echo": server.sockets[0].getsockname()[1]}), flush=True)
     for line in sys.stdin:
         if line.strip() == "stats":
-            print(json.dumps({"counters": counters, "rss_mb": rss_mb()}), flush=True)
+            print(json.dumps({"counters": counters, "rss_mb": rss_mb(), "cpu_s": cpu_s()}), flush=True)
         elif line.strip() == "quit":
             break
+
+
+def serve_bare_asgi(state_dir: str, body_file: str) -> None:
+    """The transport ARM GETs ride on, and nothing else: uvicorn with the settings and certificate
+    `arclink serve` uses (uvloop, httptools), answering every request with the same JSON bytes."""
+    import socket
+
+    import uvicorn
+
+    state = Path(state_dir)
+    payload = Path(body_file).read_bytes()
+    headers = [(b"content-type", b"application/json; charset=utf-8"), (b"content-length", str(len(payload)).encode())]
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off",
+                            server_header=False, timeout_keep_alive=30, ssl_certfile=str(state / "arm-server.pem"),
+                            ssl_keyfile=str(state / "arm-server-key.pem"))
+    print(json.dumps({"bare": port}), flush=True)
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "gateway":
         serve_gateway(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "bare-asgi":
+        serve_bare_asgi(sys.argv[2], sys.argv[3])
     else:
         serve_echo(sys.argv[2])

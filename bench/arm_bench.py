@@ -1,14 +1,17 @@
-"""ARM emulator benchmark: `arclink serve` against moto_server, same machine, same run.
+"""ARM emulator benchmark: `arclink serve` against a bare ASGI app and moto_server, same machine, same run.
 
     python bench/arm_bench.py                 # default: 10 s per wrk run
     python bench/arm_bench.py --duration 5 --big 100000
+    python bench/arm_bench.py --only get      # just the GET against the bare ASGI app
 
 Needs: wrk (Debian package `wrk`) and, for the peer, moto's server
 (`pip install "moto[server]"` into the environment running the bench; it is not an
 arclink dependency). Measures, printing one markdown table with ratios:
 
 1. single-resource GET (a private link scope) over HTTPS keep-alive, 16 connections, from wrk,
-   against moto_server's nearest analogue, DescribeVpcEndpoints (plain HTTP: the peer is
+   against a bare ASGI app on the same uvicorn/uvloop/httptools stack with the same certificate
+   answering the same JSON bytes (what the transport costs; runs alternate, best of --repeat),
+   and against moto_server's nearest analogue, DescribeVpcEndpoints (plain HTTP: the peer is
    spared TLS), requests/s and p99;
 2. scope PUT, each a new resource with a durable SQLite commit (WAL, synchronous=FULL);
 3. 100k stored resources: the server's RSS, and GET rate relative to the 1k-resource figure.
@@ -165,6 +168,57 @@ def best(run, repeat: int) -> dict:
     return max((run() for _ in range(max(1, repeat))), key=lambda r: r["rps"])
 
 
+class BareAsgi:
+    """The bare ASGI peer (bench/_bench_servers.py bare-asgi) answering ``body`` with ``state``'s certificate."""
+
+    def __init__(self, state: Path, body: bytes):
+        body_file = state / "bare-body.json"
+        body_file.write_bytes(body)
+        self.proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("_bench_servers.py")), "bare-asgi",
+                                      str(state), str(body_file)], stdout=subprocess.PIPE, text=True)
+        self.port = json.loads(self.proc.stdout.readline())["bare"]
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("the bare ASGI peer did not start")
+                time.sleep(0.05)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def get_body(srv: Serve, path: str) -> bytes:
+    import ssl
+    import urllib.request
+
+    ctx = ssl.create_default_context(cafile=srv.ep["ca_cert"])
+    req = urllib.request.Request(srv.ep["arm"] + path, headers=srv.headers)
+    with urllib.request.urlopen(req, context=ctx, timeout=30) as r:
+        return r.read()
+
+
+def against_bare(srv: Serve, state: Path, path: str, duration: int, repeat: int) -> tuple[dict, dict]:
+    """arclink's GET of ``path`` and the bare app answering the same bytes, runs alternating, best of each."""
+    bare = BareAsgi(state, get_body(srv, path))
+    try:
+        bare_url = f"https://127.0.0.1:{bare.port}{path}"
+        ours, theirs = [], []
+        for _ in range(max(1, repeat)):
+            ours.append(wrk(srv.ep["arm"] + path, duration, srv.headers))
+            theirs.append(wrk(bare_url, duration, srv.headers))
+    finally:
+        bare.stop()
+    return max(ours, key=lambda r: r["rps"]), max(theirs, key=lambda r: r["rps"])
+
+
 def moto_peer(duration: int, repeat: int = 1) -> dict | None:
     if not shutil.which("moto_server"):
         print("moto_server not found: pip install 'moto[server]' to measure the peer", file=sys.stderr)
@@ -202,6 +256,8 @@ def main() -> int:
     ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     ap.add_argument("--big", type=int, default=100_000, help="resources for the large-store run")
     ap.add_argument("--repeat", type=int, default=2, help="GET runs per store, best kept (the machine is shared)")
+    ap.add_argument("--only", choices=("all", "get"), default="all",
+                    help="get: only the GET against the bare ASGI app (no moto_server, PUT or large store)")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
@@ -216,9 +272,13 @@ def main() -> int:
         srv.request("GET", "/_arclink/health?wait=model")
         sub = srv.ep["subscription"]
         base = f"/subscriptions/{sub}/resourceGroups/rg-bench/providers/Microsoft.HybridCompute/privateLinkScopes"
-        get_url = f"{srv.ep['arm']}{base}/pls-000500?api-version={API}"
-        assert srv.request("GET", f"{base}/pls-000500?api-version={API}") == 200
-        get_small = best(lambda: wrk(get_url, args.duration, srv.headers), args.repeat)
+        get_path = f"{base}/pls-000500?api-version={API}"
+        assert srv.request("GET", get_path) == 200
+        get_small, bare = against_bare(srv, small, get_path, args.duration, args.repeat)
+        if args.only == "get":
+            srv.stop()
+            print_bare(args, get_small, bare)
+            return 0
         lua = tmp / "put.lua"
         lua.write_text(PUT_LUA)
         put = wrk(f"{srv.ep['arm']}{base}", args.duration, srv.headers, script=str(lua))
@@ -242,12 +302,7 @@ def main() -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    def ok(flag: bool) -> str:
-        return "ok" if flag else "MISSED"
-
-    print(f"\n## arclink serve: ARM emulator (wrk -t2 -c16, {args.duration} s per run, GET best of {args.repeat})\n")
-    print("| measurement | arclink serve | peer | ratio | target | verdict |")
-    print("|---|---:|---:|---:|---|---|")
+    print_bare(args, get_small, bare, footer=False)
     if moto:
         ratio = get_small["rps"] / moto["rps"] if moto["rps"] else float("inf")
         print(f"| single-resource GET, HTTPS keep-alive, 16 conns | {get_small['rps']:,.0f} req/s | "
@@ -268,9 +323,30 @@ def main() -> int:
           f"1k store: {get_small['rps']:,.0f} req/s | {drift:.2f}x | within 20% | {ok(drift >= 0.8)} |")
     print(f"| time to ready (endpoints.json written) | {ready_small:.2f} s (1k), {ready_big:.2f} s ({args.big:,}) "
           f"| - | - | < 1.5 s | {ok(ready_small < 1.5)} |")
-    print(f"\nload average: {', '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores; "
-          f"wrk shares the machine with the servers.")
+    print(load_note())
     return 0
+
+
+def ok(flag: bool) -> str:
+    return "ok" if flag else "MISSED"
+
+
+def load_note() -> str:
+    return (f"\nload average: {', '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores; "
+            "wrk shares the machine with the servers.")
+
+
+def print_bare(args: argparse.Namespace, get_small: dict, bare: dict, footer: bool = True) -> None:
+    print(f"\n## arclink serve: ARM emulator (wrk -t2 -c16, {args.duration} s per run, GET runs alternate with the "
+          f"bare app's, best of {args.repeat} each)\n")
+    print("| measurement | arclink serve | peer | ratio | target | verdict |")
+    print("|---|---:|---:|---:|---|---|")
+    ratio = get_small["rps"] / bare["rps"] if bare["rps"] else float("inf")
+    print(f"| single-resource GET against the transport, HTTPS keep-alive, 16 conns | {get_small['rps']:,.0f} req/s "
+          f"(p99 {get_small['p99_ms']:.2f} ms) | {bare['rps']:,.0f} req/s (p99 {bare['p99_ms']:.2f} ms; bare ASGI app, "
+          f"same uvicorn/uvloop/httptools, same certificate, same JSON) | {ratio:.2f}x | >= 0.8x | {ok(ratio >= 0.8)} |")
+    if footer:
+        print(load_note())
 
 
 if __name__ == "__main__":

@@ -172,7 +172,7 @@ async def _load(seconds: float, concurrency: int, op) -> int:
     return done
 
 
-def admissions(seconds: float, concurrency: int, state: Path) -> dict:
+def admissions(seconds: float, concurrency: int, state: Path, repeat: int = 3) -> dict:
     import ssl
 
     keys, clusters, topo = make_fleet(1000, 10, state)
@@ -207,15 +207,29 @@ def admissions(seconds: float, concurrency: int, state: Path) -> dict:
             w.close()
 
         loop = new_event_loop()
-        n_gw = loop.run_until_complete(_load(seconds, concurrency, admit))
-        n_echo = loop.run_until_complete(_load(seconds, concurrency, echo_once))
+        n_gw = n_echo = 0
+        cpu_gw, cpu_echo = [], []  # server CPU per connection: holds under load, where rates do not
+
+        def measured(server: Server, op, costs: list) -> int:
+            before = server.stats()
+            n = loop.run_until_complete(_load(seconds, concurrency, op))
+            after = server.stats()
+            conns = after["counters"].get("connections", 0) - before["counters"].get("connections", 0)
+            if conns:
+                costs.append((after["cpu_s"] - before["cpu_s"]) / conns)
+            return n
+
+        for _ in range(max(1, repeat)):  # alternating, best of each: other work on the machine only slows a run
+            n_gw = max(n_gw, measured(gw, admit, cpu_gw))
+            n_echo = max(n_echo, measured(echo, echo_once, cpu_echo))
         loop.close()
         refused = gw.stats()["counters"].get("refused", 0)
     finally:
         gw.stop()
         echo.stop()
     return {"gateway_per_s": n_gw / seconds, "echo_per_s": n_echo / seconds, "refused": refused,
-            "ratio": (n_gw / n_echo) if n_echo else 0.0, "seconds": seconds, "concurrency": concurrency}
+            "ratio": (n_gw / n_echo) if n_echo else 0.0, "seconds": seconds, "concurrency": concurrency,
+            "repeat": repeat, "gateway_cpu_ms": min(cpu_gw) * 1000, "echo_cpu_ms": min(cpu_echo) * 1000}
 
 
 def main() -> int:
@@ -227,6 +241,7 @@ def main() -> int:
     ap.add_argument("--onboard", type=int, default=10_000)
     ap.add_argument("--admission-seconds", type=float, default=10.0)
     ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--repeat", type=int, default=3, help="admission runs per server, alternating, best kept")
     ap.add_argument("--skip", default="", help="comma-separated: soak, onboard, admissions")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -235,10 +250,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="arclink-bench-") as tmp:
         state = Path(tmp)
         if "admissions" not in skip:
-            a = admissions(args.admission_seconds, args.concurrency, state / "adm")
-            rows.append(("TLS admissions/s (gateway: PROXY v2 + TLS + signed challenge + reach())",
+            a = admissions(args.admission_seconds, args.concurrency, state / "adm", args.repeat)
+            rows.append(("TLS admissions/s (gateway: PROXY v2 + TLS + signed challenge + reach()), "
+                         f"{args.concurrency} in flight, runs alternating, best of {args.repeat}",
                          f"{a['gateway_per_s']:.0f}/s", f"plain TLS echo: {a['echo_per_s']:.0f}/s",
-                         f"ratio {a['ratio']:.2f}"))
+                         f"ratio {a['ratio']:.2f} (target >= 0.8: {'met' if a['ratio'] >= 0.8 else 'NOT met'})"))
+            rows.append(("server CPU per connection (least of the runs; independent of the load)",
+                         f"gateway {a['gateway_cpu_ms']:.2f} ms", f"plain TLS echo {a['echo_cpu_ms']:.2f} ms",
+                         f"echo/gateway {a['echo_cpu_ms'] / a['gateway_cpu_ms']:.2f}"))
             print(f"admissions: {a}", file=sys.stderr)
         if "soak" not in skip:
             s = soak(args.clusters, args.sites, args.duration, args.interval, state / "soak")
@@ -260,6 +279,8 @@ def main() -> int:
     print("|---|---|---|---|")
     for r in rows:
         print("| " + " | ".join(r) + " |")
+    print(f"\nload average: {', '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores; "
+          "the client shares the machine with the servers.")
     return 0
 
 

@@ -176,19 +176,35 @@ def sign_challenge(key: PrivateKey, payload: bytes) -> bytes:
 
 def verify_challenge(public_der: bytes, signature: bytes, payload: bytes) -> bool:
     """True when ``signature`` over ``payload`` was made by the private half of ``public_der``."""
-    from cryptography.exceptions import InvalidSignature
+    pub = load_agent_public_key(public_der)
+    return pub is not None and verify_signature(pub, signature, payload)
+
+
+def load_agent_public_key(public_der: bytes) -> Any:
+    """The public key object of an agent's DER key (RSA, EC or Ed25519), or None when it is none of
+    those; a verifier that meets the same key often keeps the object (loading costs a third of a check)."""
     from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
     try:
         pub = serialization.load_der_public_key(public_der)
+    except (ValueError, TypeError):
+        return None
+    return pub if isinstance(pub, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey)) else None
+
+
+def verify_signature(pub: Any, signature: bytes, payload: bytes) -> bool:
+    """True when ``signature`` over ``payload`` was made by the private half of ``pub``
+    (a key from ``load_agent_public_key``)."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    try:
         if isinstance(pub, rsa.RSAPublicKey):
             pub.verify(signature, payload, _pss(), hashes.SHA256())
         elif isinstance(pub, ec.EllipticCurvePublicKey):
             pub.verify(signature, payload, ec.ECDSA(hashes.SHA256()))
-        elif isinstance(pub, ed25519.Ed25519PublicKey):
-            pub.verify(signature, payload)
         else:
-            return False
+            pub.verify(signature, payload)
         return True
     except (InvalidSignature, ValueError, TypeError):
         return False

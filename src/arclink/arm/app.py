@@ -20,6 +20,7 @@ from arclink.arm.config import ArmConfig
 from arclink.arm.engine import PAGE_SIZE, Engine, Result
 from arclink.arm.errors import ArmError, bad_request, write_failed
 from arclink.arm.live import LiveModel, PublishOnChange, StoreLiveState
+from arclink.arm.reads import PlainReads, send_stored
 from arclink.arm.resources import hooks_for
 from arclink.arm.routes import Route, parse
 from arclink.arm.store import Store, StoreWriteError
@@ -50,6 +51,9 @@ class ArmApp:
         self.engine, self.live, self.config = engine, live, config
         self.versions = VersionPolicy(config)
         self._token = config.token.encode()
+        self._verified = auth.VerifiedTokens()
+        self._reads = PlainReads(self._token, self._verified, config)
+        self._plain_get: str | None = None  # set by _one when a GET is answered with the stored body as it is
 
     def set_base_url(self, url: str) -> None:
         self.config.base_url = url
@@ -67,6 +71,9 @@ class ArmApp:
         if scope["type"] != "http":
             return
         method = scope["method"]
+        if method == "GET" and (body := self._reads.answer(scope, self.engine.store.bodies)) is not None:
+            await send_stored(send, body)
+            return
         path = scope["path"]
         try:
             result = await self._handle(scope, receive, method, path)
@@ -84,7 +91,7 @@ class ArmApp:
             query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
             return control.health(self, query)
         auth.check_bearer(headers.get("authorization"), static_token=self._token, tenant=self.config.tenant,
-                          authority=self.config.base_url, key=self.config.signing_key)
+                          authority=self.config.base_url, key=self.config.signing_key, verified=self._verified)
         body = await read_body(receive, headers)
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
         if path.lower().startswith("/_arclink/principals"):
@@ -93,7 +100,8 @@ class ArmApp:
         if path.startswith("/_arclink/"):
             return await self._durably(lambda: control.handle(self, method, path, query, body))
         route = parse(path)
-        result = await self._durably(lambda: self.dispatch(method, route, query, body, headers, path))
+        result = await self._durably(lambda: self._dispatch_noting_reads(method, route, query, body, headers, path,
+                                                                          scope))
         if method in ("PUT", "PATCH", "DELETE", "POST") and result.status < 300:
             self.live.changed()
         return result
@@ -118,6 +126,18 @@ class ArmApp:
                     raise write_failed(outcome.disk_full, str(outcome))
                 if isinstance(outcome, BaseException):
                     raise outcome
+        return result
+
+    def _dispatch_noting_reads(self, method: str, route: Route, query: dict[str, str], body: bytes,
+                               headers: dict[str, str], path: str, scope: Message) -> Result:
+        """``dispatch``, remembering a GET answered with a stored body as it is, so the next GET of
+        the same URL is answered by ``PlainReads`` without routing (synchronous: no other request
+        can run between the note and its reading)."""
+        self._plain_get = None
+        result = self.dispatch(method, route, query, body, headers, path)
+        if self._plain_get is not None and method == "GET" and result.status == 200 and not body:
+            self._reads.remember(scope, self._plain_get)
+        self._plain_get = None
         return result
 
     # --- dispatch -------------------------------------------------------------------------
@@ -227,7 +247,9 @@ class ArmApp:
         """GET, PUT, PATCH or DELETE of one resource."""
         eng = self.engine
         if method == "GET":
-            return eng.get(route, rtype)
+            result = eng.get(route, rtype)
+            self._plain_get = route.key
+            return result
         if method == "PUT":
             return eng.put(route, rtype, json_object(body), api_version, headers)
         if method == "PATCH":

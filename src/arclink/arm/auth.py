@@ -9,6 +9,7 @@ answered with ARM's 401 codes and a ``WWW-Authenticate`` header naming the emula
 from __future__ import annotations
 
 import hmac
+import time
 from typing import Any
 
 import msgspec
@@ -28,9 +29,39 @@ def _challenge(authority: str, tenant: str, description: str) -> dict:
                                 f'error="invalid_token", error_description="{quoted}"'}
 
 
+class VerifiedTokens:
+    """Access tokens already verified, by value, until they expire.
+
+    A client sends the same token on every request for its lifetime (an hour); verifying its RSA
+    signature each time would cost more than the rest of a GET. An entry answers only for the key
+    and tenant it was verified against, and only until the moment ``tokens.verify`` would call
+    the token expired; after that the token is verified afresh (and refused with the reason)."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self.limit = limit
+        self._until: dict[tuple[str, int, str], tuple[float, dict]] = {}
+
+    def get(self, token: str, key: tokens.SigningKey, tenant: str, now: float) -> dict | None:
+        hit = self._until.get((token, id(key), tenant))
+        if hit is None:
+            return None
+        if now > hit[0]:
+            del self._until[(token, id(key), tenant)]
+            return None
+        return hit[1]
+
+    def add(self, token: str, key: tokens.SigningKey, tenant: str, claims: dict) -> None:
+        if len(self._until) >= self.limit:  # many distinct live tokens: start afresh rather than grow
+            self._until.clear()
+        self._until[(token, id(key), tenant)] = (claims["exp"] + tokens.LEEWAY, claims)
+
+
 def check_bearer(authorization: str | None, *, static_token: bytes, tenant: str, authority: str,
-                 key: tokens.SigningKey | None) -> dict | None:
-    """The token's claims (None for the static token), else the ``ArmError`` ARM answers."""
+                 key: tokens.SigningKey | None, verified: VerifiedTokens | None = None,
+                 now: float | None = None) -> dict | None:
+    """The token's claims (None for the static token), else the ``ArmError`` ARM answers.
+
+    ``verified`` remembers the access tokens that passed, so each is verified once until it expires."""
     if not authorization:
         msg = "Authentication failed. The 'Authorization' header is missing."
         raise ArmError(401, "AuthenticationFailed", msg, headers=_challenge(authority, tenant, msg))
@@ -39,11 +70,17 @@ def check_bearer(authorization: str | None, *, static_token: bytes, tenant: str,
     if scheme.lower() == "bearer" and hmac.compare_digest(token.encode("latin-1", "replace"), static_token):
         return None
     if scheme.lower() == "bearer" and key is not None and tokens.looks_like_jwt(token):
+        now = time.time() if now is None else now
+        if verified is not None and (claims := verified.get(token, key, tenant, now)) is not None:
+            return claims
         try:
-            return tokens.verify(key, token, tenant=tenant)
+            claims = tokens.verify(key, token, tenant=tenant, now=now)
         except tokens.TokenRejected as exc:
             raise ArmError(401, _CODES[exc.reason], exc.message,
                            headers=_challenge(authority, tenant, exc.message)) from None
+        if verified is not None:
+            verified.add(token, key, tenant, claims)
+        return claims
     msg = ("The access token is invalid. Use the token in the emulator's endpoints.json, or one from its token "
            "service (az login --service-principal, ClientSecretCredential).")
     raise ArmError(401, "InvalidAuthenticationToken", msg, headers=_challenge(authority, tenant, msg))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,6 +16,9 @@ MAX_BODY = 4 * 1024 * 1024
 # code that copies, encodes and validates bodies must never meet Python's recursion limit
 MAX_DEPTH = 64
 _enc = msgspec.json.Encoder()
+_getrandbits = random.getrandbits
+_V4_CLEAR = ~((0xF << 76) | (0x3 << 62))  # the version nibble and the variant bits
+_V4_SET = (0x4 << 76) | (0x2 << 62)
 _dec = msgspec.json.Decoder()
 
 Message = dict[str, Any]
@@ -119,6 +122,14 @@ async def read_body(receive: Receive, headers: dict[str, str]) -> bytes:
     return b"".join(chunks)
 
 
+def request_id() -> bytes:
+    """A random (version 4) GUID, as ARM's x-ms-request-id. It identifies a request in logs and
+    guards nothing, so it comes from ``random`` rather than the system's entropy (a call per
+    request, at a quarter of ``str(uuid.uuid4())``'s cost)."""
+    h = "%032x" % (_getrandbits(128) & _V4_CLEAR | _V4_SET)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}".encode()
+
+
 async def send_result(send: Send, result: Result, head: bool = False) -> None:
     body = result.body
     if body is None:
@@ -127,7 +138,7 @@ async def send_result(send: Send, result: Result, head: bool = False) -> None:
         payload = bytes(body)
     else:
         payload = _enc.encode(body)
-    hdrs = [(b"x-ms-request-id", str(uuid.uuid4()).encode())]
+    hdrs = [(b"x-ms-request-id", request_id())]
     if payload or result.status not in (202, 204):
         hdrs.append((b"content-type", b"application/json; charset=utf-8"))
     if result.status == 204 or head:

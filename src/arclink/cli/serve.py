@@ -8,6 +8,7 @@ State directory (default ``./.arclink``): ``endpoints.json``, ``ca.pem``/``ca-ke
 from __future__ import annotations
 
 import dataclasses
+import gc
 import logging
 import signal
 import threading
@@ -90,6 +91,9 @@ def run(args) -> int:
         for sig, handler in previous.items():  # a failed start leaves the caller's handlers as they were
             signal.signal(sig, handler)
         raise
+    # what start-up made (catalogue, store, tables) lives as long as the process: keep the collector's
+    # full passes, which traffic's allocations trigger, from walking it again and again
+    gc.freeze()
     e = services.endpoints
     dns = f"{e['dns']['host']}:{e['dns']['port']}" if e["dns"] else "off"
     gw = f"{e['gateway']['host']}:{e['gateway']['port']}" if e["gateway"] else "off"

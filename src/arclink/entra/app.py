@@ -25,6 +25,14 @@ MAX_FORM = 64 * 1024
 ASGIApp = Callable[[dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
 
 
+_SHAPES = {("v2.0", ".well-known", "openid-configuration"): "oidc-v2.0",
+           (".well-known", "openid-configuration"): "oidc-v1",
+           ("oauth2", "v2.0", "token"): "token-v2", ("oauth2", "token"): "token-v1",
+           ("discovery", "v2.0", "keys"): "keys", ("discovery", "keys"): "keys",
+           ("oauth2", "v2.0", "authorize"): "authorize", ("oauth2", "authorize"): "authorize",
+           ("oauth2", "v2.0", "devicecode"): "devicecode", ("oauth2", "devicecode"): "devicecode"}
+
+
 @dataclass
 class EntraService:
     """One emulated tenant: its id, its service principals and the key that signs its tokens."""
@@ -37,19 +45,17 @@ class EntraService:
     def route(self, method: str, path: str) -> tuple[str, str] | None:
         """(what, tenant in the URL) when ``path`` is the token service's, else None (ARM's)."""
         segs = [s for s in path.split("/") if s]
+        if len(segs) > 4:  # every token-service path has at most four segments; ARM's resource paths more
+            return None
         low = [s.lower() for s in segs]
         if low == ["metadata", "endpoints"]:
             return "metadata", ""
         if len(segs) < 2:
             return None
-        t, rest = segs[0], low[1:]
-        shapes = {("v2.0", ".well-known", "openid-configuration"): "oidc-v2.0",
-                  (".well-known", "openid-configuration"): "oidc-adfs" if low[0] == "adfs" else "oidc-v1",
-                  ("oauth2", "v2.0", "token"): "token-v2", ("oauth2", "token"): "token-v1",
-                  ("discovery", "v2.0", "keys"): "keys", ("discovery", "keys"): "keys",
-                  ("oauth2", "v2.0", "authorize"): "authorize", ("oauth2", "authorize"): "authorize",
-                  ("oauth2", "v2.0", "devicecode"): "devicecode", ("oauth2", "devicecode"): "devicecode"}
-        what = shapes.get(tuple(rest))
+        t, rest = segs[0], tuple(low[1:])
+        what = _SHAPES.get(rest)
+        if what == "oidc-v1" and low[0] == "adfs":
+            what = "oidc-adfs"
         return (what, t) if what else None
 
     def answer(self, what: str, url_tenant: str, method: str, base: str, query: dict, form: dict) -> tuple[int, Any]:

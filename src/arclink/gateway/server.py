@@ -111,6 +111,7 @@ class Gateway:
         self._keys: dict[bytes, ClusterR] = {}
         self._admit_version = -1
         self._admit_cache: dict[tuple, Reach] = {}
+        self._public_keys: dict[bytes, Any] = {}  # agents' DER keys, loaded once (a third of a signature check)
         self._sock: socket.socket | None = None
         self._tasks: list[asyncio.Task] = []
         self.port = 0
@@ -217,7 +218,8 @@ class Gateway:
         finally:
             writer.close()
             try:
-                await asyncio.wait_for(writer.wait_closed(), 1.0)
+                async with asyncio.timeout(1.0):  # no task per connection, as wait_for would make
+                    await writer.wait_closed()
             except (Exception, asyncio.CancelledError):
                 pass
 
@@ -237,7 +239,8 @@ class Gateway:
             except MessageError as exc:
                 raise _Refused("BadHandshake", exc.reason) from None
             version, index = self.live.snapshot()
-            proved = pki.verify_challenge(der, sig, auth_payload(nonce, sni or ""))
+            pub = self._public_key(der)
+            proved = pub is not None and pki.verify_signature(pub, sig, auth_payload(nonce, sni or ""))
             cluster = self._cluster_for_key(version, index, der) if proved else None
             r = self._admit(version, index, cluster, dst, sni, src)
             if not proved and r.code == "ClusterNotRegistered":
@@ -305,6 +308,16 @@ class Gateway:
             self._keys, self._keys_version = keys, version
         return self._keys.get(der)
 
+    def _public_key(self, der: bytes) -> Any:
+        pub = self._public_keys.get(der)
+        if pub is None:
+            pub = pki.load_agent_public_key(der)
+            if pub is not None:
+                if len(self._public_keys) >= 100_000:  # keys anyone may present: bounded, start afresh
+                    self._public_keys.clear()
+                self._public_keys[der] = pub
+        return pub
+
     def _admit(self, version: int, index: Index, cluster: ClusterR | None, dst: str, sni: str | None,
                src: str) -> Reach:
         if version != self._admit_version or len(self._admit_cache) > 200_000:
@@ -371,7 +384,10 @@ def _remember_sni(sslobj: ssl.SSLObject, server_name: str | None, _ctx: ssl.SSLC
 async def _recv_exact(loop: asyncio.AbstractEventLoop, conn: socket.socket, n: int) -> bytes:
     buf = b""
     while len(buf) < n:
-        chunk = await loop.sock_recv(conn, n - len(buf))
+        try:  # the header is usually there already: read it without a trip through the loop
+            chunk = conn.recv(n - len(buf))
+        except BlockingIOError:
+            chunk = await loop.sock_recv(conn, n - len(buf))
         if not chunk:
             raise ConnectionError("the connection closed before the PROXY header was complete")
         buf += chunk
@@ -386,7 +402,8 @@ async def _send(writer: asyncio.StreamWriter, msg: dict) -> None:
 async def _read(reader: asyncio.StreamReader, timeout: float) -> Any:
     """One JSON line; None at a clean end of stream."""
     try:
-        line = await asyncio.wait_for(reader.readline(), timeout)
+        async with asyncio.timeout(timeout):  # no task per line, as wait_for would make
+            line = await reader.readline()
     except (asyncio.LimitOverrunError, ValueError):  # readline reports a line over its limit as ValueError
         raise _Refused("BadHandshake", too_large().reason) from None
     if not line:
