@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Iterable
 
 from arclink.model import catalogue as cat
@@ -250,7 +250,9 @@ def onboarding_hops(ix: Index, cluster: ClusterR, path: Iterable[PeR | VNetR | Z
         hops.append(OnboardingHop("provider registration", not gaps,
                                   detail or "the subscriptions are registered to the providers the resources need",
                                   MISSING_REGISTRATION))
-    hops += [endpoint_hop(pe) for pe in dict.fromkeys(path) if isinstance(pe, PeR)]
+    # one hop per endpoint, shared by the clusters that connect to it
+    hops += [ix.memo(("onboarding endpoint", pe.id), partial(endpoint_hop, pe))
+             for pe in dict.fromkeys(path) if isinstance(pe, PeR)]
     if cluster.scope is not None:  # APL004: ARM refuses a cluster outside its scope's region
         mismatch = region_mismatch(cluster.location, cluster.scope.location)
         hops.append(OnboardingHop("scope region", not mismatch, mismatch or
