@@ -23,3 +23,21 @@ def variant(*pairs: tuple[str, str], append: str = "") -> Index:
         assert old in text, old
         text = text.replace(old, new, 1)
     return loads(text + append)
+
+
+_ZONE_GROUP = ("    groupIds: [hybridcompute]\n    privateDnsZoneGroup:\n      - privatelink.his.arc.azure.com\n"
+               "      - privatelink.guestconfiguration.azure.com\n      - privatelink.dp.kubernetesconfiguration.azure.com\n")
+
+
+def second_scope_lands() -> Index:
+    """examples/broken/two-scopes-one-vnet.yaml where the private DNS zones hold the records of the second
+    scope's endpoint ('pe-arc-retail-eu2') and k3s-amsterdam is associated with that scope."""
+    text = (EXAMPLES / "broken" / "two-scopes-one-vnet.yaml").read_text()
+    for old, new in (
+            (_ZONE_GROUP, "    groupIds: [hybridcompute]\n"),
+            ("    privateLinkServiceId: pls-arc-retail-eu2\n    groupIds: [hybridcompute]\n",
+             "    privateLinkServiceId: pls-arc-retail-eu2\n" + _ZONE_GROUP),
+            ("    privateLinkScopeResourceId: pls-arc-retail\n", "    privateLinkScopeResourceId: pls-arc-retail-eu2\n")):
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    return loads(text)

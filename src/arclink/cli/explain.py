@@ -3,7 +3,9 @@
 Rich tables in a terminal, plain text when piped, JSON with ``--output json``, the picture of every
 cluster's path as a standalone SVG with ``--format svg``. Each cluster's JSON has ``onboarding``: the
 hops besides the names (``{what, ok, detail, code}``; ``code`` is what the cluster is refused with
-when the hop fails), before ``names``.
+when the hop fails), before ``names``. Among them are the writes ARM refuses: ``private endpoint
+'<name>' exists`` per endpoint the names connect to (APL018, APL005, APL001) and ``cluster features
+and extensions`` (APL012).
 The traces come from ``arclink.model.trace.cluster_trace``; this module only prints them.
 """
 
@@ -19,7 +21,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--cluster", metavar="NAME", action="append",
                         help="only this cluster (repeatable); default: every cluster")
     parser.add_argument("--output", "--format", dest="output", choices=("text", "json", "svg"), default="text",
-                        help="output format (json: per cluster 'onboarding' hops {what, ok, detail, code} "
+                        help="output format (json: per cluster 'onboarding' hops {what, ok, detail, code}, "
+                             "among them \"private endpoint '<name>' exists\" and 'cluster features and extensions', "
                              "and 'names'; 'code' is the first failure's code or Admitted; svg: the picture)")
 
 

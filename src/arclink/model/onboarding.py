@@ -6,19 +6,25 @@ firewall lets the public Azure services through (APL008), the region offers priv
 and the onboarding tools are recent enough (APL022). Each of those rules decides with a function
 of this module, and ``model.trace`` makes a hop of each for ``arclink explain``: one decision,
 so that ``explain`` never admits a cluster that ``lint`` reports an error for.
+
+Writes ARM refuses are hops too, decided by the helpers the rules and the emulator's refusals
+call: a private endpoint the names connect to that ARM would not create (its group id, APL018;
+its region against its virtual network's, APL005; a second scope in its virtual network, APL001)
+and features or extensions a private-link cluster cannot have (APL012).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Iterable
 
 from arclink.model import catalogue as cat
 from arclink.model.index import ClusterR, Index, NsgR, PeR, ScopeR, SiteR, VNetR, ZoneR
 from arclink.model.reach import firewall_allows
 from arclink.model.resolved import shown
+from arclink.model.rules import Rule, apl001, apl005, apl012, apl018
 
 # The codes explain refuses with when an onboarding hop fails (design.md's reason codes, then ARM's).
 BLOCKED_BY_FIREWALL = "BlockedByFirewall"
@@ -166,14 +172,68 @@ def cluster_tool_problems(cluster: ClusterR) -> tuple[str, ...]:
     return tool_problems(tools.connectedk8s, tools.azure_cli)
 
 
+# --- writes ARM refuses (APL018, APL005, APL001, APL012) ----------------------------------------
+
+
+def _code(rule: Rule) -> str:
+    assert rule.arm_code is not None, rule.id  # every rule used here is a write-time refusal
+    return rule.arm_code
+
+
+def endpoint_refusal(pe: PeR) -> tuple[Rule, str] | None:
+    """(rule, ARM's reason) when ARM refuses to create ``pe``, else None; checked in the emulator's order."""
+    problem = apl018.group_id_problem(pe.target_type, pe.spec.group_ids)
+    if problem:
+        return apl018.RULE, problem
+    if pe.vnet is not None:
+        problem = apl005.pe_region_mismatch(pe.location, pe.vnet.location, pe.subnet.id, pe.id)
+        if problem:
+            return apl005.RULE, problem
+    problem = apl001.association_problem(pe)
+    return (apl001.RULE, problem) if problem else None
+
+
+def endpoint_hop(pe: PeR) -> OnboardingHop:
+    """"private endpoint '<name>' exists": fails with the refusing rule's ARM code."""
+    refusal = endpoint_refusal(pe)
+    what = f"private endpoint '{pe.name}' exists"
+    if refusal is not None:
+        rule, problem = refusal
+        return OnboardingHop(what, False, f"ARM refuses it: {problem.rstrip('.')} ({rule.id})", _code(rule))
+    accepted = [f"group id {', '.join(pe.spec.group_ids)}"]
+    if pe.vnet is not None:
+        accepted.append(f"in {pe.location} with its virtual network '{pe.vnet.name}'")
+        if pe.is_arc and pe.scope is not None:
+            accepted.append(f"the Azure Arc Private Link Scope of '{pe.vnet.name}' is '{pe.scope.name}'")
+    return OnboardingHop(what, True, f"ARM accepts it ({'; '.join(accepted)})", _code(apl018.RULE))
+
+
+def feature_problems(cluster: ClusterR) -> list[str]:
+    """APL012's refusals of the cluster's features and extensions (empty for a cluster without private link)."""
+    state = cluster.spec.private_link_state
+    found = [apl012.feature_error(state, cluster.spec.features)]
+    found += [apl012.extension_error(state, e) for e in cluster.spec.extensions]
+    return list(dict.fromkeys(p for p in found if p))
+
+
+def features_hop(cluster: ClusterR) -> OnboardingHop:
+    problems = feature_problems(cluster)
+    used = [*cluster.spec.features, *cluster.spec.extensions]
+    detail = (f"ARM refuses them: {' '.join(problems).rstrip('.')} (APL012)" if problems
+              else f"private link supports {', '.join(used)}")
+    return OnboardingHop("cluster features and extensions", not problems, detail, _code(apl012.RULE))
+
+
 # --- the hops of one cluster --------------------------------------------------------------------
 
 
 def onboarding_hops(ix: Index, cluster: ClusterR, path: Iterable[PeR | VNetR | ZoneR] = ()) -> list[OnboardingHop]:
-    """The onboarding hops of ``cluster`` besides its names: tools, registrations, region, site firewall.
+    """The onboarding hops of ``cluster`` besides its names: tools, registrations, the private endpoints'
+    existence, region, features, site firewall.
 
     ``path`` is the private endpoints, virtual networks and zones its names went through: their
-    subscriptions must be registered too (a resource ARM refused does not exist to answer).
+    subscriptions must be registered too, and ARM must accept the endpoints (a resource ARM refused
+    does not exist to answer).
     """
     hops: list[OnboardingHop] = []
     if cluster.private_link and cluster.spec.tools is not None:
@@ -191,6 +251,9 @@ def onboarding_hops(ix: Index, cluster: ClusterR, path: Iterable[PeR | VNetR | Z
         hops.append(OnboardingHop("provider registration", not gaps,
                                   detail or "the subscriptions are registered to the providers the resources need",
                                   MISSING_REGISTRATION))
+    # one hop per endpoint, shared by the clusters that connect to it
+    hops += [ix.memo(("onboarding endpoint", pe.id), partial(endpoint_hop, pe))
+             for pe in dict.fromkeys(path) if isinstance(pe, PeR)]
     if cluster.scope is not None:  # APL004: ARM refuses a cluster outside its scope's region
         mismatch = region_mismatch(cluster.location, cluster.scope.location)
         hops.append(OnboardingHop("scope region", not mismatch, mismatch or
@@ -202,6 +265,8 @@ def onboarding_hops(ix: Index, cluster: ClusterR, path: Iterable[PeR | VNetR | Z
         bad = [(what, why) for what, why in bad if why]
         hops.append(OnboardingHop("region", not bad, f"{bad[0][0]}: {bad[0][1]}" if bad else
                                   f"private link is offered in {cluster.location}", REGION_UNAVAILABLE))
+        if cluster.spec.features or cluster.spec.extensions:
+            hops.append(features_hop(cluster))
         site = cluster.site
         if site is not None:
             out, inb = firewall_gaps(site)

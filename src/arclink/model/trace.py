@@ -1,9 +1,10 @@
 """Per-cluster path traces: what a cluster resolves, where it connects, whether it is admitted.
 
 A trace is the whole onboarding path: the onboarding hops of ``model.onboarding`` (tools,
-provider registration, region, the site firewall's service tags: decided by the same functions
-as APL022, APL014, APL021 and APL008) and, per Arc name, its resolution and ``reach()``. A
-cluster is admitted only when every hop and every name is.
+provider registration, the existence of the private endpoints the names connect to, region,
+features, the site firewall's service tags: decided by the same functions as APL022, APL014,
+APL018/APL005/APL001, APL021, APL012 and APL008) and, per Arc name, its resolution and
+``reach()``. A cluster is admitted only when every hop and every name is.
 
 ``arclink explain`` prints these; rules that ask "what does this site resolve" use
 ``site_resolution`` so that a site with 100 clusters is resolved once, not 100 times.

@@ -1,4 +1,11 @@
-"""APL001: one Azure Arc Private Link Scope per virtual network."""
+"""APL001: one Azure Arc Private Link Scope per virtual network.
+
+Helper for ``arclink explain`` (and any caller with an index):
+
+``association_problem(pe) -> str | None``
+    Why ARM refuses private endpoint ``pe``: its virtual network is already associated with
+    another Azure Arc Private Link Scope (one whose endpoint is declared earlier there), else None.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +40,23 @@ def arc_scopes(endpoints: Iterable[PeR]) -> list[ScopeR]:
 def scopes_of_vnet(vnet: VNetR) -> list[ScopeR]:
     """The Arc scopes whose private endpoints sit in ``vnet``, in declaration order."""
     return arc_scopes(vnet.endpoints)
+
+
+def association_problem(pe: PeR) -> str | None:
+    """Why ARM refuses ``pe`` in its virtual network, or None.
+
+    The scope whose endpoint comes first in the virtual network keeps it (in Azure, the one created
+    first); an endpoint of any later scope is the write ARM refuses. More endpoints of the first scope
+    are accepted.
+    """
+    if not pe.is_arc or pe.scope is None or pe.vnet is None:
+        return None
+    scopes = scopes_of_vnet(pe.vnet)
+    if pe.scope not in scopes or scopes.index(pe.scope) == 0:
+        return None
+    earlier = ", ".join(f"'{s.name}'" for s in scopes[:scopes.index(pe.scope)])
+    return (f"virtual network '{pe.vnet.name}' is already associated with the Azure Arc Private Link Scope {earlier}; "
+            "only one Azure Arc Private Link Scope can be associated with a virtual network")
 
 
 def check(ix: Index) -> Iterator[Finding]:
