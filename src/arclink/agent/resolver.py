@@ -57,13 +57,18 @@ class DnsResolver:
                 resp = await dns.asyncquery.tcp(q, self.host, port=self.port, timeout=self.timeout)
         except (dns.exception.Timeout, OSError) as exc:
             raise ResolutionFailed(name, "TIMEOUT", str(exc) or "no answer from the DNS server") from None
-        rcode = dns.rcode.to_text(resp.rcode())
-        if rcode != "NOERROR":
-            raise ResolutionFailed(name, rcode)
-        addrs = [r.address for rrset in resp.answer if rrset.rdtype == dns.rdatatype.A for r in rrset]
-        if not addrs:
-            raise ResolutionFailed(name, "NODATA")
-        return addrs
+        return _addresses(name, resp)
+
+
+def _addresses(name: str, resp: dns.message.Message) -> list[str]:
+    """The A addresses of an answer, or ``ResolutionFailed`` with the rcode (NODATA for none)."""
+    rcode = dns.rcode.to_text(resp.rcode())
+    if rcode != "NOERROR":
+        raise ResolutionFailed(name, rcode)
+    addrs = [r.address for rrset in resp.answer if rrset.rdtype == dns.rdatatype.A for r in rrset]
+    if not addrs:
+        raise ResolutionFailed(name, "NODATA")
+    return addrs
 
 
 class SiteResolver:
@@ -90,13 +95,7 @@ class SiteResolver:
                 resp = dns.query.udp(q, self.server, timeout=self.timeout, sock=sock)
         except (dns.exception.Timeout, OSError) as exc:
             raise ResolutionFailed(name, "TIMEOUT", str(exc) or "no answer from the DNS server") from None
-        rcode = dns.rcode.to_text(resp.rcode())
-        if rcode != "NOERROR":
-            raise ResolutionFailed(name, rcode)
-        addrs = [r.address for rrset in resp.answer if rrset.rdtype == dns.rdatatype.A for r in rrset]
-        if not addrs:
-            raise ResolutionFailed(name, "NODATA")
-        return addrs
+        return _addresses(name, resp)
 
 
 class ModelResolver:

@@ -12,10 +12,10 @@ Zone files are read by dnspython. Read: ``options`` (``listen-on``, ``forwarders
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from arclink.importers.dns.common import BUILTIN_ZONES, Found, load_zone_file, target, zone_name
+from arclink.importers.dns.common import BUILTIN_ZONES, Found, beside, load_zone_file, read_config, target, zone_name
 from arclink.importers.errors import ImportFailure, at
 
 
@@ -129,35 +129,17 @@ class Parser:
 
 def parse_file(path: Path, depth: int = 0) -> list[Statement]:
     """The statements of ``path`` with every ``include`` read in place."""
-    if depth > 16:
-        raise at(str(path), None, "includes nest more than 16 deep (an include loop?).")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ImportFailure(f"{path}: file not found.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ImportFailure(f"{path}: cannot read it ({exc}).") from None
+    text = read_config(path, depth)
     out: list[Statement] = []
     for st in Parser(tokenize(text, path), path).statements(closing=False):
         if st.keyword == "include":
             inc = st.arg(1)
             if not inc:
                 raise at(str(path), st.line, "expected a file name after 'include'.")
-            out += parse_file(_beside(Path(inc), path, st.line), depth + 1)
+            out += parse_file(beside(Path(inc), path, st.line, what="the included file "), depth + 1)
         else:
             out.append(st)
     return out
-
-
-def _beside(p: Path, including: Path, line: int) -> Path:
-    if not p.is_absolute():
-        p = including.parent / p
-    if p.exists():
-        return p
-    alt = including.parent / p.name
-    if alt.exists():
-        return alt
-    raise at(str(including), line, f"the included file {p} does not exist (nor beside this file).")
 
 
 # Top-level statements that do not change what the site's server answers.

@@ -11,7 +11,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from arclink.importers.errors import at
+from arclink.importers.errors import ImportFailure, at
 from arclink.model import schema
 
 RECORD_TTL = 3600  # what a record without its own TTL gets (the model's default for manual records)
@@ -154,3 +154,33 @@ def load_zone_file(path: Path, origin: str, found: Found, cited: str | Path, lin
         found.record(n, t, ttl, v)
     for t, n in sorted(skipped.items()):
         found.note(path, None, f"zone '{apex}': {n} {t} record(s) not in the site model (it holds A and CNAME)")
+
+
+MAX_INCLUDE_DEPTH = 16
+
+
+def read_config(path: Path, depth: int = 0, *, includes: str = "includes") -> str:
+    """The text of a configuration file (``depth`` deep in includes), or one sentence naming it."""
+    if depth > MAX_INCLUDE_DEPTH:
+        raise at(str(path), None, f"{includes} nest more than {MAX_INCLUDE_DEPTH} deep (an include loop?).")
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ImportFailure(f"{path}: file not found.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ImportFailure(f"{path}: cannot read it ({exc}).") from None
+
+
+def beside(p: Path, including: Path, line: int, *, what: str = "") -> Path:
+    """An included file: as named (relative to the including file), else the same name beside it.
+
+    Configurations copied off a server name absolute paths of that server; beside is where they
+    usually are when someone hands them over."""
+    if not p.is_absolute():
+        p = including.parent / p
+    if p.exists():
+        return p
+    alt = including.parent / p.name
+    if alt.exists():
+        return alt
+    raise at(str(including), line, f"{what}{p} does not exist (nor beside this file).")

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from arclink.importers.dns.common import Found, load_zone_file, target, zone_name
+from arclink.importers.dns.common import Found, load_zone_file, read_config, target, zone_name
 from arclink.importers.errors import ImportFailure, at
 
 # Plugins that do not change which names are answered or where they go.
@@ -144,12 +144,7 @@ class Parser:
 
 def read(path: str) -> Found:
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ImportFailure(f"{p}: file not found.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ImportFailure(f"{p}: cannot read it ({exc}).") from None
+    text = read_config(p)
     servers, snippets = Parser(tokenize(text, p), p).corefile()
     found = Found()
     falling: set[str] = set()  # zones whose hosts entries fall through to the block's forward

@@ -14,8 +14,8 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
-from arclink.importers.dns.common import Found, target, zone_name
-from arclink.importers.errors import ImportFailure, at
+from arclink.importers.dns.common import Found, beside, read_config, target, zone_name
+from arclink.importers.errors import at
 
 # Options that do not change which names the server answers or where it sends them.
 _IGNORED = {
@@ -30,14 +30,7 @@ _IGNORED = {
 
 
 def _lines(path: Path, depth: int = 0) -> list[tuple[Path, int, str, str | None]]:
-    if depth > 16:
-        raise at(str(path), None, "conf-file includes nest more than 16 deep (an include loop?).")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ImportFailure(f"{path}: file not found.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ImportFailure(f"{path}: cannot read it ({exc}).") from None
+    text = read_config(path, depth, includes="conf-file includes")
     out: list[tuple[Path, int, str, str | None]] = []
     for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
@@ -49,27 +42,16 @@ def _lines(path: Path, depth: int = 0) -> list[tuple[Path, int, str, str | None]
             raise at(str(path), lineno, f"expected 'option' or 'option=value', found '{line}'.")
         val = value.strip() if eq else None
         if name == "conf-file" and val:
-            out += _lines(_beside(Path(val), path, lineno), depth + 1)
+            out += _lines(beside(Path(val), path, lineno), depth + 1)
         elif name == "conf-dir" and val:
             d, _, exts = val.partition(",")
-            dirpath = _beside(Path(d), path, lineno)
+            dirpath = beside(Path(d), path, lineno)
             for f in sorted(dirpath.iterdir()):
                 if f.is_file() and not f.name.startswith(".") and not f.name.endswith("~"):
                     out += _lines(f, depth + 1)
         else:
             out.append((path, lineno, name, val))
     return out
-
-
-def _beside(p: Path, including: Path, line: int) -> Path:
-    if not p.is_absolute():
-        p = including.parent / p
-    if p.exists():
-        return p
-    alt = including.parent / p.name
-    if alt.exists():
-        return alt
-    raise at(str(including), line, f"{p} does not exist (nor beside this file).")
 
 
 def read(path: str) -> Found:

@@ -15,8 +15,8 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from arclink.importers.dns.common import BUILTIN_ZONES, Found, target, zone_name
-from arclink.importers.errors import ImportFailure, at
+from arclink.importers.dns.common import BUILTIN_ZONES, Found, read_config, target, zone_name
+from arclink.importers.errors import at
 
 CLAUSES = {"server", "forward-zone", "stub-zone", "auth-zone", "view", "remote-control", "python", "dynlib",
            "dnscrypt", "cachedb", "redis", "dnstap", "rpz"}
@@ -34,14 +34,7 @@ class Attr:
 
 
 def parse_file(path: Path, depth: int = 0, clause: str = "server") -> tuple[list[Attr], str]:
-    if depth > 16:
-        raise at(str(path), None, "includes nest more than 16 deep (an include loop?).")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ImportFailure(f"{path}: file not found.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ImportFailure(f"{path}: cannot read it ({exc}).") from None
+    text = read_config(path, depth)
     out: list[Attr] = []
     for lineno, raw in enumerate(text.splitlines(), 1):
         line = _strip_comment(raw, path, lineno).strip()
