@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from arclink.importers.errors import ImportFailure, at
+from arclink.importers.errors import at, read_text
 
 EXPECTED = ("the JSON of an Azure Resource Graph query: az graph query -q QUERY --first 1000 -o json "
             "(see docs/import.md)")
@@ -29,12 +29,7 @@ def read_graph(*paths: str) -> list[dict]:
 
 
 def _read_one(path: Path) -> list[dict]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ImportFailure(f"{path}: file not found.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ImportFailure(f"{path}: cannot read it ({exc}).") from None
+    text = read_text(path, "utf-8-sig")
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -11,7 +11,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from arclink.importers.errors import ImportFailure, at
+from arclink.importers.errors import at, read_text
 from arclink.model import schema
 
 RECORD_TTL = 3600  # what a record without its own TTL gets (the model's default for manual records)
@@ -163,12 +163,7 @@ def read_config(path: Path, depth: int = 0, *, includes: str = "includes") -> st
     """The text of a configuration file (``depth`` deep in includes), or one sentence naming it."""
     if depth > MAX_INCLUDE_DEPTH:
         raise at(str(path), None, f"{includes} nest more than {MAX_INCLUDE_DEPTH} deep (an include loop?).")
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ImportFailure(f"{path}: file not found.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ImportFailure(f"{path}: cannot read it ({exc}).") from None
+    return read_text(path)
 
 
 def beside(p: Path, including: Path, line: int, *, what: str = "") -> Path:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from arclink.importers.dns.common import Found, target, zone_name
-from arclink.importers.errors import ImportFailure, at
+from arclink.importers.errors import at, read_text
 
 EXPECTED = ('a JSON object {"Zones": [...], "Records": [...], "Forwarders": {...}} or the list '
             "Get-DnsServerZone | ConvertTo-Json writes")
@@ -57,12 +57,7 @@ def _seconds(value: Any) -> int | None:
 
 def read(path: str) -> Found:
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")  # Out-File -Encoding utf8 writes a BOM
-    except FileNotFoundError:
-        raise ImportFailure(f"{p}: file not found.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ImportFailure(f"{p}: cannot read it ({exc}).") from None
+    text = read_text(p, "utf-8-sig")  # Out-File -Encoding utf8 writes a BOM
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
