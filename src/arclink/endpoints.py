@@ -12,6 +12,8 @@ from pathlib import Path
 from arclink.net import is_loopback  # noqa: F401  (the doctor imports it from here)
 
 REQUIRED = ("arm", "ca_cert", "token", "subscription")
+# The emulator's default service principal and where to sign it in (a serve with a token service writes them).
+PRINCIPAL = ("authority", "tenant", "client_id", "client_secret")
 
 
 class EndpointsError(ValueError):
@@ -43,3 +45,8 @@ def read_endpoints(path) -> dict:
         raise EndpointsError(f"{p} lacks the key {', '.join(repr(k) for k in missing)}; it was not written by "
                              "'arclink serve'.")
     return data
+
+
+def missing_principal(ep: dict) -> list[str]:
+    """The keys of the default service principal that ``ep`` (a read endpoints.json) lacks."""
+    return [k for k in PRINCIPAL if not ep.get(k)]

@@ -104,13 +104,13 @@ def _run(az: str, args: list[str], env: dict, shown: list[str] | None = None) ->
 
 def login(endpoints_path, az: str) -> tuple[Path, str]:
     """Register the emulator as az's cloud and log its default principal in; (config dir, CA bundle)."""
-    from arclink.endpoints import EndpointsError, locate, read_endpoints
+    from arclink.endpoints import EndpointsError, locate, missing_principal, read_endpoints
 
     try:
         ep = read_endpoints(endpoints_path)
     except EndpointsError as exc:
         raise UserError(str(exc)) from None
-    missing = [k for k in ("client_id", "client_secret", "tenant", "authority") if not ep.get(k)]
+    missing = missing_principal(ep)
     if missing:
         raise UserError(f"{locate(endpoints_path)} has no {', '.join(missing)}: it was written by an arclink serve "
                         "without a token service. Restart 'arclink serve' to rewrite it.")

@@ -23,7 +23,7 @@ def _identity() -> Any:
 
 def emulator_source(endpoints_path: str, **what: Any) -> Source:
     """The emulator of ``endpoints.json``: its ARM address, CA and default service principal."""
-    from arclink.endpoints import EndpointsError, read_endpoints
+    from arclink.endpoints import EndpointsError, missing_principal, read_endpoints
     from arclink.net import is_loopback
 
     try:
@@ -32,7 +32,7 @@ def emulator_source(endpoints_path: str, **what: Any) -> Source:
         raise ImportFailure(str(exc)) from None
     from urllib.parse import urlsplit
 
-    missing = [k for k in ("authority", "tenant", "client_id", "client_secret") if not ep.get(k)]
+    missing = missing_principal(ep)
     if missing:
         raise ImportFailure(f"{endpoints_path} names no service principal ({', '.join(missing)} missing); restart "
                             "'arclink serve' with this version to write them.")
