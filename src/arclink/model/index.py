@@ -271,8 +271,8 @@ class _Builder:
                 cname = rec.cname_record.cname if rec.cname_record else rec.cname
                 texts = [" ".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in t.value)
                          for t in rec.txt_records]
-                r.records[(rec.name.lower(), rec.type)] = ZRecord(rec.name.lower(), rec.type, rec.ttl, addresses,
-                                                                  cname, rp, "zone", texts, _soa_text(rec))
+                r.put(ZRecord(rec.name.lower(), rec.type, rec.ttl, addresses, cname, rp, "zone", texts,
+                              _soa_text(rec)))
 
     def build_forwarders(self) -> None:
         for i, f in enumerate(self.t.dns_forwarders):
@@ -351,8 +351,7 @@ class _Builder:
                 r.zones.append(zone)
                 for pr in r.records:
                     if pr.record.zone.private_zone == zone.zone_name:
-                        zone.records[(pr.record.label, "A")] = ZRecord(pr.record.label, "A", 10, [pr.address], None,
-                                                                      p, f"zoneGroup:{e.name}")
+                        zone.put(ZRecord(pr.record.label, "A", 10, [pr.address], None, p, f"zoneGroup:{e.name}"))
             self.add(ix.endpoints, r, "private endpoint")
             r.subnet.vnet.endpoints.append(r)
 

@@ -255,7 +255,7 @@ class _Resolver:
             self.step(server, f"{where}: {rel} {' '.join(dict.fromkeys(t for t, _, _ in data))} {listed}",
                       StepKind.PRIVATE_ZONE, zone.id)
             return
-        if rel == "@" or any(key[0] == rel for key in zone.records):
+        if rel == "@" or rel in zone.names:
             # The name exists (a zone's apex always has its SOA; an empty or other-type record set still
             # makes the name): NOERROR with no data, which NxDomainRedirect does not redirect.
             have = zone.records.get((rel, qtype if qtype != "ANY" else "A"))

@@ -173,6 +173,11 @@ class ZoneR(Res):
     spec: schema.PrivateDnsZone
     links: list[tuple[VNetR, schema.VirtualNetworkLink]] = field(default_factory=list)
     records: dict[tuple[str, str], ZRecord] = field(default_factory=dict)  # (name, type) -> record
+    names: set[str] = field(default_factory=set)  # every name with a record set: NODATA, not NXDOMAIN
+
+    def put(self, record: ZRecord) -> None:
+        self.records[(record.name, record.type)] = record
+        self.names.add(record.name)
 
     @property
     def zone_name(self) -> str:
