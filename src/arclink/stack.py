@@ -101,13 +101,13 @@ def _settings(store: Any) -> tuple[str, str, str]:
     return store.meta["token"], store.meta["subscription"], store.meta["tenant"]
 
 
-def _server_cert(state_dir: Path) -> tuple[Path, Path]:
+def _server_cert(state_dir: Path, names: tuple[str, ...] = ()) -> tuple[Path, Path]:
     from arclink import pki
 
     cert, key = state_dir / "arm-server.pem", state_dir / "arm-server-key.pem"
     ca = pki.ensure_ca(state_dir)
-    if not (cert.exists() and key.exists()):
-        pem, kpem = pki.issue_server_cert(ca, ["localhost"], ["127.0.0.1", "::1"])
+    if names or not (cert.exists() and key.exists()):
+        pem, kpem = pki.issue_server_cert(ca, ["localhost", *names], ["127.0.0.1", "::1"])
         pki.write_leaf(state_dir, "arm-server", pem, kpem)
     return cert, key
 
@@ -158,8 +158,12 @@ def _bind(host: str, port: int) -> socket.socket:
 def start_services(state_dir: str | Path, *, in_memory: bool = False, host: str = "127.0.0.1", arm_port: int = 0,
                    dns_port: int = 0, gateway_port: int = 0, topology: Any = None,
                    api_version_check: str | None = None, write_endpoints: bool = True,
-                   reset: bool = False) -> Services:
+                   reset: bool = False, arm_sockets: tuple[socket.socket, ...] = (),
+                   arm_names: tuple[str, ...] = ()) -> Services:
     """Start ARM (uvicorn in a background thread), DNS and gateway; write endpoints.json when ready.
+
+    ``arm_sockets``: listening sockets ARM also serves (the lab's, bound inside its namespaces on
+    the public ARM and Entra ID addresses); ``arm_names``: the names its certificate adds for them.
 
     ``topology`` seeds an empty or existing state: a ``schema.Topology``, an ``Index`` or a file path.
     Raises ``StackError`` when the host, the settings, the state directory or the topology will not do.
@@ -177,14 +181,15 @@ def start_services(state_dir: str | Path, *, in_memory: bool = False, host: str 
                 (state_dir / name).unlink(missing_ok=True)
         return _start_locked(lock, state_dir, mode, in_memory=in_memory, host=host, arm_port=arm_port,
                              dns_port=dns_port, gateway_port=gateway_port, topology=topology,
-                             write_endpoints=write_endpoints)
+                             write_endpoints=write_endpoints, arm_sockets=arm_sockets, arm_names=arm_names)
     except BaseException:
         lock.close()
         raise
 
 
 def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool, host: str, arm_port: int,
-                  dns_port: int, gateway_port: int, topology: Any, write_endpoints: bool) -> Services:
+                  dns_port: int, gateway_port: int, topology: Any, write_endpoints: bool,
+                  arm_sockets: tuple[socket.socket, ...] = (), arm_names: tuple[str, ...] = ()) -> Services:
     import uvicorn
 
     from arclink.arm.app import ArmConfig, create_app
@@ -234,7 +239,7 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
     token, sub, tenant = _settings(store)
     if in_memory:
         _write_private(state_dir / "settings.json", json.dumps({"token": token, "subscription": sub, "tenant": tenant}))
-    cert, key = _server_cert(state_dir)
+    cert, key = _server_cert(state_dir, tuple(arm_names))
     try:
         token_service = entra.open_service(state_dir, tenant, in_memory=in_memory)
         principal, client_secret = token_service.registry.ensure_default()
@@ -276,7 +281,7 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
         raise StackError(str(exc)) from None
     server = uvicorn.Server(uvicorn.Config(front, **kwargs))
     server.install_signal_handlers = lambda: None  # the caller owns signals
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="arclink-arm", daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock, *arm_sockets]}, name="arclink-arm", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
