@@ -247,6 +247,8 @@ def _public_addresses(ix: Index) -> dict[str, tuple[str, ...]]:
 def _locations(ix: Index) -> list[str]:
     locations = {cat.normalize_location(c.location) for c in ix.clusters.values() if c.location}
     locations |= {cat.normalize_location(pe.location) for pe in ix.endpoints.values() if pe.location}
+    # a scope's region names the regional endpoints its clusters' agents and the doctor use
+    locations |= {cat.normalize_location(s.location) for s in ix.scopes.values() if s.location}
     return sorted(locations or {"westeurope"})
 
 
