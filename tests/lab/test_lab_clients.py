@@ -94,11 +94,15 @@ def _connect(cluster, *where: str) -> dict:
     if cluster.private_link and cluster.scope is not None:
         args += ["--private-link-scope-resource-id", cluster.scope.id]
     got = arclink(*args, *where, timeout=120)
+    if got.returncode == 2:  # the CLI refuses before Azure (a private-link cluster with no scope)
+        return {"refused": got.stderr}
     assert got.returncode in (0, 1), got.stderr
     return json.loads(got.stdout)["agent"]
 
 
 def _code(agent: dict) -> str:
+    if "refused" in agent:
+        return "CLI: " + agent["refused"]
     return "Admitted" if agent["status"] == "Connected" else agent["lastError"]["code"]
 
 
@@ -118,6 +122,10 @@ def test_each_clusters_agent_gets_the_code_explain_predicts(shared_lab):
         predicted = fail[0] if fail else "Admitted"
         emulated = _code(_connect(cluster, "--emulator", endpoints))
         in_lab = _code(_connect(cluster, "--lab", lab.name))
+        if emulated.startswith("CLI: "):
+            # connect cannot onboard the cluster as the topology has it; the same sentence in the lab
+            assert in_lab == emulated, (lab.topology, cluster.name)
+            continue
         assert emulated == predicted, (lab.topology, cluster.name)
         assert in_lab == DROPPED.get(predicted, predicted), (lab.topology, cluster.name)
         checked += 1
