@@ -17,6 +17,7 @@ import asyncio
 import logging
 import socket
 import ssl
+from collections.abc import Sequence
 from typing import Any, Callable
 
 from arclink.limits import Limits, SourceCounter
@@ -189,8 +190,9 @@ def _loop_class() -> type:
 
 
 def serve_guarded(server: Any, sock: socket.socket, ctx: ssl.SSLContext, limits: Limits,
-                  counter: SourceCounter) -> None:
-    """Run ``server`` (a ``uvicorn.Server``) on ``sock`` until it exits; TLS with ``ctx``; call in its own thread."""
+                  counter: SourceCounter, more: Sequence[socket.socket] = ()) -> None:
+    """Run ``server`` (a ``uvicorn.Server``) on ``sock`` (and ``more``: the lab's sockets on ARM's public
+    addresses) until it exits; TLS with ``ctx``; call in its own thread."""
     base: Any = _loop_class()
 
     class GuardedLoop(base):
@@ -199,4 +201,4 @@ def serve_guarded(server: Any, sock: socket.socket, ctx: ssl.SSLContext, limits:
             return _Acceptor(self, protocol_factory, sock, ctx, backlog, limits, counter)
 
     with asyncio.Runner(loop_factory=GuardedLoop) as runner:
-        runner.run(server.serve(sockets=[sock]))
+        runner.run(server.serve(sockets=[sock, *more]))

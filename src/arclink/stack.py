@@ -104,7 +104,7 @@ def _settings(store: Any) -> tuple[str, str, str]:
     return store.meta["token"], store.meta["subscription"], store.meta["tenant"]
 
 
-def _server_context(state_dir: Path) -> Any:
+def _server_context(state_dir: Path, names: tuple[str, ...] = ()) -> Any:
     """The ARM listener's TLS context, its certificate issued by the state's CA on first use."""
     import ssl
 
@@ -116,8 +116,8 @@ def _server_context(state_dir: Path) -> Any:
     except pki.PemError as exc:
         raise StackError(f"{exc.path} is not a valid PEM {exc.what}; restore it, or remove ca.pem and ca-key.pem "
                          "to make a new CA (clients must then trust the new ca.pem).") from None
-    if not (cert.exists() and key.exists()):
-        pem, kpem = pki.issue_server_cert(ca, ["localhost"], ["127.0.0.1", "::1"])
+    if names or not (cert.exists() and key.exists()):  # the lab's public ARM names need a fresh one
+        pem, kpem = pki.issue_server_cert(ca, ["localhost", *names], ["127.0.0.1", "::1"])
         pki.write_leaf(state_dir, "arm-server", pem, kpem)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     try:
@@ -193,8 +193,12 @@ def _bind(host: str, port: int) -> socket.socket:
 def start_services(state_dir: str | Path, *, in_memory: bool = False, host: str = "127.0.0.1", arm_port: int = 0,
                    dns_port: int = 0, gateway_port: int = 0, topology: Any = None,
                    api_version_check: str | None = None, write_endpoints: bool = True,
-                   reset: bool = False, limits: Limits | None = None) -> Services:
+                   reset: bool = False, limits: Limits | None = None, arm_sockets: tuple[socket.socket, ...] = (),
+                   arm_names: tuple[str, ...] = ()) -> Services:
     """Start ARM (uvicorn in a background thread), DNS and gateway; write endpoints.json when ready.
+
+    ``arm_sockets``: listening sockets ARM also serves (the lab's, bound inside its namespaces on
+    the public ARM and Entra ID addresses); ``arm_names``: the names its certificate adds for them.
 
     ``topology`` seeds an empty or existing state: a ``schema.Topology``, an ``Index`` or a file path.
     ``limits`` bounds every listener (``arclink.limits.Limits``; its defaults when None).
@@ -218,7 +222,8 @@ def start_services(state_dir: str | Path, *, in_memory: bool = False, host: str 
                 (state_dir / name).unlink(missing_ok=True)
         return _start_locked(lock, state_dir, mode, in_memory=in_memory, host=host, arm_port=arm_port,
                              dns_port=dns_port, gateway_port=gateway_port, topology=topology,
-                             write_endpoints=write_endpoints, limits=limits)
+                             write_endpoints=write_endpoints, limits=limits, arm_sockets=arm_sockets,
+                             arm_names=arm_names)
     except OSError as exc:  # a full disk, a read-only file: at whichever write it shows
         lock.close()
         raise _file_error(exc, state_dir) from None
@@ -228,7 +233,8 @@ def start_services(state_dir: str | Path, *, in_memory: bool = False, host: str 
 
 
 def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool, host: str, arm_port: int,
-                  dns_port: int, gateway_port: int, topology: Any, write_endpoints: bool, limits: Limits) -> Services:
+                  dns_port: int, gateway_port: int, topology: Any, write_endpoints: bool, limits: Limits,
+                  arm_sockets: tuple[socket.socket, ...] = (), arm_names: tuple[str, ...] = ()) -> Services:
     import uvicorn
 
     from arclink.arm.app import ArmConfig, create_app
@@ -285,7 +291,7 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
     token, sub, tenant = _settings(store)
     if in_memory:
         write_private(state_dir / "settings.json", json.dumps({"token": token, "subscription": sub, "tenant": tenant}))
-    ctx = _server_context(state_dir)
+    ctx = _server_context(state_dir, tuple(arm_names))
     try:
         token_service = entra.open_service(state_dir, tenant, in_memory=in_memory)
         principal, client_secret = token_service.registry.ensure_default()
@@ -335,8 +341,8 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
         raise StackError(str(exc)) from None
     server = uvicorn.Server(uvicorn.Config(front, **kwargs))
     server.install_signal_handlers = lambda: None  # the caller owns signals
-    thread = threading.Thread(target=serve_guarded, args=(server, sock, ctx, limits, counter), name="arclink-arm",
-                              daemon=True)
+    thread = threading.Thread(target=serve_guarded, args=(server, sock, ctx, limits, counter, arm_sockets),
+                              name="arclink-arm", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:

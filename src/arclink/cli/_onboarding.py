@@ -74,12 +74,18 @@ def add_subscription_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--subscription", help="subscription id (default: the emulator's default subscription)")
 
 
-def arm_client(ep, subscription: str | None = None):
+def arm_client(ep, subscription: str | None = None, site=None, source: str | None = None):
+    """ARM's client; in a lab ``site`` (a SiteClient) it reaches ARM by its public name from ``source``."""
+    import functools
+
     from arclink.agent.arm_client import ArmClient, EmulatorUnavailable
 
     if subscription:
         ep.subscription = subscription
     try:
+        if site is not None and site.arm_url:
+            ep.arm = site.arm_url
+            return ArmClient(ep, dial=functools.partial(site.dial, source=source))
         return ArmClient(ep)
     except EmulatorUnavailable as exc:
         raise UserError(str(exc), 2) from None

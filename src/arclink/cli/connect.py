@@ -53,7 +53,7 @@ def run(args) -> int:
         req.yes = True
         site = lab_site(args.lab, args.site)
         ep = endpoints(endpoints_path(args))
-        arm = arm_client(ep, args.subscription)
+        arm = arm_client(ep, args.subscription, site, args.address)
         onboarded = connect(arm, req, ep.state_dir, warn=warn)
     except OnboardingError as exc:
         raise UserError(str(exc) + (f"\n{exc.recommendation}" if exc.recommendation else ""), exc.code) from None

@@ -87,10 +87,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                                        "too) until Ctrl-C")
     p.add_argument("--key-type", default="ec", choices=("ec", "rsa2048", "rsa4096"),
                    help="agent keys (default ec, for speed; 'arclink connect' makes RSA-4096 like the CLI)")
+    p.add_argument("--lab", action="store_true", help="also build the topology as an 'arclink lab' (Linux, root) "
+                                                      "and run the page's nslookup in each site for real")
 
 
 def run(args) -> int:
     from rich.console import Console
+
+    if getattr(args, "lab", False):  # before anything starts: the lab needs root and namespaces
+        from arclink.cli.main import UserError
+        from arclink.lab.runtime import LabError, preflight
+
+        try:
+            preflight()
+        except LabError as exc:
+            raise UserError(str(exc), exc.code) from None
 
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
     started = time.monotonic()
@@ -98,7 +109,7 @@ def run(args) -> int:
     ctx = tempfile.TemporaryDirectory(prefix="arclink-demo-") if not args.keep else None
     state = tmp or ctx.name
     try:
-        return Demo(console, state, args.key_type, keep=args.keep).run(started)
+        return Demo(console, state, args.key_type, keep=args.keep, lab=getattr(args, "lab", False)).run(started)
     finally:
         if ctx is not None:
             ctx.cleanup()
@@ -107,8 +118,8 @@ def run(args) -> int:
 
 
 class Demo:
-    def __init__(self, console, state: str, key_type: str, keep: bool = False):
-        self.c, self.state, self.key_type, self.keep = console, state, key_type, keep
+    def __init__(self, console, state: str, key_type: str, keep: bool = False, lab: bool = False):
+        self.c, self.state, self.key_type, self.keep, self.lab = console, state, key_type, keep, lab
         self.results: dict[str, dict] = {}
 
     def say(self, text: str, style: str = "") -> None:
@@ -129,6 +140,8 @@ class Demo:
             self.onboard_all()
             self.fix_one()
             self.nslookups()
+            if self.lab:
+                self.lab_nslookups()
             self.summary()
             self.say(f"portal: {svc.endpoints['portal']}  (sign in as {svc.endpoints['user']}; the password is in "
                      f"{self.state}/endpoints.json)")
@@ -245,6 +258,14 @@ class Demo:
                 private = all(cat.is_private(a) for a in addrs if a[0].isdigit()) and addrs[0][0].isdigit()
                 verdict = "[green]private[/green]" if private else "[red]public - check the DNS forwarding[/red]"
                 self.say(f"  {site}$ nslookup {name:<46} -> {', '.join(addrs):<16} {verdict}")
+
+    def lab_nslookups(self) -> None:
+        from arclink.cli._topology import load_index
+        from arclink.lab import story
+
+        self.say("\n[bold cyan]In the lab[/bold cyan] the same topology in network namespaces, each site's real DNS "
+                 "engine, real nslookup")
+        story.nslookups(topology(self.arm.subscription), self.say, load_index)
 
     def summary(self) -> None:
         from rich.table import Table

@@ -21,6 +21,37 @@ class SiteClient:
     ns: str
     dns_server: str
     endpoints_path: Path
+    arm_url: str | None = None  # ARM on its public lab address, reached by name from the site
+
+    def lookup(self, name: str, source: str | None = None, timeout: float = 5.0) -> list[str]:
+        """A records of ``name`` from the site's DNS server, asked from ``source`` in the site."""
+        import dns.message
+        import dns.query
+        import dns.exception
+        import dns.rcode
+        import dns.rdatatype
+
+        with self.open_socket(socket.SOCK_DGRAM, source) as sock:
+            sock.settimeout(timeout)
+            try:
+                answer = dns.query.udp(dns.message.make_query(name, "A"), self.dns_server, timeout=timeout, sock=sock)
+            except dns.exception.Timeout:
+                raise OSError(f"the site's DNS server {self.dns_server} did not answer for {name}") from None
+        found = [rd.address for rr in answer.answer if rr.rdtype == dns.rdatatype.A for rd in rr]
+        if not found:
+            raise OSError(f"{name} does not resolve from the site ({dns.rcode.to_text(answer.rcode())})")
+        return found
+
+    def dial(self, host: str, port: int, timeout: float | None, source: str | None = None) -> socket.socket:
+        """A TCP connection from the site to ``host`` (resolved by the site's DNS server), like any client there."""
+        sock = self.open_socket(socket.SOCK_STREAM, source)
+        try:
+            sock.settimeout(timeout)
+            sock.connect((self.lookup(host, source)[0], port))
+        except BaseException:
+            sock.close()
+            raise
+        return sock
 
     def open_socket(self, kind: int, source: str | None) -> socket.socket:
         """A socket in the site's namespace, bound to ``source`` (a node address of the site)."""
@@ -43,7 +74,8 @@ def site_client(lab: str, site: str) -> SiteClient:
     ns = next((n for s, n in rec.get("sites", {}).items() if s.lower() == site.lower()), None)
     if ns is None:
         raise LabError(f"site '{site}' is not in lab '{lab}' (sites: {', '.join(rec.get('sites', {})) or 'none'}).", 2)
-    return SiteClient(lab, ns, resolv_conf_server(ns, site), lab_dir(lab) / "emulator" / "endpoints.json")
+    return SiteClient(lab, ns, resolv_conf_server(ns, site), lab_dir(lab) / "emulator" / "endpoints.json",
+                      (rec.get("arm") or {}).get("url"))
 
 
 def resolv_conf_server(ns: str, site: str) -> str:

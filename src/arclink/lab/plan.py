@@ -29,6 +29,9 @@ from arclink.model.resolve import public_lookup
 INTERNET_DNS = "198.51.100.53"
 DEFAULT_PUBLIC_RESOLVER = "8.8.8.8"
 ENGINES = ("bind", "unbound", "dnsmasq")
+# the service tags whose public addresses the emulator's ARM server answers (Entra ID's token
+# service shares ARM's port)
+ARM_TAGS = frozenset({cat.TAG_ARM, cat.TAG_ENTRA})
 
 
 @dataclass
@@ -88,6 +91,14 @@ class LabPlan:
     forwarders: list[Forwarder]
     listeners: list[Listener]
     public_tags: dict[str, tuple[str, ...]]  # public address -> service tags (for firewalls)
+    public_names: dict[str, str] = field(default_factory=dict)  # public name -> its address
+
+    def arm_names(self) -> tuple[str, ...]:
+        """The public names ARM's certificate must carry in this lab (ARM's and Entra ID's)."""
+        return tuple(sorted(n for n, a in self.public_names.items() if a in self.arm_addresses()))
+
+    def arm_addresses(self) -> set[str]:
+        return {ln.address for ln in self.listeners if ln.service == "arm"}
 
     def site_ns(self, site: str) -> str | None:
         for node in self.nodes.values():
@@ -212,17 +223,18 @@ def build_plan(ix: Index, lab: str, default_engine: str = "bind", engines: dict[
     public_tags = _public_addresses(ix)
     for addr, tags in public_tags.items():
         _add(inet.addresses, addr)
-        # every public endpoint answers TCP 443; the Arc ones speak the gateway's protocol
-        listeners.append(Listener(inet.ns, addr, 443, "gateway", "public " + "/".join(tags)))
-    return LabPlan(lab, nodes, links, site_dns, forwarders, listeners, public_tags)
+        # every public endpoint answers TCP 443: ARM and Entra ID (one server, as the emulator runs
+        # them) on theirs, the gateway on the others (the Arc ones speak its protocol)
+        service = "arm" if set(tags) & ARM_TAGS else "gateway"
+        listeners.append(Listener(inet.ns, addr, 443, service, "public " + "/".join(tags)))
+    names = {ep.name: cat.public_address(ep.name) for loc in _locations(ix) for ep in cat.public_endpoints(loc)}
+    return LabPlan(lab, nodes, links, site_dns, forwarders, listeners, public_tags, names)
 
 
 def _public_addresses(ix: Index) -> dict[str, tuple[str, ...]]:
     """The public endpoints the lab's clients may dial: the Arc names' public answers and the page's public list."""
-    locations = {cat.normalize_location(c.location) for c in ix.clusters.values() if c.location}
-    locations |= {cat.normalize_location(pe.location) for pe in ix.endpoints.values() if pe.location}
     out: dict[str, tuple[str, ...]] = {}
-    for loc in sorted(locations or {"westeurope"}):
+    for loc in _locations(ix):
         for rec in cat.arc_records(loc):
             hit = public_lookup(rec.private_fqdn)
             if hit and hit[0] == "A":
@@ -230,6 +242,14 @@ def _public_addresses(ix: Index) -> dict[str, tuple[str, ...]]:
         for ep in cat.public_endpoints(loc):
             out.setdefault(cat.public_address(ep.name), ep.tags)
     return out
+
+
+def _locations(ix: Index) -> list[str]:
+    locations = {cat.normalize_location(c.location) for c in ix.clusters.values() if c.location}
+    locations |= {cat.normalize_location(pe.location) for pe in ix.endpoints.values() if pe.location}
+    # a scope's region names the regional endpoints its clusters' agents and the doctor use
+    locations |= {cat.normalize_location(s.location) for s in ix.scopes.values() if s.location}
+    return sorted(locations or {"westeurope"})
 
 
 def _add(items: list[str], address: str) -> None:

@@ -18,10 +18,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from arclink.lab import engines, firewall, netns
+from arclink.lab import engines, firewall, netns, vnetfw
 from arclink.lab.plan import LabPlan, build_plan
 
 RUN_DIR = Path("/run/arclink-lab")
+ARM_NAME = "management.azure.com"
 ETC_NETNS = Path("/etc/netns")
 
 
@@ -182,10 +183,16 @@ def up(topology: str, name: str, *, default_engine: str = "bind", engines_by_sit
             if node.kind == "site":
                 edge = next(l.a_if for l in plan.links if l.a == node.ns and l.b == plan.internet.ns)
                 firewall.load(node.ns, firewall.ruleset(plan, ix.site(node.name), edge))
+            elif node.kind == "vnet":
+                rules = vnetfw.ruleset(ix, ix.vnet(node.name))
+                if rules:
+                    firewall.load(node.ns, rules)
         _start_services(lab, topology)
         _start_dns(lab)
         lab.record["ready"] = True
         lab.record["endpoints"] = {k: v for k, v in lab.endpoints.items() if k != "token"}
+        # ARM as a client in a site reaches it: by name, through the site's DNS and firewall
+        lab.record["arm"] = {"url": f"https://{ARM_NAME}", "names": list(plan.arm_names())}
         lab.record["state_dir"] = str(lab_dir(name) / "emulator")
         _write_record(name, lab.record)
     except BaseException:
@@ -243,14 +250,19 @@ def _start_services(lab: Lab, topology: str) -> None:
     from arclink.stack import StackError, start_services
 
     state = lab_dir(lab.plan.name) / "emulator"
+    # ARM and Entra ID on their public addresses in the internet namespace: the same uvicorn
+    # server also serves these sockets, with a certificate the emulator's CA signs for their names
+    arm_socks = tuple(_bound(ln.ns, ln.address, ln.port, socket.SOCK_STREAM)
+                      for ln in lab.plan.listeners if ln.service == "arm")
+    names = lab.plan.arm_names()
     try:
-        lab.services = start_services(state, in_memory=True, topology=topology)
+        lab.services = start_services(state, in_memory=True, topology=topology, arm_sockets=arm_socks, arm_names=names)
         live = lab.services.live
     except StackError as exc:
         # ARM refuses to create some broken topologies (as Azure would); the lab still shows
         # what their network does, served from the model itself, with an empty ARM beside it.
         lab.record["note"] = f"served from the model, not through ARM: {exc}"
-        lab.services = start_services(state, in_memory=True)
+        lab.services = start_services(state, in_memory=True, arm_sockets=arm_socks, arm_names=names)
         live = LiveState(lab.index)
         # the loopback DNS and gateway serve the same model, so that 'arclink doctor --emulator
         # endpoints.json --topology FILE --site SITE' checks the lab's network as the lab runs it
@@ -265,7 +277,7 @@ def _start_services(lab: Lab, topology: str) -> None:
             socks = (_bound(ln.ns, ln.address, ln.port, socket.SOCK_DGRAM),
                      _bound(ln.ns, ln.address, ln.port, socket.SOCK_STREAM))
             lab.handles.append(start_dns_server(live, sockets=socks))
-        else:
+        elif ln.service == "gateway":
             sock = _bound(ln.ns, ln.address, ln.port, socket.SOCK_STREAM)
             lab.handles.append(start_gateway(live, str(state), sock=sock, real_source=True))
 
