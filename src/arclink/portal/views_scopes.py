@@ -13,7 +13,8 @@ import re
 from typing import TYPE_CHECKING
 
 from arclink.model import catalogue as cat
-from arclink.portal.html import e, hidden, link, page, resource_link, status_badge, table
+from arclink.portal.html import e, hidden, link, resource_link, status_badge, table
+from arclink.portal.pages import list_all, subscriptions, view
 
 if TYPE_CHECKING:
     from arclink.portal.app import Request, Response
@@ -28,11 +29,7 @@ def _csrf(req: Request) -> str:
 
 
 def _view(req: Request, title: str, body: str, live: str = "", status: int = 200) -> Response:
-    from arclink.portal.app import html
-
-    s = req.session
-    assert s is not None
-    return html(page(title, body, current="scopes", user=s.user, csrf=s.csrf, flash=s.take_flash(), live=live), status)
+    return view(req, title, body, "scopes", live, status)
 
 
 def _done(req: Request, ok: bool, text: str, back: str) -> Response:
@@ -44,8 +41,6 @@ def _done(req: Request, ok: bool, text: str, back: str) -> Response:
 
 
 async def scopes_page(req: Request) -> Response:
-    from arclink.portal.views import list_all, subscriptions
-
     scopes = sorted(await list_all(req, HC, "privateLinkScopes"), key=lambda s: s["name"].lower())
     rows = [[link("/portal/scope", s["name"], id=s["id"]), e(s["id"].split("/")[4]), e(s.get("location")),
              e((s.get("properties") or {}).get("publicNetworkAccess")),
@@ -94,8 +89,6 @@ async def create_scope(req: Request) -> Response:
 
 
 async def _scope_parts(req: Request, scope: dict) -> tuple[str, str, str]:
-    from arclink.portal.views import list_all
-
     assert req.session is not None
     bridge, token, sid = req.portal.bridge, req.session.token, scope["id"]
     pecs = await bridge.arm(token, "GET", sid + "/privateEndpointConnections", HC)
