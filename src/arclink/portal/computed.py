@@ -56,6 +56,7 @@ class Computations:
         self.latest: Computed | None = None
         self.running: int | None = None  # the version being computed
         self._dirty = False  # the live model said it changed; the worker has not looked yet
+        self._looking = False  # the worker is taking a snapshot (which may build the index)
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -64,7 +65,7 @@ class Computations:
     # -- what pages and the event stream read ---------------------------------------------------
     @property
     def updating(self) -> bool:
-        return self._dirty or self.running is not None or self.latest is None
+        return self._dirty or self._looking or self.running is not None or self.latest is None
 
     def clock(self) -> tuple[int, bool]:
         """Changes when a computation starts or finishes: the event stream's first clock."""
@@ -74,9 +75,12 @@ class Computations:
         """The latest computation, after waiting up to ``wait`` seconds for one under way.
 
         A small model is computed in milliseconds: its pages show the change just made. A large
-        one answers within the wait from the previous computation and says it is updating.
+        one (whose last computation took longer than the wait) answers at once from the previous
+        computation and says it is updating.
         """
         self.start()
+        if self.latest is not None and self.latest.seconds > wait:
+            return self.latest
         deadline = time.monotonic() + wait
         while self.updating and time.monotonic() < deadline and not self._stop:
             await asyncio.sleep(0.01)
@@ -115,17 +119,20 @@ class Computations:
             self._wake.clear()
             if self._stop:
                 return
-            self._dirty = False  # a change after this point sets it again and is seen next round
+            # Told of a change: building the index in snapshot() is part of updating. A change after
+            # this point sets _dirty again and is seen next round.
+            self._looking, self._dirty = self._dirty, False
             try:
                 start = time.perf_counter()
                 version, ix = self.live.snapshot()  # builds the index when the model changed
                 if self.latest is None or version != self.latest.version:
-                    self.running = version
+                    self.running = version  # before _looking drops: no moment says "not updating"
+                    self._looking = False
                     self.latest = self.compute(version, ix, start)
             except Exception:  # never let the worker die; the pages keep the last good result
                 log.exception("portal computation failed")
             finally:
-                self.running = None
+                self.running, self._looking = None, False
 
     def compute(self, version: int, ix: Index, start: float | None = None) -> Computed:
         start = time.perf_counter() if start is None else start
