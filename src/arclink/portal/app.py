@@ -82,7 +82,7 @@ class Portal:
         self._static = static_token.encode()
         self.sessions = Sessions()
         self.status_changes = 0  # bumped by every connectivity report: the live events' second clock
-        self.computations = Computations(live, views.warm)
+        self.computations = Computations(live, views.render_parts, isolate=True)
         recorded = live.record_connectivity
         if recorded is not None:
             def record(*args: Any) -> None:

@@ -3,7 +3,7 @@
 The clusters pages are in ``views_clusters``, the scope and endpoint pages in ``views_scopes``.
 Reads of resources are ARM requests (``Bridge``) as the signed-in user; the picture and the
 findings come from the latest background computation of the live model (``computed``), whose
-drawing and tables ``warm`` renders in the worker, so a page only looks them up.
+drawing and tables ``render_parts`` renders with it, so a page only looks them up.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from arclink.model import rules
-from arclink.model.picture import VERDICTS, Node
+from arclink.model.index import Index
+from arclink.model.picture import VERDICTS, Node, Picture
 from arclink.portal import views_clusters, views_scopes
-from arclink.portal.computed import Computed
 from arclink.portal.html import e, link, page, resource_link, table
 from arclink.portal.pages import as_of, computed, list_all, view
 from arclink.portal.svg import COLOURS, render_svg
@@ -36,46 +36,39 @@ def _href(node: Node) -> str | None:
     return None
 
 
-def _picture_parts(done: Computed) -> str:
-    """The overview's legend, drawing and paths table for one computation (rendered once per version)."""
-    def render() -> str:
-        ix, pic = done.index, done.picture
-        legend = "".join(f'<li><span style="background:{COLOURS[v]}"></span>'
-                         f'{link("/portal/clusters", t, verdict=v)}: {pic.counts[v]} clusters</li>'
-                         for v, t in VERDICTS.items())
-        paths = [[e(", ".join(c.name for c in map(ix.cluster, p.cluster_ids[:3]) if c is not None)
-                    + (f" and {p.clusters - 3} more" if p.clusters > 3 else "")),
-                  f'<span class="badge st-{"admitted" if p.verdict == "admitted" else "refused"}">'
-                  f'{e(VERDICTS[p.verdict])}</span>', e(p.code),
-                  " → ".join(e(pic.nodes[n].label) for n in p.nodes[1:]),
-                  e(pic.nodes[p.fail_at].label) if p.fail_at else "-"] for p in pic.paths[:300]]
-        return (f'<ul class="legend">{legend}</ul><p>Each path runs from a cluster to its scope; a refused path ends '
-                'at the hop that refuses it (red outline, ✕). Select a cluster for its trace, a group for its '
-                'clusters.</p>'
-                f'<div class="picture" tabindex="0" role="region" aria-label="Topology picture">'
-                f'{render_svg(pic, _href, standalone=True)}</div>'
-                f'{table("Paths (the picture as a table)", ["Clusters", "Verdict", "Code", "Path", "Refused at"], paths)}')
-    return done.index.memo(("portal-picture-html",), render)
+def render_parts(ix: Index, pic: Picture, findings: list) -> dict[str, str]:
+    """What the pages show of one computation, as HTML: rendered with it (in the child process)."""
+    return {"picture": _picture_html(ix, pic), "findings": _findings_html(findings)}
 
 
-def _findings_sections(done: Computed) -> str:
-    def render() -> str:
-        sections = []
-        for sev in SEVERITIES:
-            rows = [[link(f"/portal/rules/{f.rule}", f.rule), e(f.message), e(f.fix),
-                     resource_link(f.resource) if f.resource.startswith("/subscriptions/") else e(f.resource)]
-                    for f in done.findings if f.severity == sev]
-            sections.append(f'<section aria-labelledby="{sev}"><h2 id="{sev}">{e(sev.title())} ({len(rows)})</h2>'
-                            f'{table(f"{sev.title()} findings", ["Rule", "Finding", "Fix", "Resource"], rows)}'
-                            "</section>")
-        return "".join(sections)
-    return done.index.memo(("portal-findings-html",), render)
+def _picture_html(ix: Index, pic: Picture) -> str:
+    """The overview's legend, drawing and paths table."""
+    legend = "".join(f'<li><span style="background:{COLOURS[v]}"></span>'
+                     f'{link("/portal/clusters", t, verdict=v)}: {pic.counts[v]} clusters</li>'
+                     for v, t in VERDICTS.items())
+    paths = [[e(", ".join(c.name for c in map(ix.cluster, p.cluster_ids[:3]) if c is not None)
+                + (f" and {p.clusters - 3} more" if p.clusters > 3 else "")),
+              f'<span class="badge st-{"admitted" if p.verdict == "admitted" else "refused"}">'
+              f'{e(VERDICTS[p.verdict])}</span>', e(p.code),
+              " → ".join(e(pic.nodes[n].label) for n in p.nodes[1:]),
+              e(pic.nodes[p.fail_at].label) if p.fail_at else "-"] for p in pic.paths[:300]]
+    return (f'<ul class="legend">{legend}</ul><p>Each path runs from a cluster to its scope; a refused path ends '
+            'at the hop that refuses it (red outline, ✕). Select a cluster for its trace, a group for its '
+            'clusters.</p>'
+            f'<div class="picture" tabindex="0" role="region" aria-label="Topology picture">'
+            f'{render_svg(pic, _href, standalone=True)}</div>'
+            f'{table("Paths (the picture as a table)", ["Clusters", "Verdict", "Code", "Path", "Refused at"], paths)}')
 
 
-def warm(done: Computed) -> None:
-    """Render what the pages show of a computation, in the worker, before pages ask."""
-    _picture_parts(done)
-    _findings_sections(done)
+def _findings_html(findings: list) -> str:
+    sections = []
+    for sev in SEVERITIES:
+        rows = [[link(f"/portal/rules/{f.rule}", f.rule), e(f.message), e(f.fix),
+                 resource_link(f.resource) if f.resource.startswith("/subscriptions/") else e(f.resource)]
+                for f in findings if f.severity == sev]
+        sections.append(f'<section aria-labelledby="{sev}"><h2 id="{sev}">{e(sev.title())} ({len(rows)})</h2>'
+                        f'{table(f"{sev.title()} findings", ["Rule", "Finding", "Fix", "Resource"], rows)}</section>')
+    return "".join(sections)
 
 
 async def overview(req: Request) -> Response:
@@ -94,7 +87,7 @@ async def overview(req: Request) -> Response:
     if done is not None:
         items += "".join(f'<li><strong>{sum(1 for f in done.findings if f.severity == s)}</strong>'
                          f'<a href="/portal/findings#{s}">{e(s)} findings</a></li>' for s in SEVERITIES)
-    drawing = _picture_parts(done) if done is not None else "<p>The picture shows here when it is ready.</p>"
+    drawing = done.parts.get("picture", "") if done is not None else "<p>The picture shows here when it is ready.</p>"
     body = (f'<section aria-labelledby="counts-h"><h2 id="counts-h">Counts</h2>'
             f'<ul class="counts" data-live-part="counts" data-live-label="counts">{items}</ul></section>'
             '<section aria-labelledby="pic-h"><h2 id="pic-h">Which way each cluster\'s traffic goes</h2>'
@@ -104,7 +97,7 @@ async def overview(req: Request) -> Response:
 
 async def findings_page(req: Request) -> Response:
     done = await computed(req)
-    sections = _findings_sections(done) if done is not None else "<p>The findings show here when they are ready.</p>"
+    sections = done.parts.get("findings", "") if done is not None else "<p>The findings show here when they are ready.</p>"
     body = (f"<p>The {len(rules.all_rules())} rules checked on the live state.</p>{as_of(req, done)}"
             f'<div data-live-part="findings" data-live-label="findings">{sections}</div>')
     return view(req, "Findings", body, "findings", live="findings")

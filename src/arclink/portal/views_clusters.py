@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from arclink.model.index import ClusterR
-from arclink.model.picture import VERDICTS, cluster_traces
+from arclink.model.picture import VERDICTS
 from arclink.model.trace import cluster_trace
 from arclink.portal.computed import Computed
 from arclink.portal.html import e, link, page, resource_link, status_badge, table
@@ -119,7 +119,8 @@ def _place(cr: ClusterR) -> str:
 
 
 def _trace_html(done: Computed, cr: ClusterR) -> str:
-    tr = cluster_traces(done.index).get(cr.id.lower()) or cluster_trace(done.index, cr)
+    ix = done.index  # the live model's own index: one trace, memoised on it
+    tr = ix.memo(("portal-trace", cr.id.lower()), lambda: cluster_trace(ix, cr))
     t = tr.to_dict()
     verdict = "ADMITTED" if t["admitted"] else f"REFUSED {t['code']}: {t['reason']}"
     parts = [f'<p class="{"ok" if t["admitted"] else "bad"}">{e(verdict)}</p>', _place(cr)]
