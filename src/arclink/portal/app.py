@@ -94,7 +94,7 @@ class Portal:
             def changed() -> None:
                 told()
                 self.computations.changed()
-            live.changed = changed
+            setattr(live, "changed", changed)  # the emulator's StoreLiveState; a plain LiveState has none
 
     def close(self) -> None:
         self.computations.close()
