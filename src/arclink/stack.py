@@ -347,13 +347,13 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
         time.sleep(0.01)
 
     services = Services({}, live, state_dir, store, app, server, thread)  # the caller closes the lock on failure
-    services._handles = [the_portal]  # its background computation stops with the services
     try:
         dns = _start_server(start_dns_server, live, host, dns_port, limits)
-        services._handles.append(dns)
+        services._handles = [dns]
         _check_gateway_cert(state_dir)
         gw = _start_server(start_gateway, live, str(state_dir), host, gateway_port, limits)
         services._handles.append(gw)
+        services._handles.append(the_portal)  # its background computation stops with the services
     except BaseException:
         services.stop()
         raise
