@@ -332,7 +332,8 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
     from arclink.arm import chaos
 
     front = entra.with_entra(app, token_service)
-    front = portal.with_portal(front, portal.Portal(front, live, tenant=tenant, subscription=sub, static_token=token))
+    the_portal = portal.Portal(front, live, tenant=tenant, subscription=sub, static_token=token)
+    front = portal.with_portal(front, the_portal)
     try:
         front = chaos.wrap(front)  # ARCLINK_CHAOS_429: throttle a share of reads
     except ValueError as exc:
@@ -358,6 +359,7 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
         _check_gateway_cert(state_dir)
         gw = _start_server(start_gateway, live, str(state_dir), host, gateway_port, limits)
         services._handles.append(gw)
+        services._handles.append(the_portal)  # its background computation stops with the services
     except BaseException:
         services.stop()
         raise

@@ -173,13 +173,16 @@ def test_portal_steps_in_a_browser(emulator, browser_context, screenshots):
     # the picture: the admitted path green to the scope, the refused one red and ending at the scope hop
     page.get_by_role("link", name="Overview").click()
     svg = page.locator("svg.pic")
+    # The picture is computed in the background: the page shows the latest finished computation and
+    # replaces it when the event stream says a newer one is ready, so wait for the condition.
     admitted = svg.locator('a[data-kind="cluster"][aria-label^="Cluster k3s-amsterdam admitted"]')
-    expect(admitted).to_have_attribute("aria-label", "Cluster k3s-amsterdam admitted")
+    expect(admitted).to_have_attribute("aria-label", "Cluster k3s-amsterdam admitted", timeout=30_000)
     refused = svg.locator('a[data-kind="cluster"][aria-label^="Cluster k3s-amsterdam-pos "]')
     expect(refused).to_have_attribute("aria-label", re.compile(
-        f" refused at scope {SCOPE} \\(ClusterNotAssociatedWithScope\\)$"))
+        f" refused at scope {SCOPE} \\(ClusterNotAssociatedWithScope\\)$"), timeout=30_000)
     scope_node = svg.locator(f'a[data-kind="scope"][aria-label^="Scope {SCOPE} "]')
-    expect(scope_node).to_have_class(re.compile(r"\bfail\b"))  # the failing hop is marked
+    expect(scope_node).to_have_class(re.compile(r"\bfail\b"), timeout=30_000)  # the failing hop is marked
+    expect(page.locator(".asof")).to_have_attribute("data-updating", "false", timeout=30_000)
     node_id = scope_node.get_attribute("data-id")
     into_scope = svg.locator(f'path[data-target="{node_id}"]')
     assert sorted({into_scope.nth(i).get_attribute("data-verdict") for i in range(into_scope.count())}) == \

@@ -13,6 +13,7 @@ The portal and ``arclink explain --format svg`` draw it; this module only decide
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -72,6 +73,8 @@ class Picture:
     paths: list
     counts: dict  # verdict -> clusters
     sites_grouped: bool
+    members: dict = field(default_factory=dict)  # group node id -> every cluster id it stands for
+    verdicts: dict = field(default_factory=dict)  # cluster id (lower case) -> its verdict
 
     def edges(self) -> list[Edge]:
         """One edge per pair of neighbouring nodes and verdict, with the clusters that take it."""
@@ -257,11 +260,23 @@ def _cut(nodes: list[str], picture_nodes: dict[str, Node], fail_col: int | None)
     return kept, kept[-1]
 
 
+def cluster_traces(ix: Index) -> dict[str, ClusterTrace]:
+    """Every cluster's trace by lower-case cluster id (memoised on the index: the picture and a
+    cluster's own page share them)."""
+    return ix.memo(("picture-traces",), lambda: {c.id.lower(): cluster_trace(ix, c) for c in ix.clusters.values()})
+
+
 def picture(ix: Index, traces: list[ClusterTrace] | None = None) -> Picture:
     """The picture of every cluster's path in ``ix`` (memoised on the index)."""
     if traces is None:
-        return ix.memo(("picture",), lambda: _picture(ix, [cluster_trace(ix, c) for c in ix.clusters.values()]))
+        return ix.memo(("picture",), lambda: _picture(ix, list(cluster_traces(ix).values())))
     return _picture(ix, traces)
+
+
+def _group_id(key: tuple) -> str:
+    """A group's node id: the same path, verdict and failing hop give the same id in every version,
+    so a link to a group still names it after the model changed."""
+    return "clusters:" + hashlib.sha1(repr(key).encode()).hexdigest()[:16]
 
 
 def _picture(ix: Index, traces: list[ClusterTrace]) -> Picture:
@@ -280,6 +295,8 @@ def _picture(ix: Index, traces: list[ClusterTrace]) -> Picture:
         members[key].append(t.cluster)
     paths: list[Path] = []
     counts = {v: 0 for v in VERDICTS}
+    grouped: dict[str, list[str]] = {}
+    verdicts: dict[str, str] = {}
     for key, p in groups.items():
         cl = members[key]
         where = b.nodes[p.fail_at] if p.fail_at else None
@@ -290,19 +307,20 @@ def _picture(ix: Index, traces: list[ClusterTrace]) -> Picture:
                 paths.append(Path([nid, *p.nodes], p.verdict, p.code, p.reason, p.fail_at, 1, [c.id]))
         else:
             site = b.nodes[p.nodes[0]].label if p.nodes else "no site"
-            nid = b.node(f"clusters:{len(paths)}:{p.nodes[0] if p.nodes else '-'}", CLUSTER,
-                         f"{len(cl)} clusters", "clusters", None, f"{site}: {told}")
+            nid = b.node(_group_id(key), CLUSTER, f"{len(cl)} clusters", "clusters", None, f"{site}: {told}")
             paths.append(Path([nid, *p.nodes], p.verdict, p.code, p.reason, p.fail_at, len(cl),
                               [c.id for c in cl[:20]]))
+            grouped[nid] = [c.id for c in cl]
         counts[p.verdict] += len(cl)
+        verdicts.update((c.id.lower(), p.verdict) for c in cl)
     for p in paths:
         for nid in p.nodes:
             b.nodes[nid].clusters += p.clusters
         if p.fail_at:
             b.nodes[p.fail_at].failing += p.clusters
     ordered = dict(sorted(b.nodes.items(), key=lambda kv: kv[1].column))
-    return Picture(ordered, paths, counts, b.group_sites)
+    return Picture(ordered, paths, counts, b.group_sites, grouped, verdicts)
 
 
 __all__ = ["ADMITTED", "COLUMNS", "DNS_WRONG", "Edge", "NOUNS", "Node", "Path", "Picture", "REFUSED", "SITE_LIMIT",
-           "VERDICTS", "picture"]
+           "VERDICTS", "cluster_traces", "picture"]

@@ -3,7 +3,8 @@
 ``with_portal(upstream, portal)`` answers ``/portal/...`` and hands every other request to
 ``upstream`` (the token service in front of ARM) untouched. Nothing but the sign-in page and the
 static files is served without a session. Writes are forms (POST, CSRF token, then a redirect);
-``/portal/events`` streams server-sent events when the live model or a cluster's status changes.
+``/portal/events`` streams server-sent events: ``change`` when a cluster's status changes or a
+computation of the live model starts, ``ready`` when one finishes (``computed.Computations``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 from arclink.model.live import LiveState
 from arclink.portal import signin, views
 from arclink.portal.bridge import Bridge, Upstream
+from arclink.portal.computed import Computations
 from arclink.portal.html import bare_page, e
 from arclink.portal.session import COOKIE, Session, Sessions
 
@@ -69,7 +71,8 @@ class Request:
 
 
 class Portal:
-    """What the portal needs: the upstream app, the live model, and the tenant's facts."""
+    """What the portal needs: the upstream app, the live model, and the tenant's facts; ``close()`` stops
+    its background computation."""
 
     def __init__(self, upstream: Upstream, live: LiveState, *, tenant: str, subscription: str,
                  static_token: str, entra: bool = True) -> None:
@@ -79,18 +82,30 @@ class Portal:
         self._static = static_token.encode()
         self.sessions = Sessions()
         self.status_changes = 0  # bumped by every connectivity report: the live events' second clock
+        self.computations = Computations(live, views.render_parts, isolate=True)
         recorded = live.record_connectivity
         if recorded is not None:
             def record(*args: Any) -> None:
                 recorded(*args)
                 self.status_changes += 1
             live.record_connectivity = record
+        told = getattr(live, "changed", None)  # ARM's nudge after each acknowledged write
+        if callable(told):
+            def changed() -> None:
+                told()
+                self.computations.changed()
+            setattr(live, "changed", changed)  # the emulator's StoreLiveState; a plain LiveState has none
+
+    def close(self) -> None:
+        self.computations.close()
 
     def static_token_matches(self, token: str) -> bool:
         return hmac.compare_digest(token.strip().encode("latin-1", "replace"), self._static)
 
-    def clock(self) -> tuple[int, int]:
-        return self.live.version, self.status_changes
+    def clock(self) -> tuple[int, bool, int]:
+        """What the event stream watches. Never the live model itself: reading its version may build
+        the index, which is the background computation's work, not the event loop's."""
+        return (*self.computations.clock(), self.status_changes)
 
     async def handle(self, scope: dict, receive: Receive, send: Send) -> None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
@@ -119,6 +134,7 @@ class Portal:
             back = scope["path"] + ("?" + scope["query_string"].decode("latin-1") if scope.get("query_string") else "")
             resp = redirect(f"{PREFIX}/signin?{urlencode({'next': back})}", 303)
         elif path == "/events":
+            self.computations.start()
             await self.events(req, receive, send)
             return
         elif method == "POST" and not hmac.compare_digest(form.get("csrf", ""), req.session.csrf):
@@ -155,9 +171,11 @@ class Portal:
                     pass
                 now = self.clock()
                 if now != last and not gone.is_set():
+                    ready = now[0] != last[0]  # a computation finished: the picture and findings are new
                     last = now
+                    kind = "ready" if ready else "change"
                     await send({"type": "http.response.body", "more_body": True,
-                                "body": f"event: change\ndata: {now[0]}.{now[1]}\n\n".encode()})
+                                "body": f"event: {kind}\ndata: {now[0]}.{now[2]}\n\n".encode()})
         except (OSError, RuntimeError):  # the browser went away mid-send
             pass
         finally:

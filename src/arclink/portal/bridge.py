@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Protocol
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 API = {"Microsoft.Resources": "2022-09-01", "Microsoft.Kubernetes": "2024-01-01",
        "Microsoft.HybridCompute": "2024-07-10", "Microsoft.KubernetesConfiguration": "2023-05-01",
@@ -90,6 +90,23 @@ class Bridge:
         if body:
             hdrs["content-type"] = "application/json"
         return await self.call(method, path, {"api-version": API.get(api, api)}, body, hdrs)
+
+    async def list(self, token: str, path: str, api: str) -> Answer:
+        """Every item of an ARM collection: its pages followed through ``nextLink``, 1,000 at a time."""
+        hdrs = {"authorization": f"Bearer {token}"}
+        query = {"api-version": API.get(api, api), "$top": "1000"}
+        items: list = []
+        for _ in range(10_000):  # a nextLink that never ends is a bug upstream, not a reason to hang
+            ans = await self.call("GET", path, query, b"", hdrs)
+            if not ans.ok or not isinstance(ans.body, dict):
+                return ans
+            items += ans.body.get("value") or []
+            more = ans.body.get("nextLink")
+            if not more:
+                return Answer(ans.status, {"value": items})
+            nxt = urlsplit(more)
+            path, query = nxt.path, dict(parse_qsl(nxt.query, keep_blank_values=True))
+        return Answer(508, {"error": {"code": "TooManyPages", "message": f"{path} pages without end."}})
 
     async def form(self, path: str, fields: dict) -> Answer:
         return await self.call("POST", path, None, urlencode(fields).encode(),

@@ -13,12 +13,14 @@ import re
 from typing import TYPE_CHECKING
 
 from arclink.model import catalogue as cat
-from arclink.portal.html import e, hidden, link, page, resource_link, status_badge, table
+from arclink.portal.html import e, hidden, link, resource_link, status_badge, table
+from arclink.portal.pages import list_all, subscriptions, view
 
 if TYPE_CHECKING:
     from arclink.portal.app import Request, Response
 
 HC = "Microsoft.HybridCompute"
+SHOWN, OFFERED = 200, 1000  # a scope of 10,000 clusters: a page, not a wall
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
 
@@ -28,11 +30,7 @@ def _csrf(req: Request) -> str:
 
 
 def _view(req: Request, title: str, body: str, live: str = "", status: int = 200) -> Response:
-    from arclink.portal.app import html
-
-    s = req.session
-    assert s is not None
-    return html(page(title, body, current="scopes", user=s.user, csrf=s.csrf, flash=s.take_flash(), live=live), status)
+    return view(req, title, body, "scopes", live, status)
 
 
 def _done(req: Request, ok: bool, text: str, back: str) -> Response:
@@ -44,8 +42,6 @@ def _done(req: Request, ok: bool, text: str, back: str) -> Response:
 
 
 async def scopes_page(req: Request) -> Response:
-    from arclink.portal.views import list_all, subscriptions
-
     scopes = sorted(await list_all(req, HC, "privateLinkScopes"), key=lambda s: s["name"].lower())
     rows = [[link("/portal/scope", s["name"], id=s["id"]), e(s["id"].split("/")[4]), e(s.get("location")),
              e((s.get("properties") or {}).get("publicNetworkAccess")),
@@ -94,8 +90,6 @@ async def create_scope(req: Request) -> Response:
 
 
 async def _scope_parts(req: Request, scope: dict) -> tuple[str, str, str]:
-    from arclink.portal.views import list_all
-
     assert req.session is not None
     bridge, token, sid = req.portal.bridge, req.session.token, scope["id"]
     pecs = await bridge.arm(token, "GET", sid + "/privateEndpointConnections", HC)
@@ -114,24 +108,29 @@ async def _scope_parts(req: Request, scope: dict) -> tuple[str, str, str]:
     pec_html = table("Private endpoint connections", ["Private endpoint", "Status", "Description", "Actions"], rows,
                      empty="no private endpoint targets this scope yet")
     sub, loc = sid.split("/")[2].lower(), (scope.get("location") or "").lower()
-    clusters = await list_all(req, "Microsoft.Kubernetes", "connectedClusters")
+    clusters = sorted(await list_all(req, "Microsoft.Kubernetes", "connectedClusters"), key=lambda c: c["name"].lower())
     mine = [c for c in clusters if ((c.get("properties") or {}).get("privateLinkScopeResourceId") or "").lower()
             == sid.lower()]
+    mine_ids = {c["id"].lower() for c in mine}
     arc_rows = [[link("/portal/cluster", c["name"], id=c["id"]),
                  status_badge((c.get("properties") or {}).get("connectivityStatus")),
-                 e((c.get("properties") or {}).get("privateLinkState")), e(c.get("location"))] for c in mine]
+                 e((c.get("properties") or {}).get("privateLinkState")), e(c.get("location"))] for c in mine[:SHOWN]]
+    more = (f"<p>{len(mine)} clusters are associated; the first {SHOWN} by name are shown. "
+            f'{link("/portal/clusters", "All clusters")}</p>' if len(mine) > SHOWN else "")
     # As the page says: only clusters in the scope's subscription and region can be added.
     candidates = [c for c in clusters if c["id"].split("/")[2].lower() == sub and (c.get("location") or "").lower()
-                  == loc and c not in mine]
+                  == loc and c["id"].lower() not in mine_ids]
     options = "".join(f'<option value="{e(c["id"])}">{e(c["name"])} ({e(c["id"].split("/")[4])})</option>'
-                      for c in candidates)
+                      for c in candidates[:OFFERED])
+    offered = (f"<p>{len(candidates)} clusters can be added; the first {OFFERED} by name are offered.</p>"
+               if len(candidates) > OFFERED else "")
     add = (f'<form method="post" action="/portal/scope/add" aria-labelledby="add-h">{_csrf(req)}{hidden("id", sid)}'
            f'<h3 id="add-h">Add</h3><p>Clusters in subscription {e(sid.split("/")[2])} and region {e(loc)} only.</p>'
-           f'<label for="add-cluster">Cluster</label><select id="add-cluster" name="cluster">{options}</select> '
+           f'{offered}<label for="add-cluster">Cluster</label><select id="add-cluster" name="cluster">{options}</select> '
            '<button type="submit">Add</button></form>' if candidates else
            f"<p>No other cluster in subscription {e(sid.split('/')[2])} and region {e(loc)} to add.</p>")
     arc_html = table("Azure Arc resources", ["Name", "Connectivity status", "privateLinkState", "Region"], arc_rows,
-                     empty="none associated yet") + add
+                     empty="none associated yet") + more + add
     pna = (scope.get("properties") or {}).get("publicNetworkAccess") or "Disabled"
     radios = "".join(f'<input type="radio" id="set-{v.lower()}" name="publicNetworkAccess" value="{v}"'
                      f'{" checked" if v == pna else ""}><label for="set-{v.lower()}">{v}</label> '
