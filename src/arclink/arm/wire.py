@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 
+from arclink import asgi
 from arclink.arm.engine import Result
 from arclink.arm.errors import ArmError, bad_request
 
@@ -103,23 +104,14 @@ def location_of(body: bytes) -> str | None:
 
 
 async def read_body(receive: Receive, headers: dict[str, str]) -> bytes:
-    cl = headers.get("content-length")
-    if cl and cl.isdigit() and int(cl) > MAX_BODY:
-        raise ArmError(413, "RequestEntityTooLarge", f"The request body is {int(cl)} bytes; the limit is {MAX_BODY} "
-                                                     "bytes (4 MB).")
-    chunks, size = [], 0
-    while True:
-        msg = await receive()
-        if msg["type"] == "http.disconnect":
-            break
-        chunk = msg.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise ArmError(413, "RequestEntityTooLarge", f"The request body is over the limit of {MAX_BODY} bytes (4 MB).")
-        chunks.append(chunk)
-        if not msg.get("more_body"):
-            break
-    return b"".join(chunks)
+    try:
+        return await asgi.read_body(receive, MAX_BODY, headers.get("content-length"))
+    except asgi.BodyTooLarge as exc:
+        if exc.declared is not None:
+            raise ArmError(413, "RequestEntityTooLarge", f"The request body is {exc.declared} bytes; the limit is "
+                                                         f"{MAX_BODY} bytes (4 MB).") from None
+        raise ArmError(413, "RequestEntityTooLarge", f"The request body is over the limit of {MAX_BODY} bytes "
+                                                     "(4 MB).") from None
 
 
 def request_id() -> bytes:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 from urllib.parse import parse_qsl
 
-from arclink import tokens
+from arclink import asgi, tokens
 from arclink.entra import authorize, grant
 from arclink.entra.documents import EntraError, cloud_metadata, openid_configuration, unknown_tenant
 from arclink.principals import Registry
@@ -126,20 +126,13 @@ async def _read_form(receive: Callable[[], Awaitable[dict]], method: str) -> dic
     """A form-encoded body (the token endpoint's), refused past 64 KiB."""
     if method != "POST":
         return {}
-    chunks, size = [], 0
-    while True:
-        msg = await receive()
-        if msg["type"] == "http.disconnect":
-            break
-        chunk = msg.get("body", b"")
-        size += len(chunk)
-        if size > MAX_FORM:
-            raise EntraError(400, "invalid_request", 90014, f"The request body is over the limit of {MAX_FORM} bytes.")
-        chunks.append(chunk)
-        if not msg.get("more_body"):
-            break
     try:
-        return dict(parse_qsl(b"".join(chunks).decode("utf-8"), keep_blank_values=True))
+        body = await asgi.read_body(receive, MAX_FORM)
+    except asgi.BodyTooLarge:
+        raise EntraError(400, "invalid_request", 90014, f"The request body is over the limit of {MAX_FORM} bytes.") \
+            from None
+    try:
+        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
     except UnicodeDecodeError:
         raise EntraError(400, "invalid_request", 90014, "The request body is not UTF-8 form data "
                                                         "(application/x-www-form-urlencoded).") from None

@@ -19,6 +19,7 @@ from importlib import resources
 from typing import Any, Awaitable, Callable
 from urllib.parse import parse_qsl, quote, urlencode
 
+from arclink import asgi
 from arclink.model.live import LiveState
 from arclink.portal import signin, views
 from arclink.portal.bridge import Bridge, Upstream
@@ -226,20 +227,12 @@ def _static(name: str) -> Response:
 
 
 async def _read_form(receive: Receive) -> dict:
-    chunks, size = [], 0
-    while True:
-        msg = await receive()
-        if msg["type"] == "http.disconnect":
-            break
-        chunk = msg.get("body", b"")
-        size += len(chunk)
-        if size > MAX_FORM:
-            raise ValueError(f"The form is over the limit of {MAX_FORM} bytes.")
-        chunks.append(chunk)
-        if not msg.get("more_body"):
-            break
     try:
-        return dict(parse_qsl(b"".join(chunks).decode("utf-8"), keep_blank_values=True))
+        body = await asgi.read_body(receive, MAX_FORM)
+    except asgi.BodyTooLarge:
+        raise ValueError(f"The form is over the limit of {MAX_FORM} bytes.") from None
+    try:
+        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
     except UnicodeDecodeError:
         raise ValueError("The form is not UTF-8 form data.") from None
 
