@@ -89,8 +89,10 @@ def start_lab(topology: str, *extra: str, tmp_path: Path) -> RunningLab:
         except (OSError, ValueError):
             pass
         if proc.poll() is not None:
+            stop_lab(lab)  # whatever it built before it died
             raise AssertionError(f"lab up exited with {proc.returncode}:\n{log.read_text()}")
         if time.monotonic() > deadline:
+            stop_lab(lab)  # never leave an 'up' running past its test
             raise AssertionError(f"lab up not ready in 90 s:\n{log.read_text()}")
         time.sleep(0.05)
 
