@@ -1,9 +1,14 @@
-"""The plan as an idempotent Azure CLI script (bash, ``set -euo pipefail``).
+"""The plan as two idempotent Azure CLI scripts (bash, ``set -euo pipefail``).
 
-Every step is ``az ... show || az ... create``, so the script can be re-run after a
-failure. The Azure Arc Private Link Scope has no first-class ``az`` command in the
-core CLI (the research notes name none), so it goes through ``az resource`` with the
-scope's api-version. Clusters are onboarded with the seed's own command,
+``deploy.sh`` is the Azure side and uses core ``az`` commands only (no extension), so it runs
+wherever az is logged in, the emulator included. ``onboard.sh`` is the per-site cluster
+onboarding: ``az connectedk8s`` and ``az k8s-extension`` are extensions and need a live
+cluster (a kubeconfig context), so they live apart; ``./onboard.sh SITE`` onboards one site.
+
+Every step is ``az ... show || az ... create``, so each script can be re-run after a failure
+and a second run changes nothing. The Azure Arc Private Link Scope has no first-class ``az``
+command in the core CLI (the research notes name none), so it goes through ``az resource``
+with the scope's api-version. Clusters are onboarded with the seed's own command,
 ``az connectedk8s connect ... --enable-private-link true --private-link-scope-resource-id``.
 """
 
@@ -14,8 +19,12 @@ import shlex
 
 from arclink.export.plan import Plan, Step
 from arclink.model import catalogue as cat
+from arclink.model.arm_codec import TAG_SITE
 
 MAIN_FILE = "deploy.sh"
+ONBOARDING_FILE = "onboard.sh"
+# Plan steps that need a live cluster and the connectedk8s / k8s-extension extensions.
+ONBOARDING_KINDS = ("connectedCluster", "extension")
 
 
 def q(value) -> str:
@@ -235,25 +244,77 @@ _RENDER = {
 }
 
 
-def render(plan: Plan) -> dict[str, str]:
-    steps = plan.azure_steps
+def _numbered(steps: list[Step], indent: str = "") -> list[str]:
+    lines: list[str] = []
+    for n, s in enumerate(steps, 1):
+        lines.append(f"{indent}echo {q(f'[{n}/{len(steps)}] {s.title}')}")
+        lines += [indent + line for line in _RENDER[s.kind](s)]
+        lines.append("")
+    return lines
+
+
+def render_azure(plan: Plan) -> str:
+    """The Azure side: providers, groups, networks, the scope, DNS zones, endpoints, approvals."""
+    steps = [s for s in plan.azure_steps if s.kind not in ONBOARDING_KINDS]
     lines = [
         "#!/usr/bin/env bash",
-        "# Azure Arc Private Link for Arc-enabled Kubernetes: the plan, step by step.",
+        "# Azure Arc Private Link for Arc-enabled Kubernetes: the Azure side of the plan, step by step.",
         "# Idempotent: every step checks before it creates, so the script can be re-run.",
-        "# Needs: az >= 2.30.0 with the connectedk8s (>= 1.3.0) and k8s-extension extensions;",
-        "# a kubeconfig context named after each cluster for 'az connectedk8s connect'.",
+        "# Needs: az >= 2.30.0, logged in (core commands only, no extension).",
+        f"# Then onboard the clusters of each site with {ONBOARDING_FILE}.",
         "set -euo pipefail",
         "",
     ]
-    for n, s in enumerate(steps, 1):
-        lines.append(f"echo {q(f'[{n}/{len(steps)}] {s.title}')}")
-        lines += _RENDER[s.kind](s)
-        lines.append("")
+    lines += _numbered(steps)
     onprem = [s for s in plan.steps if not s.azure]
     if onprem:
         lines.append("# On-premises and DNS forwarding (not created by this script):")
         lines += [f"#   {s.title}" for s in onprem]
         lines.append("# Configure on-premises DNS with 'arclink export bind|unbound|dnsmasq|coredns|windows|hosts'.")
     lines.append("echo 'done'")
-    return {MAIN_FILE: "\n".join(lines) + "\n"}
+    return "\n".join(lines) + "\n"
+
+
+def _site_of(s: Step) -> str:
+    return (s.body.get("tags") or {}).get(TAG_SITE, "")
+
+
+def render_onboarding(plan: Plan) -> str | None:
+    """Per-site cluster onboarding (``az connectedk8s``, ``az k8s-extension``); None without clusters."""
+    clusters = plan.of_kind("connectedCluster")
+    if not clusters:
+        return None
+    by_site: dict[str, list[Step]] = {}
+    for c in clusters:
+        by_site.setdefault(_site_of(c), []).append(c)
+    extensions = plan.of_kind("extension")
+    sites = " ".join(q(name) for name in by_site if name)
+    lines = [
+        "#!/usr/bin/env bash",
+        "# Azure Arc Private Link for Arc-enabled Kubernetes: onboard each site's clusters.",
+        f"# Run after {MAIN_FILE}, from a machine whose kubeconfig has a context named after each cluster.",
+        "# Usage: ./onboard.sh [SITE]   (no SITE: every site; sites: " + (sites or "none") + ")",
+        "# Idempotent: connect runs when the private-link state differs, extensions are shown before created.",
+        "# Needs: az >= 2.30.0 with the connectedk8s (>= 1.3.0) and k8s-extension extensions.",
+        "set -euo pipefail",
+        'only="${1:-}"',
+        "",
+    ]
+    for site, members in by_site.items():
+        steps = [x for c in members for x in [c] + [e for e in extensions if e.depends_on[0] == c.key]]
+        label = site or "(no site)"
+        lines.append(f"# site {label}")
+        lines.append(f"if [ -z \"$only\" ] || [ \"$only\" = {q(site)} ]; then")
+        lines += _numbered(steps, "  ")
+        lines.append("fi")
+        lines.append("")
+    lines.append("echo 'done'")
+    return "\n".join(lines) + "\n"
+
+
+def render(plan: Plan) -> dict[str, str]:
+    files = {MAIN_FILE: render_azure(plan)}
+    onboarding = render_onboarding(plan)
+    if onboarding is not None:
+        files[ONBOARDING_FILE] = onboarding
+    return files
