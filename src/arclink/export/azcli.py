@@ -41,8 +41,24 @@ def _idempotent(show: str, create: list[str]) -> list[str]:
     return [f"{show} --output none 2>/dev/null || {{"] + [f"  {c}" for c in create] + ["}"]
 
 
-def _provider(s: Step) -> list[str]:
-    return [f"az provider register --namespace {q(s.name)} {_sub(s)} --wait"]
+def _absent(name: str, listing: str) -> str:
+    """A test that ``name`` is not a line of the shell variable ``listing`` (names from one ``show``)."""
+    return f"! grep -qixF {q(name)} <<<\"${listing}\""
+
+
+def _provider(s: Step, listed: set[str] | None = None) -> list[str]:
+    # One list per subscription (the first of its steps) tells which namespaces are registered:
+    # a re-run registers none.
+    out = []
+    if listed is None or s.subscription not in listed:
+        out.append(f"registered=\"$(az provider list {_sub(s)} --query \"[?registrationState=='Registered'].namespace\" "
+                   "--output tsv)\"")
+        if listed is not None:
+            listed.add(s.subscription)
+    return out + [
+            f"if {_absent(s.name, 'registered')}; then",
+            f"  az provider register --namespace {q(s.name)} {_sub(s)} --wait",
+            "fi"]
 
 
 def _rg(s: Step) -> list[str]:
@@ -50,19 +66,25 @@ def _rg(s: Step) -> list[str]:
                        [f"az group create --name {q(s.name)} --location {q(s.location)} {_sub(s)} --output none"])
 
 
+def _shown_or_created(var: str, show: str, create: str) -> list[str]:
+    """``var`` holds the names ``show`` lists; when the parent is missing it is created and ``var`` is empty."""
+    return [f"{var}=\"$({show} --output tsv 2>/dev/null)\" || {{", f"  {create}", f"  {var}=''", "}"]
+
+
 def _nsg(s: Step) -> list[str]:
     g = f"--resource-group {q(s.resource_group)}"
-    out = _idempotent(f"az network nsg show {g} --name {q(s.name)} {_sub(s)}",
-                      [f"az network nsg create {g} --name {q(s.name)} --location {q(s.location)} {_sub(s)} --output none"])
+    out = _shown_or_created(
+        "rules", f"az network nsg show {g} --name {q(s.name)} {_sub(s)} --query 'securityRules[].name'",
+        f"az network nsg create {g} --name {q(s.name)} --location {q(s.location)} {_sub(s)} --output none")
     for rule in s.body["properties"]["securityRules"]:
         p = rule["properties"]
-        out += _idempotent(
-            f"az network nsg rule show {g} --nsg-name {q(s.name)} --name {q(rule['name'])} {_sub(s)}",
-            [f"az network nsg rule create {g} --nsg-name {q(s.name)} --name {q(rule['name'])} --priority {p['priority']} "
-             f"--direction {p['direction']} --access {p['access']} --protocol {q(p['protocol'])} "
-             f"--source-address-prefixes {q(p['sourceAddressPrefix'])} --source-port-ranges {q(p['sourcePortRange'])} "
-             f"--destination-address-prefixes {q(p['destinationAddressPrefix'])} "
-             f"--destination-port-ranges {q(p['destinationPortRange'])} {_sub(s)} --output none"])
+        out += [f"if {_absent(rule['name'], 'rules')}; then",
+                f"  az network nsg rule create {g} --nsg-name {q(s.name)} --name {q(rule['name'])} --priority {p['priority']} "
+                f"--direction {p['direction']} --access {p['access']} --protocol {q(p['protocol'])} "
+                f"--source-address-prefixes {q(p['sourceAddressPrefix'])} --source-port-ranges {q(p['sourcePortRange'])} "
+                f"--destination-address-prefixes {q(p['destinationAddressPrefix'])} "
+                f"--destination-port-ranges {q(p['destinationPortRange'])} {_sub(s)} --output none",
+                "fi"]
     return out
 
 
@@ -73,17 +95,18 @@ def _vnet(s: Step) -> list[str]:
     dns = ""
     if p.get("dhcpOptions"):
         dns = " --dns-servers " + " ".join(q(a) for a in p["dhcpOptions"]["dnsServers"])
-    out = _idempotent(f"az network vnet show {g} --name {q(s.name)} {_sub(s)}",
-                      [f"az network vnet create {g} --name {q(s.name)} --location {q(s.location)} "
-                       f"--address-prefixes {prefixes}{dns} {_sub(s)} --output none"])
+    out = _shown_or_created(
+        "subnets", f"az network vnet show {g} --name {q(s.name)} {_sub(s)} --query 'subnets[].name'",
+        f"az network vnet create {g} --name {q(s.name)} --location {q(s.location)} "
+        f"--address-prefixes {prefixes}{dns} {_sub(s)} --output none")
     for sn in p["subnets"]:
         sp = sn["properties"]
         nsg = f" --network-security-group {q(sp['networkSecurityGroup']['id'])}" if "networkSecurityGroup" in sp else ""
-        out += _idempotent(
-            f"az network vnet subnet show {g} --vnet-name {q(s.name)} --name {q(sn['name'])} {_sub(s)}",
-            [f"az network vnet subnet create {g} --vnet-name {q(s.name)} --name {q(sn['name'])} "
-             f"--address-prefixes {q(sp['addressPrefix'])}{nsg} "
-             f"--private-endpoint-network-policies {sp['privateEndpointNetworkPolicies']} {_sub(s)} --output none"])
+        out += [f"if {_absent(sn['name'], 'subnets')}; then",
+                f"  az network vnet subnet create {g} --vnet-name {q(s.name)} --name {q(sn['name'])} "
+                f"--address-prefixes {q(sp['addressPrefix'])}{nsg} "
+                f"--private-endpoint-network-policies {sp['privateEndpointNetworkPolicies']} {_sub(s)} --output none",
+                "fi"]
     return out
 
 
@@ -246,9 +269,11 @@ _RENDER = {
 
 def _numbered(steps: list[Step], indent: str = "") -> list[str]:
     lines: list[str] = []
+    listed: set[str] = set()  # subscriptions whose registered providers the script has listed
     for n, s in enumerate(steps, 1):
         lines.append(f"{indent}echo {q(f'[{n}/{len(steps)}] {s.title}')}")
-        lines += [indent + line for line in _RENDER[s.kind](s)]
+        body = _provider(s, listed) if s.kind == "provider" else _RENDER[s.kind](s)
+        lines += [indent + line for line in body]
         lines.append("")
     return lines
 
