@@ -38,11 +38,11 @@ class EmulatorTarget:
                       API_VERSIONS["Microsoft.Resources/providers"])
 
     def get(self, arm_id: str, api_version: str) -> dict | None:
-        from arclink.agent.arm_client import ArmError
+        from arclink.agent.arm_client import ArmRequestError
 
         try:
             return self.arm.get(arm_id, api_version)
-        except ArmError as exc:
+        except ArmRequestError as exc:
             if exc.status == 404:
                 return None
             raise
