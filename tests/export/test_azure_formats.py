@@ -219,10 +219,12 @@ def test_spread_topology_in_every_format(tmp_path):
     assert "--manual-request true" in script and "az network vnet peering create" in script
     assert "az rest --method put --url \"${conn}?api-version=2025-01-13\"" in script
     assert "#   approve the connection of private endpoint pe-spread on scope pls-spread" in text
-    assert "--enable-private-link false" in script
-    (tmp_path / "deploy.sh").write_text(script)
-    r = subprocess.run([shellcheck, "-s", "bash", str(tmp_path / "deploy.sh")], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stdout
+    onboarding = export.render("azcli", ix)["onboard.sh"]
+    assert "--enable-private-link false" in onboarding and "--enable-private-link" not in script
+    for name, text in (("deploy.sh", script), ("onboard.sh", onboarding)):
+        (tmp_path / name).write_text(text)
+        r = subprocess.run([shellcheck, "-s", "bash", str(tmp_path / name)], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stdout
 
 
 def test_nsg_guarding_the_endpoint_gets_the_seeds_missing_rules():
