@@ -103,3 +103,14 @@ def test_az_rest_with_a_bad_token_gets_arms_401(emulator, az, logged_in, case, c
     proc = _az(az, logged_in, "rest", "--method", "get", "--url", url)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["value"] == []
+
+
+@pytest.mark.parametrize("command", [["logout"], ["account", "clear"]])
+def test_az_logout_and_account_clear_work(emulator, az, logged_in, command):
+    """Both open MSAL on the ``organizations`` alias, which Entra serves; az then holds no login."""
+    assert _az(az, logged_in, "account", "show").returncode == 0
+    proc = _az(az, logged_in, *command)
+    assert proc.returncode == 0, proc.stderr
+    assert "AADSTS" not in proc.stderr
+    after = _az(az, logged_in, "account", "show")
+    assert after.returncode != 0 and "az login" in after.stderr

@@ -17,9 +17,10 @@ from __future__ import annotations
 import json
 import shlex
 
-from arclink.export.plan import Plan, Step
+from arclink.export.plan import Plan, Step, monitor_scope
 from arclink.model import catalogue as cat
 from arclink.model.arm_codec import TAG_SITE
+from arclink.model.resolved import parse_arm_id
 
 MAIN_FILE = "deploy.sh"
 ONBOARDING_FILE = "onboard.sh"
@@ -182,12 +183,23 @@ def _pe(s: Step) -> list[str]:
     static = "".join(f" --ip-config name={q(c['name'])} group-id={q(c['properties']['groupId'])} "
                      f"member-name={q(c['properties']['memberName'])} "
                      f"private-ip-address={q(c['properties']['privateIPAddress'])}" for c in p.get("ipConfigurations", []))
-    return _idempotent(
+    return _monitor_scope(s) + _idempotent(
         f"az network private-endpoint show {g} --name {q(s.name)} {_sub(s)}",
         [f"az network private-endpoint create {g} --name {q(s.name)} --location {q(s.location)} "
          f"--subnet {q(p['subnet']['id'])} --private-connection-resource-id {q(conn['properties']['privateLinkServiceId'])} "
          f"--group-id {groups} --connection-name {q(conn['name'])}{static}"
          f"{' --manual-request true' if manual else ''} {_sub(s)} --output none"])
+
+
+def _monitor_scope(s: Step) -> list[str]:
+    """The Azure Monitor Private Link Scope the endpoint connects to, created first (Azure refuses an
+    endpoint to a resource that does not exist; the topology names the scope only here)."""
+    parts = parse_arm_id(monitor_scope(s))
+    if parts is None:
+        return []
+    args = f"--resource-group {q(parts['rg'])} --name {q(parts['name'])} --subscription {q(parts['sub'])}"
+    return _idempotent(f"az monitor private-link-scope show {args}",
+                       [f"az monitor private-link-scope create {args} --only-show-errors --output none"])
 
 
 def _zone_group(s: Step) -> list[str]:
