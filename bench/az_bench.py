@@ -16,7 +16,6 @@ first the creates, then the shows a second run of the script makes.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -57,6 +56,8 @@ CREATES = [
     ("private-dns link vnet create", ["network", "private-dns", "link", "vnet", "create", *G, "--zone-name", ZONE,
                                       "--name", "link", "--virtual-network", f"{NET}/virtualNetworks/vnet-bench",
                                       "--registration-enabled", "false", *S]),
+    ("monitor private-link-scope create", ["monitor", "private-link-scope", "create", *G, "--name", "ampls-bench",
+                                           *S, "--only-show-errors"]),
     ("private-endpoint create", ["network", "private-endpoint", "create", *G, "--name", "pe-bench", "--location",
                                  "westeurope", "--subnet", f"{NET}/virtualNetworks/vnet-bench/subnets/snet",
                                  "--private-connection-resource-id", SCOPE, "--group-id", "hybridcompute",
@@ -123,9 +124,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="arclink-az-bench-") as tmp:
         state = Path(tmp) / "state"
-        state.mkdir()
-        (state / "settings.json").write_text(json.dumps({"subscription": SUB}))
-        svc = start_services(state, in_memory=True)
+        svc = start_services(state, in_memory=True, subscription=SUB)  # serve --subscription
         try:
             timer = TimedApp(svc._server.config.loaded_app)
             svc._server.config.loaded_app = timer  # new connections (each az process opens its own) use it

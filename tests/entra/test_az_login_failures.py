@@ -70,7 +70,8 @@ def test_az_login_failure_shows_the_aadsts_error(emulator, az, not_logged_in, ca
         client = "33333333-3333-3333-3333-333333333333"
     else:
         tenant = "44444444-4444-4444-4444-444444444444"
-    proc = _az(az, not_logged_in, "login", "--service-principal", "-u", client, "-p", secret, "--tenant", tenant)
+    proc = _az(az, not_logged_in, "login", "--service-principal", "-u", client, f"--password={secret}",
+                "--tenant", tenant)
     assert proc.returncode != 0
     assert aadsts in proc.stderr, proc.stderr
     if case != "unknown tenant":  # az prints MSAL's traceback when OIDC discovery fails, as it does against Azure

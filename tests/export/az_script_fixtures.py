@@ -8,7 +8,6 @@ that refuses and records it.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -24,8 +23,8 @@ from arclink.arm.store import Store
 from arclink.model.loader import load
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = [ROOT / "examples" / "good.yaml"] + sorted((ROOT / "examples" / "broken").glob("*.yaml"))
-RESOURCES_API = "2025-04-01"
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml")) + sorted((ROOT / "examples" / "broken").glob("*.yaml"))
+GOOD = ROOT / "examples" / "good.yaml"
 _STEP = re.compile(r"^\[(\d+)/(\d+)\] (.*)$")
 _CODE = re.compile(r"^ERROR: \((\w+)\)", re.M)
 
@@ -79,16 +78,17 @@ class Deployment:
         self.index = load(self.example)
         self.subscription = self.index.topology.defaults.subscription
 
+    @staticmethod
+    def topology_of(example: Path):
+        return load(example).topology
+
     def start(self) -> "Deployment":
         from arclink.cli.az_login import login
         from arclink.stack import start_services
 
-        state = self.workdir / "state"
-        state.mkdir(parents=True)
-        # The emulator stands for the topology's subscription: an in-memory state takes its ids from here.
-        (state / "settings.json").write_text(json.dumps({"subscription": self.subscription}))
-        self.svc = start_services(state, in_memory=True)
-        config_dir, ca = login(state / "endpoints.json", self.az)
+        # The emulator stands for the topology's subscription (serve --subscription).
+        self.svc = start_services(self.workdir / "state", in_memory=True, subscription=self.subscription)
+        config_dir, ca = login(self.svc.state_dir / "endpoints.json", self.az)
         self.env = script_env(config_dir, ca, self.az, self.proxy_port)
         self.scripts = export.write(export.render("azcli", self.index), self.workdir / "out")
         return self
@@ -97,11 +97,8 @@ class Deployment:
         if self.svc is not None:
             self.svc.stop()
 
-    def run(self, script: str = "deploy.sh", text: str | None = None) -> ScriptRun:
+    def run(self, script: str = "deploy.sh") -> ScriptRun:
         path = self.workdir / "out" / script
-        if text is not None:
-            path = self.workdir / "out" / f"variant-{script}"
-            path.write_text(text)
         proc = subprocess.run(["bash", str(path)], env=self.env, capture_output=True, text=True, timeout=1800,
                               stdin=subprocess.DEVNULL, cwd=self.workdir)
         return ScriptRun(proc.returncode, proc.stdout, proc.stderr)
@@ -115,14 +112,6 @@ class Deployment:
         status, body, _ = self.call("GET", "/_arclink/state?format=arm")
         assert status == 200, body
         return body
-
-    def serves(self, namespace: str) -> bool:
-        status, body, _ = self.call("GET", f"/subscriptions/{self.subscription}/providers/{namespace}"
-                                           f"?api-version={RESOURCES_API}")
-        if status == 404 and body["error"]["code"] == "InvalidResourceNamespace":
-            return False
-        assert status == 200, body
-        return True
 
 
 def script_env(config_dir: Path, ca: str, az: str, proxy_port: int) -> dict:

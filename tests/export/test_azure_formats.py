@@ -251,3 +251,21 @@ def test_nsg_guarding_the_endpoint_gets_the_seeds_missing_rules():
     assert "(the seed's rules it lacked were added)" in step.title
     for kind in ("azcli", "terraform", "bicep", "arm"):
         assert "AllowMCROutboundAccess" in "".join(export.render(kind, ix).values()), kind
+
+
+def test_the_monitor_scope_an_endpoint_names_is_made_before_it(good_index, tmp_path):
+    """The topology names the Azure Monitor Private Link Scope only as an endpoint's target; Azure refuses an
+    endpoint to a resource that does not exist, so deploy.sh and main.tf make the scope first, as apply does."""
+    script = export.render("azcli", good_index)["deploy.sh"]
+    lines = script.splitlines()
+    show = next(i for i, ln in enumerate(lines) if ln.startswith("az monitor private-link-scope show"))
+    assert "--resource-group rg-arc-hub --name ampls-retail" in lines[show] and lines[show].endswith("|| \\")
+    assert lines[show + 1].strip().startswith("az monitor private-link-scope create --resource-group rg-arc-hub "
+                                              "--name ampls-retail")
+    endpoint = next(i for i, ln in enumerate(lines) if "az network private-endpoint create" in ln and "pe-ampls-retail" in ln)
+    assert show < endpoint
+    assert script.count("az monitor private-link-scope create") == 1
+    text = export.render("terraform", good_index)["main.tf"]
+    assert 'resource "azurerm_monitor_private_link_scope" "monitor_ampls_retail"' in text
+    assert "private_connection_resource_id = azurerm_monitor_private_link_scope.monitor_ampls_retail.id" in text
+    check_terraform(text, tmp_path)
