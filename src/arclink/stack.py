@@ -94,6 +94,14 @@ def _loopback(host: str) -> None:
                         "(use 127.0.0.1 or ::1).")
 
 
+def _guid(key: str, value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise StackError(f"--{key} '{value}' is not a GUID (Azure's ids look like "
+                         "00000000-0000-0000-0000-000000000000).") from None
+
+
 def _settings(store: Any) -> tuple[str, str, str]:
     """Token, default subscription and tenant: kept in the store so they survive restarts."""
     makers = {"token": lambda: secrets.token_urlsafe(32), "subscription": lambda: str(uuid.uuid4()),
@@ -193,7 +201,8 @@ def _bind(host: str, port: int) -> socket.socket:
 def start_services(state_dir: str | Path, *, in_memory: bool = False, host: str = "127.0.0.1", arm_port: int = 0,
                    dns_port: int = 0, gateway_port: int = 0, topology: Any = None,
                    api_version_check: str | None = None, write_endpoints: bool = True,
-                   reset: bool = False, limits: Limits | None = None, arm_sockets: tuple[socket.socket, ...] = (),
+                   reset: bool = False, limits: Limits | None = None, subscription: str | None = None,
+                   tenant: str | None = None, arm_sockets: tuple[socket.socket, ...] = (),
                    arm_names: tuple[str, ...] = ()) -> Services:
     """Start ARM (uvicorn in a background thread), DNS and gateway; write endpoints.json when ready.
 
@@ -202,6 +211,8 @@ def start_services(state_dir: str | Path, *, in_memory: bool = False, host: str 
 
     ``topology`` seeds an empty or existing state: a ``schema.Topology``, an ``Index`` or a file path.
     ``limits`` bounds every listener (``arclink.limits.Limits``; its defaults when None).
+    ``subscription`` and ``tenant`` (GUIDs) are the ids a fresh state starts with (a random one each
+    otherwise); a state that already has others is refused.
     Raises ``StackError`` when the host, the settings, the state directory or the topology will not do.
     """
     _loopback(host)
@@ -215,6 +226,7 @@ def start_services(state_dir: str | Path, *, in_memory: bool = False, host: str 
     mode = (api_version_check or os.environ.get("ARCLINK_API_VERSION_CHECK") or "strict").lower()
     if mode not in ("strict", "lenient", "off"):
         raise StackError(f"api-version check '{mode}' is not one of strict, lenient, off (ARCLINK_API_VERSION_CHECK).")
+    ids = {k: _guid(k, v) for k, v in (("subscription", subscription), ("tenant", tenant)) if v is not None}
     lock = _lock_state(state_dir)
     try:
         if reset:  # under the lock: never under a running server
@@ -222,7 +234,7 @@ def start_services(state_dir: str | Path, *, in_memory: bool = False, host: str 
                 (state_dir / name).unlink(missing_ok=True)
         return _start_locked(lock, state_dir, mode, in_memory=in_memory, host=host, arm_port=arm_port,
                              dns_port=dns_port, gateway_port=gateway_port, topology=topology,
-                             write_endpoints=write_endpoints, limits=limits, arm_sockets=arm_sockets,
+                             write_endpoints=write_endpoints, limits=limits, ids=ids, arm_sockets=arm_sockets,
                              arm_names=arm_names)
     except OSError as exc:  # a full disk, a read-only file: at whichever write it shows
         lock.close()
@@ -234,7 +246,8 @@ def start_services(state_dir: str | Path, *, in_memory: bool = False, host: str 
 
 def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool, host: str, arm_port: int,
                   dns_port: int, gateway_port: int, topology: Any, write_endpoints: bool, limits: Limits,
-                  arm_sockets: tuple[socket.socket, ...] = (), arm_names: tuple[str, ...] = ()) -> Services:
+                  ids: dict[str, str], arm_sockets: tuple[socket.socket, ...] = (),
+                  arm_names: tuple[str, ...] = ()) -> Services:
     import uvicorn
 
     from arclink.arm.app import ArmConfig, create_app
@@ -269,6 +282,9 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
                     store.meta[k] = v
             except (OSError, ValueError):
                 pass
+    for key, value in ids.items():
+        if not store.meta.get(key):  # a fresh state takes the given ids (a topology's subscription still wins)
+            store.set_meta(key, value)
     if isinstance(topology, (str, Path)):
         from arclink.model import loader
         from arclink.model.errors import TopologyError
@@ -289,6 +305,11 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
             store.close()
             raise StackError(f"the topology cannot be created: {exc.message}") from None
     token, sub, tenant = _settings(store)
+    for key, have in (("subscription", sub), ("tenant", tenant)):
+        if key in ids and have.lower() != ids[key]:
+            store.close()
+            raise StackError(f"the emulator in {state_dir} already has {key} {have}, not {ids[key]}: leave out "
+                             f"--{key}, or add --reset to start afresh with {ids[key]}.")
     if in_memory:
         write_private(state_dir / "settings.json", json.dumps({"token": token, "subscription": sub, "tenant": tenant}))
     ctx = _server_context(state_dir, tuple(arm_names))

@@ -69,3 +69,26 @@ def test_az_login_without_az_says_how_to_install_it(emulator, tmp_path):
                      "--az", str(tmp_path / "no-az")], env)
     assert proc.returncode == 2 and "install the Azure CLI" in proc.stderr
     assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_az_login_with_a_secret_that_begins_with_a_dash(tmp_path, az, refusing_proxy, monkeypatch):
+    """A URL-safe secret begins with '-' one time in 64; az must not read it as an option."""
+    import secrets
+
+    from arclink import principals
+    from arclink.cli.az_login import login
+    from arclink.stack import start_services
+
+    real = secrets.token_urlsafe
+    monkeypatch.setattr(principals.secrets, "token_urlsafe", lambda n=None: "-" + real(n))
+    svc = start_services(tmp_path / "state", in_memory=True)
+    try:
+        assert svc.endpoints["client_secret"].startswith("-")
+        config_dir, _ = login(svc.state_dir / "endpoints.json", az)
+        env = dict(_env(refusing_proxy), AZURE_CONFIG_DIR=str(config_dir), REQUESTS_CA_BUNDLE=svc.endpoints["ca_cert"])
+        proc = subprocess.run([az, "account", "show"], env=env, capture_output=True, text=True, timeout=300,
+                              stdin=subprocess.DEVNULL)
+        assert proc.returncode == 0 and json.loads(proc.stdout)["tenantId"] == svc.endpoints["tenant"], proc.stderr
+    finally:
+        svc.stop()
+    assert refusing_proxy.seen == []

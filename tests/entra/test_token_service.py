@@ -234,3 +234,22 @@ def test_the_default_principal_and_key_survive_a_restart(tmp_path, in_memory):
         again = svc.endpoints
         assert (again["client_id"], again["client_secret"]) == (first["client_id"], first["client_secret"])
         assert request(svc, "GET", "/subscriptions?api-version=2022-12-01", token=token)[0] == 200
+
+
+@pytest.mark.parametrize("alias", ["organizations", "common", "Organizations"])
+def test_tenant_aliases_stand_for_the_one_tenant(emulator, alias):
+    """MSAL discovers /organizations (az logout, az account clear); a token asked for through an alias is the tenant's."""
+    ep = emulator.endpoints
+    status, doc, _ = request(emulator, "GET", f"/{alias}/v2.0/.well-known/openid-configuration")
+    assert status == 200 and doc["issuer"] == f"{ep['authority']}/{ep['tenant']}/v2.0"
+    assert doc["token_endpoint"] == f"{ep['authority']}/{ep['tenant']}/oauth2/v2.0/token"
+    status, body, _ = request(emulator, "POST", f"/{alias}/oauth2/v2.0/token", form={
+        "grant_type": "client_credentials", "client_id": ep["client_id"], "client_secret": ep["client_secret"],
+        "scope": ARM})
+    assert status == 200
+    claims = jwt.decode(body["access_token"], options={"verify_signature": False})
+    assert claims["tid"] == ep["tenant"] and ep["tenant"] in claims["iss"]
+    assert request(emulator, "GET", "/subscriptions?api-version=2022-12-01", token=body["access_token"])[0] == 200
+    # any other name is still no tenant of this emulator
+    status, body, _ = request(emulator, "GET", "/consumers/v2.0/.well-known/openid-configuration")
+    assert (status, body["error_codes"]) == (400, [90002])

@@ -60,19 +60,24 @@ def test_azcli_script(good_index, tmp_path):
     for ns in cat.REQUIRED_PROVIDERS:
         assert f"az provider register --namespace {ns}" in script
     scope_id = build_plan(good_index).by_key["pls_pls_arc_retail"].id
+    # the Azure side uses core az only; the extensions' commands are the onboarding script's
+    assert "connectedk8s" not in script and "k8s-extension" not in script
+    onboarding = files["onboard.sh"]
+    assert "set -euo pipefail" in onboarding
     assert (f"az connectedk8s connect --resource-group rg-arc-clusters --name k3s-amsterdam --location westeurope "
-            f"--enable-private-link true --private-link-scope-resource-id {scope_id}") in script
+            f"--enable-private-link true --private-link-scope-resource-id {scope_id}") in onboarding
     assert f"az resource create --id {scope_id} --api-version {API_VERSIONS[cat.ARC_RESOURCE_TYPE]}" in script
     # idempotent: every create is guarded by a show
-    for line in script.splitlines():
+    for line in (script + onboarding).splitlines():
         if re.search(r"\baz \S+( \S+)* create\b", line) and "dns-zone-group create" not in line:
             assert line.startswith("  "), line  # the guarded branch of 'show || create'
-    path = tmp_path / "deploy.sh"
     export.write(files, tmp_path)
-    r = subprocess.run([shellcheck, "-s", "bash", str(path)], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stdout
-    r = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True, timeout=30)
-    assert r.returncode == 0, r.stderr
+    for name in ("deploy.sh", "onboard.sh"):
+        path = tmp_path / name
+        r = subprocess.run([shellcheck, "-s", "bash", str(path)], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stdout
+        r = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
 
 
 def _arm_refs(expr: str):
@@ -215,10 +220,12 @@ def test_spread_topology_in_every_format(tmp_path):
     assert "--manual-request true" in script and "az network vnet peering create" in script
     assert "az rest --method put --url \"${conn}?api-version=2025-01-13\"" in script
     assert "#   approve the connection of private endpoint pe-spread on scope pls-spread" in text
-    assert "--enable-private-link false" in script
-    (tmp_path / "deploy.sh").write_text(script)
-    r = subprocess.run([shellcheck, "-s", "bash", str(tmp_path / "deploy.sh")], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stdout
+    onboarding = export.render("azcli", ix)["onboard.sh"]
+    assert "--enable-private-link false" in onboarding and "--enable-private-link" not in script
+    for name, text in (("deploy.sh", script), ("onboard.sh", onboarding)):
+        (tmp_path / name).write_text(text)
+        r = subprocess.run([shellcheck, "-s", "bash", str(tmp_path / name)], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stdout
 
 
 def test_nsg_guarding_the_endpoint_gets_the_seeds_missing_rules():
@@ -244,3 +251,21 @@ def test_nsg_guarding_the_endpoint_gets_the_seeds_missing_rules():
     assert "(the seed's rules it lacked were added)" in step.title
     for kind in ("azcli", "terraform", "bicep", "arm"):
         assert "AllowMCROutboundAccess" in "".join(export.render(kind, ix).values()), kind
+
+
+def test_the_monitor_scope_an_endpoint_names_is_made_before_it(good_index, tmp_path):
+    """The topology names the Azure Monitor Private Link Scope only as an endpoint's target; Azure refuses an
+    endpoint to a resource that does not exist, so deploy.sh and main.tf make the scope first, as apply does."""
+    script = export.render("azcli", good_index)["deploy.sh"]
+    lines = script.splitlines()
+    show = next(i for i, ln in enumerate(lines) if ln.startswith("az monitor private-link-scope show"))
+    assert "--resource-group rg-arc-hub --name ampls-retail" in lines[show] and lines[show].endswith("|| \\")
+    assert lines[show + 1].strip().startswith("az monitor private-link-scope create --resource-group rg-arc-hub "
+                                              "--name ampls-retail")
+    endpoint = next(i for i, ln in enumerate(lines) if "az network private-endpoint create" in ln and "pe-ampls-retail" in ln)
+    assert show < endpoint
+    assert script.count("az monitor private-link-scope create") == 1
+    text = export.render("terraform", good_index)["main.tf"]
+    assert 'resource "azurerm_monitor_private_link_scope" "monitor_ampls_retail"' in text
+    assert "private_connection_resource_id = azurerm_monitor_private_link_scope.monitor_ampls_retail.id" in text
+    check_terraform(text, tmp_path)

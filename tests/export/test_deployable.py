@@ -251,7 +251,7 @@ def test_bind_exempts_only_the_private_zones_from_validation(design, good_index)
 
 
 def test_cluster_features_are_exported(ix):
-    script = export.render("azcli", ix)["deploy.sh"]
+    script = export.render("azcli", ix)["onboard.sh"]
     enable = [ln for ln in script.splitlines() if "az connectedk8s enable-features" in ln]
     disable = [ln for ln in script.splitlines() if "az connectedk8s disable-features" in ln]
     assert len(enable) == 1 and "--name k8s-office --features cluster-connect " in enable[0]

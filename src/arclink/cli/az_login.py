@@ -121,9 +121,10 @@ def login(endpoints_path, az: str) -> tuple[Path, str]:
     verb = "update" if _cloud_registered(config_dir) else "register"
     _run(az, ["cloud", verb, "-n", CLOUD, "--endpoint-resource-manager", ep["arm"]], env)
     _run(az, ["cloud", "set", "-n", CLOUD], env)
-    _run(az, ["login", "--service-principal", "-u", ep["client_id"], "-p", ep["client_secret"],
+    # "--password=..." in one word: a secret may begin with "-", which az would read as an option
+    _run(az, ["login", "--service-principal", "-u", ep["client_id"], f"--password={ep['client_secret']}",
               "--tenant", ep["tenant"]], env,
-         shown=["login", "--service-principal", "-u", ep["client_id"], "-p", "***", "--tenant", ep["tenant"]])
+         shown=["login", "--service-principal", "-u", ep["client_id"], "--password=***", "--tenant", ep["tenant"]])
     return config_dir, ep["ca_cert"]
 
 

@@ -33,6 +33,9 @@ def add_arguments(parser) -> None:
                         help="api-version policy (default strict; env ARCLINK_API_VERSION_CHECK)")
     parser.add_argument("--reset", action="store_true",
                         help="start afresh: delete the stored resources, token and subscription first")
+    parser.add_argument("--subscription", metavar="ID", help="the subscription id a fresh state starts with (az "
+                                                           "accepts only subscriptions it listed at login)")
+    parser.add_argument("--tenant", metavar="ID", help="the tenant id a fresh state starts with")
     limits = parser.add_argument_group("listener limits (docs/security.md)")
     for f in dataclasses.fields(Limits):
         limits.add_argument(f"--{f.name.replace('_', '-')}", type=float if f.type == "float" else int, default=None,
@@ -80,7 +83,7 @@ def run(args) -> int:
         services = start_services(args.state, in_memory=args.in_memory, host=args.host, arm_port=args.arm_port,
                                   dns_port=args.dns_port, gateway_port=args.gateway_port, topology=args.topology,
                                   api_version_check=args.api_version_check, reset=args.reset,
-                                  limits=limits_of(args))
+                                  limits=limits_of(args), subscription=args.subscription, tenant=args.tenant)
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
     except _Stopped as exc:

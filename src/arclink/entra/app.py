@@ -22,6 +22,10 @@ from arclink.principals import Registry
 
 log = logging.getLogger("arclink.entra")
 MAX_FORM = 64 * 1024
+# Entra's multi-tenant aliases. MSAL opens them (``az logout`` and ``az account clear`` discover
+# ``/organizations``); here each stands for the one tenant: its documents are the tenant's, and a
+# client-credentials token asked for through one is the tenant's, as Entra issues it for the app's home tenant.
+TENANT_ALIASES = ("organizations", "common")
 ASGIApp = Callable[[dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
 
 
@@ -62,7 +66,7 @@ class EntraService:
         if what == "metadata":
             return 200, cloud_metadata(base, query.get("api-version"))
         tenant = self.tenant
-        if url_tenant.lower() not in (tenant.lower(), "adfs") and not (what == "keys" and url_tenant == "common"):
+        if url_tenant.lower() not in (tenant.lower(), "adfs", *TENANT_ALIASES):
             raise unknown_tenant(url_tenant)
         if what.startswith("oidc-"):
             return 200, openid_configuration(base, tenant, version=what[5:])
@@ -94,7 +98,7 @@ def with_entra(arm_app: ASGIApp, service: EntraService) -> ASGIApp:
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         try:
             form = await _read_form(receive, scope["method"])
-            if hit[0] == "authorize" and hit[1].lower() == service.tenant.lower():  # a person signs in: HTML
+            if hit[0] == "authorize" and hit[1].lower() in (service.tenant.lower(), *TENANT_ALIASES):  # a person signs in: HTML
                 code, head, page = authorize.authorize(service.registry, service.codes, service.tenant,
                                                        scope["method"], query, form)
                 await send({"type": "http.response.start", "status": code, "headers": [

@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 from typing import Callable, Protocol
 
-from arclink.export.plan import API_VERSIONS, PLAN_PROVIDERS, Plan, Step
+from arclink.export.plan import API_VERSIONS, PLAN_PROVIDERS, Plan, Step, monitor_scope
 
 CONTROL_COLLECTIONS = {"site": "sites", "dnsForwarder": "dnsForwarders"}
 
@@ -57,16 +57,6 @@ def optional(step: Step) -> bool:
     return step.kind == "provider" and step.name.lower() not in {p.lower() for p in PLAN_PROVIDERS}
 
 
-def _monitor_scope(step: Step) -> str:
-    """The Azure Monitor Private Link Scope an endpoint connects to, if any (the topology names it only there)."""
-    props = step.body.get("properties") or {}
-    for conn in (props.get("privateLinkServiceConnections") or []) + (props.get("manualPrivateLinkServiceConnections") or []):
-        target = (conn.get("properties") or {}).get("privateLinkServiceId") or ""
-        if "/providers/microsoft.insights/privatelinkscopes/" in target.lower():
-            return target
-    return ""
-
-
 def _names(items) -> set[str]:
     return {(x.get("name") or "").lower() for x in items or []}
 
@@ -88,7 +78,7 @@ def _put_if_needed(plan: Plan, step: Step, target: Target, agent_key) -> bool:
         body["properties"]["virtualNetworkPeerings"].append({"name": step.name, **copy.deepcopy(step.body)})
         target.put(vnet.id, vnet.api_version, body)
         return True
-    if step.kind == "privateEndpoint" and (monitor := _monitor_scope(step)):
+    if step.kind == "privateEndpoint" and (monitor := monitor_scope(step)):
         # the topology names an Azure Monitor scope without declaring it: it must exist first
         scope_version = API_VERSIONS["Microsoft.Insights/privateLinkScopes"]
         if target.get(monitor, scope_version) is None:

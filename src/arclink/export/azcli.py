@@ -1,9 +1,14 @@
-"""The plan as an idempotent Azure CLI script (bash, ``set -euo pipefail``).
+"""The plan as two idempotent Azure CLI scripts (bash, ``set -euo pipefail``).
 
-Every step is ``az ... show || az ... create``, so the script can be re-run after a
-failure. The Azure Arc Private Link Scope has no first-class ``az`` command in the
-core CLI (the research notes name none), so it goes through ``az resource`` with the
-scope's api-version. Clusters are onboarded with the seed's own command,
+``deploy.sh`` is the Azure side and uses core ``az`` commands only (no extension), so it runs
+wherever az is logged in, the emulator included. ``onboard.sh`` is the per-site cluster
+onboarding: ``az connectedk8s`` and ``az k8s-extension`` are extensions and need a live
+cluster (a kubeconfig context), so they live apart; ``./onboard.sh SITE`` onboards one site.
+
+Every step is ``az ... show || az ... create``, so each script can be re-run after a failure
+and a second run changes nothing. The Azure Arc Private Link Scope has no first-class ``az``
+command in the core CLI (the research notes name none), so it goes through ``az resource``
+with the scope's api-version. Clusters are onboarded with the seed's own command,
 ``az connectedk8s connect ... --enable-private-link true --private-link-scope-resource-id``.
 """
 
@@ -12,10 +17,15 @@ from __future__ import annotations
 import json
 import shlex
 
-from arclink.export.plan import Plan, Step
+from arclink.export.plan import Plan, Step, monitor_scope
 from arclink.model import catalogue as cat
+from arclink.model.arm_codec import TAG_SITE
+from arclink.model.resolved import parse_arm_id
 
 MAIN_FILE = "deploy.sh"
+ONBOARDING_FILE = "onboard.sh"
+# Plan steps that need a live cluster and the connectedk8s / k8s-extension extensions.
+ONBOARDING_KINDS = ("connectedCluster", "extension")
 
 
 def q(value) -> str:
@@ -32,8 +42,24 @@ def _idempotent(show: str, create: list[str]) -> list[str]:
     return [f"{show} --output none 2>/dev/null || {{"] + [f"  {c}" for c in create] + ["}"]
 
 
-def _provider(s: Step) -> list[str]:
-    return [f"az provider register --namespace {q(s.name)} {_sub(s)} --wait"]
+def _absent(name: str, listing: str) -> str:
+    """A test that ``name`` is not a line of the shell variable ``listing`` (names from one ``show``)."""
+    return f"! grep -qixF {q(name)} <<<\"${listing}\""
+
+
+def _provider(s: Step, listed: set[str] | None = None) -> list[str]:
+    # One list per subscription (the first of its steps) tells which namespaces are registered:
+    # a re-run registers none.
+    out = []
+    if listed is None or s.subscription not in listed:
+        out.append(f"registered=\"$(az provider list {_sub(s)} --query \"[?registrationState=='Registered'].namespace\" "
+                   "--output tsv)\"")
+        if listed is not None:
+            listed.add(s.subscription)
+    return out + [
+            f"if {_absent(s.name, 'registered')}; then",
+            f"  az provider register --namespace {q(s.name)} {_sub(s)} --wait",
+            "fi"]
 
 
 def _rg(s: Step) -> list[str]:
@@ -41,19 +67,25 @@ def _rg(s: Step) -> list[str]:
                        [f"az group create --name {q(s.name)} --location {q(s.location)} {_sub(s)} --output none"])
 
 
+def _shown_or_created(var: str, show: str, create: str) -> list[str]:
+    """``var`` holds the names ``show`` lists; when the parent is missing it is created and ``var`` is empty."""
+    return [f"{var}=\"$({show} --output tsv 2>/dev/null)\" || {{", f"  {create}", f"  {var}=''", "}"]
+
+
 def _nsg(s: Step) -> list[str]:
     g = f"--resource-group {q(s.resource_group)}"
-    out = _idempotent(f"az network nsg show {g} --name {q(s.name)} {_sub(s)}",
-                      [f"az network nsg create {g} --name {q(s.name)} --location {q(s.location)} {_sub(s)} --output none"])
+    out = _shown_or_created(
+        "rules", f"az network nsg show {g} --name {q(s.name)} {_sub(s)} --query 'securityRules[].name'",
+        f"az network nsg create {g} --name {q(s.name)} --location {q(s.location)} {_sub(s)} --output none")
     for rule in s.body["properties"]["securityRules"]:
         p = rule["properties"]
-        out += _idempotent(
-            f"az network nsg rule show {g} --nsg-name {q(s.name)} --name {q(rule['name'])} {_sub(s)}",
-            [f"az network nsg rule create {g} --nsg-name {q(s.name)} --name {q(rule['name'])} --priority {p['priority']} "
-             f"--direction {p['direction']} --access {p['access']} --protocol {q(p['protocol'])} "
-             f"--source-address-prefixes {_each(p, 'sourceAddressPrefix')} --source-port-ranges {_each(p, 'sourcePortRange')} "
-             f"--destination-address-prefixes {_each(p, 'destinationAddressPrefix')} "
-             f"--destination-port-ranges {_each(p, 'destinationPortRange')} {_sub(s)} --output none"])
+        out += [f"if {_absent(rule['name'], 'rules')}; then",
+                f"  az network nsg rule create {g} --nsg-name {q(s.name)} --name {q(rule['name'])} --priority {p['priority']} "
+                f"--direction {p['direction']} --access {p['access']} --protocol {q(p['protocol'])} "
+                f"--source-address-prefixes {_each(p, 'sourceAddressPrefix')} --source-port-ranges {_each(p, 'sourcePortRange')} "
+                f"--destination-address-prefixes {_each(p, 'destinationAddressPrefix')} "
+                f"--destination-port-ranges {_each(p, 'destinationPortRange')} {_sub(s)} --output none",
+                "fi"]
     return out
 
 
@@ -70,17 +102,18 @@ def _vnet(s: Step) -> list[str]:
     dns = ""
     if p.get("dhcpOptions"):
         dns = " --dns-servers " + " ".join(q(a) for a in p["dhcpOptions"]["dnsServers"])
-    out = _idempotent(f"az network vnet show {g} --name {q(s.name)} {_sub(s)}",
-                      [f"az network vnet create {g} --name {q(s.name)} --location {q(s.location)} "
-                       f"--address-prefixes {prefixes}{dns} {_sub(s)} --output none"])
+    out = _shown_or_created(
+        "subnets", f"az network vnet show {g} --name {q(s.name)} {_sub(s)} --query 'subnets[].name'",
+        f"az network vnet create {g} --name {q(s.name)} --location {q(s.location)} "
+        f"--address-prefixes {prefixes}{dns} {_sub(s)} --output none")
     for sn in p["subnets"]:
         sp = sn["properties"]
         nsg = f" --network-security-group {q(sp['networkSecurityGroup']['id'])}" if "networkSecurityGroup" in sp else ""
-        out += _idempotent(
-            f"az network vnet subnet show {g} --vnet-name {q(s.name)} --name {q(sn['name'])} {_sub(s)}",
-            [f"az network vnet subnet create {g} --vnet-name {q(s.name)} --name {q(sn['name'])} "
-             f"--address-prefixes {q(sp['addressPrefix'])}{nsg} "
-             f"--private-endpoint-network-policies {sp['privateEndpointNetworkPolicies']} {_sub(s)} --output none"])
+        out += [f"if {_absent(sn['name'], 'subnets')}; then",
+                f"  az network vnet subnet create {g} --vnet-name {q(s.name)} --name {q(sn['name'])} "
+                f"--address-prefixes {q(sp['addressPrefix'])}{nsg} "
+                f"--private-endpoint-network-policies {sp['privateEndpointNetworkPolicies']} {_sub(s)} --output none",
+                "fi"]
     return out
 
 
@@ -150,12 +183,23 @@ def _pe(s: Step) -> list[str]:
     static = "".join(f" --ip-config name={q(c['name'])} group-id={q(c['properties']['groupId'])} "
                      f"member-name={q(c['properties']['memberName'])} "
                      f"private-ip-address={q(c['properties']['privateIPAddress'])}" for c in p.get("ipConfigurations", []))
-    return _idempotent(
+    return _monitor_scope(s) + _idempotent(
         f"az network private-endpoint show {g} --name {q(s.name)} {_sub(s)}",
         [f"az network private-endpoint create {g} --name {q(s.name)} --location {q(s.location)} "
          f"--subnet {q(p['subnet']['id'])} --private-connection-resource-id {q(conn['properties']['privateLinkServiceId'])} "
          f"--group-id {groups} --connection-name {q(conn['name'])}{static}"
          f"{' --manual-request true' if manual else ''} {_sub(s)} --output none"])
+
+
+def _monitor_scope(s: Step) -> list[str]:
+    """The Azure Monitor Private Link Scope the endpoint connects to, created first (Azure refuses an
+    endpoint to a resource that does not exist; the topology names the scope only here)."""
+    parts = parse_arm_id(monitor_scope(s))
+    if parts is None:
+        return []
+    args = f"--resource-group {q(parts['rg'])} --name {q(parts['name'])} --subscription {q(parts['sub'])}"
+    return _idempotent(f"az monitor private-link-scope show {args}",
+                       [f"az monitor private-link-scope create {args} --only-show-errors --output none"])
 
 
 def _zone_group(s: Step) -> list[str]:
@@ -241,25 +285,79 @@ _RENDER = {
 }
 
 
-def render(plan: Plan) -> dict[str, str]:
-    steps = plan.azure_steps
+def _numbered(steps: list[Step], indent: str = "") -> list[str]:
+    lines: list[str] = []
+    listed: set[str] = set()  # subscriptions whose registered providers the script has listed
+    for n, s in enumerate(steps, 1):
+        lines.append(f"{indent}echo {q(f'[{n}/{len(steps)}] {s.title}')}")
+        body = _provider(s, listed) if s.kind == "provider" else _RENDER[s.kind](s)
+        lines += [indent + line for line in body]
+        lines.append("")
+    return lines
+
+
+def render_azure(plan: Plan) -> str:
+    """The Azure side: providers, groups, networks, the scope, DNS zones, endpoints, approvals."""
+    steps = [s for s in plan.azure_steps if s.kind not in ONBOARDING_KINDS]
     lines = [
         "#!/usr/bin/env bash",
-        "# Azure Arc Private Link for Arc-enabled Kubernetes: the plan, step by step.",
+        "# Azure Arc Private Link for Arc-enabled Kubernetes: the Azure side of the plan, step by step.",
         "# Idempotent: every step checks before it creates, so the script can be re-run.",
-        "# Needs: az >= 2.30.0 with the connectedk8s (>= 1.3.0) and k8s-extension extensions;",
-        "# a kubeconfig context named after each cluster for 'az connectedk8s connect'.",
+        "# Needs: az >= 2.30.0, logged in (core commands only, no extension).",
+        f"# Then onboard the clusters of each site with {ONBOARDING_FILE}.",
         "set -euo pipefail",
         "",
     ]
-    for n, s in enumerate(steps, 1):
-        lines.append(f"echo {q(f'[{n}/{len(steps)}] {s.title}')}")
-        lines += _RENDER[s.kind](s)
-        lines.append("")
+    lines += _numbered(steps)
     onprem = [s for s in plan.steps if not s.azure]
     if onprem:
         lines.append("# On-premises and DNS forwarding (not created by this script):")
         lines += [f"#   {s.title}" for s in onprem]
         lines.append("# Configure on-premises DNS with 'arclink export bind|unbound|dnsmasq|coredns|windows|hosts'.")
     lines.append("echo 'done'")
-    return {MAIN_FILE: "\n".join(lines) + "\n"}
+    return "\n".join(lines) + "\n"
+
+
+def _site_of(s: Step) -> str:
+    return (s.body.get("tags") or {}).get(TAG_SITE, "")
+
+
+def render_onboarding(plan: Plan) -> str | None:
+    """Per-site cluster onboarding (``az connectedk8s``, ``az k8s-extension``); None without clusters."""
+    clusters = plan.of_kind("connectedCluster")
+    if not clusters:
+        return None
+    by_site: dict[str, list[Step]] = {}
+    for c in clusters:
+        by_site.setdefault(_site_of(c), []).append(c)
+    extensions = plan.of_kind("extension")
+    sites = " ".join(q(name) for name in by_site if name)
+    lines = [
+        "#!/usr/bin/env bash",
+        "# Azure Arc Private Link for Arc-enabled Kubernetes: onboard each site's clusters.",
+        f"# Run after {MAIN_FILE}, from a machine whose kubeconfig has a context named after each cluster.",
+        "# Usage: ./onboard.sh [SITE]   (no SITE: every site; sites: " + (sites or "none") + ")",
+        "# Idempotent: connect runs when the private-link state differs, extensions are shown before created.",
+        "# Needs: az >= 2.30.0 with the connectedk8s (>= 1.3.0) and k8s-extension extensions.",
+        "set -euo pipefail",
+        'only="${1:-}"',
+        "",
+    ]
+    for site, members in by_site.items():
+        steps = [x for c in members for x in [c] + [e for e in extensions if e.depends_on[0] == c.key]]
+        label = site or "(no site)"
+        lines.append(f"# site {label}")
+        lines.append(f"if [ -z \"$only\" ] || [ \"$only\" = {q(site)} ]; then")
+        lines += _numbered(steps, "  ")
+        lines.append("fi")
+        lines.append("")
+    lines.append("echo 'done'")
+    return "\n".join(lines) + "\n"
+
+
+def render(plan: Plan) -> dict[str, str]:
+    files = {MAIN_FILE: render_azure(plan)}
+    onboarding = render_onboarding(plan)
+    if onboarding is not None:
+        files[ONBOARDING_FILE] = onboarding
+    return files

@@ -76,6 +76,19 @@ class Step:
         return self.depends_on[0] if self.kind in _CHILD_KINDS else None
 
 
+def monitor_scope(step: Step) -> str:
+    """The Azure Monitor Private Link Scope an endpoint step connects to, else "".
+
+    The topology names such a scope only as an endpoint's target, so whatever deploys the plan
+    (``arclink apply``, ``deploy.sh``, ``main.tf``) creates it just before the endpoint."""
+    props = step.body.get("properties") or {}
+    for conn in (props.get("privateLinkServiceConnections") or []) + (props.get("manualPrivateLinkServiceConnections") or []):
+        target = (conn.get("properties") or {}).get("privateLinkServiceId") or ""
+        if "/providers/microsoft.insights/privatelinkscopes/" in target.lower():
+            return target
+    return ""
+
+
 _CHILD_KINDS = {"virtualNetworkPeering", "virtualNetworkLink", "recordSet", "privateDnsZoneGroup", "extension"}
 
 

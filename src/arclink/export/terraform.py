@@ -10,7 +10,8 @@ References between resources are Terraform references, so Terraform orders them 
 
 from __future__ import annotations
 
-from arclink.export.plan import API_VERSIONS, Plan, Step
+from arclink.export.plan import API_VERSIONS, Plan, Step, monitor_scope
+from arclink.model.resolved import parse_arm_id
 
 MAIN_FILE = "main.tf"
 _CLUSTER = "Microsoft.Kubernetes/connectedClusters"
@@ -247,7 +248,19 @@ class _Renderer:
         else:
             b.attr("records", [r.get("ipv4Address") or r.get("ipv6Address") for r in p.get("aRecords", p.get("aaaaRecords", []))])
 
+    def _monitor_scope(self, s: Step):
+        """The Azure Monitor Private Link Scope the endpoint names, made here unless already made."""
+        target = monitor_scope(s)
+        parts = parse_arm_id(target)
+        if parts is None or target.lower() in self.ids:
+            return
+        rg = self.ids.get(f"/subscriptions/{parts['sub']}/resourcegroups/{parts['rg']}".lower())
+        key = "monitor_" + "".join(c if c.isalnum() else "_" for c in parts["name"].lower())
+        m = self.new("azurerm_monitor_private_link_scope", key, target)
+        m.attr("name", parts["name"]).attr("resource_group_name", Ref(rg.replace(".id", ".name")) if rg else parts["rg"])
+
     def _privateEndpoint(self, s: Step):
+        self._monitor_scope(s)
         p = s.body["properties"]
         manual = "manualPrivateLinkServiceConnections" in p
         conn = (p.get("manualPrivateLinkServiceConnections") or p["privateLinkServiceConnections"])[0]
