@@ -54,3 +54,49 @@ def cluster(c, rg, name, scope_id=None, location="westeurope", features=(), tags
         props["arcAgentryConfigurations"] = [{"feature": f, "settings": {}} for f in features]
     return c.k8s.connected_cluster.begin_create_or_replace(rg, name, {
         "location": location, "tags": tags or {}, "identity": {"type": "SystemAssigned"}, "properties": props}).result()
+
+
+# --- in-process ARM requests and body mutations, for the tests that call the ASGI app directly ---
+
+def asgi_call(loop, app, method: str, path: str, raw: bytes = b"", query: str = "",
+              headers: list[tuple[bytes, bytes]] | None = None) -> tuple[int, dict[str, str], bytes]:
+    """One request to the ASGI ``app`` on ``loop``: (status, response headers, body)."""
+    scope = {"type": "http", "method": method, "path": path, "query_string": query.encode(),
+             "headers": list(headers or [])}
+    sent: list[dict] = []
+    messages = [{"type": "http.request", "body": raw, "more_body": False}]
+
+    async def receive():
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(msg):
+        sent.append(msg)
+
+    loop.run_until_complete(app(scope, receive, send))
+    hdrs = {k.decode(): v.decode() for k, v in sent[0]["headers"]}
+    return sent[0]["status"], hdrs, sent[1].get("body", b"")
+
+
+def json_paths(doc, prefix=()):
+    """Every path into a JSON document (keys and list indexes), the document's own first."""
+    yield prefix
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            yield from json_paths(v, prefix + (k,))
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            yield from json_paths(v, prefix + (i,))
+
+
+def json_replace(doc, path, value):
+    """A copy of ``doc`` with the value at ``path`` replaced."""
+    import copy
+
+    if not path:
+        return value
+    out = copy.deepcopy(doc)
+    cur = out
+    for p in path[:-1]:
+        cur = cur[p]
+    cur[path[-1]] = value
+    return out

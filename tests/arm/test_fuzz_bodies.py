@@ -6,7 +6,6 @@ Drives the ASGI app in process (no sockets) so thousands of requests stay quick.
 from __future__ import annotations
 
 import asyncio
-import copy
 import json
 
 import pytest
@@ -14,6 +13,8 @@ import pytest
 from arclink.arm.app import ArmConfig, create_app
 from arclink.arm.live import StoreLiveState
 from arclink.arm.store import Store
+
+from .arm_fixtures import asgi_call, json_paths, json_replace
 
 SUB = "11111111-2222-3333-4444-555555555555"
 TOKEN = "t"
@@ -32,20 +33,8 @@ class Driver:
         path, _, query = path.partition("?")
         if version:
             query = f"api-version={version}"
-        scope = {"type": "http", "method": method, "path": path, "query_string": query.encode(),
-                 "headers": [(b"authorization", f"Bearer {TOKEN}".encode()), (b"content-length", str(len(raw)).encode())]}
-        sent = []
-        messages = [{"type": "http.request", "body": raw, "more_body": False}]
-
-        async def receive():
-            return messages.pop(0) if messages else {"type": "http.disconnect"}
-
-        async def send(msg):
-            sent.append(msg)
-
-        self.loop.run_until_complete(self.app(scope, receive, send))
-        status = sent[0]["status"]
-        payload = sent[1].get("body", b"")
+        status, _, payload = asgi_call(self.loop, self.app, method, path, raw, query, [
+            (b"authorization", f"Bearer {TOKEN}".encode()), (b"content-length", str(len(raw)).encode())])
         return status, (json.loads(payload) if payload else None)
 
     def close(self):
@@ -133,27 +122,6 @@ def templates(rg):
     ]
 
 
-def _paths(doc, prefix=()):
-    yield prefix
-    if isinstance(doc, dict):
-        for k, v in doc.items():
-            yield from _paths(v, prefix + (k,))
-    elif isinstance(doc, list):
-        for i, v in enumerate(doc):
-            yield from _paths(v, prefix + (i,))
-
-
-def _replace(doc, path, value):
-    if not path:
-        return value
-    out = copy.deepcopy(doc)
-    cur = out
-    for p in path[:-1]:
-        cur = cur[p]
-    cur[path[-1]] = value
-    return out
-
-
 def test_no_server_error_for_any_wrong_type(drv):
     rg = f"/subscriptions/{SUB}/resourceGroups/rg"
     failures = []
@@ -164,9 +132,9 @@ def test_no_server_error_for_any_wrong_type(drv):
         status, doc = drv.call("PUT", path, body, version)
         assert status < 300 or path.endswith("/x"), (path, doc)
         for target in (path, path + "new"):
-            for p in _paths(body):
+            for p in json_paths(body):
                 for wrong in WRONG:
-                    status, doc = drv.call("PUT", target, _replace(body, p, wrong), version)
+                    status, doc = drv.call("PUT", target, json_replace(body, p, wrong), version)
                     sent += 1
                     if status >= 500 or (status >= 400 and not (doc or {}).get("error", {}).get("code")):
                         failures.append(f"PUT {target.rsplit('/', 2)[-2:]} {'.'.join(map(str, p)) or '<body>'}"

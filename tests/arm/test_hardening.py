@@ -19,6 +19,8 @@ from arclink.arm.live import StoreLiveState
 from arclink.arm.store import Store, StoreCorrupt, StoreWriteError
 from arclink.arm.wire import MAX_DEPTH
 
+from .arm_fixtures import asgi_call, json_paths, json_replace
+
 SUB = "11111111-2222-3333-4444-555555555555"
 TOKEN = "t"
 RG = f"/subscriptions/{SUB}/resourceGroups/rg"
@@ -39,21 +41,10 @@ class Driver:
 
     def call(self, method: str, path: str, body=None, version: str = "") -> tuple[int, dict | None]:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode() if body is not None else b""
-        scope = {"type": "http", "method": method, "path": path,
-                 "query_string": f"api-version={version}".encode() if version else b"",
-                 "headers": [(b"authorization", f"Bearer {TOKEN}".encode()), (b"content-length", str(len(raw)).encode())]}
-        sent: list[dict] = []
-        messages = [{"type": "http.request", "body": raw, "more_body": False}]
-
-        async def receive():
-            return messages.pop(0) if messages else {"type": "http.disconnect"}
-
-        async def send(msg):
-            sent.append(msg)
-
-        self.loop.run_until_complete(self.app(scope, receive, send))
-        payload = sent[1].get("body", b"")
-        return sent[0]["status"], (json.loads(payload) if payload else None)
+        status, _, payload = asgi_call(self.loop, self.app, method, path, raw, f"api-version={version}" if version else "",
+                                       [(b"authorization", f"Bearer {TOKEN}".encode()),
+                                        (b"content-length", str(len(raw)).encode())])
+        return status, (json.loads(payload) if payload else None)
 
     def setup(self) -> None:
         for ns in ("Microsoft.HybridCompute", "Microsoft.Network"):
@@ -426,27 +417,6 @@ def test_ttl_out_of_range(zone):
 WRONG = (None, 5, -1, 70000, 1.5, "x", "", True, [], [1], ["x"], {}, {"a": 1})
 
 
-def _paths(doc, prefix=()):
-    yield prefix
-    if isinstance(doc, dict):
-        for k, v in doc.items():
-            yield from _paths(v, prefix + (k,))
-    elif isinstance(doc, list):
-        for i, v in enumerate(doc):
-            yield from _paths(v, prefix + (i,))
-
-
-def _replace(doc, path, value):
-    if not path:
-        return value
-    out = json.loads(json.dumps(doc))
-    cur = out
-    for p in path[:-1]:
-        cur = cur[p]
-    cur[path[-1]] = value
-    return out
-
-
 def test_record_bodies_of_every_wrong_type_get_a_4xx(zone):
     """Every value of each record kind's body replaced by every other JSON type: a 4xx or a success, never a 5xx;
     PATCH too. The live model still builds after it."""
@@ -463,10 +433,10 @@ def test_record_bodies_of_every_wrong_type_get_a_4xx(zone):
     for kind, body in templates:
         path = f"{ZONE}/{kind}/r{kind.lower()}"
         assert zone.call("PUT", path, body, DV)[0] in (200, 201)
-        for p in _paths(body):
+        for p in json_paths(body):
             for wrong in WRONG:
                 for method in ("PUT", "PATCH"):
-                    status, doc = zone.call(method, path, _replace(body, p, wrong), DV)
+                    status, doc = zone.call(method, path, json_replace(body, p, wrong), DV)
                     if status >= 500 or (status >= 400 and not (doc or {}).get("error", {}).get("code")):
                         failures.append(f"{method} {kind} {'.'.join(map(str, p))}={wrong!r}: {status} {doc}")
     zone.live.refresh()

@@ -15,6 +15,8 @@ from arclink.arm.errors import ArmError
 from arclink.arm.live import StoreLiveState
 from arclink.arm.store import Store
 
+from .arm_fixtures import asgi_call
+
 SUB = "11111111-2222-3333-4444-555555555555"
 TENANT = "99999999-2222-3333-4444-555555555555"
 TOKEN = "static-token"
@@ -44,20 +46,9 @@ class Front:
         headers = [(b"host", b"localhost"), (b"authorization", authorization.encode())]
         if raw:
             headers.append((b"content-length", str(len(raw)).encode()))
-        scope = {"type": "http", "method": method, "path": path, "query_string": query.encode(), "headers": headers}
-        sent: list[dict] = []
-        messages = [{"type": "http.request", "body": raw, "more_body": False}]
-
-        async def receive():
-            return messages.pop(0) if messages else {"type": "http.disconnect"}
-
-        async def send(msg):
-            sent.append(msg)
-
-        self.loop.run_until_complete(self.app(scope, receive, send))
-        hdrs = {k.decode(): v.decode() for k, v in sent[0]["headers"]}
+        status, hdrs, payload = asgi_call(self.loop, self.app, method, path, raw, query, headers)
         hdrs.pop("x-ms-request-id")
-        return sent[0]["status"], hdrs, sent[1].get("body", b"")
+        return status, hdrs, payload
 
     def close(self) -> None:
         self.live.close()
