@@ -4,26 +4,8 @@ from __future__ import annotations
 
 import time
 
-import pytest
 
-from arclink.limits import Limits
 from limits_fixtures import arm_get, closed_by_server, dial, arm_address, still_open, tls_dial
-
-
-@pytest.fixture
-def stack(tmp_path):
-    from arclink.stack import start_services
-
-    started = []
-
-    def start(**limits):
-        svc = start_services(tmp_path / f"s{len(started)}", in_memory=True, limits=Limits(**limits))
-        started.append(svc)
-        return svc.endpoints
-
-    yield start
-    for svc in started:
-        svc.stop()
 
 
 def _response(sock, within: float = 10) -> bytes:

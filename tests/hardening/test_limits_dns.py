@@ -6,26 +6,8 @@ import struct
 import time
 
 import dns.message
-import pytest
 
-from arclink.limits import Limits
 from limits_fixtures import closed_by_server, dns_frame, dns_rcode, dns_tcp_dial, still_open
-
-
-@pytest.fixture
-def stack(tmp_path):
-    from arclink.stack import start_services
-
-    started = []
-
-    def start(**limits):
-        svc = start_services(tmp_path / f"s{len(started)}", in_memory=True, limits=Limits(**limits))
-        started.append(svc)
-        return svc.endpoints
-
-    yield start
-    for svc in started:
-        svc.stop()
 
 
 def test_a_trickled_message_is_cut_at_its_deadline(stack):
