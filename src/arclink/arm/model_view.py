@@ -65,8 +65,14 @@ def candidate_index(store: ResourceStore, replace_key: str, new: Body) -> Index:
     # a VNet PUT replaces its subnets with the ones inline in its body
     drop_children = replace_key + "/subnets/" if _type_of(new) == codec.T_VNET else None
     scope_ids = set()
+    placed = False
     for k in list(store.bodies):
-        if k == replace_key or (drop_children and k.startswith(drop_children)):
+        if k == replace_key:
+            # a rewrite keeps its place: APL001 lets the endpoint that came first keep its VNet
+            objs.append(new)
+            placed = True
+            continue
+        if drop_children and k.startswith(drop_children):
             continue
         if "/providers/microsoft.network/" not in k and k.count("/") != 4:
             continue
@@ -77,7 +83,8 @@ def candidate_index(store: ResourceStore, replace_key: str, new: Body) -> Index:
                 target, _ = endpoint_target(o)
                 if target:
                     scope_ids.add(target.lower())
-    objs.append(new)
+    if not placed:
+        objs.append(new)
     if _type_of(new) == codec.T_PE:
         target, _ = endpoint_target(new)
         if target:

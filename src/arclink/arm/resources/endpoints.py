@@ -133,12 +133,11 @@ def _addresses_from_model(store: ResourceStore, route: Route, new: Body) -> None
     new["properties"]["customDnsConfigs"] = [{"fqdn": r.record.fqdn, "ipAddresses": [r.address]} for r in per.records]
     if per.vnet is None:
         return
-    scopes = apl001.scopes_of_vnet(per.vnet)
-    if len(scopes) > 1:
-        others = ", ".join(f"'{s.name}'" for s in scopes if s is not per.scope)
-        raise refuse(apl001.RULE, f"virtual network '{per.vnet.name}' is already associated with the Azure Arc Private "
-                                  f"Link Scope {others}; only one Azure Arc Private Link Scope can be associated with a "
-                                  "virtual network", "properties.subnet.id")
+    # the rule's own helper decides, so lint, explain and this refusal agree; an endpoint of the scope
+    # that already holds the virtual network stays writable (in Azure it is the one created first)
+    problem = apl001.association_problem(per)
+    if problem is not None:
+        raise refuse(apl001.RULE, problem, "properties.subnet.id")
 
 
 def _pec_name(pe: Body) -> str:
