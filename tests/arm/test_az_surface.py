@@ -299,6 +299,38 @@ def test_peerings_child_and_inline(clients):
     assert list(c.network.virtual_network_peerings.list("rg", "vnet-b")) == []
 
 
+def test_use_remote_gateways_once_and_only_without_a_gateway(clients):
+    """The API: "Only one peering can have this flag set to true. This flag cannot be set if virtual
+    network already has a gateway." (The emulator's codes for both; Azure's are not documented.)"""
+    c = clients
+    flow.start(c)
+
+    def vnet_with_gateway(name, space, gw):
+        return c.network.virtual_networks.begin_create_or_update("rg", name, {
+            "location": "westeurope", "properties": {"addressSpace": {"addressPrefixes": [space]},
+                                                     "subnets": [{"name": "GatewaySubnet",
+                                                                  "properties": {"addressPrefix": gw}}]}}).result()
+
+    hub1 = vnet_with_gateway("hub1", "10.1.0.0/16", "10.1.0.0/27")
+    hub2 = vnet_with_gateway("hub2", "10.2.0.0/16", "10.2.0.0/27")
+    flow.vnet(c, "rg", "spoke", "10.3.0.0/16", "10.3.1.0/24")
+
+    def peer(vnet, name, remote, use):
+        return c.network.virtual_network_peerings.begin_create_or_update("rg", vnet, name, {
+            "properties": {"remoteVirtualNetwork": {"id": remote.id}, "useRemoteGateways": use}}).result()
+
+    assert peer("spoke", "to-hub1", hub1, True).use_remote_gateways is True
+    peer("spoke", "to-hub2", hub2, False)
+    with pytest.raises(HttpResponseError) as err:
+        peer("spoke", "to-hub2", hub2, True)
+    assert err.value.error.code == "OnlyOnePeeringCanUseRemoteGateways" and "to-hub1" in err.value.error.message
+    assert peer("spoke", "to-hub1", hub1, True).use_remote_gateways is True  # rewriting the one that has it
+    with pytest.raises(HttpResponseError) as err:
+        peer("hub1", "to-hub2", hub2, True)
+    assert err.value.error.code == "VirtualNetworkHasGatewayCannotUseRemoteGateways"
+    assert c.network.virtual_network_peerings.get("rg", "spoke", "to-hub2").use_remote_gateways is False
+
+
 def test_not_found_keeps_the_type_casing(clients):
     c = clients
     flow.start(c)

@@ -321,6 +321,8 @@ def _peering_prepare(store: ResourceStore, route: Route, new: Body, old: Body | 
                                                      f"true because remote virtual network {remote['id']} referenced "
                                                      "by the peering does not have any gateways.",
                           "properties.useRemoteGateways")
+    if p.get("useRemoteGateways") is True:
+        _refuse_second_remote_gateway(store, new["id"], local or store.get_obj(vnet_id) or {})
     p["remoteVirtualNetwork"] = {"id": remote["id"]}
     # Azure: Initiated until the remote side peers back, then Connected on both sides
     p["peeringState"] = "Connected" if _peering_back(store, remote["id"], vnet_id) else "Initiated"
@@ -328,6 +330,25 @@ def _peering_prepare(store: ResourceStore, route: Route, new: Body, old: Body | 
     p["resourceGuid"] = (old or {}).get("properties", {}).get("resourceGuid") or str(uuid.uuid4())
     new.pop("location", None)
     new.pop("tags", None)
+
+
+def _refuse_second_remote_gateway(store: ResourceStore, peering_id: str, local: Body) -> None:
+    """The API's own words on useRemoteGateways: "Only one peering can have this flag set to true. This
+    flag cannot be set if virtual network already has a gateway." Azure's error codes for these two
+    refusals are not documented; the codes below are this emulator's choice."""
+    if not local:
+        return
+    if _has_gateway(store, local):
+        raise bad_request("VirtualNetworkHasGatewayCannotUseRemoteGateways",
+                          f"Peering {peering_id} cannot have UseRemoteGateways flag set to true because virtual network "
+                          f"{local['id']} already has a gateway. Turn off useRemoteGateways, or use the virtual "
+                          "network's own gateway.", "properties.useRemoteGateways")
+    for other in _peerings_of(store, local["id"]):
+        if other["id"].lower() != peering_id.lower() and (other.get("properties") or {}).get("useRemoteGateways") is True:
+            raise bad_request("OnlyOnePeeringCanUseRemoteGateways",
+                              f"Peering {peering_id} cannot have UseRemoteGateways flag set to true because peering "
+                              f"{other['id']} of the same virtual network already has it. Only one peering of a virtual "
+                              "network can use remote gateways.", "properties.useRemoteGateways")
 
 
 def _peering_after_put(store: ResourceStore, route: Route, new: Body, old: Body | None) -> None:
