@@ -20,6 +20,7 @@ import yaml
 
 from arclink.model import schema
 from arclink.model.address_space import topology_overlap
+from arclink.model.transit import topology_remote_gateways
 from arclink.model.errors import TopologyError
 from arclink.model.index import Index, build_index
 from arclink.model.input_limits import check_aliases, composer_for, read_regular_file
@@ -65,9 +66,10 @@ def loads(text: str, file: str = "<topology>") -> Index:
                                 "of mappings and lists.", file=file) from None
         try:
             ix = build_index(topo)
-            overlap = topology_overlap(ix)  # Azure refuses these, so the file is refused as it would be
-            if overlap is not None:
-                raise overlap
+            # Azure refuses these, so the file is refused as it would be
+            refused = topology_overlap(ix) or topology_remote_gateways(ix)
+            if refused is not None:
+                raise refused
             return ix
         except TopologyError as exc:
             exc.file = file

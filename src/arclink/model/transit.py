@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from arclink.model.resolved import SiteR, VNetR
+from arclink.model.errors import TopologyError
+from arclink.model.resolved import Index, SiteR, VNetR
 
 
 @dataclass(frozen=True)
@@ -69,3 +70,40 @@ def blocked_transit(site: SiteR, vnet: VNetR) -> list[tuple[str, VNetR, list[Mis
     (connection type, landing VNet, the flags missing)."""
     return [(kind, v, missing_flags(v, vnet)) for kind, v in site.connections
             if v is not vnet and vnet in v.peers and not transits(v, vnet)]
+
+
+# The API's description of useRemoteGateways: "Only one peering can have this flag set to true. This
+# flag cannot be set if virtual network already has a gateway." Azure's error codes for these two
+# refusals are not documented; these are arclink's choice (RemoteVnetHasNoGateways is Azure's own).
+HAS_OWN_GATEWAY = "VirtualNetworkHasGatewayCannotUseRemoteGateways"
+SECOND_REMOTE_GATEWAY = "OnlyOnePeeringCanUseRemoteGateways"
+
+
+def remote_gateway_problem(has_own_gateway: bool, others_using: list[str]) -> tuple[str, str] | None:
+    """Why a peering side may not set useRemoteGateways: (code, what the VNet does) or None. ``others_using``:
+    the names of the VNet's other peerings (or peers) that already set it, in the order written."""
+    if has_own_gateway:
+        return HAS_OWN_GATEWAY, "already has a gateway of its own"
+    if others_using:
+        return SECOND_REMOTE_GATEWAY, f"already uses remote gateways over its peering '{others_using[0]}'"
+    return None
+
+
+def topology_remote_gateways(ix: Index) -> TopologyError | None:
+    """The first peering side of a topology file that sets useRemoteGateways where Azure refuses it.
+    A VNet has a gateway of its own when an on-premises site's connection lands on it."""
+    landed = {id(v) for s in ix.sites.values() for _, v in s.connections}
+    for v in ix.vnets.values():
+        using: list[str] = []
+        for k, entry in enumerate(v.spec.peerings):
+            if isinstance(entry, str) or not entry.use_remote_gateways:
+                continue
+            found = remote_gateway_problem(id(v) in landed, using)
+            if found is not None:
+                code, why = found
+                return TopologyError(
+                    f"virtual network '{v.name}' cannot use remote gateways over its peering with "
+                    f"'{entry.virtual_network}': it {why}; only one peering of a VNet without a gateway can set "
+                    "useRemoteGateways.", path=f"{v.path}.peerings[{k}].useRemoteGateways", code=code)
+            using.append(entry.virtual_network)
+    return None

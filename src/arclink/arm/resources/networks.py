@@ -21,6 +21,7 @@ from arclink.arm.routes import Route
 from arclink.arm.validation import validate_body
 from arclink.model import address_space
 from arclink.model import arm_codec as codec
+from arclink.model import transit
 from arclink.model.rules import Rule
 
 ENFORCES: tuple[Rule, ...] = ()
@@ -333,22 +334,18 @@ def _peering_prepare(store: ResourceStore, route: Route, new: Body, old: Body | 
 
 
 def _refuse_second_remote_gateway(store: ResourceStore, peering_id: str, local: Body) -> None:
-    """The API's own words on useRemoteGateways: "Only one peering can have this flag set to true. This
-    flag cannot be set if virtual network already has a gateway." Azure's error codes for these two
-    refusals are not documented; the codes below are this emulator's choice."""
+    """useRemoteGateways where the VNet has a gateway or another peering already uses one: refused
+    as ``model.transit.remote_gateway_problem`` decides (the loader asks it too)."""
     if not local:
         return
-    if _has_gateway(store, local):
-        raise bad_request("VirtualNetworkHasGatewayCannotUseRemoteGateways",
-                          f"Peering {peering_id} cannot have UseRemoteGateways flag set to true because virtual network "
-                          f"{local['id']} already has a gateway. Turn off useRemoteGateways, or use the virtual "
-                          "network's own gateway.", "properties.useRemoteGateways")
-    for other in _peerings_of(store, local["id"]):
-        if other["id"].lower() != peering_id.lower() and (other.get("properties") or {}).get("useRemoteGateways") is True:
-            raise bad_request("OnlyOnePeeringCanUseRemoteGateways",
-                              f"Peering {peering_id} cannot have UseRemoteGateways flag set to true because peering "
-                              f"{other['id']} of the same virtual network already has it. Only one peering of a virtual "
-                              "network can use remote gateways.", "properties.useRemoteGateways")
+    others = [o["name"] for o in _peerings_of(store, local["id"])
+              if o["id"].lower() != peering_id.lower() and (o.get("properties") or {}).get("useRemoteGateways") is True]
+    found = transit.remote_gateway_problem(_has_gateway(store, local), others)
+    if found is not None:
+        code, why = found
+        raise bad_request(code, f"Peering {peering_id} cannot have UseRemoteGateways flag set to true because virtual "
+                                f"network {local['id']} {why}. Only one peering of a virtual network without a gateway "
+                                "can use remote gateways.", "properties.useRemoteGateways")
 
 
 def _peering_after_put(store: ResourceStore, route: Route, new: Body, old: Body | None) -> None:
