@@ -117,6 +117,22 @@ def issue_server_cert(ca: CA, dns_names: list[str], ips: Sequence[str] = (), *, 
     return cert.public_bytes(serialization.Encoding.PEM), _private_pem(key)
 
 
+def names_covered(cert_path: Path, dns_names: Sequence[str], ips: Sequence[str]) -> bool:
+    """Whether the certificate at ``cert_path`` names every DNS name and address given. A file that is
+    not a certificate counts as covering them: it is not replaced here, the caller's load names it."""
+    try:
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    except (OSError, ValueError):
+        return True
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return False
+    have_names = {n.lower() for n in san.get_values_for_type(x509.DNSName)}
+    have_ips = {str(i) for i in san.get_values_for_type(x509.IPAddress)}
+    return {n.lower() for n in dns_names} <= have_names and {str(ipaddress.ip_address(i)) for i in ips} <= have_ips
+
+
 def write_leaf(directory: str | Path, stem: str, cert_pem: bytes, key_pem: bytes) -> tuple[Path, Path]:
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)

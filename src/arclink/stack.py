@@ -112,8 +112,10 @@ def _settings(store: Any) -> tuple[str, str, str]:
     return store.meta["token"], store.meta["subscription"], store.meta["tenant"]
 
 
-def _server_context(state_dir: Path, names: tuple[str, ...] = ()) -> Any:
-    """The ARM listener's TLS context, its certificate issued by the state's CA on first use."""
+def _server_context(state_dir: Path, names: tuple[str, ...] = (), host: str = "127.0.0.1") -> Any:
+    """The ARM listener's TLS context, its certificate issued by the state's CA on first use, and again
+    when it does not name the host it serves on (``--host 127.0.0.2``: clients verify that address)."""
+    import ipaddress
     import ssl
 
     from arclink import pki
@@ -124,8 +126,16 @@ def _server_context(state_dir: Path, names: tuple[str, ...] = ()) -> Any:
     except pki.PemError as exc:
         raise StackError(f"{exc.path} is not a valid PEM {exc.what}; restore it, or remove ca.pem and ca-key.pem "
                          "to make a new CA (clients must then trust the new ca.pem).") from None
-    if names or not (cert.exists() and key.exists()):  # the lab's public ARM names need a fresh one
-        pem, kpem = pki.issue_server_cert(ca, ["localhost", *names], ["127.0.0.1", "::1"])
+    dns_names, ips = ["localhost", *names], ["127.0.0.1", "::1"]
+    try:
+        ip = str(ipaddress.ip_address(host))
+        if ip not in ips:
+            ips.append(ip)
+    except ValueError:
+        if host.lower() not in dns_names:
+            dns_names.append(host.lower())
+    if names or not (cert.exists() and key.exists()) or not pki.names_covered(cert, dns_names, ips):
+        pem, kpem = pki.issue_server_cert(ca, dns_names, ips)
         pki.write_leaf(state_dir, "arm-server", pem, kpem)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     try:
@@ -312,7 +322,7 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
                              f"--{key}, or add --reset to start afresh with {ids[key]}.")
     if in_memory:
         write_private(state_dir / "settings.json", json.dumps({"token": token, "subscription": sub, "tenant": tenant}))
-    ctx = _server_context(state_dir, tuple(arm_names))
+    ctx = _server_context(state_dir, tuple(arm_names), host)
     try:
         token_service = entra.open_service(state_dir, tenant, in_memory=in_memory)
         principal, client_secret = token_service.registry.ensure_default()
