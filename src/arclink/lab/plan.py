@@ -174,14 +174,6 @@ def build_plan(ix: Index, lab: str, default_engine: str = "bind", engines: dict[
         links.append(Link(a.ns, f"lab{k}a", b.ns, f"lab{k}b", purpose))
         return f"lab{k}a", f"lab{k}b"
 
-    for v in ix.vnets.values():
-        # Azure's system route: a VNet reaches the internet (its NSGs' outbound rules decide what
-        # may leave); more specific routes (peerings, connections) are added below
-        vn = vnet_ns[v.name.lower()]
-        vi, ii = link(vn, inet, "VNet's default route to the internet")
-        vn.routes.append(("0.0.0.0/0", vi))
-        inet.routes += [(str(n), ii) for n in v.networks]
-
     peered = set()
     for v in ix.vnets.values():
         for p in v.peers:
@@ -231,6 +223,15 @@ def build_plan(ix: Index, lab: str, default_engine: str = "bind", engines: dict[
             site_dns.append(SiteDnsPlan(s.name, node.ns, s.spec.dns.address,
                                         site_engine(s.name, engines, default_engine),
                                         DEFAULT_PUBLIC_RESOLVER if up == "internet" else up))
+    for v in ix.vnets.values():
+        # Azure's system route: a VNet reaches the internet (its NSGs' outbound rules decide what
+        # may leave); its peerings and connections have more specific routes. The internet routes
+        # the VNet's ranges back, unless a site (or another VNet) already holds the same prefix.
+        vn = vnet_ns[v.name.lower()]
+        vi, ii = link(vn, inet, "VNet's default route to the internet")
+        vn.routes.append(("0.0.0.0/0", vi))
+        routed = {prefix for prefix, _ in inet.routes}
+        inet.routes += [(str(n), ii) for n in v.networks if str(n) not in routed]
     for r in sorted(public_resolvers):
         _add(inet.addresses, r)
         forwarders.append(Forwarder(inet.ns, r, INTERNET_DNS, "public resolver"))
