@@ -146,8 +146,10 @@ class ArmClient:
                 conn.close()
                 self._local.conn = None
                 if attempt == 2:
+                    hint = ("Does the site's firewall allow AzureResourceManager?" if self.dial is not None
+                            else "Is 'arclink serve' running?")  # a lab site's network, or loopback
                     raise EmulatorUnavailable(f"the emulator's ARM endpoint {self.ep.arm} does not answer ({exc}). "
-                                              "Is 'arclink serve' running?") from None
+                                              + hint) from None
         hdrs = {k.lower(): v for k, v in resp.getheaders()}
         doc = None
         if raw:

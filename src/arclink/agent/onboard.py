@@ -8,6 +8,7 @@ the key pair and the connectedCluster PUT.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from dataclasses import dataclass, field
@@ -157,6 +158,36 @@ def key_path(state_dir: Path, sub: str, rg: str, name: str) -> Path:
     return Path(state_dir) / "agents" / f"{sub}_{rg}_{name}".lower() / "private-key.pem"
 
 
+# What the agent knows of itself without asking Azure (the real agent's install values): its
+# resource, its site and node address. In a lab the agent needs these before its first ARM call,
+# which goes from that address through the site's network.
+AGENT_CONFIG = "agent.json"
+
+
+def save_agent_config(key_file: Path, cluster: dict, site: str | None, address: str | None) -> None:
+    doc = {"id": cluster.get("id", ""), "name": cluster.get("name", ""), "location": cluster.get("location", ""),
+           "site": site, "address": address}
+    Path(key_file).with_name(AGENT_CONFIG).write_text(json.dumps(doc) + "\n")
+
+
+def agent_configs(state_dir: Path, subscription: str, name: str, resource_group: str | None = None) -> list[dict]:
+    """The saved configurations of the onboarded clusters named ``name`` (in ``resource_group`` if given)."""
+    from arclink.model.resolved import parse_arm_id
+
+    found = []
+    for path in sorted((Path(state_dir) / "agents").glob(f"*/{AGENT_CONFIG}")):
+        try:
+            doc = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        parts = parse_arm_id(doc.get("id", "")) or {}
+        if ((doc.get("name") or "").lower() == name.lower()
+                and (parts.get("sub") or "").lower() == subscription.lower()
+                and (resource_group is None or (parts.get("rg") or "").lower() == resource_group.lower())):
+            found.append(doc)
+    return found
+
+
 @dataclass
 class Onboarded:
     cluster: dict  # the connectedCluster as ARM returns it
@@ -190,6 +221,7 @@ def put_cluster(arm: ArmClient, req: ConnectRequest, state_dir: Path, key=None) 
     body = {"location": req.location, "identity": {"type": "SystemAssigned"}, "tags": tags, "properties": props}
     cluster = arm.put(cluster_path(sub, req.resource_group, req.name), API["Microsoft.Kubernetes"], body)
     got = cluster.get("tags") or {}
+    save_agent_config(kp, cluster, got.get("arclink-site") or req.site, got.get("arclink-address") or req.address)
     return Onboarded(cluster, kp, got.get("arclink-address") or req.address, got.get("arclink-site") or req.site)
 
 

@@ -47,6 +47,22 @@ def find_cluster(arm, name: str, resource_group: str | None) -> dict:
     return hits[0]
 
 
+def lab_placement(args, ep):
+    """In a lab the agent starts where its cluster runs: the site and node address saved when it was
+    onboarded, so that even its first ARM call leaves from that address through the site's network."""
+    from arclink.agent.onboard import agent_configs
+
+    found = agent_configs(ep.state_dir, args.subscription or ep.subscription, args.cluster, args.resource_group)
+    if not found:
+        raise UserError(f"cluster '{args.cluster}' was not onboarded in lab '{args.lab}'; onboard it with "
+                        f"'arclink connect ... --site SITE --lab {args.lab}'.", 2)
+    if len(found) > 1:
+        raise UserError(f"several clusters are named '{args.cluster}'; say which with --resource-group.", 2)
+    if not found[0].get("address"):
+        raise UserError(f"cluster '{args.cluster}' has no node address; re-run 'arclink connect' with --address.", 2)
+    return lab_site(args.lab, found[0].get("site")), found[0]["address"]
+
+
 def run(args) -> int:
     import asyncio
     import signal
@@ -59,7 +75,8 @@ def run(args) -> int:
     if args.heartbeat <= 0 or (args.duration is not None and args.duration <= 0):
         raise UserError("--heartbeat and --duration must be positive numbers of seconds.", 2)
     ep = endpoints(endpoints_path(args))
-    arm = arm_client(ep, args.subscription)
+    site, source = lab_placement(args, ep) if args.lab else (None, None)
+    arm = arm_client(ep, args.subscription, site, source)
     try:
         cluster = find_cluster(arm, args.cluster, args.resource_group)
     except (ArmRequestError, EmulatorUnavailable) as exc:
@@ -72,7 +89,8 @@ def run(args) -> int:
     if not address:
         raise UserError(f"cluster '{cluster['name']}' has no 'arclink-address' tag; re-run 'arclink connect' "
                         "with --address.", 2)
-    site = lab_site(args.lab, (cluster.get("tags") or {}).get("arclink-site"))
+    if site is None:
+        site = lab_site(args.lab, (cluster.get("tags") or {}).get("arclink-site"))
     agent = make_agent(ep, cluster["name"], pki.load_private_key(kp), address, cluster.get("location", ""),
                        heartbeat_interval=args.heartbeat, site=site)
 

@@ -14,6 +14,8 @@ from pathlib import Path
 from arclink.lab import netns
 from arclink.lab.runtime import ETC_NETNS, LabError, lab_dir, read_record
 
+CONNECT_TIMEOUT = 5.0  # seconds for a TCP connect from the site, as a client's connect timeout
+
 
 @dataclass
 class SiteClient:
@@ -46,8 +48,10 @@ class SiteClient:
         """A TCP connection from the site to ``host`` (resolved by the site's DNS server), like any client there."""
         sock = self.open_socket(socket.SOCK_STREAM, source)
         try:
-            sock.settimeout(timeout)
+            # a dropped packet (the site's firewall) times out the connect, as for any client there
+            sock.settimeout(min(timeout, CONNECT_TIMEOUT) if timeout else CONNECT_TIMEOUT)
             sock.connect((self.lookup(host, source)[0], port))
+            sock.settimeout(timeout)
         except BaseException:
             sock.close()
             raise

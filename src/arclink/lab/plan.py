@@ -32,6 +32,8 @@ ENGINES = ("bind", "unbound", "dnsmasq")
 # the service tags whose public addresses the emulator's ARM server answers (Entra ID's token
 # service shares ARM's port)
 ARM_TAGS = frozenset({cat.TAG_ARM, cat.TAG_ENTRA})
+# the service tags of MCR behind Front Door, whose public addresses the lab's registry answers
+REGISTRY_TAGS = frozenset({cat.TAG_MCR, cat.TAG_FRONTDOOR})
 
 
 @dataclass
@@ -93,12 +95,27 @@ class LabPlan:
     public_tags: dict[str, tuple[str, ...]]  # public address -> service tags (for firewalls)
     public_names: dict[str, str] = field(default_factory=dict)  # public name -> its address
 
+    def tag_addresses(self) -> dict[str, list[str]]:
+        """Service tag (lower case) -> the lab's public addresses of the catalogue's endpoints that carry it."""
+        out: dict[str, list[str]] = {}
+        for address, tags in self.public_tags.items():
+            for tag in tags:
+                out.setdefault(tag.lower(), []).append(address)
+        return out
+
     def arm_names(self) -> tuple[str, ...]:
         """The public names ARM's certificate must carry in this lab (ARM's and Entra ID's)."""
         return tuple(sorted(n for n, a in self.public_names.items() if a in self.arm_addresses()))
 
     def arm_addresses(self) -> set[str]:
-        return {ln.address for ln in self.listeners if ln.service == "arm"}
+        return self.addresses_of("arm")
+
+    def registry_names(self) -> tuple[str, ...]:
+        """The public names the registry's certificate carries (MCR's, behind Front Door)."""
+        return tuple(sorted(n for n, a in self.public_names.items() if a in self.addresses_of("registry")))
+
+    def addresses_of(self, service: str) -> set[str]:
+        return {ln.address for ln in self.listeners if ln.service == service}
 
     def site_ns(self, site: str) -> str | None:
         for node in self.nodes.values():
@@ -206,6 +223,15 @@ def build_plan(ix: Index, lab: str, default_engine: str = "bind", engines: dict[
             site_dns.append(SiteDnsPlan(s.name, node.ns, s.spec.dns.address,
                                         site_engine(s.name, engines, default_engine),
                                         DEFAULT_PUBLIC_RESOLVER if up == "internet" else up))
+    for v in ix.vnets.values():
+        # Azure's system route: a VNet reaches the internet (its NSGs' outbound rules decide what
+        # may leave); its peerings and connections have more specific routes. The internet routes
+        # the VNet's ranges back, unless a site (or another VNet) already holds the same prefix.
+        vn = vnet_ns[v.name.lower()]
+        vi, ii = link(vn, inet, "VNet's default route to the internet")
+        vn.routes.append(("0.0.0.0/0", vi))
+        routed = {prefix for prefix, _ in inet.routes}
+        inet.routes += [(str(n), ii) for n in v.networks if str(n) not in routed]
     for r in sorted(public_resolvers):
         _add(inet.addresses, r)
         forwarders.append(Forwarder(inet.ns, r, INTERNET_DNS, "public resolver"))
@@ -224,8 +250,8 @@ def build_plan(ix: Index, lab: str, default_engine: str = "bind", engines: dict[
     for addr, tags in public_tags.items():
         _add(inet.addresses, addr)
         # every public endpoint answers TCP 443: ARM and Entra ID (one server, as the emulator runs
-        # them) on theirs, the gateway on the others (the Arc ones speak its protocol)
-        service = "arm" if set(tags) & ARM_TAGS else "gateway"
+        # them) on theirs, MCR behind Front Door on its, the gateway on the Arc ones (its protocol)
+        service = "arm" if set(tags) & ARM_TAGS else "registry" if set(tags) & REGISTRY_TAGS else "gateway"
         listeners.append(Listener(inet.ns, addr, 443, service, "public " + "/".join(tags)))
     names = {ep.name: cat.public_address(ep.name) for loc in _locations(ix) for ep in cat.public_endpoints(loc)}
     return LabPlan(lab, nodes, links, site_dns, forwarders, listeners, public_tags, names)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from arclink.lab import engines, firewall, netns, vnetfw
 from arclink.lab.plan import LabPlan, build_plan
+from arclink.lab.registry import start_registry
 
 RUN_DIR = Path("/run/arclink-lab")
 ARM_NAME = "management.azure.com"
@@ -184,7 +185,7 @@ def up(topology: str, name: str, *, default_engine: str = "bind", engines_by_sit
                 edge = next(l.a_if for l in plan.links if l.a == node.ns and l.b == plan.internet.ns)
                 firewall.load(node.ns, firewall.ruleset(plan, ix.site(node.name), edge))
             elif node.kind == "vnet":
-                rules = vnetfw.ruleset(ix, ix.vnet(node.name))
+                rules = vnetfw.ruleset(ix, ix.vnet(node.name), plan.tag_addresses())
                 if rules:
                     firewall.load(node.ns, rules)
         _start_services(lab, topology)
@@ -272,6 +273,10 @@ def _start_services(lab: Lab, topology: str) -> None:
         lab.services.endpoints.update(dns={"host": dns.host, "port": dns.port},
                                       gateway={"host": gw.host, "port": gw.port})
         _rewrite_endpoints(state / "endpoints.json", lab.services.endpoints)
+    registry = tuple(_bound(ln.ns, ln.address, ln.port, socket.SOCK_STREAM)
+                     for ln in lab.plan.listeners if ln.service == "registry")
+    if registry:
+        lab.handles.append(start_registry(registry, lab.plan.registry_names(), state))
     for ln in lab.plan.listeners:
         if ln.service == "dns":
             socks = (_bound(ln.ns, ln.address, ln.port, socket.SOCK_DGRAM),

@@ -95,7 +95,8 @@ def port_range_error(spec: str) -> str | None:
             "range with '-' delimiter. Valid range 0-65535.")
 
 
-def _vnet_ranges(index: Index, vnet: VNetR) -> list[IPNetwork]:
+def vnet_ranges(index: Index, vnet: VNetR) -> list[IPNetwork]:
+    """What the ``VirtualNetwork`` tag covers for ``vnet``: its ranges, its peers' and the sites routed to it."""
     nets = list(vnet.networks)
     for p in vnet.peers:
         nets += p.networks
@@ -111,7 +112,7 @@ def prefix_matches(index: Index, vnet: VNetR | None, prefix: str, address: str) 
         return True
     ip = ipaddress.ip_address(address)
     if p.lower() == "virtualnetwork":
-        return vnet is not None and any(ip in n for n in _vnet_ranges(index, vnet))
+        return vnet is not None and any(ip in n for n in vnet_ranges(index, vnet))
     if p.lower() == "internet":
         return not ip.is_private
     try:
