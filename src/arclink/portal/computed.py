@@ -20,6 +20,8 @@ and reads the live model only in its own thread: ``LiveState.snapshot()`` may bu
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import gc
 import logging
 import multiprocessing
 import threading
@@ -67,8 +69,23 @@ def _compute(ix: Index, render: Render) -> tuple[Picture, list, dict]:
 
 
 def _compute_in_child(topology: bytes, render: Render) -> tuple[Picture, list, dict]:
-    """In the child process: the index again from its topology, then the same computation."""
-    return _compute(build_index(msgspec.msgpack.decode(topology, type=schema.Topology)), render)
+    """In the child process: the index again from its topology, then the same computation.
+
+    The index is dropped and its memory given back before the (much smaller) result is sent: the
+    child waits for the next version holding its imports, not the last fleet."""
+    ix = build_index(msgspec.msgpack.decode(topology, type=schema.Topology))
+    out = _compute(ix, render)
+    del ix
+    _give_back_memory()
+    return out
+
+
+def _give_back_memory() -> None:
+    gc.collect()
+    try:  # glibc keeps freed arenas unless asked
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 class Computations:

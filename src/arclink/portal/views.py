@@ -15,7 +15,7 @@ from arclink.model.index import Index
 from arclink.model.picture import VERDICTS, Node, Picture
 from arclink.portal import views_clusters, views_scopes
 from arclink.portal.html import e, link, page, resource_link, table
-from arclink.portal.pages import as_of, computed, list_all, view
+from arclink.portal.pages import as_of, computed, list_clusters, view
 from arclink.portal.svg import COLOURS, render_svg
 
 if TYPE_CHECKING:
@@ -73,10 +73,10 @@ def _findings_html(findings: list) -> str:
 
 async def overview(req: Request) -> Response:
     done = await computed(req)
-    clusters = await list_all(req, "Microsoft.Kubernetes", "connectedClusters")
+    clusters = await list_clusters(req)
     by_status: dict[str, int] = {}
     for c in clusters:
-        st = (c.get("properties") or {}).get("connectivityStatus") or "Unknown"
+        st = c.props.connectivityStatus or "Unknown"
         by_status[st] = by_status.get(st, 0) + 1
     counts: list[tuple[str, object]] = [("Clusters", len(clusters))]
     if done is not None:
