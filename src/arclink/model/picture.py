@@ -261,12 +261,6 @@ def _cut(nodes: list[str], picture_nodes: dict[str, Node], fail_col: int | None)
     return kept, kept[-1]
 
 
-def cluster_traces(ix: Index) -> dict[str, ClusterTrace]:
-    """Every cluster's trace by lower-case cluster id (memoised on the index: the picture and a
-    cluster's own page share them)."""
-    return ix.memo(("picture-traces",), lambda: {c.id.lower(): cluster_trace(ix, c) for c in ix.clusters.values()})
-
-
 def picture(ix: Index, traces: Iterable[ClusterTrace] | None = None) -> Picture:
     """The picture of every cluster's path in ``ix`` (memoised on the index).
 
@@ -327,4 +321,4 @@ def _picture(ix: Index, traces: Iterable[ClusterTrace]) -> Picture:
 
 
 __all__ = ["ADMITTED", "COLUMNS", "DNS_WRONG", "Edge", "NOUNS", "Node", "Path", "Picture", "REFUSED", "SITE_LIMIT",
-           "VERDICTS", "cluster_traces", "picture"]
+           "VERDICTS", "picture"]
