@@ -47,11 +47,14 @@ async def list_all(req: Request, provider: str, rtype: str, item: type | None = 
     return out
 
 
-class Misc(msgspec.Struct, gc=False):
-    """Where ARM shows the gateway's last verdict on a cluster (``miscellaneousProperties``)."""
+CODE_KEY, REASON_KEY = "arclinkConnectivityCode", "arclinkConnectivityReason"  # where ARM shows the gateway's verdict
 
-    code: str | None = msgspec.field(default=None, name="arclinkConnectivityCode")
-    reason: str | None = msgspec.field(default=None, name="arclinkConnectivityReason")
+
+class Misc(msgspec.Struct, gc=False):
+    """The gateway's last verdict on a cluster, as ARM shows it in ``miscellaneousProperties``."""
+
+    code: str | None = msgspec.field(default=None, name=CODE_KEY)
+    reason: str | None = msgspec.field(default=None, name=REASON_KEY)
 
 
 class ClusterProps(msgspec.Struct, gc=False):

@@ -17,13 +17,12 @@ from arclink.model.picture import VERDICTS
 from arclink.model.trace import cluster_trace
 from arclink.portal.computed import Computed
 from arclink.portal.html import e, link, page, resource_link, status_badge, table
-from arclink.portal.pages import ClusterRow, as_of, computed, list_clusters, view
+from arclink.portal.pages import CODE_KEY, REASON_KEY, ClusterRow, as_of, computed, list_clusters, view
 
 if TYPE_CHECKING:
     from arclink.portal.app import Request, Response
 
 PAGE_SIZE = 200
-CODE_KEY, REASON_KEY = "arclinkConnectivityCode", "arclinkConnectivityReason"  # where ARM shows the gateway's verdict
 
 
 def _verdict_key(text: str) -> str | None:
