@@ -160,6 +160,20 @@ def test_a_group_of_the_picture_opens_exactly_its_clusters(fleet_portal):
     assert status == 200 and "has no such group" in gone and not _names(gone)
 
 
+def test_the_picture_traced_one_cluster_at_a_time_is_the_picture_of_all_the_traces(fleet_portal):
+    from arclink.model.index import build_index
+    from arclink.model.trace import cluster_trace
+
+    ix = build_index(_fleet())  # a fresh index: nothing memoised on it
+    streamed = picture(ix)
+    whole = picture(ix, [cluster_trace(ix, c) for c in ix.clusters.values()])
+    assert streamed.verdicts == whole.verdicts and streamed.members == whole.members
+    assert streamed.counts == whole.counts and list(streamed.nodes) == list(whole.nodes)
+    assert [(p.nodes, p.verdict, p.code, p.fail_at, p.clusters) for p in streamed.paths] == \
+        [(p.nodes, p.verdict, p.code, p.fail_at, p.clusters) for p in whole.paths]
+    assert not [k for k in ix._memo if "traces" in str(k)]  # no trace kept on the index
+
+
 def test_the_verdict_filter_keeps_the_clusters_of_that_verdict(fleet_portal):
     fleet_portal.settled()
     _, ix = fleet_portal.svc.live.snapshot()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from arclink.model.index import ClusterR, Index, SiteR
@@ -260,16 +261,13 @@ def _cut(nodes: list[str], picture_nodes: dict[str, Node], fail_col: int | None)
     return kept, kept[-1]
 
 
-def cluster_traces(ix: Index) -> dict[str, ClusterTrace]:
-    """Every cluster's trace by lower-case cluster id (memoised on the index: the picture and a
-    cluster's own page share them)."""
-    return ix.memo(("picture-traces",), lambda: {c.id.lower(): cluster_trace(ix, c) for c in ix.clusters.values()})
+def picture(ix: Index, traces: Iterable[ClusterTrace] | None = None) -> Picture:
+    """The picture of every cluster's path in ``ix`` (memoised on the index).
 
-
-def picture(ix: Index, traces: list[ClusterTrace] | None = None) -> Picture:
-    """The picture of every cluster's path in ``ix`` (memoised on the index)."""
+    Without ``traces`` each cluster is traced, placed in its path and its trace dropped: at 10,000
+    clusters the traces together are over 100 MB, and the picture needs only their paths."""
     if traces is None:
-        return ix.memo(("picture",), lambda: _picture(ix, list(cluster_traces(ix).values())))
+        return ix.memo(("picture",), lambda: _picture(ix, (cluster_trace(ix, c) for c in ix.clusters.values())))
     return _picture(ix, traces)
 
 
@@ -279,7 +277,7 @@ def _group_id(key: tuple) -> str:
     return "clusters:" + hashlib.sha1(repr(key).encode()).hexdigest()[:16]
 
 
-def _picture(ix: Index, traces: list[ClusterTrace]) -> Picture:
+def _picture(ix: Index, traces: Iterable[ClusterTrace]) -> Picture:
     b = _Builder(ix)
     b.topology()
     groups: OrderedDict[tuple, Path] = OrderedDict()
@@ -323,4 +321,4 @@ def _picture(ix: Index, traces: list[ClusterTrace]) -> Picture:
 
 
 __all__ = ["ADMITTED", "COLUMNS", "DNS_WRONG", "Edge", "NOUNS", "Node", "Path", "Picture", "REFUSED", "SITE_LIMIT",
-           "VERDICTS", "cluster_traces", "picture"]
+           "VERDICTS", "picture"]

@@ -30,6 +30,7 @@ from arclink.portal.session import COOKIE, Session, Sessions
 log = logging.getLogger("arclink.portal")
 PREFIX = "/portal"
 MAX_FORM = 64 * 1024
+ISOLATE = True  # the computation in a child process (measured in bench/portal_bench.py --in-thread)
 Receive = Callable[[], Awaitable[dict]]
 Send = Callable[[dict], Awaitable[None]]
 
@@ -83,7 +84,7 @@ class Portal:
         self._static = static_token.encode()
         self.sessions = Sessions()
         self.status_changes = 0  # bumped by every connectivity report: the live events' second clock
-        self.computations = Computations(live, views.render_parts, isolate=True)
+        self.computations = Computations(live, views.render_parts, isolate=ISOLATE)
         recorded = live.record_connectivity
         if recorded is not None:
             def record(*args: Any) -> None:

@@ -15,7 +15,7 @@ from arclink.model.index import Index
 from arclink.model.picture import VERDICTS, Node, Picture
 from arclink.portal import views_clusters, views_scopes
 from arclink.portal.html import e, link, page, resource_link, table
-from arclink.portal.pages import as_of, computed, list_all, view
+from arclink.portal.pages import as_of, computed, list_clusters, view
 from arclink.portal.svg import COLOURS, render_svg
 
 if TYPE_CHECKING:
@@ -73,10 +73,10 @@ def _findings_html(findings: list) -> str:
 
 async def overview(req: Request) -> Response:
     done = await computed(req)
-    clusters = await list_all(req, "Microsoft.Kubernetes", "connectedClusters")
+    clusters = await list_clusters(req)
     by_status: dict[str, int] = {}
     for c in clusters:
-        st = (c.get("properties") or {}).get("connectivityStatus") or "Unknown"
+        st = c.props.connectivityStatus or "Unknown"
         by_status[st] = by_status.get(st, 0) + 1
     counts: list[tuple[str, object]] = [("Clusters", len(clusters))]
     if done is not None:
@@ -88,10 +88,11 @@ async def overview(req: Request) -> Response:
         items += "".join(f'<li><strong>{sum(1 for f in done.findings if f.severity == s)}</strong>'
                          f'<a href="/portal/findings#{s}">{e(s)} findings</a></li>' for s in SEVERITIES)
     drawing = done.parts.get("picture", "") if done is not None else "<p>The picture shows here when it is ready.</p>"
-    body = (f'<section aria-labelledby="counts-h"><h2 id="counts-h">Counts</h2>'
+    # The version line first: the scope, endpoint and findings counts are the computation's too.
+    body = (f'{as_of(req, done)}<section aria-labelledby="counts-h"><h2 id="counts-h">Counts</h2>'
             f'<ul class="counts" data-live-part="counts" data-live-label="counts">{items}</ul></section>'
             '<section aria-labelledby="pic-h"><h2 id="pic-h">Which way each cluster\'s traffic goes</h2>'
-            f'{as_of(req, done)}<div data-live-part="picture" data-live-label="picture">{drawing}</div></section>')
+            f'<div data-live-part="picture" data-live-label="picture">{drawing}</div></section>')
     return view(req, "Overview", body, "overview", live="overview")
 
 

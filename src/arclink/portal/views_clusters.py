@@ -17,13 +17,12 @@ from arclink.model.picture import VERDICTS
 from arclink.model.trace import cluster_trace
 from arclink.portal.computed import Computed
 from arclink.portal.html import e, link, page, resource_link, status_badge, table
-from arclink.portal.pages import as_of, computed, list_all, view
+from arclink.portal.pages import CODE_KEY, REASON_KEY, ClusterRow, as_of, computed, list_clusters, view
 
 if TYPE_CHECKING:
     from arclink.portal.app import Request, Response
 
 PAGE_SIZE = 200
-CODE_KEY, REASON_KEY = "arclinkConnectivityCode", "arclinkConnectivityReason"  # where ARM shows the gateway's verdict
 
 
 def _verdict_key(text: str) -> str | None:
@@ -61,10 +60,11 @@ def _extensions(done: Computed | None, cluster_id: str) -> str:
 
 async def clusters_page(req: Request) -> Response:
     done = await computed(req)
-    clusters = sorted(await list_all(req, "Microsoft.Kubernetes", "connectedClusters"), key=lambda c: c["name"].lower())
+    clusters: list[ClusterRow] = await list_clusters(req)
     keep, which = _keep(req, done)
     if keep is not None:
-        clusters = [c for c in clusters if c["id"].lower() in keep]
+        clusters = [c for c in clusters if c.id.lower() in keep]
+    clusters.sort(key=lambda c: c.name.lower())
     try:
         number = max(1, int(req.query.get("page", "1")))
     except ValueError:
@@ -73,14 +73,13 @@ async def clusters_page(req: Request) -> Response:
     shown = clusters[start:start + PAGE_SIZE]
     rows = []
     for c in shown:
-        p = c.get("properties") or {}
-        misc = p.get("miscellaneousProperties") or {}
-        rows.append([link("/portal/cluster", c["name"], id=c["id"]),
-                     f'<span data-cluster-status="{e(c["name"])}">{status_badge(p.get("connectivityStatus"))}</span>',
-                     e(misc.get(CODE_KEY) or ("Admitted" if p.get("connectivityStatus") == "Connected" else "-")),
-                     e(p.get("privateLinkState") or "Disabled"), resource_link(p.get("privateLinkScopeResourceId")),
-                     e(c.get("location")), e(_extensions(done, c["id"]))])
-    news = ", ".join(f'{c["name"]} {(c.get("properties") or {}).get("connectivityStatus")}' for c in shown[:20])
+        p = c.props
+        rows.append([link("/portal/cluster", c.name, id=c.id),
+                     f'<span data-cluster-status="{e(c.name)}">{status_badge(p.connectivityStatus)}</span>',
+                     e(c.code or ("Admitted" if p.connectivityStatus == "Connected" else "-")),
+                     e(p.privateLinkState or "Disabled"), resource_link(p.privateLinkScopeResourceId),
+                     e(c.location), e(_extensions(done, c.id))])
+    news = ", ".join(f"{c.name} {c.props.connectivityStatus}" for c in shown[:20])
     pages = ""
     if len(clusters) > PAGE_SIZE:
         n = (len(clusters) + PAGE_SIZE - 1) // PAGE_SIZE

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from arclink.model import catalogue as cat
 from arclink.portal.html import e, hidden, link, resource_link, status_badge, table
-from arclink.portal.pages import list_all, subscriptions, view
+from arclink.portal.pages import list_all, list_clusters, subscriptions, view
 
 if TYPE_CHECKING:
     from arclink.portal.app import Request, Response
@@ -108,19 +108,18 @@ async def _scope_parts(req: Request, scope: dict) -> tuple[str, str, str]:
     pec_html = table("Private endpoint connections", ["Private endpoint", "Status", "Description", "Actions"], rows,
                      empty="no private endpoint targets this scope yet")
     sub, loc = sid.split("/")[2].lower(), (scope.get("location") or "").lower()
-    clusters = sorted(await list_all(req, "Microsoft.Kubernetes", "connectedClusters"), key=lambda c: c["name"].lower())
-    mine = [c for c in clusters if ((c.get("properties") or {}).get("privateLinkScopeResourceId") or "").lower()
-            == sid.lower()]
-    mine_ids = {c["id"].lower() for c in mine}
-    arc_rows = [[link("/portal/cluster", c["name"], id=c["id"]),
-                 status_badge((c.get("properties") or {}).get("connectivityStatus")),
-                 e((c.get("properties") or {}).get("privateLinkState")), e(c.get("location"))] for c in mine[:SHOWN]]
+    clusters = await list_clusters(req)
+    clusters.sort(key=lambda c: c.name.lower())
+    mine = [c for c in clusters if (c.props.privateLinkScopeResourceId or "").lower() == sid.lower()]
+    mine_ids = {c.id.lower() for c in mine}
+    arc_rows = [[link("/portal/cluster", c.name, id=c.id), status_badge(c.props.connectivityStatus),
+                 e(c.props.privateLinkState), e(c.location)] for c in mine[:SHOWN]]
     more = (f"<p>{len(mine)} clusters are associated; the first {SHOWN} by name are shown. "
             f'{link("/portal/clusters", "All clusters")}</p>' if len(mine) > SHOWN else "")
     # As the page says: only clusters in the scope's subscription and region can be added.
-    candidates = [c for c in clusters if c["id"].split("/")[2].lower() == sub and (c.get("location") or "").lower()
-                  == loc and c["id"].lower() not in mine_ids]
-    options = "".join(f'<option value="{e(c["id"])}">{e(c["name"])} ({e(c["id"].split("/")[4])})</option>'
+    candidates = [c for c in clusters if c.id.split("/")[2].lower() == sub and (c.location or "").lower() == loc
+                  and c.id.lower() not in mine_ids]
+    options = "".join(f'<option value="{e(c.id)}">{e(c.name)} ({e(c.id.split("/")[4])})</option>'
                       for c in candidates[:OFFERED])
     offered = (f"<p>{len(candidates)} clusters can be added; the first {OFFERED} by name are offered.</p>"
                if len(candidates) > OFFERED else "")
