@@ -20,6 +20,9 @@ from typing import Callable, Protocol
 from arclink.model.wire import HEADER_LEN, ProxyHeader, ProxyHeaderError, body_length, decode_proxy_v2
 
 
+TCP4_ADDRESSES = 12  # two IPv4 addresses and two ports: the least a PROXY command carries
+
+
 class HeaderSink(Protocol):
     """What the gateway does with a connection once its header is read, or could not be."""
 
@@ -43,8 +46,11 @@ class HeaderProtocol(asyncio.BufferedProtocol):
         self.peer = ""
         self.counted = False
         self.handed_over = False
-        self.head = bytearray(HEADER_LEN)
-        self.body: bytearray | None = None  # known once the fixed part is read
+        # The shortest header with addresses (TCP over IPv4) in one read; a LOCAL header is shorter,
+        # and what may follow it is never read as TLS (the connection is closed).
+        self.head = bytearray(HEADER_LEN + TCP4_ADDRESSES)
+        self.length: int | None = None  # of the addresses and TLVs, once the fixed part is read
+        self.rest = bytearray()
         self.got = 0
         self.timer: asyncio.TimerHandle | None = None
 
@@ -60,21 +66,23 @@ class HeaderProtocol(asyncio.BufferedProtocol):
         self.timer = asyncio.get_running_loop().call_later(self.sink.header_timeout, self._too_slow)
 
     def get_buffer(self, sizehint: int) -> memoryview:
-        if self.body is None:
+        if self.got < len(self.head):
             return memoryview(self.head)[self.got:]
-        return memoryview(self.body)[self.got - HEADER_LEN:]
+        return memoryview(self.rest)[self.got - len(self.head):]
 
     def buffer_updated(self, nbytes: int) -> None:
         self.got += nbytes
         if self.got < HEADER_LEN:
             return
         try:
-            if self.body is None:
-                # a fresh buffer for the addresses: the loop may still hold a view of the first
-                self.body = bytearray(body_length(bytes(self.head)))
-            if self.got < HEADER_LEN + len(self.body):
+            if self.length is None:
+                self.length = body_length(bytes(self.head[:HEADER_LEN]))
+                # the rest in a fresh buffer: the loop may still hold a view of the first
+                self.rest = bytearray(max(0, HEADER_LEN + self.length - len(self.head)))
+            if self.got < HEADER_LEN + self.length:
                 return
-            header = decode_proxy_v2(bytes(self.head), bytes(self.body))
+            data = bytes(self.head) + bytes(self.rest)
+            header = decode_proxy_v2(data[:HEADER_LEN], data[HEADER_LEN:HEADER_LEN + self.length])
         except ProxyHeaderError as exc:
             self._drop(str(exc))
             return
