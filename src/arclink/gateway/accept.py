@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from typing import Callable, Protocol
+from typing import Callable, Protocol, cast
 
 from arclink.model.wire import HEADER_LEN, ProxyHeader, ProxyHeaderError, body_length, decode_proxy_v2
 
@@ -55,7 +55,7 @@ class HeaderProtocol(asyncio.BufferedProtocol):
         self.timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = tr = transport  # type: ignore[assignment]
+        self.transport = tr = cast(asyncio.Transport, transport)  # a stream server's: a Transport
         peername = tr.get_extra_info("peername")
         self.peer = str(peername[0]) if peername else ""  # counted by the real peer, not the PROXY source
         sock = tr.get_extra_info("socket")

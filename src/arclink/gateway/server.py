@@ -165,7 +165,11 @@ class Gateway:
     def header_read(self, transport: asyncio.Transport, header: ProxyHeader, release: Callable[[], None]) -> None:
         task = asyncio.create_task(self._serve_transport(transport, header))
         self._conns.add(task)
-        task.add_done_callback(lambda t: (self._conns.discard(t), release()))
+        task.add_done_callback(functools.partial(self._finished, release))
+
+    def _finished(self, release: Callable[[], None], task: asyncio.Task) -> None:
+        self._conns.discard(task)
+        release()
 
     async def _serve_transport(self, transport: asyncio.Transport, hdr: ProxyHeader) -> None:
         loop = asyncio.get_running_loop()
