@@ -200,6 +200,7 @@ def admissions(seconds: float, concurrency: int, state: Path, repeat: int = 3) -
         agents = [Agent(c.name, k, c.address, "westeurope", gateway=gw_addr, ca_cert=str(state / "ca.pem"),
                         resolver=StaticResolver(pe_addr)) for c, k in zip(clusters, keys)]
         i = 0
+        negotiated: dict[tuple[str, int], str] = {}  # what each server's last handshake settled on
 
         async def dial(addr: tuple[str, int], header: bytes = b""):
             loop = asyncio.get_running_loop()
@@ -208,7 +209,10 @@ def admissions(seconds: float, concurrency: int, state: Path, repeat: int = 3) -
             await loop.sock_connect(sock, addr)
             if header:
                 await loop.sock_sendall(sock, header)
-            return await asyncio.open_connection(sock=sock, ssl=ctx, server_hostname=config_name, limit=MAX_MESSAGE)
+            r, w = await asyncio.open_connection(sock=sock, ssl=ctx, server_hostname=config_name, limit=MAX_MESSAGE)
+            tls = w.get_extra_info("ssl_object")
+            negotiated[addr] = f"{tls.version()} {tls.cipher()[0]}, resumed: {tls.session_reused}"
+            return r, w
 
         async def admit():  # the wire protocol of arclink.model.wire, as an agent speaks it
             nonlocal i
@@ -268,7 +272,8 @@ def admissions(seconds: float, concurrency: int, state: Path, repeat: int = 3) -
             "ratio": best["gateway"] / best["echo"] if best["echo"] else 0.0,
             "agent_ratio": best["agent"] / best["echo"] if best["echo"] else 0.0,
             "seconds": seconds, "concurrency": concurrency, "repeat": repeat, "runs": runs,
-            "paired": _paired(runs), "gateway_cpu_ms": min(cpu["gateway"]) * 1000, "echo_cpu_ms": min(cpu["echo"]) * 1000,
+            "paired": _paired(runs), "gateway_tls": negotiated.get(gw_addr), "echo_tls": negotiated.get(echo_addr),
+            "gateway_cpu_ms": min(cpu["gateway"]) * 1000, "echo_cpu_ms": min(cpu["echo"]) * 1000,
             "agent_cpu_ms": min(cpu["agent"]) * 1000, "gateway_client_ms": min(client["gateway"]) * 1000,
             "echo_client_ms": min(client["echo"]) * 1000, "agent_client_ms": min(client["agent"]) * 1000}
 
@@ -310,6 +315,9 @@ def main() -> int:
                          "driven by the same lean client (no TLS session resumption)",
                          f"{a['gateway_per_s']:.0f}/s", f"plain TLS echo: {a['echo_per_s']:.0f}/s",
                          f"ratio {a['ratio']:.2f} ({verdict})"))
+            rows.append(("TLS as negotiated (same server context, same client context)",
+                         f"gateway: {a['gateway_tls']}",
+                         f"plain TLS echo: {a['echo_tls']}", "same" if a["gateway_tls"] == a["echo_tls"] else "DIFFERENT"))
             paired = a["paired"]
             rows.append(("the same, gateway over echo within each round (neighbours in time share the load)",
                          f"median {paired[len(paired) // 2]:.2f}", f"{len(paired)} rounds: "
