@@ -4,11 +4,14 @@ the TLS behind it, however the bytes arrive."""
 from __future__ import annotations
 
 import asyncio
+import socket
+import time
 
 import pytest
 
 from arclink.gateway.accept import HeaderProtocol
 from arclink.model.wire import SIGNATURE, ProxyHeader, encode_proxy_v2
+from gateway_fixtures import World
 
 TLS = b"\x16\x03\x01 the ClientHello"
 
@@ -17,6 +20,7 @@ class Sink:
     header_timeout = 5.0
 
     def __init__(self) -> None:
+        self.reading_headers: set = set()
         self.headers: list[ProxyHeader] = []
         self.bad: list[str] = []
         self.released = 0
@@ -64,7 +68,10 @@ def _read(data: bytes, chunk: int) -> tuple[Sink, Transport, int]:
             buf[:n] = data[done:done + n]
             proto.buffer_updated(n)
             done += n
+        pending = set(sink.reading_headers)
         proto.connection_lost(None)
+        assert not sink.reading_headers  # handed over or gone: the gateway no longer closes it on stop
+        assert pending == (set() if sink.headers else {proto})
         return sink, tr, done
 
     return asyncio.run(run())
@@ -89,3 +96,21 @@ def test_garbage_is_a_bad_header():
     sink, tr, _ = _read(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", 4096)
     assert tr.closed and not sink.headers and sink.released == 1
     assert sink.bad == ["the connection did not start with a PROXY protocol v2 header"]
+
+
+def test_stopping_the_gateway_closes_connections_still_sending_their_header(tmp_path):
+    world = World(tmp_path, header_timeout=60.0)
+    sock = socket.create_connection(("127.0.0.1", world.gw.port), timeout=10)
+    try:
+        sock.sendall(encode_proxy_v2("192.168.10.10", "10.10.1.4")[:7])
+        deadline = time.monotonic() + 10
+        while not world.gw.gateway.reading_headers:  # until the gateway holds it in its header phase
+            assert time.monotonic() < deadline, "the gateway never counted the connection"
+            time.sleep(0.005)
+        world.gw.close()
+        try:
+            assert sock.recv(1) == b""
+        except ConnectionResetError:
+            pass  # aborted: as closed
+    finally:
+        sock.close()

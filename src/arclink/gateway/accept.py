@@ -27,6 +27,7 @@ class HeaderSink(Protocol):
     """What the gateway does with a connection once its header is read, or could not be."""
 
     header_timeout: float
+    reading_headers: set[HeaderProtocol]  # closed when the gateway stops
 
     def admit_connection(self, peer: str, fileno: int) -> bool: ...
 
@@ -63,6 +64,7 @@ class HeaderProtocol(asyncio.BufferedProtocol):
             tr.abort()
             return
         self.counted = True
+        self.sink.reading_headers.add(self)
         self.timer = asyncio.get_running_loop().call_later(self.sink.header_timeout, self._too_slow)
 
     def get_buffer(self, sizehint: int) -> memoryview:
@@ -94,6 +96,7 @@ class HeaderProtocol(asyncio.BufferedProtocol):
             tr.close()
             return
         self.handed_over = True
+        self.sink.reading_headers.discard(self)
         self.sink.header_read(tr, header, self._release)
 
     def eof_received(self) -> bool:
@@ -103,7 +106,14 @@ class HeaderProtocol(asyncio.BufferedProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_timer()
         if not self.handed_over:
+            self.sink.reading_headers.discard(self)
             self._release()
+
+    def abort(self) -> None:
+        """Close the connection now (the gateway is stopping)."""
+        self._stop_timer()
+        if self.transport is not None:
+            self.transport.abort()
 
     def _too_slow(self) -> None:
         self.timer = None

@@ -114,6 +114,7 @@ class Gateway:
         self._public_keys: dict[bytes, Any] = {}  # agents' DER keys, loaded once (a third of a signature check)
         self._sock: socket.socket | None = None
         self._server: asyncio.AbstractServer | None = None
+        self.reading_headers: set[HeaderProtocol] = set()  # connections not yet handed to a session
         self._tasks: list[asyncio.Task] = []
         self.port = 0
 
@@ -138,9 +139,11 @@ class Gateway:
         for t in self._tasks:
             t.cancel()
         if self._server is not None:
-            self._server.close()
-        if self._sock is not None:
+            self._server.close()  # and with it the listening socket
+        elif self._sock is not None:
             self._sock.close()
+        for header_protocol in list(self.reading_headers):
+            header_protocol.abort()
         for t in list(self._conns):
             t.cancel()
         await asyncio.gather(*self._tasks, *self._conns, return_exceptions=True)
