@@ -2,9 +2,10 @@
 
 The listener is the event loop's own (``loop.create_server``), so connections are accepted
 without a Python step each. Every connection starts with ``HeaderProtocol``, a buffered
-protocol whose buffers are exactly as long as the header's next part: the loop reads the 16
-fixed bytes, then the addresses, and not one byte of the TLS ClientHello behind them. Reading
-then pauses and the gateway upgrades the same transport with ``loop.start_tls``.
+protocol whose buffers are never longer than what is left of the header: the loop reads the
+shortest header that carries addresses (28 bytes, an IPv4 agent's whole header), then whatever
+the fixed part says follows, and not one byte of the TLS ClientHello behind it. Reading then
+pauses and the gateway upgrades the same transport with ``loop.start_tls``.
 
 The lab's listeners (``real_source``) take connections that may start with TLS and no header,
 which needs a peek at the first byte; they accept with ``sock_accept`` and read the header from
