@@ -11,8 +11,8 @@ key (``agentPublicKeyCertificate``), not a certificate, and Arc agents prove pos
 of that key by signing; with mTLS the agent would need a certificate from some CA the
 gateway trusts, which onboarding does not create.
 
-The PROXY header is read from the socket byte-exactly before asyncio takes the socket
-over for TLS (``connect_accepted_socket``), so no TLS bytes are lost to a read buffer.
+The PROXY header is read byte-exactly before TLS takes the connection over, so no TLS bytes
+are lost to a read buffer (``arclink.gateway.accept``).
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ from arclink.model import schema
 from arclink.model.index import ClusterR, Index
 from arclink.model.live import LiveState
 from arclink.model.reach import REASONS, Reach, reach
-from arclink.model.wire import (HEADER_LEN, MAX_MESSAGE, PROTOCOL_REASONS, ProxyHeader, ProxyHeaderError,
-                                auth_payload, body_length, decode_proxy_v2)
+from arclink.model.wire import MAX_MESSAGE, PROTOCOL_REASONS, ProxyHeader, ProxyHeaderError, auth_payload
+from arclink.gateway.accept import HeaderProtocol, RealAddresses, read_socket_header
 from arclink.gateway.hello import MessageError, parse_hello, parse_message, require_sni, too_large
 from arclink.gateway.status import Recorder, Tracker
 from arclink.gateway.tls import server_context
@@ -113,6 +113,8 @@ class Gateway:
         self._admit_cache: dict[tuple, Reach] = {}
         self._public_keys: dict[bytes, Any] = {}  # agents' DER keys, loaded once (a third of a signature check)
         self._sock: socket.socket | None = None
+        self._server: asyncio.AbstractServer | None = None
+        self.reading_headers: set[HeaderProtocol] = set()  # connections not yet handed to a session
         self._tasks: list[asyncio.Task] = []
         self.port = 0
 
@@ -126,18 +128,74 @@ class Gateway:
             sock.listen(4096)
         sock.setblocking(False)
         self._sock, self.port = sock, sock.getsockname()[1]
-        self._tasks = [asyncio.create_task(self._accept_loop()), asyncio.create_task(self._sweep_loop())]
+        self._tasks = [asyncio.create_task(self._sweep_loop())]
+        if self.real_source:
+            self._tasks.append(asyncio.create_task(self._accept_loop()))
+        else:  # the loop accepts; HeaderProtocol reads the PROXY header, then header_read takes over
+            self._server = await asyncio.get_running_loop().create_server(lambda: HeaderProtocol(self), sock=sock)
         return self.port
 
     async def stop(self) -> None:
         for t in self._tasks:
             t.cancel()
-        if self._sock is not None:
+        if self._server is not None:
+            self._server.close()  # and with it the listening socket
+        elif self._sock is not None:
             self._sock.close()
+        for header_protocol in list(self.reading_headers):
+            header_protocol.abort()
         for t in list(self._conns):
             t.cancel()
         await asyncio.gather(*self._tasks, *self._conns, return_exceptions=True)
 
+    # HeaderProtocol's side (arclink.gateway.accept.HeaderSink) --------------------------------
+    def admit_connection(self, peer: str, fileno: int) -> bool:
+        """Count a new connection, or refuse it for overload."""
+        if self.counted.admit(peer, fileno) is None:
+            self.counters["connections"] += 1
+            return True
+        self.counters["overloaded"] += 1
+        self._event(None, None, None, None, "Overloaded", PROTOCOL_REASONS["Overloaded"])
+        return False
+
+    def release_connection(self, peer: str) -> None:
+        self.counted.release(peer)
+
+    def bad_header(self, reason: str) -> None:
+        self.counters["bad_header"] += 1
+        self._event(None, None, None, None, "BadProxyHeader", reason, level=logging.DEBUG)
+
+    def header_read(self, transport: asyncio.Transport, header: ProxyHeader, release: Callable[[], None]) -> None:
+        task = asyncio.create_task(self._serve_transport(transport, header))
+        self._conns.add(task)
+        task.add_done_callback(functools.partial(self._finished, release))
+
+    def _finished(self, release: Callable[[], None], task: asyncio.Task) -> None:
+        self._conns.discard(task)
+        release()
+
+    async def _serve_transport(self, transport: asyncio.Transport, hdr: ProxyHeader) -> None:
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=MAX_MESSAGE)
+        protocol = asyncio.StreamReaderProtocol(reader)
+        try:
+            tls = await loop.start_tls(transport, protocol, self.ctx, server_side=True,
+                                       ssl_handshake_timeout=self.handshake_timeout)
+        except (OSError, TimeoutError, ConnectionError, asyncio.CancelledError) as exc:
+            transport.abort()
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            self._bad_tls(hdr, exc)
+            return
+        assert tls is not None  # start_tls returns the transport or raises
+        protocol.connection_made(tls)  # start_tls leaves that to the caller
+        await self._talk(asyncio.StreamWriter(tls, protocol, reader, loop), reader, hdr)
+
+    def _bad_tls(self, hdr: ProxyHeader | RealAddresses, exc: BaseException) -> None:
+        self.counters["bad_tls"] += 1
+        self._event(None, hdr.src, hdr.dst, None, "BadHandshake", f"TLS handshake failed: {exc}", level=logging.DEBUG)
+
+    # the lab's path: sockets accepted in Python, so that the first byte can be peeked -----------
     async def _accept_loop(self) -> None:
         loop = asyncio.get_running_loop()
         listener = self._sock
@@ -150,9 +208,7 @@ class Gateway:
                 await asyncio.sleep(0.05)
                 continue
             peer = _peer(conn)
-            if self.counted.admit(peer, conn.fileno()) is not None:
-                self.counters["overloaded"] += 1
-                self._event(None, None, None, None, "Overloaded", PROTOCOL_REASONS["Overloaded"])
+            if not self.admit_connection(peer, conn.fileno()):
                 conn.close()
                 continue
             task = asyncio.create_task(self._serve(conn))
@@ -175,16 +231,9 @@ class Gateway:
     async def _serve(self, conn: socket.socket) -> None:
         loop = asyncio.get_running_loop()
         conn.setblocking(False)
-        self.counters["connections"] += 1
         try:
             async with asyncio.timeout(self.header_timeout):
-                hdr: _RealAddresses | ProxyHeader
-                if self.real_source and await _starts_with_tls(loop, conn):
-                    hdr = _RealAddresses(conn)
-                else:
-                    head = await _recv_exact(loop, conn, HEADER_LEN)
-                    body = await _recv_exact(loop, conn, body_length(head))
-                    hdr = decode_proxy_v2(head, body)
+                hdr = await read_socket_header(loop, conn, self.real_source)
         except (TimeoutError, ProxyHeaderError, ConnectionError, OSError) as exc:
             self.counters["bad_header"] += 1
             reason = "no PROXY header in time" if isinstance(exc, TimeoutError) else str(exc) or "connection closed"
@@ -203,12 +252,15 @@ class Gateway:
             if isinstance(exc, asyncio.CancelledError):
                 conn.close()
                 raise
-            self.counters["bad_tls"] += 1
-            self._event(None, hdr.src, hdr.dst, None, "BadHandshake", f"TLS handshake failed: {exc}",
-                        level=logging.DEBUG)
+            self._bad_tls(hdr, exc)
             conn.close()
             return
-        writer = asyncio.StreamWriter(transport, protocol, reader, loop)
+        await self._talk(asyncio.StreamWriter(transport, protocol, reader, loop), reader, hdr)
+
+    async def _talk(self, writer: asyncio.StreamWriter, reader: asyncio.StreamReader,
+                    hdr: ProxyHeader | RealAddresses) -> None:
+        """The session inside TLS, then the close."""
+        assert hdr.src is not None and hdr.dst is not None  # a LOCAL header never gets this far
         sslobj = writer.get_extra_info("ssl_object")
         sni = getattr(sslobj, "_arclink_sni", None)
         try:
@@ -348,50 +400,8 @@ def _isoformat(when: dt.datetime | None) -> str | None:
     return when.isoformat() if when is not None else None
 
 
-class _RealAddresses:
-    """The connection's own source and destination, where no PROXY header carries modelled ones."""
-
-    local = False
-
-    def __init__(self, conn: socket.socket) -> None:
-        self.src, self.dst = conn.getpeername()[0], conn.getsockname()[0]
-
-
-async def _starts_with_tls(loop: asyncio.AbstractEventLoop, conn: socket.socket) -> bool:
-    """Peek (without consuming) the first byte: 0x16 opens a TLS handshake, a PROXY v2 header opens with CR."""
-    while True:
-        try:
-            first = conn.recv(1, socket.MSG_PEEK)
-        except BlockingIOError:
-            fut: asyncio.Future[None] = loop.create_future()
-            def wake() -> None:
-                if not fut.done():
-                    fut.set_result(None)
-
-            loop.add_reader(conn.fileno(), wake)
-            try:
-                await fut
-            finally:
-                loop.remove_reader(conn.fileno())
-            continue
-        return first == b"\x16"
-
-
 def _remember_sni(sslobj: ssl.SSLObject, server_name: str | None, _ctx: ssl.SSLContext) -> None:
     sslobj._arclink_sni = server_name.lower() if server_name else None  # type: ignore[attr-defined]
-
-
-async def _recv_exact(loop: asyncio.AbstractEventLoop, conn: socket.socket, n: int) -> bytes:
-    buf = b""
-    while len(buf) < n:
-        try:  # the header is usually there already: read it without a trip through the loop
-            chunk = conn.recv(n - len(buf))
-        except BlockingIOError:
-            chunk = await loop.sock_recv(conn, n - len(buf))
-        if not chunk:
-            raise ConnectionError("the connection closed before the PROXY header was complete")
-        buf += chunk
-    return buf
 
 
 async def _send(writer: asyncio.StreamWriter, msg: dict) -> None:
