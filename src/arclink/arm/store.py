@@ -69,6 +69,7 @@ class StoreWriteError(Exception):
 
 
 _ABSENT = object()
+MAX_TOUCHED = 50_000  # more keys than this since the last look: cheaper to start over
 
 
 @dataclass
@@ -103,6 +104,9 @@ class Store:
         self._db: sqlite3.Connection | None = None
         self._pending: _Unit | None = None
         self.generation = 0  # bumped on every write; readers of derived state key on it
+        # the keys written since the live model last looked (``take_touched``); None: more than keys
+        # changed (settings, a reset, too many to list), so what derives from the store starts over
+        self._touched: dict[str, bool] | None = {}  # key -> deleted at some point since
         # group commit: a writer thread commits everything queued meanwhile in one transaction
         self._queue: list[_Unit | None] = []  # None: the close marker
         self._cv = threading.Condition()
@@ -334,7 +338,25 @@ class Store:
                         del self.meta[k]
             if not quiet:
                 self.generation += 1
+                self._touch(op[1] if op[0] in ("put", "del") else None, op[0] == "del")
             return undo
+
+    def _touch(self, key: str | None, deleted: bool = False) -> None:
+        if key is None or self._touched is None or len(self._touched) >= MAX_TOUCHED:
+            self._touched = None
+        else:
+            self._touched[key] = deleted or self._touched.get(key, False)
+
+    def take_touched(self) -> tuple[int, dict[str, bool] | None]:
+        """The generation, and the keys written since the last call, each with whether it was deleted
+        meanwhile (None: start over from the whole store)."""
+        with self.lock:
+            touched, self._touched = self._touched, {}
+            return self.generation, touched
+
+    def seq(self, key: str) -> int:
+        """A stored key's creation order (0: not stored): resources list, and the model reads them, in it."""
+        return self._seqs.get(key, 0)
 
     def _unindex(self, key: str) -> None:
         self.bodies.pop(key, None)
@@ -351,6 +373,7 @@ class Store:
             for u in reversed(undo):
                 if u[0] == "key":
                     _, key, body, seq = u
+                    self._touch(None)  # put back where it was in order: the live model starts over
                     if body is None:
                         self._seqs.pop(key, None)
                         self._unindex(key)
@@ -360,11 +383,13 @@ class Store:
                     for c in collection_keys(key):
                         self._reinsert(c, key)
                 elif u[0] == "meta":
+                    self._touch(None)
                     if u[2] is _ABSENT:
                         self.meta.pop(u[1], None)
                     else:
                         self.meta[u[1]] = u[2]
                 else:
+                    self._touch(None)
                     _, bodies, colls, seqs, meta = u
                     self.bodies, self.colls, self._seqs = bodies, colls, seqs
                     self.meta.clear()
