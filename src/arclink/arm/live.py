@@ -125,24 +125,11 @@ class StoreLiveState(LiveState):
         store, ix = self.store, self._index
         clusters: set[str] = set()
         for key, deleted in touched.items():
-            parts = key.split("/")
-            if len(parts) < 9 or parts[3] != "resourcegroups" or parts[5] != "providers":
-                return None  # a subscription's or a resource group's own resource
-            if parts[2] not in ix.subscriptions:
-                return None  # a subscription appears in the model
-            if parts[6:8] == _CLUSTERS:
-                if len(parts) == 9:
-                    if deleted:
-                        return None
-                    clusters.add(key)
-                    continue
-                if len(parts) == 13 and "/".join(parts[9:12]) == "providers/" + T_EXTENSION:
-                    cluster = "/".join(parts[:9])
-                    if store.get(cluster) is not None:
-                        clusters.add(cluster)
-                    continue
-            if parts[6] in _MODEL_NAMESPACES or deleted:
+            cluster = _cluster_of(key, deleted, ix)
+            if cluster is None:
                 return None
+            if cluster and (cluster == key or store.get(cluster) is not None):
+                clusters.add(cluster)
         known = [k for k in clusters if dict.get(ix.clusters, k) is not None]
         new = sorted((k for k in clusters if dict.get(ix.clusters, k) is None), key=store.seq)
         out: list[tuple[str, dict | None]] = []
@@ -177,7 +164,12 @@ class StoreLiveState(LiveState):
         return super().snapshot()
 
     def snapshot_names(self) -> tuple[int, Index]:
-        self.refresh()
+        # what names resolve to does not wait for clusters written meanwhile: a DNS query during an
+        # onboarding burst answers from the last version (its names are the newest) without patching
+        if self._built != self.store.generation:
+            pending = self.store.pending_keys()
+            if pending is None or any(_cluster_of(k, d, self._index) is None for k, d in pending):
+                self.refresh()
         return super().snapshot_names()
 
     @property
@@ -198,6 +190,22 @@ class StoreLiveState(LiveState):
     def close(self) -> None:
         self._stop = True
         self._wake.set()
+
+
+def _cluster_of(key: str, deleted: bool, ix: Index) -> str | None:
+    """What a written key means to the model: the cluster it changes (its own id, or its extension's
+    cluster), "" for nothing, None for a change only a rebuild takes in."""
+    parts = key.split("/")
+    if len(parts) < 9 or parts[3] != "resourcegroups" or parts[5] != "providers":
+        return None  # a subscription's or a resource group's own resource
+    if parts[2] not in ix.subscriptions:
+        return None  # a subscription appears in the model
+    if parts[6:8] == _CLUSTERS:
+        if len(parts) == 9:
+            return None if deleted else key
+        if len(parts) == 13 and "/".join(parts[9:12]) == "providers/" + T_EXTENSION:
+            return "/".join(parts[:9])
+    return None if parts[6] in _MODEL_NAMESPACES or deleted else ""
 
 
 def _trim() -> None:

@@ -354,6 +354,11 @@ class Store:
             touched, self._touched = self._touched, {}
             return self.generation, touched
 
+    def pending_keys(self) -> list[tuple[str, bool]] | None:
+        """What ``take_touched`` would return now, as a list, without taking it."""
+        with self.lock:
+            return None if self._touched is None else list(self._touched.items())
+
     def seq(self, key: str) -> int:
         """A stored key's creation order (0: not stored): resources list, and the model reads them, in it."""
         return self._seqs.get(key, 0)
