@@ -119,7 +119,10 @@ def drop_dangling(doc: dict) -> None:
         except ValueError:
             sites[site["name"].lower()] = []
     for c in doc["clusters"]:
-        drop_dangling_cluster(c, lambda ref, c=c: scopes.find(ref, near(c)) is not None, sites)
+        def scope_exists(ref: str, c: dict = c) -> bool:
+            return scopes.find(ref, near(c)) is not None
+
+        drop_dangling_cluster(c, scope_exists, sites)
 
 
 def drop_dangling_cluster(c: dict, scope_exists: Callable[[str], bool], sites: Mapping[str, list[IPNetwork]]) -> None:

@@ -115,20 +115,21 @@ def _apply(patch: _Patch, builder: _Builder, key: str, entry: dict[str, Any] | N
         return False
     spec = _spec(entry, ix)
     site = ix.sites.get(spec.site.lower()) if spec.site else None
+    auto_index: int | None = None
     if prior is None:
         if ix.clusters.named(spec.name):
             return False  # names shared across resource groups are qualified in messages: rebuild
-        position, auto_index = len(ix.topology.clusters), None
-        if _auto(spec, site):
-            auto_index = sum(1 for c in site.clusters if _auto(c.spec, c.site))  # type: ignore[union-attr]
+        position = len(ix.topology.clusters)
+        if site is not None and _auto(spec, site):
+            auto_index = len([c for c in site.clusters if _auto(c.spec, c.site)])
         ix.topology.clusters.append(spec)
     else:
-        position, auto_index = _position(prior), None
+        position = _position(prior)
         was_auto = _auto(prior.spec, prior.site)
         if was_auto != _auto(spec, site) or (was_auto and prior.site is not site):
             return False  # the addresses filled in after it would move
-        if was_auto:
-            auto_index = [c for c in site.clusters if _auto(c.spec, c.site)].index(prior)  # type: ignore[union-attr]
+        if was_auto and site is not None:
+            auto_index = [c for c in site.clusters if _auto(c.spec, c.site)].index(prior)
         ix.topology.clusters[position] = spec
         for holder in (prior.site, prior.scope):
             if holder is not None:
