@@ -51,6 +51,24 @@ def _auto(c: schema.Cluster, site: SiteR | None) -> bool:
     return not c.address and site is not None and bool(site.networks)
 
 
+class _AutoPlaces:
+    """Each cluster's place in its site's sequence of filled-in addresses, and each site's count so far.
+
+    Shared by the versions patched from one rebuild (a patch only appends to a sequence, never moves a
+    place), so a patch does not count a site's clusters again: 100k clusters may share one site."""
+
+    def __init__(self, ix: Index) -> None:
+        self.place: dict[str, int] = {}
+        self.count: dict[str, int] = {}
+        for site in ix.sites.values():
+            n = 0
+            for c in site.clusters:
+                if _auto(c.spec, c.site):
+                    self.place[c.id.lower()] = n
+                    n += 1
+            self.count[site.name.lower()] = n
+
+
 class _Patch:
     def __init__(self, old: Index) -> None:
         ix = Index.__new__(Index)
@@ -62,6 +80,11 @@ class _Patch:
         ix._memo = {k: v for k, v in old._memo.items() if isinstance(k, tuple) and k and k[0] in CLUSTER_FREE}
         ix.topology = msgspec.structs.replace(old.topology, clusters=list(old.topology.clusters))
         self.ix = ix
+        places = old.__dict__.get("_auto_places")
+        self.places: _AutoPlaces = places if places is not None else _AutoPlaces(old)
+        ix.__dict__["_auto_places"] = self.places
+        self.new_places: dict[str, int] = {}  # made part of ``places`` once the whole patch holds
+        self.new_counts: dict[str, int] = {}
         self.copied: set[int] = set()  # ids of the site and scope objects whose list is already a copy here
 
     def own(self, holder: SiteR | ScopeR | None) -> list[ClusterR]:
@@ -103,6 +126,8 @@ def patch_clusters(old: Index, changes: list[tuple[str, dict[str, Any] | None]])
         return None  # the rebuild says what is wrong (or keeps the last good model)
     finally:
         ix.by_id = by_id
+    patch.places.place.update(patch.new_places)
+    patch.places.count.update(patch.new_counts)
     return ix
 
 
@@ -121,15 +146,18 @@ def _apply(patch: _Patch, builder: _Builder, key: str, entry: dict[str, Any] | N
             return False  # names shared across resource groups are qualified in messages: rebuild
         position = len(ix.topology.clusters)
         if site is not None and _auto(spec, site):
-            auto_index = len([c for c in site.clusters if _auto(c.spec, c.site)])
+            name = site.name.lower()
+            auto_index = patch.new_counts.get(name, patch.places.count.get(name, 0))
+            patch.new_counts[name] = auto_index + 1
+            patch.new_places[key] = auto_index
         ix.topology.clusters.append(spec)
     else:
         position = _position(prior)
         was_auto = _auto(prior.spec, prior.site)
         if was_auto != _auto(spec, site) or (was_auto and prior.site is not site):
             return False  # the addresses filled in after it would move
-        if was_auto and site is not None:
-            auto_index = [c for c in site.clusters if _auto(c.spec, c.site)].index(prior)
+        if was_auto:
+            auto_index = patch.new_places.get(key, patch.places.place.get(key))
         ix.topology.clusters[position] = spec
         for holder in (prior.site, prior.scope):
             if holder is not None:
