@@ -165,9 +165,10 @@ class StoreLiveState(LiveState):
 
     def snapshot_names(self) -> tuple[int, Index]:
         # what names resolve to does not wait for clusters written meanwhile: a DNS query during an
-        # onboarding burst answers from the last version (its names are the newest) without patching
+        # onboarding burst answers from the last version (its names are the newest) without patching;
+        # past a few dozen pending keys it patches them in, so no query looks through many
         if self._built != self.store.generation:
-            pending = self.store.pending_keys()
+            pending = self.store.pending_keys(64)
             if pending is None or any(_cluster_of(k, d, self._index) is None for k, d in pending):
                 self.refresh()
         return super().snapshot_names()

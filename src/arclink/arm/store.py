@@ -354,10 +354,12 @@ class Store:
             touched, self._touched = self._touched, {}
             return self.generation, touched
 
-    def pending_keys(self) -> list[tuple[str, bool]] | None:
-        """What ``take_touched`` would return now, as a list, without taking it."""
+    def pending_keys(self, limit: int) -> list[tuple[str, bool]] | None:
+        """What ``take_touched`` would return now, as a list, without taking it (None: more than ``limit``)."""
         with self.lock:
-            return None if self._touched is None else list(self._touched.items())
+            if self._touched is None or len(self._touched) > limit:
+                return None
+            return list(self._touched.items())
 
     def seq(self, key: str) -> int:
         """A stored key's creation order (0: not stored): resources list, and the model reads them, in it."""
