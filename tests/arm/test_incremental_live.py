@@ -28,6 +28,7 @@ from arclink.model import loader, rules
 from arclink.model.arm_codec import index_from_resources
 from arclink.model.index import Index
 from arclink.model.reach import reach
+from arclink.model.resolved import AGENT_KEYS
 from arclink.model.trace import agent_names, site_resolution
 
 GOOD = Path(__file__).resolve().parents[2] / "examples" / "good.yaml"
@@ -99,6 +100,7 @@ def describe(ix: Index) -> dict:
         "reach": {(c.id, address): reach(ix, c, address, rec.record.fqdn).to_dict()
                   for c in ix.clusters.values() for address, (_, rec) in endpoints},
         "lint": [f.to_dict() for f in rules.run(ix)],
+        "agent_keys": sorted((der, c.id) for der, c in ix.memo(AGENT_KEYS, ix._agent_keys).items()),
     }
 
 
@@ -107,9 +109,12 @@ def fresh(emu: Emulator) -> Index:
 
 
 NAMES = st.sampled_from(["c1", "c2", "c3", "edge-7"])
+# agent keys: base64 of a few bytes (shared by some clusters, unique to others) and one that is not base64
+KEYS = st.sampled_from(["QUFBQQ==", "QkJCQg==", "Q0NDQw==", "RERERA==", "not base64!"])
 OPS = st.one_of(
     st.tuples(st.just("cluster"), NAMES, st.integers(0, 3), st.sampled_from([None, "inside", "outside"]),
-              st.sampled_from([None, "scope", "missing-scope"]), st.booleans(), st.sampled_from([(), ("cluster-connect",)])),
+              st.sampled_from([None, "scope", "missing-scope"]), st.booleans(), st.sampled_from([(), ("cluster-connect",)]),
+              KEYS),
     st.tuples(st.just("extension"), NAMES, st.sampled_from(["microsoft.flux", "microsoft.azuremonitor.containers"])),
     st.tuples(st.just("drop-extension"), NAMES, st.sampled_from(["microsoft.flux", "microsoft.azuremonitor.containers"])),
     st.tuples(st.just("delete"), NAMES),
@@ -121,7 +126,7 @@ OPS = st.one_of(
 def apply(emu: Emulator, op: tuple) -> None:
     kind = op[0]
     if kind == "cluster":
-        _, name, site_pick, address, scope, enabled, features = op
+        _, name, site_pick, address, scope, enabled, features, key = op
         sites = emu.sites + ["no-such-site"]
         site = None if site_pick == 0 else sites[(site_pick - 1) % len(sites)]
         tags = {}
@@ -131,7 +136,7 @@ def apply(emu: Emulator, op: tuple) -> None:
             tags["arclink-address"] = "192.168.10.77"
         elif address == "outside":
             tags["arclink-address"] = "172.31.0.7"
-        props: dict = {"agentPublicKeyCertificate": "MIIBCgKCAQEAtest",
+        props: dict = {"agentPublicKeyCertificate": key,
                        "privateLinkState": "Enabled" if enabled and scope else "Disabled"}
         if scope == "scope":
             props["privateLinkScopeResourceId"] = emu.scope_id
@@ -173,18 +178,20 @@ def test_cluster_writes_take_the_patch_and_keep_dns_answers():
     try:
         names, version = emu.live.names_version, emu.live.version
         before = emu.live.index
-        apply(emu, ("cluster", "c9", 1, None, "scope", True, ()))
+        assert before.cluster_for_agent_key(b"AAAA") is None  # makes the key table, which patches carry over
+        apply(emu, ("cluster", "c9", 1, None, "scope", True, (), "QUFBQQ=="))
         apply(emu, ("extension", "c9", "microsoft.flux"))
         after = emu.live.index
         assert emu.live.version > version and emu.live.names_version == names  # a patch, not a rebuild
         assert after.vnets is before.vnets and after.zones is before.zones  # the network is shared, not rebuilt
         assert "c9" not in [c.name for c in before.clusters.values()]  # the old version is untouched
         assert after.clusters[emu.cluster_path("c9").lower()].spec.extensions == ["microsoft.flux"]
+        assert AGENT_KEYS in after._memo and after.cluster_for_agent_key(b"AAAA").name == "c9"
         assert describe(after) == describe(fresh(emu))
         # two clusters whose addresses the model fills in, one after the other in their site
-        apply(emu, ("cluster", "c1", 1, None, None, False, ()))
-        apply(emu, ("cluster", "c2", 1, None, "scope", True, ()))
-        apply(emu, ("cluster", "c1", 1, None, "scope", True, ("cluster-connect",)))  # changed in place
+        apply(emu, ("cluster", "c1", 1, None, None, False, (), "QkJCQg=="))
+        apply(emu, ("cluster", "c2", 1, None, "scope", True, (), "Q0NDQw=="))
+        apply(emu, ("cluster", "c1", 1, None, "scope", True, ("cluster-connect",), "RERERA=="))  # changed in place
         assert emu.live.names_version == names
         assert describe(emu.live.index) == describe(fresh(emu))
         apply(emu, ("record", "extra", "10.10.3.9"))

@@ -21,6 +21,7 @@ How the new index is made depends on what the writes since the last one touched
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from typing import Protocol
@@ -79,6 +80,8 @@ class StoreLiveState(LiveState):
     def __init__(self, store: Store, *, debounce: float = 0.25) -> None:
         self.store = store
         self._built = -1  # nothing built yet: the first reader (or the worker, at once) builds
+        self._names_built = -1  # the store's names generation the current version includes
+        store.affects_names = self._affects_names
         self._build_lock = threading.Lock()
         super().__init__(index_from_resources([], {}))
         self.record_connectivity = recorder(store)  # the gateway's status reports
@@ -104,17 +107,22 @@ class StoreLiveState(LiveState):
             if self._built == self.store.generation:
                 return
             # the keys first, then the resources: a write in between is in both, and applying it twice is harmless
-            gen, touched = self.store.take_touched()
+            gen, names_gen, touched = self.store.take_touched()
             changes = self._cluster_changes(touched) if self._built >= 0 else None
             if changes is not None and not changes:  # nothing the model reads
-                self._built = gen
+                self._built, self._names_built = gen, names_gen
                 return
             index = patch_clusters(self._index, changes) if changes else None
-            self._built = gen
+            self._built, self._names_built = gen, names_gen
             if index is not None:
                 self.publish(index, names_changed=False)
                 return
+            gc.unfreeze()  # the last version's objects may be collected again once it is replaced
             self.publish(self._build())
+            # the new version lives until the next rebuild: take it (and what start-up made) out of the
+            # collector's full passes, so that their pauses, and a write's tail, do not grow with the estate
+            gc.collect()
+            gc.freeze()
         _trim()
 
     def _cluster_changes(self, touched: dict[str, bool] | None) -> list[tuple[str, dict | None]] | None:
@@ -165,13 +173,14 @@ class StoreLiveState(LiveState):
 
     def snapshot_names(self) -> tuple[int, Index]:
         # what names resolve to does not wait for clusters written meanwhile: a DNS query during an
-        # onboarding burst answers from the last version (its names are the newest) without patching;
-        # past a few dozen pending keys it patches them in, so no query looks through many
-        if self._built != self.store.generation:
-            pending = self.store.pending_keys(64)
-            if pending is None or any(_cluster_of(k, d, self._index) is None for k, d in pending):
-                self.refresh()
+        # onboarding burst answers from the last version (its names are the newest) without patching,
+        # and knows so from one integer (the store counts the writes ``_affects_names`` at write time)
+        if self._names_built != self.store.names_generation:
+            self.refresh()
         return super().snapshot_names()
+
+    def _affects_names(self, key: str, deleted: bool) -> bool:
+        return _cluster_of(key, deleted, self._index) is None
 
     @property
     def index(self) -> Index:

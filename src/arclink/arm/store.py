@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -107,6 +107,10 @@ class Store:
         # the keys written since the live model last looked (``take_touched``); None: more than keys
         # changed (settings, a reset, too many to list), so what derives from the store starts over
         self._touched: dict[str, bool] | None = {}  # key -> deleted at some point since
+        # bumped by writes that may change what names resolve to, as ``affects_names`` (set by the
+        # live model) judges at write time: a DNS query compares one integer, not the pending keys
+        self.names_generation = 0
+        self.affects_names: Callable[[str, bool], bool] | None = None
         # group commit: a writer thread commits everything queued meanwhile in one transaction
         self._queue: list[_Unit | None] = []  # None: the close marker
         self._cv = threading.Condition()
@@ -342,24 +346,19 @@ class Store:
             return undo
 
     def _touch(self, key: str | None, deleted: bool = False) -> None:
+        if key is None or self.affects_names is None or self.affects_names(key, deleted):
+            self.names_generation += 1
         if key is None or self._touched is None or len(self._touched) >= MAX_TOUCHED:
             self._touched = None
         else:
             self._touched[key] = deleted or self._touched.get(key, False)
 
-    def take_touched(self) -> tuple[int, dict[str, bool] | None]:
-        """The generation, and the keys written since the last call, each with whether it was deleted
-        meanwhile (None: start over from the whole store)."""
+    def take_touched(self) -> tuple[int, int, dict[str, bool] | None]:
+        """The generation, the names generation, and the keys written since the last call, each with
+        whether it was deleted meanwhile (None: start over from the whole store)."""
         with self.lock:
             touched, self._touched = self._touched, {}
-            return self.generation, touched
-
-    def pending_keys(self, limit: int) -> list[tuple[str, bool]] | None:
-        """What ``take_touched`` would return now, as a list, without taking it (None: more than ``limit``)."""
-        with self.lock:
-            if self._touched is None or len(self._touched) > limit:
-                return None
-            return list(self._touched.items())
+            return self.generation, self.names_generation, touched
 
     def seq(self, key: str) -> int:
         """A stored key's creation order (0: not stored): resources list, and the model reads them, in it."""

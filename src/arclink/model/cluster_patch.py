@@ -32,7 +32,8 @@ from arclink.model import schema
 from arclink.model.arm_references import drop_dangling_cluster
 from arclink.model.errors import TopologyError
 from arclink.model.index import ClusterPlacement, Index, _Builder
-from arclink.model.resolved import DEFAULT_SUBSCRIPTION, ClusterR, Resources, ScopeR, SiteR
+from arclink.model.resolved import (AGENT_KEYS, DEFAULT_SUBSCRIPTION, AgentKeys, ClusterR, Resources, ScopeR, SiteR,
+                                    agent_key)
 
 __all__ = ["CLUSTER_FREE", "patch_clusters"]
 
@@ -86,6 +87,25 @@ class _Patch:
         self.new_places: dict[str, int] = {}  # made part of ``places`` once the whole patch holds
         self.new_counts: dict[str, int] = {}
         self.copied: set[int] = set()  # ids of the site and scope objects whose list is already a copy here
+        # the agent key table, carried over where no key is shared (then which cluster holds a key
+        # needs no order); None: computed again on the new version when asked
+        keys = old._memo.get(AGENT_KEYS)
+        self.keys: AgentKeys | None = None
+        if isinstance(keys, AgentKeys) and not keys.shared:
+            self.keys = AgentKeys(keys)
+
+    def unkey(self, r: ClusterR) -> None:
+        der = agent_key(r)
+        if self.keys is not None and der is not None and self.keys.get(der) is r:
+            del self.keys[der]
+
+    def key(self, r: ClusterR) -> None:
+        der = agent_key(r)
+        if self.keys is not None and der is not None:
+            if der in self.keys:
+                self.keys = None  # now shared: order decides, so the table is made again
+            else:
+                self.keys[der] = r
 
     def own(self, holder: SiteR | ScopeR | None) -> list[ClusterR]:
         """``holder.clusters`` as a list of this version's own."""
@@ -126,6 +146,8 @@ def patch_clusters(old: Index, changes: list[tuple[str, dict[str, Any] | None]])
         return None  # the rebuild says what is wrong (or keeps the last good model)
     finally:
         ix.by_id = by_id
+    if patch.keys is not None:
+        ix._memo[AGENT_KEYS] = patch.keys
     patch.places.place.update(patch.new_places)
     patch.places.count.update(patch.new_counts)
     return ix
@@ -163,6 +185,7 @@ def _apply(patch: _Patch, builder: _Builder, key: str, entry: dict[str, Any] | N
             if holder is not None:
                 patch.own(holder).remove(prior)
         patch.names_of(prior.name).remove(prior)  # its key stays in the table: the new one takes its place
+        patch.unkey(prior)
     # the builder appends to the site's and scope's lists: give it this version's copies, then put it in order
     if site is not None:
         patch.own(site)
@@ -171,6 +194,7 @@ def _apply(patch: _Patch, builder: _Builder, key: str, entry: dict[str, Any] | N
     patch.own(scope)
     names = patch.names_of(spec.name)
     r = builder.add_cluster(position, spec, ClusterPlacement(), auto_index=auto_index)
+    patch.key(r)
     if prior is not None:
         r.qualifier = prior.qualifier
         names.sort(key=_position)

@@ -9,6 +9,8 @@ of it (a site's resolution of a name, a rule's grouping of clusters) go through
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import re
 from dataclasses import dataclass, field
@@ -349,6 +351,22 @@ class Index:
         """The private endpoint (and its record) that owns a private address."""
         return self._endpoints_by_address.get(address)
 
+    def cluster_for_agent_key(self, der: bytes) -> ClusterR | None:
+        """The cluster whose agent public key (``agentPublicKeyCertificate``, decoded) is ``der``;
+        where several share one, the last in topology order. The table is a memo entry that
+        ``model.cluster_patch`` carries to the next version, so an admission after a cluster write
+        does not read every cluster again."""
+        return self.memo(AGENT_KEYS, self._agent_keys).get(der)
+
+    def _agent_keys(self) -> AgentKeys:
+        keys = AgentKeys()
+        for c in self.clusters.values():
+            der = agent_key(c)
+            if der is not None:
+                keys.shared = keys.shared or der in keys
+                keys[der] = c
+        return keys
+
     # derived once ------------------------------------------------------------------------
     def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
         """``compute()`` once per index and key: the one cache for questions asked of an index.
@@ -381,3 +399,21 @@ class Index:
 
 
 _MISSING = object()
+AGENT_KEYS = ("agent-keys",)  # the memo key of ``Index.cluster_for_agent_key``'s table
+
+
+class AgentKeys(dict[bytes, "ClusterR"]):
+    """Agent public key -> cluster; ``shared``: some key is held by more than one cluster."""
+
+    shared = False
+
+
+def agent_key(cluster: ClusterR) -> bytes | None:
+    """A cluster's agent public key as DER bytes, None where it has none or it is not base64."""
+    value = cluster.spec.agent_public_key_certificate
+    if not value:
+        return None
+    try:
+        return base64.b64decode(value)
+    except (binascii.Error, ValueError):
+        return None
