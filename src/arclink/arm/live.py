@@ -81,6 +81,7 @@ class StoreLiveState(LiveState):
         self.store = store
         self._built = -1  # nothing built yet: the first reader (or the worker, at once) builds
         self._names_built = -1  # the store's names generation the current version includes
+        self._settle_due = False  # a rebuild replaced a version: the collector's pass is due (``_settle``)
         store.affects_names = self._affects_names
         self._build_lock = threading.Lock()
         super().__init__(index_from_resources([], {}))
@@ -119,11 +120,9 @@ class StoreLiveState(LiveState):
                 return
             gc.unfreeze()  # the last version's objects may be collected again once it is replaced
             self.publish(self._build())
-            # the new version lives until the next rebuild: take it (and what start-up made) out of the
-            # collector's full passes, so that their pauses, and a write's tail, do not grow with the estate
-            gc.collect()
-            gc.freeze()
-        _trim()
+        # the worker collects the last version once writes are quiet, off the path of the reader waiting for this one
+        self._settle_due = True
+        self._wake.set()
 
     def _cluster_changes(self, touched: dict[str, bool] | None) -> list[tuple[str, dict | None]] | None:
         """The touched clusters as (id, topology entry): those already in the model, then the new ones
@@ -164,6 +163,9 @@ class StoreLiveState(LiveState):
                 return
             try:
                 self.refresh()
+                if self._settle_due:
+                    self._settle_due = False
+                    _settle()
             except Exception:  # never let the worker die
                 log.exception("live model rebuild failed")
 
@@ -194,8 +196,7 @@ class StoreLiveState(LiveState):
 
     @property
     def names_version(self) -> int:
-        self.refresh()
-        return self._current[1]
+        return self.snapshot_names()[0]
 
     def close(self) -> None:
         self._stop = True
@@ -216,6 +217,15 @@ def _cluster_of(key: str, deleted: bool, ix: Index) -> str | None:
         if len(parts) == 13 and "/".join(parts[9:12]) == "providers/" + T_EXTENSION:
             return "/".join(parts[:9])
     return None if parts[6] in _MODEL_NAMESPACES or deleted else ""
+
+
+def _settle() -> None:
+    """After a rebuild: collect the last version, then take the new one (and what start-up made) out of
+    the collector's full passes (it lives until the next rebuild), so that their pauses, and with them
+    a write's tail, do not grow with the estate; give the freed memory back to the system."""
+    gc.collect()
+    gc.freeze()
+    _trim()
 
 
 def _trim() -> None:

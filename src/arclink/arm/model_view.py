@@ -65,10 +65,8 @@ def candidate_index(store: ResourceStore, replace_key: str, new: Body) -> Index:
     # a VNet PUT replaces its subnets with the ones inline in its body
     drop_children = replace_key + "/subnets/" if _type_of(new) == codec.T_VNET else None
     scope_ids = set()
-    for k in list(store.bodies):
+    for k in list(store.network_keys):
         if k == replace_key or (drop_children and k.startswith(drop_children)):
-            continue
-        if "/providers/microsoft.network/" not in k and k.count("/") != 4:
             continue
         o = store.get_obj(k)
         if o and _type_of(o) in MODEL_TYPES:

@@ -93,11 +93,19 @@ def collection_keys(key: str) -> tuple[str, ...]:
     return (coll,)
 
 
+def is_network_key(key: str) -> bool:
+    """A resource group's key, or a networking resource's (Microsoft.Network): ``Store.network_keys``."""
+    return "/providers/microsoft.network/" in key or key.count("/") == 4
+
+
 class Store:
     def __init__(self, path: str | Path | None = None):
         self.path = str(path) if path else None
         self.lock = threading.RLock()
         self.bodies: dict[str, bytes] = {}
+        # the keys of resource groups and networking resources (what a network write's check reads),
+        # in the order of ``bodies``: that check does not walk 100k clusters' keys
+        self.network_keys: dict[str, None] = {}
         self.colls: dict[str, dict[str, None]] = {}
         self.meta: dict[str, object] = {}
         self._seq = 0
@@ -158,6 +166,8 @@ class Store:
 
     def _index(self, key: str, body: bytes) -> None:
         self.bodies[key] = body
+        if is_network_key(key):
+            self.network_keys[key] = None
         for c in collection_keys(key):
             self.colls.setdefault(c, {})[key] = None
 
@@ -335,6 +345,7 @@ class Store:
                 undo = ("all", dict(self.bodies), {c: dict(s) for c, s in self.colls.items()}, dict(self._seqs),
                         dict(self.meta))
                 self.bodies.clear()
+                self.network_keys.clear()
                 self.colls.clear()
                 self._seqs.clear()
                 for k in list(self.meta):
@@ -366,6 +377,7 @@ class Store:
 
     def _unindex(self, key: str) -> None:
         self.bodies.pop(key, None)
+        self.network_keys.pop(key, None)
         for c in collection_keys(key):
             s = self.colls.get(c)
             if s is not None:
@@ -386,6 +398,8 @@ class Store:
                         continue
                     self._seqs[key] = seq
                     self.bodies[key] = body
+                    if is_network_key(key):
+                        self.network_keys[key] = None
                     for c in collection_keys(key):
                         self._reinsert(c, key)
                 elif u[0] == "meta":
@@ -398,6 +412,7 @@ class Store:
                     self._touch(None)
                     _, bodies, colls, seqs, meta = u
                     self.bodies, self.colls, self._seqs = bodies, colls, seqs
+                    self.network_keys = dict.fromkeys(k for k in bodies if is_network_key(k))
                     self.meta.clear()
                     self.meta.update(meta)
             if undo:
