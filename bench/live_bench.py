@@ -84,8 +84,9 @@ class Emulator:
                 "identity": {"type": "SystemAssigned"},
                 "properties": {"agentPublicKeyCertificate": "MIIBCgKCAQEAtest", "privateLinkState": "Enabled",
                                "privateLinkScopeResourceId": self.scope}}
-        if key:  # as the emulator stores it
+        if key:  # as the emulator stores it, each with an agent key of its own (as onboarded clusters have)
             body.update(id=key, name=key.rsplit("/", 1)[1], type="Microsoft.Kubernetes/connectedClusters")
+            body["properties"]["agentPublicKeyCertificate"] = base64.b64encode(key.encode()).decode()
         return body
 
     def call(self, method: str, path: str, api: str, body: dict) -> int:
