@@ -90,8 +90,8 @@ def describe(ix: Index) -> dict:
         "clusters": [(c.id, c.path, c.address, c.site.name if c.site else None, c.scope.id if c.scope else None,
                       msgspec.to_builtins(c.spec)) for c in ix.clusters.values()],
         "names": {k: [c.id for c in rs] for k, rs in ix.clusters._names.items() if rs},
-        "site_clusters": {s.name: [c.id for c in s.clusters] for s in ix.sites.values()},
-        "scope_clusters": {s.id: [c.id for c in s.clusters] for s in ix.scopes.values()},
+        "site_clusters": {s.name: [c.id for c in ix.clusters_in(s)] for s in ix.sites.values()},
+        "scope_clusters": {s.id: [c.id for c in ix.clusters_in(s)] for s in ix.scopes.values()},
         "zones": {z.id: sorted((k, r.addresses, r.cname, r.source) for k, r in z.records.items())
                   for z in ix.zones.values()},
         "resolutions": {(s.name if s else None, name): (lambda r: (r.rcode, r.answers, r.source))(
@@ -166,9 +166,47 @@ def apply(emu: Emulator, op: tuple) -> None:
 def test_patched_model_equals_a_rebuild_after_every_write(ops):
     emu = Emulator()
     try:
+        held, seen = emu.live.index, describe(emu.live.index)
         for op in ops:
             apply(emu, op)
-            assert describe(emu.live.index) == describe(fresh(emu)), op
+            now = describe(emu.live.index)
+            assert now == describe(fresh(emu)), op
+            # a reader holding the version before this write still sees that version, whole
+            assert describe(held) == seen, op
+            held, seen = emu.live.index, now
+    finally:
+        emu.live.close()
+
+
+def reachable(ix: Index) -> dict:
+    """What a reader holding ``ix`` can reach of its clusters, sites and scopes, object by object."""
+    holders = [*ix.sites.values(), *ix.scopes.values()]
+    return {
+        "own_lists": [(id(h), list(h.clusters)) for h in holders],
+        "version_lists": [(id(h), list(ix.clusters_in(h))) for h in holders],
+        "clusters": [(id(c), dict(vars(c))) for c in ix.clusters.values()],
+        "names": {k: list(v) for k, v in ix.clusters._names.items()},
+        "topology": list(ix.topology.clusters),
+        "agent_keys": dict(ix.memo(AGENT_KEYS, ix._agent_keys)),
+        "counts": dict(ix._auto_counts),
+    }
+
+
+def test_a_held_version_is_untouched_by_later_cluster_writes():
+    emu = Emulator()
+    try:
+        apply(emu, ("cluster", "c1", 1, None, "scope", True, (), "QUFBQQ=="))  # a patched version, then held
+        held = emu.live.index
+        before, seen = reachable(held), describe(held)
+        apply(emu, ("cluster", "c2", 1, None, "scope", True, (), "QkJCQg=="))  # joins the held site and scope
+        apply(emu, ("cluster", "c1", 1, "inside", None, False, (), "Q0NDQw=="))  # leaves the scope, changes key
+        apply(emu, ("extension", "c2", "microsoft.flux"))
+        assert emu.live.index is not held and emu.live.names_version == emu.live.snapshot_names()[0]
+        site = held.clusters[emu.cluster_path("c1").lower()].site
+        assert [c.name for c in held.clusters_in(site)][-1:] == ["c1"]  # c2 is not in the held version's site
+        assert reachable(held) == before
+        assert describe(held) == seen
+        assert describe(emu.live.index) == describe(fresh(emu))
     finally:
         emu.live.close()
 

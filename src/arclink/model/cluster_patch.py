@@ -7,8 +7,9 @@ versions. What a cluster write changes, and what ``patch_clusters`` therefore ma
 
 - the cluster table (a copy of the dict, C speed, ~1 ms per 100k clusters; its name lists are
   shared but for the names that changed) and the topology document's cluster list;
-- the cluster lists of the sites and scopes the cluster leaves or joins: replaced by new lists
-  in topology order, never changed in place, so a reader iterating the old list keeps its version;
+- the cluster lists of the sites and scopes the cluster leaves or joins: this version's own lists
+  in topology order (``Index.clusters_in``); the site and scope objects are shared with older
+  versions and never changed, so a reader holding an older version keeps seeing its lists;
 - the memo: entries whose tag is in ``CLUSTER_FREE`` (resolution, landings, a site's reachable
   endpoint types) carry over, every other entry is computed again on the new index.
 
@@ -18,7 +19,9 @@ after a build).
 ``patch_clusters`` returns None where the change would move other clusters (a cluster deleted,
 or its filled-in address would take another place in its site's sequence, or its name comes to
 be shared and so qualified in messages, or a subscription appears): the caller builds the index
-from scratch, which stays the reference (tests/model/test_incremental_live.py holds them equal).
+from scratch, which stays the reference (tests/arm/test_incremental_live.py holds them equal).
+
+A patch changes nothing an older version can reach: every table it changes is its own copy.
 """
 
 from __future__ import annotations
@@ -52,25 +55,21 @@ def _auto(c: schema.Cluster, site: SiteR | None) -> bool:
     return not c.address and site is not None and bool(site.networks)
 
 
-class _AutoPlaces:
-    """Each cluster's place in its site's sequence of filled-in addresses, and each site's count so far.
+class _PatchBuilder(_Builder):
+    """The index builder adding clusters to a patched version: site and scope lists are this version's own."""
 
-    Shared by the versions patched from one rebuild (a patch only appends to a sequence, never moves a
-    place), so a patch does not count a site's clusters again: 100k clusters may share one site."""
+    def __init__(self, patch: _Patch) -> None:
+        self.t, self.ix, self._placements, self.patch = patch.ix.topology, patch.ix, {}, patch
 
-    def __init__(self, ix: Index) -> None:
-        self.place: dict[str, int] = {}
-        self.count: dict[str, int] = {}
-        for site in ix.sites.values():
-            n = 0
-            for c in site.clusters:
-                if _auto(c.spec, c.site):
-                    self.place[c.id.lower()] = n
-                    n += 1
-            self.count[site.name.lower()] = n
+    def join(self, holder: SiteR | ScopeR, r: ClusterR) -> None:
+        self.patch.own(holder).append(r)
 
 
 class _Patch:
+    """The new version being made. Nothing an older version can reach is changed: the tables that
+    change are copies, and the site and scope objects (shared) keep their lists; this version's
+    lists are in ``Index._cluster_lists`` (``Index.clusters_in``)."""
+
     def __init__(self, old: Index) -> None:
         ix = Index.__new__(Index)
         ix.__dict__.update(old.__dict__)  # tables and cached derivations shared; what changes is replaced below
@@ -80,13 +79,10 @@ class _Patch:
         ix.clusters = clusters
         ix._memo = {k: v for k, v in old._memo.items() if isinstance(k, tuple) and k and k[0] in CLUSTER_FREE}
         ix.topology = msgspec.structs.replace(old.topology, clusters=list(old.topology.clusters))
-        self.ix = ix
-        places = old.__dict__.get("_auto_places")
-        self.places: _AutoPlaces = places if places is not None else _AutoPlaces(old)
-        ix.__dict__["_auto_places"] = self.places
-        self.new_places: dict[str, int] = {}  # made part of ``places`` once the whole patch holds
-        self.new_counts: dict[str, int] = {}
-        self.copied: set[int] = set()  # ids of the site and scope objects whose list is already a copy here
+        ix._cluster_lists = dict(old._cluster_lists)
+        ix._auto_counts = dict(old._auto_counts)
+        self.ix, self.old = ix, old
+        self.copied: set[int] = set()  # ids of the sites and scopes whose list is already this version's own
         # the agent key table, carried over where no key is shared (then which cluster holds a key
         # needs no order); None: computed again on the new version when asked
         keys = old._memo.get(AGENT_KEYS)
@@ -107,14 +103,13 @@ class _Patch:
             else:
                 self.keys[der] = r
 
-    def own(self, holder: SiteR | ScopeR | None) -> list[ClusterR]:
-        """``holder.clusters`` as a list of this version's own."""
-        if holder is None:
-            return []
+    def own(self, holder: SiteR | ScopeR) -> list[ClusterR]:
+        """This version's cluster list of ``holder``: a copy of the last version's, made once per patch."""
+        lists = self.ix._cluster_lists
         if id(holder) not in self.copied:
             self.copied.add(id(holder))
-            holder.clusters = list(holder.clusters)
-        return holder.clusters
+            lists[holder] = list(self.old.clusters_in(holder))
+        return lists[holder]
 
     def names_of(self, name: str) -> list[ClusterR]:
         key = name.lower()
@@ -135,8 +130,7 @@ def patch_clusters(old: Index, changes: list[tuple[str, dict[str, Any] | None]])
     or None where only a rebuild gives the right index (see the module's docstring)."""
     patch = _Patch(old)
     ix = patch.ix
-    builder = _Builder.__new__(_Builder)
-    builder.t, builder.ix, builder._placements = ix.topology, ix, {}
+    builder = _PatchBuilder(patch)
     by_id, ix.by_id = ix.by_id, {}  # the builder's duplicate check is against other clusters: done below
     try:
         for key, entry in changes:
@@ -148,8 +142,6 @@ def patch_clusters(old: Index, changes: list[tuple[str, dict[str, Any] | None]])
         ix.by_id = by_id
     if patch.keys is not None:
         ix._memo[AGENT_KEYS] = patch.keys
-    patch.places.place.update(patch.new_places)
-    patch.places.count.update(patch.new_counts)
     return ix
 
 
@@ -168,10 +160,8 @@ def _apply(patch: _Patch, builder: _Builder, key: str, entry: dict[str, Any] | N
             return False  # names shared across resource groups are qualified in messages: rebuild
         position = len(ix.topology.clusters)
         if site is not None and _auto(spec, site):
-            name = site.name.lower()
-            auto_index = patch.new_counts.get(name, patch.places.count.get(name, 0))
-            patch.new_counts[name] = auto_index + 1
-            patch.new_places[key] = auto_index
+            auto_index = ix._auto_counts.get(site.spec.name, 0)
+            ix._auto_counts[site.spec.name] = auto_index + 1
         ix.topology.clusters.append(spec)
     else:
         position = _position(prior)
@@ -179,19 +169,14 @@ def _apply(patch: _Patch, builder: _Builder, key: str, entry: dict[str, Any] | N
         if was_auto != _auto(spec, site) or (was_auto and prior.site is not site):
             return False  # the addresses filled in after it would move
         if was_auto:
-            auto_index = patch.new_places.get(key, patch.places.place.get(key))
+            auto_index = prior.auto_place
         ix.topology.clusters[position] = spec
         for holder in (prior.site, prior.scope):
             if holder is not None:
                 patch.own(holder).remove(prior)
         patch.names_of(prior.name).remove(prior)  # its key stays in the table: the new one takes its place
         patch.unkey(prior)
-    # the builder appends to the site's and scope's lists: give it this version's copies, then put it in order
-    if site is not None:
-        patch.own(site)
-    scope = ix.scopes.find(spec.private_link_scope_resource_id,
-                           ((entry.get("subscription") or "").lower(), (entry.get("resourceGroup") or "").lower()))
-    patch.own(scope)
+    # the builder appends to this version's site and scope lists (``_PatchBuilder.join``); then put it in order
     names = patch.names_of(spec.name)
     r = builder.add_cluster(position, spec, ClusterPlacement(), auto_index=auto_index)
     patch.key(r)

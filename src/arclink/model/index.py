@@ -380,6 +380,11 @@ class _Builder:
         state = ClusterPlacement()
         for i, c in enumerate(self.t.clusters):
             self.add_cluster(i, c, state)
+        self.ix._auto_counts = state.per_site  # where the next filled-in address of each site starts (cluster_patch)
+
+    def join(self, holder: SiteR | ScopeR, r: ClusterR) -> None:
+        """``r`` at the end of its site's or scope's cluster list (``model.cluster_patch`` keeps a version's own)."""
+        holder.clusters.append(r)
 
     def add_cluster(self, i: int, c: schema.Cluster, state: ClusterPlacement, auto_index: int | None = None) -> ClusterR:
         """Cluster ``i`` of the topology into the index (the live model adds one at a time: ``auto_index``
@@ -394,7 +399,7 @@ class _Builder:
             site = r.site = ix.sites.get(c.site.lower())
             if site is None:
                 self.fail(p + ".site", f"site '{c.site}' does not exist.", "DanglingReference")
-            site.clusters.append(r)
+            self.join(site, r)
         if c.address:
             ip = self.ip(c.address, p + ".address")
             if site and not site.contains(ip):
@@ -405,6 +410,7 @@ class _Builder:
             name = site.spec.name
             n = state.per_site.get(name, 0) if auto_index is None else auto_index
             state.per_site[name] = n + 1
+            r.auto_place = n
             base = state.bases.get(name)
             if base is None:
                 net = site.networks[0]
@@ -420,7 +426,7 @@ class _Builder:
             if scope is None:
                 scope = state.scopes[key] = self.cluster_scope(ref, p, (sub.lower(), rg.lower()))
             r.scope = scope
-            scope.clusters.append(r)
+            self.join(scope, r)
         k = r.id.lower()
         if k in ix.by_id:
             self.add(ix.clusters, r, "cluster")

@@ -121,7 +121,7 @@ class ScopeR(Res):
     spec: schema.PrivateLinkScope
     guid: str = ""
     endpoints: list[PeR] = field(default_factory=list)  # private endpoints targeting this scope
-    clusters: list[ClusterR] = field(default_factory=list)  # clusters associated
+    clusters: list[ClusterR] = field(default_factory=list)  # clusters associated, as built: ``Index.clusters_in``
 
 
 @dataclass(eq=False)
@@ -199,7 +199,7 @@ class SiteR:
     path: str
     networks: list[IPNetwork]
     connections: list[tuple[str, VNetR]]  # (type, VNetR)
-    clusters: list[ClusterR] = field(default_factory=list)
+    clusters: list[ClusterR] = field(default_factory=list)  # as built; a live index's own: ``Index.clusters_in``
 
     @property
     def name(self) -> str:
@@ -215,6 +215,8 @@ class ClusterR(Res):
     site: SiteR | None = None
     address: str | None = None
     scope: ScopeR | None = None
+    # where the index filled in the address: its place in its site's sequence of filled-in addresses
+    auto_place: int | None = None
 
     @property
     def private_link(self) -> bool:
@@ -307,6 +309,10 @@ class Index:
         self.default_resource_group = DEFAULT_RESOURCE_GROUP
         self.default_location = DEFAULT_LOCATION
         self._memo: dict[Hashable, Any] = {}
+        # this version's cluster lists of the sites and scopes a cluster patch changed (``clusters_in``):
+        # site and scope objects are shared with older versions, so a patch never changes their own list
+        self._cluster_lists: dict[SiteR | ScopeR, list[ClusterR]] = {}
+        self._auto_counts: dict[str, int] = {}  # site name (as written) -> addresses filled in so far
 
     # lookups ----------------------------------------------------------------------------
     # ``near`` is the (subscription, resource group) of the resource that holds the reference.
@@ -350,6 +356,15 @@ class Index:
     def endpoint_at(self, address: str) -> tuple[PeR, PeRecord] | None:
         """The private endpoint (and its record) that owns a private address."""
         return self._endpoints_by_address.get(address)
+
+    def clusters_in(self, holder: SiteR | ScopeR) -> list[ClusterR]:
+        """The clusters of a site or scope in this index, in topology order.
+
+        ``holder.clusters`` is the list of the index that built the object; a live version made by
+        ``model.cluster_patch`` shares site and scope objects with the versions before it and keeps
+        its own lists here, so a reader holding an older version still sees that version's lists."""
+        own = self._cluster_lists.get(holder)
+        return holder.clusters if own is None else own
 
     def cluster_for_agent_key(self, der: bytes) -> ClusterR | None:
         """The cluster whose agent public key (``agentPublicKeyCertificate``, decoded) is ``der``;
