@@ -85,11 +85,12 @@ def describe(ix: Index) -> dict:
     return {
         "topology": msgspec.to_builtins(ix.topology),
         "subscriptions": sorted(ix.subscriptions),
-        "tables": {name: [(k, r.name, r.path, getattr(r, "qualifier", "")) for k, r in dict.items(getattr(ix, name))]
+        "tables": {name: [(k, r.name, r.path, getattr(r, "qualifier", "")) for k, r in getattr(ix, name).items()]
                    for name in ("vnets", "nsgs", "scopes", "endpoints", "zones", "clusters")},
         "clusters": [(c.id, c.path, c.address, c.site.name if c.site else None, c.scope.id if c.scope else None,
                       msgspec.to_builtins(c.spec)) for c in ix.clusters.values()],
-        "names": {k: [c.id for c in rs] for k, rs in ix.clusters._names.items() if rs},
+        "names": {c.name.lower(): [n.id for n in ix.clusters.named(c.name)] for c in ix.clusters.values()},
+        "shared_names": [[c.id for c in rs] for rs in ix.clusters.shared_names()],
         "site_clusters": {s.name: [c.id for c in ix.clusters_in(s)] for s in ix.sites.values()},
         "scope_clusters": {s.id: [c.id for c in ix.clusters_in(s)] for s in ix.scopes.values()},
         "zones": {z.id: sorted((k, r.addresses, r.cname, r.source) for k, r in z.records.items())
@@ -183,11 +184,12 @@ def reachable(ix: Index) -> dict:
     holders = [*ix.sites.values(), *ix.scopes.values()]
     return {
         "own_lists": [(id(h), list(h.clusters)) for h in holders],
+        "table": list(ix.clusters.items()),
         "version_lists": [(id(h), list(ix.clusters_in(h))) for h in holders],
         "clusters": [(id(c), dict(vars(c))) for c in ix.clusters.values()],
-        "names": {k: list(v) for k, v in ix.clusters._names.items()},
+        "names": {c.name: list(ix.clusters.named(c.name)) for c in ix.clusters.values()},
         "topology": list(ix.topology.clusters),
-        "agent_keys": dict(ix.memo(AGENT_KEYS, ix._agent_keys)),
+        "agent_keys": dict(ix.memo(AGENT_KEYS, ix._agent_keys).items()),
         "counts": dict(ix._auto_counts),
     }
 
@@ -235,5 +237,29 @@ def test_cluster_writes_take_the_patch_and_keep_dns_answers():
         apply(emu, ("record", "extra", "10.10.3.9"))
         assert emu.live.names_version > names  # a zone write changes what names resolve to
         assert describe(emu.live.index) == describe(fresh(emu))
+    finally:
+        emu.live.close()
+
+
+def test_a_lineage_started_over_reads_the_same(monkeypatch):
+    from arclink.model import versioned
+
+    monkeypatch.setattr(versioned, "SLACK", 0)  # every few writes, the last version's tables become the base
+    emu = Emulator()
+    try:
+        assert emu.live.index.cluster_for_agent_key(b"AAAA") is None
+        held, seen = emu.live.index, None
+        for op in [("cluster", "c1", 1, None, "scope", True, (), "QUFBQQ=="),
+                                ("cluster", "c2", 2, None, "scope", True, (), "QkJCQg=="),
+                                ("extension", "c1", "microsoft.flux"),
+                                ("cluster", "c1", 1, None, None, False, (), "Q0NDQw=="),
+                                ("cluster", "c3", 0, None, "scope", True, (), "RERERA==")]:
+            apply(emu, op)
+            assert describe(emu.live.index) == describe(fresh(emu)), op
+            if seen is not None:
+                assert describe(held) == seen, op
+            held, seen = emu.live.index, describe(emu.live.index)
+        assert emu.live.index.cluster_for_agent_key(b"DDDD").name == "c3"
+        assert emu.live.index.clusters.lineage.seq < 5  # started over at least once
     finally:
         emu.live.close()

@@ -137,8 +137,8 @@ class StoreLiveState(LiveState):
                 return None
             if cluster and (cluster == key or store.get(cluster) is not None):
                 clusters.add(cluster)
-        known = [k for k in clusters if dict.get(ix.clusters, k) is not None]
-        new = sorted((k for k in clusters if dict.get(ix.clusters, k) is None), key=store.seq)
+        known = [k for k in clusters if ix.clusters.by_key(k) is not None]
+        new = sorted((k for k in clusters if ix.clusters.by_key(k) is None), key=store.seq)
         out: list[tuple[str, dict | None]] = []
         for key in known + new:
             obj = store.get_obj(key)

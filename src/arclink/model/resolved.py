@@ -245,6 +245,10 @@ class Resources(dict[str, R]):
         self[r.id.lower()] = r
         self._names.setdefault(r.name.lower(), []).append(r)
 
+    def by_key(self, key: str) -> R | None:
+        """The resource with this lower-case ARM id, or None (no name lookup)."""
+        return dict.get(self, key)
+
     def named(self, name: str) -> list[R]:
         """Every resource with this name (compared without case), in topology order."""
         return self._names.get(name.lower(), [])
@@ -257,7 +261,7 @@ class Resources(dict[str, R]):
         """What a reference may mean: the resource with this ARM id; else the resources of this name in the
         referring resource's own resource group (``near``), if any; else every resource of this name."""
         if ref.startswith("/"):
-            hit = dict.get(self, ref.rstrip("/").lower())
+            hit = self.by_key(ref.rstrip("/").lower())
             return [hit] if hit is not None else []
         hits = self.named(ref)
         if len(hits) > 1 and near is not None:
@@ -309,9 +313,6 @@ class Index:
         self.default_resource_group = DEFAULT_RESOURCE_GROUP
         self.default_location = DEFAULT_LOCATION
         self._memo: dict[Hashable, Any] = {}
-        # this version's cluster lists of the sites and scopes a cluster patch changed (``clusters_in``):
-        # site and scope objects are shared with older versions, so a patch never changes their own list
-        self._cluster_lists: dict[SiteR | ScopeR, list[ClusterR]] = {}
         self._auto_counts: dict[str, int] = {}  # site name (as written) -> addresses filled in so far
 
     # lookups ----------------------------------------------------------------------------
@@ -361,10 +362,9 @@ class Index:
         """The clusters of a site or scope in this index, in topology order.
 
         ``holder.clusters`` is the list of the index that built the object; a live version made by
-        ``model.cluster_patch`` shares site and scope objects with the versions before it and keeps
-        its own lists here, so a reader holding an older version still sees that version's lists."""
-        own = self._cluster_lists.get(holder)
-        return holder.clusters if own is None else own
+        ``model.cluster_patch`` shares site and scope objects with the versions before it and derives
+        its own lists, so a reader holding an older version still sees that version's lists."""
+        return holder.clusters
 
     def cluster_for_agent_key(self, der: bytes) -> ClusterR | None:
         """The cluster whose agent public key (``agentPublicKeyCertificate``, decoded) is ``der``;
