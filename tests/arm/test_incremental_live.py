@@ -35,6 +35,8 @@ GOOD = Path(__file__).resolve().parents[2] / "examples" / "good.yaml"
 CLUSTERS = "2024-07-15-preview"
 EXTENSIONS = "2023-05-01"
 ZONES = "2024-06-01"
+SCOPES = "2024-07-10"
+NETWORK = "2024-05-01"
 
 
 class Emulator:
@@ -78,6 +80,19 @@ class Emulator:
         return f"/subscriptions/{self.sub}/resourceGroups/{self.rg}/providers/Microsoft.Kubernetes/connectedClusters/{name}"
 
 
+def describe_names(ix: Index, locations: list[str]) -> dict:
+    """What DNS answers depend on: zones and their records, endpoints' addresses, and the resolution
+    of every Arc name of ``locations`` from every site and from Azure."""
+    return {
+        "zones": {z.id: sorted((k, r.addresses, r.cname, r.source) for k, r in z.records.items())
+                  for z in ix.zones.values()},
+        "endpoints": sorted((a, pe.id, pe.state, rec.record.fqdn) for a, (pe, rec) in ix._endpoints_by_address.items()),
+        "resolutions": {(s.name if s else None, name): (lambda r: (r.rcode, r.answers, r.source))(
+                            site_resolution(ix, s, name))
+                        for s in [None, *ix.sites.values()] for loc in locations for name in agent_names(loc)},
+    }
+
+
 def describe(ix: Index) -> dict:
     """What two indexes must agree on to be the same model."""
     endpoints = sorted(ix._endpoints_by_address.items())
@@ -109,6 +124,7 @@ def fresh(emu: Emulator) -> Index:
     return index_from_resources(emu.store.model_objects(), onprem_of(emu.store))
 
 
+STATES = st.sampled_from(["Approved", "Rejected", "Pending"])
 NAMES = st.sampled_from(["c1", "c2", "c3", "edge-7"])
 # agent keys: base64 of a few bytes (shared by some clusters, unique to others) and one that is not base64
 KEYS = st.sampled_from(["QUFBQQ==", "QkJCQg==", "Q0NDQw==", "RERERA==", "not base64!"])
@@ -121,6 +137,8 @@ OPS = st.one_of(
     st.tuples(st.just("delete"), NAMES),
     st.tuples(st.just("record"), st.sampled_from(["extra", "other"]), st.sampled_from(["10.10.3.9", "10.10.3.10"])),
     st.tuples(st.just("drop-record"), st.sampled_from(["extra", "other"])),
+    st.tuples(st.just("approval"), STATES),
+    st.tuples(st.just("drop-zone-group")),
 )
 
 
@@ -158,8 +176,16 @@ def apply(emu: Emulator, op: tuple) -> None:
         emu.call("DELETE", emu.cluster_path(op[1]), CLUSTERS)
     elif kind == "record":
         emu.call("PUT", f"{emu.zone.id}/A/{op[1]}", ZONES, {"properties": {"ttl": 60, "aRecords": [{"ipv4Address": op[2]}]}})
-    else:
+    elif kind == "drop-record":
         emu.call("DELETE", f"{emu.zone.id}/A/{op[1]}", ZONES)
+    elif kind == "approval":  # the scope owner approves or rejects the Arc endpoint's connection
+        key = next(k for k in emu.store.bodies if "hybridcompute/privatelinkscopes/" in k and "privateendpointconnections/" in k)
+        emu.call("PUT", emu.store.get_obj(key)["id"], SCOPES,
+                 {"properties": {"privateLinkServiceConnectionState": {"status": op[1], "description": op[1]}}})
+    else:  # the Arc endpoint's zone group, and with it the A records it wrote
+        key = next((k for k in emu.store.bodies if "/privatednszonegroups/" in k and "pe-arc" in k), None)
+        if key is not None:
+            emu.call("DELETE", emu.store.get_obj(key)["id"], NETWORK)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -170,6 +196,9 @@ def test_patched_model_equals_a_rebuild_after_every_write(ops):
         held, seen = emu.live.index, describe(emu.live.index)
         for op in ops:
             apply(emu, op)
+            # what the DNS server answers from comes first: a names-only index ahead of the whole model
+            locations = sorted({c.location for c in held.clusters.values()} | {"westeurope"})
+            assert describe_names(emu.live.snapshot_names()[1], locations) == describe_names(fresh(emu), locations), op
             now = describe(emu.live.index)
             assert now == describe(fresh(emu)), op
             # a reader holding the version before this write still sees that version, whole
@@ -261,5 +290,27 @@ def test_a_lineage_started_over_reads_the_same(monkeypatch):
             held, seen = emu.live.index, describe(emu.live.index)
         assert emu.live.index.cluster_for_agent_key(b"DDDD").name == "c3"
         assert emu.live.index.clusters.lineage.seq < 5  # started over at least once
+    finally:
+        emu.live.close()
+
+
+def test_names_run_ahead_of_the_whole_model():
+    emu = Emulator()
+    try:
+        version, whole = emu.live.snapshot()
+        names = emu.live.names_version
+        apply(emu, ("record", "extra", "10.10.3.9"))
+        ahead, ix = emu.live.snapshot_names()
+        assert ahead > names and ix is not whole
+        assert emu.live._current[2] is whole  # the whole model waits for the worker (or a reader of it)
+        assert not ix.clusters  # built from what names depend on only
+        assert ix.zone(emu.zone.zone_name).records[("extra", "A")].addresses == ["10.10.3.9"]
+        assert emu.live.snapshot_names() == (ahead, ix)  # built once per names change
+        apply(emu, ("cluster", "c9", 1, None, "scope", True, (), "QUFBQQ=="))
+        assert emu.live.snapshot_names() == (ahead, ix)  # a cluster write keeps it
+        rebuilt = emu.live.index  # the whole model catches up, and names resolve from it again
+        assert emu.live.version > version and emu.live.snapshot_names()[1] is rebuilt
+        assert emu.live.names_version > ahead
+        assert describe(rebuilt) == describe(fresh(emu))
     finally:
         emu.live.close()

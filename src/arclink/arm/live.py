@@ -17,6 +17,11 @@ How the new index is made depends on what the writes since the last one touched
   deleted, a failed write taken back): a rebuild from scratch (``index_from_resources``, ~0.6 s
   at 10k clusters), which stays the reference the patches are tested against
   (tests/arm/test_incremental_live.py).
+
+What names resolve to does not wait for that rebuild: after a write names depend on (a record,
+a zone group, an endpoint's approval), the next DNS query builds an index from those resources
+only (``Store.names_objects``: hundreds, not 100k clusters) and publishes it for names alone
+(``LiveState.publish_names``) until the rebuild, done by the worker meanwhile, catches up.
 """
 
 from __future__ import annotations
@@ -81,6 +86,9 @@ class StoreLiveState(LiveState):
         self.store = store
         self._built = -1  # nothing built yet: the first reader (or the worker, at once) builds
         self._names_built = -1  # the store's names generation the current version includes
+        self._names_ahead = -1  # the store's names generation the ``publish_names`` index includes
+        self._names_lock = threading.Lock()  # what names resolve from is decided under it
+        self._ahead_lock = threading.Lock()  # one names-only build at a time
         self._settle_due = False  # a rebuild replaced a version: the collector's pass is due (``_settle``)
         store.affects_names = self._affects_names
         self._build_lock = threading.Lock()
@@ -111,17 +119,46 @@ class StoreLiveState(LiveState):
             gen, names_gen, touched = self.store.take_touched()
             changes = self._cluster_changes(touched) if self._built >= 0 else None
             if changes is not None and not changes:  # nothing the model reads
-                self._built, self._names_built = gen, names_gen
+                self._built = gen
+                self._publish(None, names_gen)
                 return
             index = patch_clusters(self._index, changes) if changes else None
-            self._built, self._names_built = gen, names_gen
+            self._built = gen
             if index is not None:
-                self.publish(index, names_changed=False)
+                self._publish(index, names_gen, names_changed=False)
                 return
             gc.unfreeze()  # the last version's objects may be collected again once it is replaced
-            self.publish(self._build())
+            self._publish(self._build(), names_gen)
         # the worker collects the last version once writes are quiet, off the path of the reader waiting for this one
         self._settle_due = True
+        self._wake.set()
+
+    def _publish(self, index: Index | None, names_gen: int, *, names_changed: bool = True) -> None:
+        """Publish ``index`` (None: nothing to publish) as including the store's names generation
+        ``names_gen``; a names-only index that includes more stays what names resolve from."""
+        with self._names_lock:
+            self._names_built = names_gen
+            if index is not None:
+                self.publish(index, names_changed=names_changed and self._names_ahead <= names_gen)
+
+    def _names_index(self) -> None:
+        """Build and publish what names resolve from, from the resources names depend on only: the
+        DNS server answers a zone, record, zone group or endpoint write without waiting for the whole
+        model (seconds at 100k clusters), which the worker rebuilds meanwhile."""
+        with self._ahead_lock:
+            gen = self.store.names_generation  # before the resources: the index includes at least this
+            if gen <= max(self._names_built, self._names_ahead):
+                return
+            try:
+                index = index_from_resources(self.store.names_objects(), onprem_of(self.store))
+            except Exception as exc:  # the whole model's rebuild says what is wrong (or keeps the last good one)
+                log.warning("names not rebuilt ahead of the model: %s", exc)
+                self.refresh()
+                return
+            with self._names_lock:
+                if gen > max(self._names_built, self._names_ahead):
+                    self._names_ahead = gen
+                    self.publish_names(index)
         self._wake.set()
 
     def _cluster_changes(self, touched: dict[str, bool] | None) -> list[tuple[str, dict | None]] | None:
@@ -176,9 +213,10 @@ class StoreLiveState(LiveState):
     def snapshot_names(self) -> tuple[int, Index]:
         # what names resolve to does not wait for clusters written meanwhile: a DNS query during an
         # onboarding burst answers from the last version (its names are the newest) without patching,
-        # and knows so from one integer (the store counts the writes ``_affects_names`` at write time)
-        if self._names_built != self.store.names_generation:
-            self.refresh()
+        # and knows so from one integer (the store counts the writes ``_affects_names`` at write time);
+        # nor for the whole model's rebuild after a write names do depend on (``_names_index``)
+        if self.store.names_generation > max(self._names_built, self._names_ahead):
+            self._names_index()
         return super().snapshot_names()
 
     def _affects_names(self, key: str, deleted: bool) -> bool:

@@ -98,6 +98,11 @@ def is_network_key(key: str) -> bool:
     return "/providers/microsoft.network/" in key or key.count("/") == 4
 
 
+def is_scope_key(key: str) -> bool:
+    """An Azure Arc Private Link Scope's key or its children's (endpoint connections): ``Store.scope_keys``."""
+    return "/providers/microsoft.hybridcompute/privatelinkscopes/" in key
+
+
 class Store:
     def __init__(self, path: str | Path | None = None):
         self.path = str(path) if path else None
@@ -106,6 +111,7 @@ class Store:
         # the keys of resource groups and networking resources (what a network write's check reads),
         # in the order of ``bodies``: that check does not walk 100k clusters' keys
         self.network_keys: dict[str, None] = {}
+        self.scope_keys: dict[str, None] = {}  # likewise the scopes' (``names_objects``)
         self.colls: dict[str, dict[str, None]] = {}
         self.meta: dict[str, object] = {}
         self._seq = 0
@@ -168,6 +174,8 @@ class Store:
         self.bodies[key] = body
         if is_network_key(key):
             self.network_keys[key] = None
+        elif is_scope_key(key):
+            self.scope_keys[key] = None
         for c in collection_keys(key):
             self.colls.setdefault(c, {})[key] = None
 
@@ -196,6 +204,15 @@ class Store:
         while the live index is rebuilt from 100k resources."""
         with self.lock:
             bodies = list(self.bodies.values())
+        return [_slim_dict(_slim.decode(b)) for b in bodies]
+
+    def names_objects(self) -> list[dict]:
+        """``model_objects`` without the connected clusters and what else no name's answer depends on:
+        resource groups, provider registrations, networking resources and private link scopes, in
+        the store's order (the live model's names-only index: hundreds of resources, not 100k)."""
+        with self.lock:
+            keys = sorted([*self.network_keys, *self.scope_keys], key=self.seq)
+            bodies = [self.bodies[k] for k in keys]
         return [_slim_dict(_slim.decode(b)) for b in bodies]
 
     def __len__(self) -> int:
@@ -346,6 +363,7 @@ class Store:
                         dict(self.meta))
                 self.bodies.clear()
                 self.network_keys.clear()
+                self.scope_keys.clear()
                 self.colls.clear()
                 self._seqs.clear()
                 for k in list(self.meta):
@@ -378,6 +396,7 @@ class Store:
     def _unindex(self, key: str) -> None:
         self.bodies.pop(key, None)
         self.network_keys.pop(key, None)
+        self.scope_keys.pop(key, None)
         for c in collection_keys(key):
             s = self.colls.get(c)
             if s is not None:
@@ -400,6 +419,8 @@ class Store:
                     self.bodies[key] = body
                     if is_network_key(key):
                         self.network_keys[key] = None
+                    elif is_scope_key(key):
+                        self.scope_keys[key] = None
                     for c in collection_keys(key):
                         self._reinsert(c, key)
                 elif u[0] == "meta":
@@ -413,6 +434,7 @@ class Store:
                     _, bodies, colls, seqs, meta = u
                     self.bodies, self.colls, self._seqs = bodies, colls, seqs
                     self.network_keys = dict.fromkeys(k for k in bodies if is_network_key(k))
+                    self.scope_keys = dict.fromkeys(k for k in bodies if is_scope_key(k) and not is_network_key(k))
                     self.meta.clear()
                     self.meta.update(meta)
             if undo:

@@ -13,6 +13,12 @@ with ``names_version``: the version of the last publish that changed anything a 
 depends on. The DNS cache keys on it (``snapshot_names()``), so a burst of cluster writes
 keeps its answers; the gateway's admissions key on ``version``, as a cluster's admission
 does change with it.
+
+What names resolve to may also run ahead of the whole model: ``publish_names`` gives DNS
+readers an index built from the resources names depend on (not the clusters: hundreds of
+resources, not 100k) while the whole model is rebuilt, until a version published with
+``names_changed=True`` takes its place. Each such index is one consistent version of the
+network too; the gateway keeps reading the last whole version meanwhile.
 """
 
 from __future__ import annotations
@@ -32,17 +38,19 @@ class LiveState:
 
     def __init__(self, index: Index):
         self._lock = threading.Lock()
-        # (version, names_version, index), replaced whole: a reader never sees one without the others
-        self._current: tuple[int, int, Index] = (0, 0, index)
+        # (version, names_version, index, names index or None: index), replaced whole: a reader never
+        # sees one without the others
+        self._current: tuple[int, int, Index, Index | None] = (0, 0, index, None)
 
     def snapshot(self) -> tuple[int, Index]:
-        version, _, index = self._current
+        version, _, index, _ = self._current
         return version, index
 
     def snapshot_names(self) -> tuple[int, Index]:
-        """(names_version, index): the index, and the version of the last change to what names resolve to."""
-        _, names, index = self._current
-        return names, index
+        """(names_version, index): the index names resolve from, and the version of its last change
+        to what names resolve to."""
+        _, names, index, names_index = self._current
+        return names, index if names_index is None else names_index
 
     @property
     def version(self) -> int:
@@ -66,10 +74,22 @@ class LiveState:
         return self._current[0]
 
     def publish(self, index: Index, *, names_changed: bool = True) -> int:
-        """Make ``index`` the current version. ``names_changed=False``: only clusters changed
-        (``model.cluster_patch``), so every name resolves as in the last version."""
+        """Make ``index`` the current version. ``names_changed=False``: every name resolves as in the
+        last version (only clusters changed, ``model.cluster_patch``; or a ``publish_names`` index is
+        newer than ``index`` and stays)."""
         with self._lock:
-            version, names, _ = self._current
+            version, names, _, names_index = self._current
             version += 1
-            self._current = (version, version if names_changed else names, index)
+            if names_changed:
+                self._current = (version, version, index, None)
+            else:
+                self._current = (version, names, index, names_index)
+            return version
+
+    def publish_names(self, names_index: Index) -> int:
+        """Make ``names_index`` what names resolve from, ahead of the whole model (see the module's docstring)."""
+        with self._lock:
+            version, _, index, _ = self._current
+            version += 1
+            self._current = (version, version, index, names_index)
             return version
