@@ -19,6 +19,8 @@ from typing import Any
 
 import msgspec
 
+from arclink.arm.store_keys import collection_keys, is_network_key, is_scope_key
+
 _enc = msgspec.json.Encoder()
 
 
@@ -80,27 +82,6 @@ class _Unit:
     undo: list
     future: Future | None = None
     done: bool = False
-
-
-def collection_keys(key: str) -> tuple[str, ...]:
-    """The list URLs (lower-case) a resource appears in: its parent collection and, for
-    top-level resources in a resource group, the subscription-wide list."""
-    coll = key.rsplit("/", 1)[0]
-    parts = key.split("/")
-    # /subscriptions/s/resourcegroups/rg/providers/ns/type/name -> /subscriptions/s/providers/ns/type
-    if len(parts) == 9 and parts[3] == "resourcegroups" and parts[5] == "providers":
-        return coll, f"/subscriptions/{parts[2]}/providers/{parts[6]}/{parts[7]}"
-    return (coll,)
-
-
-def is_network_key(key: str) -> bool:
-    """A resource group's key, or a networking resource's (Microsoft.Network): ``Store.network_keys``."""
-    return "/providers/microsoft.network/" in key or key.count("/") == 4
-
-
-def is_scope_key(key: str) -> bool:
-    """An Azure Arc Private Link Scope's key or its children's (endpoint connections): ``Store.scope_keys``."""
-    return "/providers/microsoft.hybridcompute/privatelinkscopes/" in key
 
 
 class Store:
@@ -172,12 +153,15 @@ class Store:
 
     def _index(self, key: str, body: bytes) -> None:
         self.bodies[key] = body
+        self._note(key)
+        for c in collection_keys(key):
+            self.colls.setdefault(c, {})[key] = None
+
+    def _note(self, key: str) -> None:
         if is_network_key(key):
             self.network_keys[key] = None
         elif is_scope_key(key):
             self.scope_keys[key] = None
-        for c in collection_keys(key):
-            self.colls.setdefault(c, {})[key] = None
 
     # reads ------------------------------------------------------------------------------
     def get(self, key: str) -> bytes | None:
@@ -207,9 +191,8 @@ class Store:
         return [_slim_dict(_slim.decode(b)) for b in bodies]
 
     def names_objects(self) -> list[dict]:
-        """``model_objects`` without the connected clusters and what else no name's answer depends on:
-        resource groups, provider registrations, networking resources and private link scopes, in
-        the store's order (the live model's names-only index: hundreds of resources, not 100k)."""
+        """What names resolve from (resource groups, provider registrations, networking, private link
+        scopes: hundreds of resources, not 100k clusters), in the store's order."""
         with self.lock:
             keys = sorted([*self.network_keys, *self.scope_keys], key=self.seq)
             bodies = [self.bodies[k] for k in keys]
@@ -417,10 +400,7 @@ class Store:
                         continue
                     self._seqs[key] = seq
                     self.bodies[key] = body
-                    if is_network_key(key):
-                        self.network_keys[key] = None
-                    elif is_scope_key(key):
-                        self.scope_keys[key] = None
+                    self._note(key)
                     for c in collection_keys(key):
                         self._reinsert(c, key)
                 elif u[0] == "meta":
@@ -433,8 +413,9 @@ class Store:
                     self._touch(None)
                     _, bodies, colls, seqs, meta = u
                     self.bodies, self.colls, self._seqs = bodies, colls, seqs
-                    self.network_keys = dict.fromkeys(k for k in bodies if is_network_key(k))
-                    self.scope_keys = dict.fromkeys(k for k in bodies if is_scope_key(k) and not is_network_key(k))
+                    self.network_keys, self.scope_keys = {}, {}
+                    for key in bodies:
+                        self._note(key)
                     self.meta.clear()
                     self.meta.update(meta)
             if undo:
