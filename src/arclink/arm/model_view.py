@@ -66,15 +66,13 @@ def candidate_index(store: ResourceStore, replace_key: str, new: Body) -> Index:
     drop_children = replace_key + "/subnets/" if _type_of(new) == codec.T_VNET else None
     scope_ids = set()
     placed = False
-    for k in list(store.bodies):
+    for k in list(store.network_keys):
         if k == replace_key:
             # a rewrite keeps its place: APL001 lets the endpoint that came first keep its VNet
             objs.append(new)
             placed = True
             continue
         if drop_children and k.startswith(drop_children):
-            continue
-        if "/providers/microsoft.network/" not in k and k.count("/") != 4:
             continue
         o = store.get_obj(k)
         if o and _type_of(o) in MODEL_TYPES:

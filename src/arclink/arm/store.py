@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+
+from arclink.arm.store_keys import collection_keys, is_network_key, is_scope_key
 
 _enc = msgspec.json.Encoder()
 
@@ -69,6 +71,7 @@ class StoreWriteError(Exception):
 
 
 _ABSENT = object()
+MAX_TOUCHED = 50_000  # more keys than this since the last look: cheaper to start over
 
 
 @dataclass
@@ -81,28 +84,28 @@ class _Unit:
     done: bool = False
 
 
-def collection_keys(key: str) -> tuple[str, ...]:
-    """The list URLs (lower-case) a resource appears in: its parent collection and, for
-    top-level resources in a resource group, the subscription-wide list."""
-    coll = key.rsplit("/", 1)[0]
-    parts = key.split("/")
-    # /subscriptions/s/resourcegroups/rg/providers/ns/type/name -> /subscriptions/s/providers/ns/type
-    if len(parts) == 9 and parts[3] == "resourcegroups" and parts[5] == "providers":
-        return coll, f"/subscriptions/{parts[2]}/providers/{parts[6]}/{parts[7]}"
-    return (coll,)
-
-
 class Store:
     def __init__(self, path: str | Path | None = None):
         self.path = str(path) if path else None
         self.lock = threading.RLock()
         self.bodies: dict[str, bytes] = {}
+        # the keys of resource groups and networking resources (what a network write's check reads),
+        # in the order of ``bodies``: that check does not walk 100k clusters' keys
+        self.network_keys: dict[str, None] = {}
+        self.scope_keys: dict[str, None] = {}  # likewise the scopes' (``names_objects``)
         self.colls: dict[str, dict[str, None]] = {}
         self.meta: dict[str, object] = {}
         self._seq = 0
         self._db: sqlite3.Connection | None = None
         self._pending: _Unit | None = None
         self.generation = 0  # bumped on every write; readers of derived state key on it
+        # the keys written since the live model last looked (``take_touched``); None: more than keys
+        # changed (settings, a reset, too many to list), so what derives from the store starts over
+        self._touched: dict[str, bool] | None = {}  # key -> deleted at some point since
+        # bumped by writes that may change what names resolve to, as ``affects_names`` (set by the
+        # live model) judges at write time: a DNS query compares one integer, not the pending keys
+        self.names_generation = 0
+        self.affects_names: Callable[[str, bool], bool] | None = None
         # group commit: a writer thread commits everything queued meanwhile in one transaction
         self._queue: list[_Unit | None] = []  # None: the close marker
         self._cv = threading.Condition()
@@ -150,8 +153,15 @@ class Store:
 
     def _index(self, key: str, body: bytes) -> None:
         self.bodies[key] = body
+        self._note(key)
         for c in collection_keys(key):
             self.colls.setdefault(c, {})[key] = None
+
+    def _note(self, key: str) -> None:
+        if is_network_key(key):
+            self.network_keys[key] = None
+        elif is_scope_key(key):
+            self.scope_keys[key] = None
 
     # reads ------------------------------------------------------------------------------
     def get(self, key: str) -> bytes | None:
@@ -178,6 +188,14 @@ class Store:
         while the live index is rebuilt from 100k resources."""
         with self.lock:
             bodies = list(self.bodies.values())
+        return [_slim_dict(_slim.decode(b)) for b in bodies]
+
+    def names_objects(self) -> list[dict]:
+        """What names resolve from (resource groups, provider registrations, networking, private link
+        scopes: hundreds of resources, not 100k clusters), in the store's order."""
+        with self.lock:
+            keys = sorted([*self.network_keys, *self.scope_keys], key=self.seq)
+            bodies = [self.bodies[k] for k in keys]
         return [_slim_dict(_slim.decode(b)) for b in bodies]
 
     def __len__(self) -> int:
@@ -327,6 +345,8 @@ class Store:
                 undo = ("all", dict(self.bodies), {c: dict(s) for c, s in self.colls.items()}, dict(self._seqs),
                         dict(self.meta))
                 self.bodies.clear()
+                self.network_keys.clear()
+                self.scope_keys.clear()
                 self.colls.clear()
                 self._seqs.clear()
                 for k in list(self.meta):
@@ -334,10 +354,32 @@ class Store:
                         del self.meta[k]
             if not quiet:
                 self.generation += 1
+                self._touch(op[1] if op[0] in ("put", "del") else None, op[0] == "del")
             return undo
+
+    def _touch(self, key: str | None, deleted: bool = False) -> None:
+        if key is None or self.affects_names is None or self.affects_names(key, deleted):
+            self.names_generation += 1
+        if key is None or self._touched is None or len(self._touched) >= MAX_TOUCHED:
+            self._touched = None
+        else:
+            self._touched[key] = deleted or self._touched.get(key, False)
+
+    def take_touched(self) -> tuple[int, int, dict[str, bool] | None]:
+        """The generation, the names generation, and the keys written since the last call, each with
+        whether it was deleted meanwhile (None: start over from the whole store)."""
+        with self.lock:
+            touched, self._touched = self._touched, {}
+            return self.generation, self.names_generation, touched
+
+    def seq(self, key: str) -> int:
+        """A stored key's creation order (0: not stored): resources list, and the model reads them, in it."""
+        return self._seqs.get(key, 0)
 
     def _unindex(self, key: str) -> None:
         self.bodies.pop(key, None)
+        self.network_keys.pop(key, None)
+        self.scope_keys.pop(key, None)
         for c in collection_keys(key):
             s = self.colls.get(c)
             if s is not None:
@@ -351,22 +393,29 @@ class Store:
             for u in reversed(undo):
                 if u[0] == "key":
                     _, key, body, seq = u
+                    self._touch(None)  # put back where it was in order: the live model starts over
                     if body is None:
                         self._seqs.pop(key, None)
                         self._unindex(key)
                         continue
                     self._seqs[key] = seq
                     self.bodies[key] = body
+                    self._note(key)
                     for c in collection_keys(key):
                         self._reinsert(c, key)
                 elif u[0] == "meta":
+                    self._touch(None)
                     if u[2] is _ABSENT:
                         self.meta.pop(u[1], None)
                     else:
                         self.meta[u[1]] = u[2]
                 else:
+                    self._touch(None)
                     _, bodies, colls, seqs, meta = u
                     self.bodies, self.colls, self._seqs = bodies, colls, seqs
+                    self.network_keys, self.scope_keys = {}, {}
+                    for key in bodies:
+                        self._note(key)
                     self.meta.clear()
                     self.meta.update(meta)
             if undo:

@@ -1,6 +1,7 @@
 """The DNS server's query cache: answers for the live state's current version, bounded.
 
-Two caches, both dropped whenever the live version changes and both bounded:
+Two caches, both dropped whenever what names resolve to changes (``LiveState.names_version``: a
+write to clusters only keeps them) and both bounded:
 - resolutions by (view key, name, type), shared by every client of a view;
 - whole UDP responses by (client address, query bytes after the ID): a hit only patches
   the ID, which is what makes the server fast enough to compare with dnsmasq.
@@ -35,13 +36,13 @@ class QueryCache:
         self.peer_views: dict[str, View] = {}
 
     def refresh(self) -> Index:
-        """The current index; the caches are dropped when it changed."""
-        version, index = self.live.snapshot()
-        if version != self.version or index is not self.index:
-            self.version, self.index = version, index
+        """The current index; the caches are dropped when what names resolve to changed."""
+        version, index = self.live.snapshot_names()
+        if version != self.version:
             self.wire.clear()
             self.resolutions.clear()
             self.peer_views.clear()
+        self.version, self.index = version, index
         if len(self.resolutions) > RESOLUTION_CACHE_ENTRIES:
             self.resolutions.clear()
         return index

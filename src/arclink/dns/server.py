@@ -47,7 +47,7 @@ class _Udp(asyncio.DatagramProtocol):
         # Hot path: a cache hit costs a dict lookup and an ID patch.
         cache, transport = self.cache, self.transport
         assert transport is not None
-        if cache.live.version != cache.version:
+        if cache.live.names_version != cache.version:  # cluster writes keep every answer
             cache.refresh()
         hit = cache.wire.get((addr[0], data[2:]))
         if hit is not None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import collections
 import datetime as dt
 import functools
@@ -107,8 +106,6 @@ class Gateway:
         self.events: collections.deque = collections.deque(maxlen=events_max)
         self.counters: collections.Counter[str] = collections.Counter()
         self._conns: set[asyncio.Task] = set()
-        self._keys_version = -1
-        self._keys: dict[bytes, ClusterR] = {}
         self._admit_version = -1
         self._admit_cache: dict[tuple, Reach] = {}
         self._public_keys: dict[bytes, Any] = {}  # agents' DER keys, loaded once (a third of a signature check)
@@ -348,17 +345,8 @@ class Gateway:
 
     # decisions ---------------------------------------------------------------------------
     def _cluster_for_key(self, version: int, index: Index, der: bytes) -> ClusterR | None:
-        if version != self._keys_version:
-            keys = {}
-            for c in index.clusters.values():
-                value = _spec(c).agent_public_key_certificate
-                if value:
-                    try:
-                        keys[base64.b64decode(value)] = c
-                    except (binascii.Error, ValueError):
-                        continue
-            self._keys, self._keys_version = keys, version
-        return self._keys.get(der)
+        # the index's table: a cluster write carries it to the next version instead of reading every cluster
+        return index.cluster_for_agent_key(der)
 
     def _public_key(self, der: bytes) -> Any:
         pub = self._public_keys.get(der)

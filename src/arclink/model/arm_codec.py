@@ -223,27 +223,7 @@ def topology_from_resources(resources: Iterable[dict], onprem: dict | None = Non
             entry["ipAddresses"] = fixed
         doc["privateEndpoints"].append(entry)
 
-    doc["clusters"] = []
-    for r in by_type.get(T_CLUSTER, []):
-        p = _props(r)
-        tags = r.get("tags") or {}
-        entry = {"name": _nm(r), **_place(r), "privateLinkState": p.get("privateLinkState") or "Disabled"}
-        if p.get("privateLinkScopeResourceId"):
-            entry["privateLinkScopeResourceId"] = p["privateLinkScopeResourceId"]
-        if tags.get(TAG_SITE):
-            entry["site"] = tags[TAG_SITE]
-        if tags.get(TAG_ADDRESS):
-            entry["address"] = tags[TAG_ADDRESS]
-        tools = {k: tags[t] for k, t in (("connectedk8s", TAG_CONNECTEDK8S), ("azureCli", TAG_AZURE_CLI)) if tags.get(t)}
-        if tools:
-            entry["tools"] = tools
-        entry["extensions"] = [(e.get("properties") or {}).get("extensionType") or e.get("name")
-                               for e in kids(r, T_EXTENSION)]
-        entry["features"] = [c.get("feature") for c in p.get("arcAgentryConfigurations") or []
-                             if isinstance(c, dict) and isinstance(c.get("feature"), str) and c.get("feature")]
-        if p.get("agentPublicKeyCertificate"):
-            entry["agentPublicKeyCertificate"] = p["agentPublicKeyCertificate"]
-        doc["clusters"].append(entry)
+    doc["clusters"] = [cluster_entry(r, kids(r, T_EXTENSION)) for r in by_type.get(T_CLUSTER, [])]
 
     # copies: dropping dangling references below must not touch the caller's on-prem facts
     doc["sites"] = copy.deepcopy(list((onprem.get("sites") or {}).values()) if isinstance(onprem.get("sites"), dict)
@@ -257,6 +237,28 @@ def topology_from_resources(resources: Iterable[dict], onprem: dict | None = Non
         return msgspec.convert(doc, schema.Topology)
     except msgspec.ValidationError as exc:
         raise TopologyError(f"the stored state does not form a topology: {exc}", code="InvalidState") from None
+
+
+def cluster_entry(r: dict, extensions: list[dict]) -> dict:
+    """A connectedCluster resource (and its extension resources) as the topology document's cluster entry."""
+    p = _props(r)
+    tags = r.get("tags") or {}
+    entry = {"name": _nm(r), **_place(r), "privateLinkState": p.get("privateLinkState") or "Disabled"}
+    if p.get("privateLinkScopeResourceId"):
+        entry["privateLinkScopeResourceId"] = p["privateLinkScopeResourceId"]
+    if tags.get(TAG_SITE):
+        entry["site"] = tags[TAG_SITE]
+    if tags.get(TAG_ADDRESS):
+        entry["address"] = tags[TAG_ADDRESS]
+    tools = {k: tags[t] for k, t in (("connectedk8s", TAG_CONNECTEDK8S), ("azureCli", TAG_AZURE_CLI)) if tags.get(t)}
+    if tools:
+        entry["tools"] = tools
+    entry["extensions"] = [(e.get("properties") or {}).get("extensionType") or e.get("name") for e in extensions]
+    entry["features"] = [c.get("feature") for c in p.get("arcAgentryConfigurations") or []
+                         if isinstance(c, dict) and isinstance(c.get("feature"), str) and c.get("feature")]
+    if p.get("agentPublicKeyCertificate"):
+        entry["agentPublicKeyCertificate"] = p["agentPublicKeyCertificate"]
+    return entry
 
 
 def index_from_resources(resources: Iterable[dict], onprem: dict | None = None) -> Index:

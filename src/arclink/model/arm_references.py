@@ -8,7 +8,7 @@ referring resource's resource group; a name unique in the document), so the live
 from __future__ import annotations
 
 import ipaddress
-from typing import Iterable
+from typing import Callable, Iterable, Mapping
 
 from arclink.model import catalogue as cat
 from arclink.model.resolved import DEFAULT_SUBSCRIPTION, IPNetwork, parse_arm_id
@@ -119,13 +119,21 @@ def drop_dangling(doc: dict) -> None:
         except ValueError:
             sites[site["name"].lower()] = []
     for c in doc["clusters"]:
-        if c.get("privateLinkScopeResourceId") and scopes.find(c["privateLinkScopeResourceId"], near(c)) is None:
-            c.pop("privateLinkScopeResourceId")
-        if c.get("site") and c["site"].lower() not in sites:
-            c.pop("site")
-        if c.get("address"):
-            if not _inside(c["address"], sites[c["site"].lower()] if c.get("site") else _ANY):
-                c.pop("address")
+        def scope_exists(ref: str, c: dict = c) -> bool:
+            return scopes.find(ref, near(c)) is not None
+
+        drop_dangling_cluster(c, scope_exists, sites)
+
+
+def drop_dangling_cluster(c: dict, scope_exists: Callable[[str], bool], sites: Mapping[str, list[IPNetwork]]) -> None:
+    """A cluster entry's references to a scope and a site (by lower-case name: its networks) that do not hold, dropped."""
+    if c.get("privateLinkScopeResourceId") and not scope_exists(c["privateLinkScopeResourceId"]):
+        c.pop("privateLinkScopeResourceId")
+    if c.get("site") and c["site"].lower() not in sites:
+        c.pop("site")
+    if c.get("address"):
+        if not _inside(c["address"], sites[c["site"].lower()] if c.get("site") else _ANY):
+            c.pop("address")
 
 
 _ANY = (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))

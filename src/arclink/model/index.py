@@ -377,53 +377,62 @@ class _Builder:
             self.unique(ix.sites, s.name, p, "site", r)
 
     def build_clusters(self) -> None:
-        ix = self.ix
-        per_site: dict[str, int] = {}
-        bases: dict[str, tuple] = {}  # site name -> (first address as int, usable count, IPv4?)
-        scopes: dict[tuple[str, str, str], ScopeR] = {}  # (reference as written, sub, rg) -> scope, checked once
-        clusters, by_id, placement = ix.clusters, ix.by_id, self.placement
-        ctype = "Microsoft.Kubernetes/connectedClusters"
+        state = ClusterPlacement()
         for i, c in enumerate(self.t.clusters):
-            p = f"$.clusters[{i}]"
-            sub, rg, loc = placement(c, p)
-            r = ClusterR(c, p, f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{ctype}/{c.name}", sub, rg, loc)
-            site = None
-            if c.site:
-                site = r.site = ix.sites.get(c.site.lower())
-                if site is None:
-                    self.fail(p + ".site", f"site '{c.site}' does not exist.", "DanglingReference")
-                site.clusters.append(r)
-            if c.address:
-                ip = self.ip(c.address, p + ".address")
-                if site and not site.contains(ip):
-                    self.fail(p + ".address", f"{c.address} is outside the address space of site '{site.name}'.",
-                              "InvalidAddress")
-                r.address = c.address
-            elif site and site.networks:
-                name = site.spec.name
-                n = per_site.get(name, 0)
-                per_site[name] = n + 1
-                base = bases.get(name)
-                if base is None:
-                    net = site.networks[0]
-                    base = bases[name] = (int(net.network_address), max(1, net.num_addresses - 12), net.version == 4)
-                x = base[0] + 10 + n % base[1]
-                # Formatting the integer directly: ipaddress objects cost a few microseconds each.
-                r.address = (f"{x >> 24 & 255}.{x >> 16 & 255}.{x >> 8 & 255}.{x & 255}" if base[2]
-                             else str(ipaddress.IPv6Address(x)))
-            ref = c.private_link_scope_resource_id
-            if ref:
-                key = (ref, sub, rg)
-                scope = scopes.get(key)
-                if scope is None:
-                    scope = scopes[key] = self.cluster_scope(ref, p, (sub.lower(), rg.lower()))
-                r.scope = scope
-                scope.clusters.append(r)
-            k = r.id.lower()
-            if k in by_id:
-                self.add(clusters, r, "cluster")
-            clusters.add(r)
-            by_id[k] = r
+            self.add_cluster(i, c, state)
+        self.ix._auto_counts = state.per_site  # where the next filled-in address of each site starts (cluster_patch)
+
+    def join(self, holder: SiteR | ScopeR, r: ClusterR) -> None:
+        """``r`` at the end of its site's or scope's cluster list (``model.cluster_patch`` keeps a version's own)."""
+        holder.clusters.append(r)
+
+    def add_cluster(self, i: int, c: schema.Cluster, state: ClusterPlacement, auto_index: int | None = None) -> ClusterR:
+        """Cluster ``i`` of the topology into the index (the live model adds one at a time: ``auto_index``
+        is then its place among its site's clusters whose address is filled in)."""
+        ix = self.ix
+        p = f"$.clusters[{i}]"
+        sub, rg, loc = self.placement(c, p)
+        ctype = "Microsoft.Kubernetes/connectedClusters"
+        r = ClusterR(c, p, f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{ctype}/{c.name}", sub, rg, loc)
+        site = None
+        if c.site:
+            site = r.site = ix.sites.get(c.site.lower())
+            if site is None:
+                self.fail(p + ".site", f"site '{c.site}' does not exist.", "DanglingReference")
+            self.join(site, r)
+        if c.address:
+            ip = self.ip(c.address, p + ".address")
+            if site and not site.contains(ip):
+                self.fail(p + ".address", f"{c.address} is outside the address space of site '{site.name}'.",
+                          "InvalidAddress")
+            r.address = c.address
+        elif site and site.networks:
+            name = site.spec.name
+            n = state.per_site.get(name, 0) if auto_index is None else auto_index
+            state.per_site[name] = n + 1
+            r.auto_place = n
+            base = state.bases.get(name)
+            if base is None:
+                net = site.networks[0]
+                base = state.bases[name] = (int(net.network_address), max(1, net.num_addresses - 12), net.version == 4)
+            x = base[0] + 10 + n % base[1]
+            # Formatting the integer directly: ipaddress objects cost a few microseconds each.
+            r.address = (f"{x >> 24 & 255}.{x >> 16 & 255}.{x >> 8 & 255}.{x & 255}" if base[2]
+                         else str(ipaddress.IPv6Address(x)))
+        ref = c.private_link_scope_resource_id
+        if ref:
+            key = (ref, sub, rg)
+            scope = state.scopes.get(key)
+            if scope is None:
+                scope = state.scopes[key] = self.cluster_scope(ref, p, (sub.lower(), rg.lower()))
+            r.scope = scope
+            self.join(scope, r)
+        k = r.id.lower()
+        if k in ix.by_id:
+            self.add(ix.clusters, r, "cluster")
+        ix.clusters.add(r)
+        ix.by_id[k] = r
+        return r
 
     def cluster_scope(self, ref: str, p: str, near: Near) -> ScopeR:
         if ref.startswith("/"):
@@ -433,6 +442,16 @@ class _Builder:
                           f"'{ref}' is not a {cat.ARC_RESOURCE_TYPE} id.", "InvalidResourceId")
         return self.find(self.ix.scopes, ref, p + ".privateLinkScopeResourceId", near,
                          f"private link scope '{ref}' does not exist.")
+
+
+class ClusterPlacement:
+    """What placing clusters one after another keeps: addresses given per site so far, each site's first
+    address, and the scopes references were checked against (100k clusters share a handful)."""
+
+    def __init__(self) -> None:
+        self.per_site: dict[str, int] = {}
+        self.bases: dict[str, tuple] = {}  # site name -> (first address as int, usable count, IPv4?)
+        self.scopes: dict[tuple[str, str, str], ScopeR] = {}  # (reference as written, sub, rg) -> scope
 
 
 def _soa_text(rec: schema.RecordSet) -> str | None:

@@ -4,6 +4,21 @@ The ARM emulator publishes a new ``Index`` after every acknowledged write; the D
 server and the gateway read ``snapshot()`` on each query or connection, so a change
 made through ARM shows in the next answer without a restart. Readers key their
 caches on ``version``.
+
+Versions are snapshots: a published index is never changed, so a reader that took
+``snapshot()`` sees one consistent version however long it works on it. A new version
+may share most of its objects with the last one (``model.cluster_patch``: a cluster write
+makes a new cluster table and shares VNets, zones, sites and resolution), and says so
+with ``names_version``: the version of the last publish that changed anything a DNS answer
+depends on. The DNS cache keys on it (``snapshot_names()``), so a burst of cluster writes
+keeps its answers; the gateway's admissions key on ``version``, as a cluster's admission
+does change with it.
+
+What names resolve to may also run ahead of the whole model: ``publish_names`` gives DNS
+readers an index built from the resources names depend on (not the clusters: hundreds of
+resources, not 100k) while the whole model is rebuilt, until a version published with
+``names_changed=True`` takes its place. Each such index is one consistent version of the
+network too; the gateway keeps reading the last whole version meanwhile.
 """
 
 from __future__ import annotations
@@ -23,22 +38,58 @@ class LiveState:
 
     def __init__(self, index: Index):
         self._lock = threading.Lock()
-        self._index = index
-        self._version = 0
+        # (version, names_version, index, names index or None: index), replaced whole: a reader never
+        # sees one without the others
+        self._current: tuple[int, int, Index, Index | None] = (0, 0, index, None)
 
     def snapshot(self) -> tuple[int, Index]:
-        return self._version, self._index
+        version, _, index, _ = self._current
+        return version, index
+
+    def snapshot_names(self) -> tuple[int, Index]:
+        """(names_version, index): the index names resolve from, and the version of its last change
+        to what names resolve to."""
+        _, names, index, names_index = self._current
+        return names, index if names_index is None else names_index
 
     @property
     def version(self) -> int:
-        return self._version
+        return self._current[0]
+
+    @property
+    def names_version(self) -> int:
+        return self._current[1]
 
     @property
     def index(self) -> Index:
-        return self._index
+        return self._current[2]
 
-    def publish(self, index: Index) -> int:
+    # read by subclasses that publish
+    @property
+    def _index(self) -> Index:
+        return self._current[2]
+
+    @property
+    def _version(self) -> int:
+        return self._current[0]
+
+    def publish(self, index: Index, *, names_changed: bool = True) -> int:
+        """Make ``index`` the current version. ``names_changed=False``: every name resolves as in the
+        last version (only clusters changed, ``model.cluster_patch``; or a ``publish_names`` index is
+        newer than ``index`` and stays)."""
         with self._lock:
-            self._index = index
-            self._version += 1
-            return self._version
+            version, names, _, names_index = self._current
+            version += 1
+            if names_changed:
+                self._current = (version, version, index, None)
+            else:
+                self._current = (version, names, index, names_index)
+            return version
+
+    def publish_names(self, names_index: Index) -> int:
+        """Make ``names_index`` what names resolve from, ahead of the whole model (see the module's docstring)."""
+        with self._lock:
+            version, _, index, _ = self._current
+            version += 1
+            self._current = (version, version, index, names_index)
+            return version

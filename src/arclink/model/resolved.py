@@ -9,6 +9,8 @@ of it (a site's resolution of a name, a rule's grouping of clusters) go through
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import re
 from dataclasses import dataclass, field
@@ -119,7 +121,7 @@ class ScopeR(Res):
     spec: schema.PrivateLinkScope
     guid: str = ""
     endpoints: list[PeR] = field(default_factory=list)  # private endpoints targeting this scope
-    clusters: list[ClusterR] = field(default_factory=list)  # clusters associated
+    clusters: list[ClusterR] = field(default_factory=list)  # clusters associated, as built: ``Index.clusters_in``
 
 
 @dataclass(eq=False)
@@ -197,7 +199,7 @@ class SiteR:
     path: str
     networks: list[IPNetwork]
     connections: list[tuple[str, VNetR]]  # (type, VNetR)
-    clusters: list[ClusterR] = field(default_factory=list)
+    clusters: list[ClusterR] = field(default_factory=list)  # as built; a live index's own: ``Index.clusters_in``
 
     @property
     def name(self) -> str:
@@ -213,6 +215,8 @@ class ClusterR(Res):
     site: SiteR | None = None
     address: str | None = None
     scope: ScopeR | None = None
+    # where the index filled in the address: its place in its site's sequence of filled-in addresses
+    auto_place: int | None = None
 
     @property
     def private_link(self) -> bool:
@@ -241,6 +245,10 @@ class Resources(dict[str, R]):
         self[r.id.lower()] = r
         self._names.setdefault(r.name.lower(), []).append(r)
 
+    def by_key(self, key: str) -> R | None:
+        """The resource with this lower-case ARM id, or None (no name lookup)."""
+        return dict.get(self, key)
+
     def named(self, name: str) -> list[R]:
         """Every resource with this name (compared without case), in topology order."""
         return self._names.get(name.lower(), [])
@@ -253,7 +261,7 @@ class Resources(dict[str, R]):
         """What a reference may mean: the resource with this ARM id; else the resources of this name in the
         referring resource's own resource group (``near``), if any; else every resource of this name."""
         if ref.startswith("/"):
-            hit = dict.get(self, ref.rstrip("/").lower())
+            hit = self.by_key(ref.rstrip("/").lower())
             return [hit] if hit is not None else []
         hits = self.named(ref)
         if len(hits) > 1 and near is not None:
@@ -305,6 +313,7 @@ class Index:
         self.default_resource_group = DEFAULT_RESOURCE_GROUP
         self.default_location = DEFAULT_LOCATION
         self._memo: dict[Hashable, Any] = {}
+        self._auto_counts: dict[str, int] = {}  # site name (as written) -> addresses filled in so far
 
     # lookups ----------------------------------------------------------------------------
     # ``near`` is the (subscription, resource group) of the resource that holds the reference.
@@ -349,6 +358,30 @@ class Index:
         """The private endpoint (and its record) that owns a private address."""
         return self._endpoints_by_address.get(address)
 
+    def clusters_in(self, holder: SiteR | ScopeR) -> list[ClusterR]:
+        """The clusters of a site or scope in this index, in topology order.
+
+        ``holder.clusters`` is the list of the index that built the object; a live version made by
+        ``model.cluster_patch`` shares site and scope objects with the versions before it and derives
+        its own lists, so a reader holding an older version still sees that version's lists."""
+        return holder.clusters
+
+    def cluster_for_agent_key(self, der: bytes) -> ClusterR | None:
+        """The cluster whose agent public key (``agentPublicKeyCertificate``, decoded) is ``der``;
+        where several share one, the last in topology order. The table is a memo entry that
+        ``model.cluster_patch`` carries to the next version, so an admission after a cluster write
+        does not read every cluster again."""
+        return self.memo(AGENT_KEYS, self._agent_keys).get(der)
+
+    def _agent_keys(self) -> AgentKeys:
+        keys = AgentKeys()
+        for c in self.clusters.values():
+            der = agent_key(c)
+            if der is not None:
+                keys.shared = keys.shared or der in keys
+                keys[der] = c
+        return keys
+
     # derived once ------------------------------------------------------------------------
     def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
         """``compute()`` once per index and key: the one cache for questions asked of an index.
@@ -381,3 +414,21 @@ class Index:
 
 
 _MISSING = object()
+AGENT_KEYS = ("agent-keys",)  # the memo key of ``Index.cluster_for_agent_key``'s table
+
+
+class AgentKeys(dict[bytes, "ClusterR"]):
+    """Agent public key -> cluster; ``shared``: some key is held by more than one cluster."""
+
+    shared = False
+
+
+def agent_key(cluster: ClusterR) -> bytes | None:
+    """A cluster's agent public key as DER bytes, None where it has none or it is not base64."""
+    value = cluster.spec.agent_public_key_certificate
+    if not value:
+        return None
+    try:
+        return base64.b64decode(value)
+    except (binascii.Error, ValueError):
+        return None

@@ -61,7 +61,7 @@ def check(ix: Index) -> Iterator[Finding]:
                 per_site.setdefault(site, []).append((c, why))
     for site, hits in per_site.items():
         reasons = {why for _, why in hits}
-        if len(hits) > 1 and len(hits) == len(site.clusters) and len(reasons) == 1:
+        if len(hits) > 1 and len(hits) == len(ix.clusters_in(site)) and len(reasons) == 1:
             yield finding(RULE, site, f"all {len(hits)} clusters of site '{site.name}' "
                                       f"({quoted([c for c, _ in hits])}) are affected: each {reasons.pop()}.",
                           related=[c for c, _ in hits])

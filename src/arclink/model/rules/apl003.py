@@ -39,7 +39,7 @@ def _describe(sig: tuple[tuple[PeR, ...], tuple[str, ...]]) -> str:
 
 def check(ix: Index) -> Iterator[Finding]:
     for scope in ix.scopes.values():
-        clusters = [c for c in scope.clusters if c.private_link and c.site is not None]
+        clusters = [c for c in ix.clusters_in(scope) if c.private_link and c.site is not None]
         if not clusters:
             continue
         # site -> signature (endpoints of this scope, forwarders), cluster count

@@ -38,7 +38,7 @@ def check(ix: Index) -> Iterator[Finding]:
                 yield finding(RULE, vnet, f"virtual network {shown(vnet)} (private endpoint {shown(pe)}) is in "
                                           f"subscription '{vnet.subscription}', not in subscription "
                                           f"'{scope.subscription}' of scope {shown(scope)}.", related=[scope, pe])
-        for c in scope.clusters:
+        for c in ix.clusters_in(scope):
             if c.subscription.lower() != scope.subscription.lower():
                 yield finding(RULE, c, f"cluster {shown(c)} is in subscription '{c.subscription}', not in subscription "
                                        f"'{scope.subscription}' of its scope {shown(scope)}.", related=[scope])

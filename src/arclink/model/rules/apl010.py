@@ -40,12 +40,12 @@ RULE = Rule(
 def check(ix: Index) -> Iterator[Finding]:
     by_server: dict[str, list[SiteR]] = {}
     for each in ix.sites.values():
-        if each.clusters and each.spec.dns is not None:
+        if ix.clusters_in(each) and each.spec.dns is not None:
             by_server.setdefault(each.spec.dns.address, []).append(each)
     mixed_sites: set[SiteR] = set()
     for address, sites in by_server.items():
-        pl = [c for s in sites for c in s.clusters if c.private_link]
-        non = [c for s in sites for c in s.clusters if not c.private_link]
+        pl = [c for s in sites for c in ix.clusters_in(s) if c.private_link]
+        non = [c for s in sites for c in ix.clusters_in(s) if not c.private_link]
         if not pl or not non:
             continue
         for s in sites:
