@@ -13,6 +13,7 @@ import datetime as dt
 import uuid
 from collections import OrderedDict
 from typing import Any, NoReturn
+from urllib.parse import quote, urlencode
 
 import msgspec
 
@@ -122,8 +123,10 @@ class Engine:
         parts = [self.store.get(k) for k in page]
         body = b'{"value":[' + b",".join(p for p in parts if p is not None) + b"]"
         if skip + top < len(keys):
-            q = "&".join(f"{k}={v}" for k, v in query.items() if k not in ("$skiptoken",))
-            body += b',"nextLink":' + msgspec.json.encode(f"{self.base_url}{url_path}?{q}&$skiptoken={skip + top}")
+            # the query as received, encoded again: a nextLink is followed verbatim by strict clients
+            q = urlencode([(k, v) for k, v in query.items() if k != "$skiptoken"] + [("$skiptoken", str(skip + top))],
+                          quote_via=quote, safe="$'/")
+            body += b',"nextLink":' + msgspec.json.encode(f"{self.base_url}{url_path}?{q}")
         return Result(200, body + b"}")
 
     # --- writes ---------------------------------------------------------------------------
