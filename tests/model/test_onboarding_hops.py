@@ -36,6 +36,23 @@ def test_explain_json_counts_the_refused_cluster(capsys):
     assert utrecht["admitted"] is False and utrecht["code"] == "BlockedByFirewall"
 
 
+def test_explain_json_is_written_as_one_formatted_document(capsys):
+    """Written one cluster at a time, the output is byte for byte the whole document formatted at once."""
+    from arclink.lint.json_output import dumps
+
+    for name, only in (("good.yaml", []), ("broken/two-scopes-one-vnet.yaml", []),
+                       ("good.yaml", ["--cluster", "k3s-utrecht"])):
+        path = str(EXAMPLES / name)
+        assert main(["explain", path, "--output", "json", *only]) == 0
+        out = capsys.readouterr().out
+        ix = example(name)
+        traces = [cluster_trace(ix, c) for c in ix.clusters.values() if not only or c.name == only[1]]
+        admitted = sum(1 for t in traces if t.admitted)
+        assert out == dumps({"file": path, "clusters": [t.to_dict() for t in traces],
+                             "summary": {"clusters": len(traces), "admitted": admitted,
+                                         "refused": len(traces) - admitted}})
+
+
 def test_a_cluster_where_private_link_is_unavailable_is_refused():
     ix = loads(GOOD_TEXT.replace("location: westeurope", "location: southeastasia"))
     codes = set(_verdicts(ix).values())

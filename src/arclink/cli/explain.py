@@ -53,24 +53,40 @@ def run(args) -> int:
         ix = load_index(args.file)
     except Unusable as exc:
         return report_unusable(exc)
-    traces = [cluster_trace(ix, c) for c in _clusters(ix, args.cluster)]
+    clusters = _clusters(ix, args.cluster)
+    if args.output == "json":
+        _stream_json(args.file, (cluster_trace(ix, c) for c in clusters), sys.stdout)
+        return 0
+    traces = [cluster_trace(ix, c) for c in clusters]
     if args.output == "svg":
         from arclink.model.picture import picture
         from arclink.portal.svg import render_svg
 
         sys.stdout.write(render_svg(picture(ix, traces), standalone=True) + "\n")
-    elif args.output == "json":
-        admitted = sum(1 for t in traces if t.admitted)
-        doc = {"file": args.file, "clusters": [t.to_dict() for t in traces],
-               "summary": {"clusters": len(traces), "admitted": admitted, "refused": len(traces) - admitted}}
-        from arclink.lint.json_output import dumps
-
-        sys.stdout.write(dumps(doc))
     elif sys.stdout.isatty():
         _rich(traces)
     else:
         sys.stdout.write(plain(traces))
     return 0
+
+
+def _stream_json(file: str, traces, out) -> None:
+    """``{"file", "clusters", "summary"}`` written one cluster at a time, byte for byte what formatting
+    the whole document would give: a fleet's traces are never all held (10,000 clusters: 200 MB of JSON)."""
+    import msgspec
+
+    def fmt(value, depth: int) -> str:
+        text = msgspec.json.format(msgspec.json.encode(value), indent=2).decode()
+        return text.replace("\n", "\n" + "  " * depth)
+
+    out.write('{\n  "file": ' + fmt(file, 1) + ',\n  "clusters": [')
+    count = admitted = 0
+    for t in traces:
+        out.write(("," if count else "") + "\n    " + fmt(t.to_dict(), 2))
+        count += 1
+        admitted += bool(t.admitted)
+    out.write(("\n  ]" if count else "]") + ',\n  "summary": '
+              + fmt({"clusters": count, "admitted": admitted, "refused": count - admitted}, 1) + "\n}\n")
 
 
 # --- shared wording ------------------------------------------------------------------------------
