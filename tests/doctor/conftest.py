@@ -13,7 +13,7 @@ def _loopback_only(monkeypatch):
         pytest.fail("a doctor test reached for the system resolver; give --dns-server 127.0.0.1:PORT")
 
     # the system resolver may be a real one: tests never ask it
-    monkeypatch.setattr("arclink.doctor.runner.system_dns_server", no_system_resolver)
+    monkeypatch.setattr("arclink.doctor.runner.system_dns_servers", no_system_resolver)
 
 
 from doctor_fixtures import run_emulator, stub_dns, tls_server  # noqa: E402,F401  (fixtures shared by the doctor tests)

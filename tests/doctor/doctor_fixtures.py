@@ -169,9 +169,10 @@ class StubDns:
     For network-mode tests: the doctor's --dns-server pointed at it, never the real internet.
     """
 
-    def __init__(self, records: dict[str, str | list[str]], silent: bool = False):
+    def __init__(self, records: dict[str, str | list[str]], silent: bool = False, rcode: int | None = None):
         import socket
 
+        self.rcode = rcode  # answer every query with this rcode and nothing else (5: REFUSED)
         self.records = {k.lower().rstrip("."): v for k, v in records.items()}
         self.silent = silent
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -197,6 +198,10 @@ class StubDns:
             except Exception:  # noqa: BLE001
                 continue
             reply = q.reply()
+            if self.rcode is not None:
+                reply.header.rcode = self.rcode
+                self.sock.sendto(reply.pack(), addr)
+                continue
             name = str(q.q.qname).rstrip(".").lower()
             found = False
             for _ in range(4):
@@ -226,8 +231,8 @@ class StubDns:
 def stub_dns():
     made = []
 
-    def make(records, silent=False):
-        s = StubDns(records, silent)
+    def make(records, silent=False, rcode=None):
+        s = StubDns(records, silent, rcode)
         made.append(s)
         return s
 

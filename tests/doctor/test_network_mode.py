@@ -26,6 +26,26 @@ def test_private_answers_pass_and_nothing_is_dialled(stub_dns):
     assert by_id(rep, "DNS003")["*"]["status"] == "pass"
 
 
+def test_the_next_dns_server_is_asked_when_one_refuses(stub_dns):
+    """As a stub resolver does: REFUSED (or SERVFAIL, or no answer) moves on to the next nameserver."""
+    refusing, good = stub_dns({}, rcode=5), stub_dns(private_records())
+    rc, rep = doctor_json("--dns-server", f"127.0.0.1:{refusing.port}", "--dns-server", f"127.0.0.1:{good.port}",
+                          "-l", "westeurope", "-p")
+    assert rc == 0, failing(rep)
+    assert rep["options"]["dnsServers"] == [f"127.0.0.1:{refusing.port}", f"127.0.0.1:{good.port}"]
+    assert {c["evidence"]["dns"]["server"] for c in by_id(rep, "DNS001").values()} == {f"127.0.0.1:{good.port}"}
+
+
+def test_an_nxdomain_is_an_answer_not_a_reason_to_ask_the_next_server(stub_dns):
+    empty, good = stub_dns({}), stub_dns(private_records())
+    rc, rep = doctor_json("--dns-server", f"127.0.0.1:{empty.port}", "--dns-server", f"127.0.0.1:{good.port}",
+                          "-l", "westeurope", "-p")
+    assert rc == 1
+    rows = by_id(rep, "DNS001").values()
+    assert rows and all(c["status"] == "fail" and c["evidence"]["dns"]["rcode"] == "NXDOMAIN"
+                        and c["evidence"]["dns"]["server"] == f"127.0.0.1:{empty.port}" for c in rows)
+
+
 def test_public_answers_fail_with_pls_check_and_explain(stub_dns):
     recs = private_records()
     for r in cat.arc_records("westeurope"):

@@ -69,7 +69,7 @@ def test_run_deadline_cuts_long_timeouts(stub_dns):
     """
     dns = stub_dns({}, silent=True)
     timeout = 20
-    report = run(Config(location="westeurope", dns_server=("127.0.0.1", dns.port), timeout=timeout, deadline=1.0,
+    report = run(Config(location="westeurope", dns_servers=[("127.0.0.1", dns.port)], timeout=timeout, deadline=1.0,
                         loopback_only=True))
     assert report.exit_code == 1
     assert all(c.status in ("fail", "skip") for c in report.checks)
@@ -93,7 +93,7 @@ def test_a_crashing_probe_fails_its_rows_not_the_run(stub_dns, monkeypatch):
 
     monkeypatch.setattr(probes, "tcp_tls_probe", broken)
     dns = stub_dns(loopback_records())
-    report = run(Config(dns_server=("127.0.0.1", dns.port), loopback_only=True))
+    report = run(Config(dns_servers=[("127.0.0.1", dns.port)], loopback_only=True))
     net = [c for c in report.checks if c.id == "NET001"]
     assert net and all(c.status == "fail" and "probe exploded" in c.summary for c in net)
     assert all(c.status == "pass" for c in report.checks if c.id == "DNS001")

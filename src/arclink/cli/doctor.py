@@ -21,7 +21,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-p", "--enable-pls-check", action="store_true",
                    help="require the Arc names to resolve to private addresses (use it when the cluster connects "
                         "through an Azure Arc Private Link Scope)")
-    p.add_argument("--dns-server", metavar="IP[:PORT]", help="ask this DNS server instead of the system resolver")
+    p.add_argument("--dns-server", metavar="IP[:PORT]", action="append",
+                   help="ask this DNS server instead of the system resolver (repeatable: asked in order, the next "
+                        "one when one does not answer)")
     p.add_argument("--vnet-cidr", action="append", default=[], metavar="CIDR",
                    help="the private endpoint's virtual network; private answers must fall inside (repeatable)")
     p.add_argument("--timeout", type=float, default=2.0, metavar="SECONDS", help="per-check timeout (default 2)")
@@ -84,11 +86,12 @@ def build_config(args):
     if args.dns_server:
         if args.emulator:
             raise UserError("--dns-server and --emulator exclude each other: the emulator has its own DNS server.")
-        try:
-            cfg.dns_server = parse_server(args.dns_server)
-        except (ValueError, OSError):
-            raise UserError(f"--dns-server '{args.dns_server}' is not IP or IP:PORT; give one like 10.0.0.4 or "
-                            "127.0.0.1:5353.") from None
+        for value in args.dns_server:
+            try:
+                cfg.dns_servers.append(parse_server(value))
+            except (ValueError, OSError):
+                raise UserError(f"--dns-server '{value}' is not IP or IP:PORT; give one like 10.0.0.4 or "
+                                "127.0.0.1:5353.") from None
     if args.emulator:
         if not args.site:
             raise UserError("--emulator needs --site SITE: the modelled site whose view is checked.")

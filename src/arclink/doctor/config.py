@@ -69,7 +69,9 @@ class Config:
     location: str | None = None
     cloud: str = "AzureCloud"
     enable_pls_check: bool = False
-    dns_server: tuple[str, int] | None = None  # network mode; None: the system resolver
+    # network mode: asked in order, the next one when one does not answer (as the system resolver
+    # does); empty: the system resolver's nameservers
+    dns_servers: list[tuple[str, int]] = field(default_factory=list)
     vnet_cidrs: list = field(default_factory=list)  # ip_network
     timeout: float = 2.0
     explain: bool = False

@@ -1,7 +1,8 @@
 """Run the checks concurrently, each bounded by a timeout, the whole run by a deadline.
 
 Two modes share every check:
-- network: the system resolver (its first nameserver) or ``--dns-server``, then TCP/TLS
+- network: the system resolver's nameservers or ``--dns-server`` (in order, the next one when one
+  does not answer), then TCP/TLS
   to the resolved addresses on port 443;
 - emulator: the emulator's DNS server, asked with ECS set to an address of the site, and
   its gateway on loopback, each connection starting with a PROXY v2 header that carries the
@@ -45,14 +46,17 @@ class _Run:
             self.site = emu.site_r()
             self.src = emu.address()
             self.dns_at = emu.hostport("dns")
+            self.dns_servers = [self.dns_at]
             self.gateway = emu.hostport("gateway")
             self.cafile = emu.endpoints.get("ca_cert")
         else:
             self.site, self.src, self.gateway, self.cafile = None, None, None, cfg.cafile
-            self.dns_at = cfg.dns_server or system_dns_server()
-            if cfg.loopback_only and not is_loopback(self.dns_at[0]):
-                raise DoctorError(f"loopback-only mode: will not ask the DNS server {self.dns_at[0]}; "
-                                  "give --dns-server 127.0.0.1:PORT.")
+            self.dns_servers = list(cfg.dns_servers) or system_dns_servers()
+            self.dns_at = self.dns_servers[0]
+            for host, _ in self.dns_servers:
+                if cfg.loopback_only and not is_loopback(host):
+                    raise DoctorError(f"loopback-only mode: will not ask the DNS server {host}; "
+                                      "give --dns-server 127.0.0.1:PORT.")
         self.ecs = self.src
 
     # bookkeeping -------------------------------------------------------------------------------
@@ -72,8 +76,12 @@ class _Run:
 
     # probes -----------------------------------------------------------------------------------------
     async def lookup(self, name: str) -> probes.DnsAnswer:
-        host, port = self.dns_at
-        ans = await probes.dns_query(name, host, port, self.t(), ecs=self.ecs)
+        ans = None
+        for host, port in self.dns_servers:
+            ans = await probes.dns_query(name, host, port, self.t(), ecs=self.ecs)
+            if ans.rcode not in NEXT_SERVER:
+                break
+        assert ans is not None
         self.answers[name] = ans
         return ans
 
@@ -359,7 +367,12 @@ class _Run:
                     self.put(Check(cid, tgt, "fail", f"the check could not complete: {type(exc).__name__}: {exc}"))
 
 
-def system_dns_server() -> tuple[str, int]:
+# What makes a stub resolver ask its next nameserver: no answer, or a server that will not answer
+# (glibc's resolver moves on after SERVFAIL and REFUSED too); NXDOMAIN and NODATA are answers.
+NEXT_SERVER = frozenset({"TIMEOUT", "ERROR", "SERVFAIL", "REFUSED"})
+
+
+def system_dns_servers() -> list[tuple[str, int]]:
     import dns.resolver
 
     try:
@@ -368,7 +381,7 @@ def system_dns_server() -> tuple[str, int]:
         servers = []
     if not servers:
         raise DoctorError("the system has no DNS server configured (/etc/resolv.conf); give --dns-server IP.")
-    return str(servers[0]), 53
+    return [(str(server), 53) for server in servers]
 
 
 def _zone_of(name: str) -> str:
@@ -403,7 +416,8 @@ def run(cfg: Config, progress: Callable[[int, int], None] | None = None) -> Repo
 
 def _options(cfg: Config, r: _Run) -> dict:
     out = {"location": cfg.location, "cloud": cfg.cloud, "enablePlsCheck": cfg.enable_pls_check,
-           "dnsServer": f"{r.dns_at[0]}:{r.dns_at[1]}", "vnetCidr": [str(n) for n in cfg.vnet_cidrs],
+           "dnsServer": f"{r.dns_at[0]}:{r.dns_at[1]}",
+           "dnsServers": [f"{h}:{p}" for h, p in r.dns_servers], "vnetCidr": [str(n) for n in cfg.vnet_cidrs],
            "timeout": cfg.timeout, "site": None, "sourceAddress": None}
     if cfg.emulator is not None:
         out["site"], out["sourceAddress"] = r.site.name, r.src
