@@ -31,6 +31,8 @@ from arclink.model.reach import reach
 from arclink.model.resolved import AGENT_KEYS
 from arclink.model.trace import agent_names, site_resolution
 
+from .arm_fixtures import asgi_call
+
 GOOD = Path(__file__).resolve().parents[2] / "examples" / "good.yaml"
 CLUSTERS = "2024-07-15-preview"
 EXTENSIONS = "2023-05-01"
@@ -60,20 +62,14 @@ class Emulator:
         return {k.split("/")[2] for k in self.store.bodies if k.startswith("/subscriptions/")}
 
     def call(self, method: str, path: str, api: str, body: dict | None = None) -> int:
-        data = json.dumps(body).encode() if body is not None else b""
-        sent: list[dict] = []
-
-        async def receive() -> dict:
-            return {"type": "http.request", "body": data, "more_body": False}
-
-        async def send(msg: dict) -> None:
-            sent.append(msg)
-
-        scope = {"type": "http", "method": method, "path": path, "query_string": f"api-version={api}".encode(),
-                 "headers": [(b"authorization", b"Bearer t"), (b"content-type", b"application/json")]}
-        asyncio.run(self.app(scope, receive, send))
-        status = next(m["status"] for m in sent if m["type"] == "http.response.start")
-        assert status < 500, sent
+        loop = asyncio.new_event_loop()
+        try:
+            status, _, answer = asgi_call(loop, self.app, method, path, json.dumps(body).encode() if body is not None
+                                          else b"", f"api-version={api}", [(b"authorization", b"Bearer t"),
+                                                                            (b"content-type", b"application/json")])
+        finally:
+            loop.close()
+        assert status < 500, answer
         return status
 
     def cluster_path(self, name: str) -> str:
