@@ -29,7 +29,8 @@ from __future__ import annotations
 import gc
 import logging
 import threading
-from typing import Protocol
+from contextlib import contextmanager
+from typing import Iterator, Protocol
 
 from arclink.arm.connectivity import extension_config, recorder
 from arclink.arm.model_view import onprem_of
@@ -128,7 +129,9 @@ class StoreLiveState(LiveState):
                 self._publish(index, names_gen, names_changed=False)
                 return
             gc.unfreeze()  # the last version's objects may be collected again once it is replaced
-            self._publish(self._build(), names_gen)
+            with _collector_paused():  # a build allocates a whole index and no garbage: no passes over it
+                index = self._build()
+            self._publish(index, names_gen)
         # the worker collects the last version once writes are quiet, off the path of the reader waiting for this one
         self._settle_due = True
         self._wake.set()
@@ -255,6 +258,17 @@ def _cluster_of(key: str, deleted: bool, ix: Index) -> str | None:
         if len(parts) == 13 and "/".join(parts[9:12]) == "providers/" + T_EXTENSION:
             return "/".join(parts[:9])
     return None if parts[6] in _MODEL_NAMESPACES or deleted else ""
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _settle() -> None:
