@@ -29,8 +29,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
-from contextlib import contextmanager
-from typing import Iterator, Protocol
+from typing import Protocol
 
 from arclink.arm.connectivity import extension_config, recorder
 from arclink.arm.model_view import onprem_of
@@ -39,6 +38,7 @@ from arclink.model.arm_codec import T_EXTENSION, cluster_entry, index_from_resou
 from arclink.model.cluster_patch import patch_clusters
 from arclink.model.index import Index
 from arclink.model.live import LiveState
+from arclink.model.loader import collector_paused
 
 log = logging.getLogger("arclink.arm")
 
@@ -129,7 +129,7 @@ class StoreLiveState(LiveState):
                 self._publish(index, names_gen, names_changed=False)
                 return
             gc.unfreeze()  # the last version's objects may be collected again once it is replaced
-            with _collector_paused():  # a build allocates a whole index and no garbage: no passes over it
+            with collector_paused():  # a build allocates a whole index and no garbage: no passes over it
                 index = self._build()
             self._publish(index, names_gen)
         # the worker collects the last version once writes are quiet, off the path of the reader waiting for this one
@@ -258,17 +258,6 @@ def _cluster_of(key: str, deleted: bool, ix: Index) -> str | None:
         if len(parts) == 13 and "/".join(parts[9:12]) == "providers/" + T_EXTENSION:
             return "/".join(parts[:9])
     return None if parts[6] in _MODEL_NAMESPACES or deleted else ""
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _settle() -> None:

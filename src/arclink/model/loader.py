@@ -57,7 +57,7 @@ def read_topology(path: str | Path) -> str:
 
 
 def loads(text: str, file: str = "<topology>") -> Index:
-    with _collector_paused():
+    with collector_paused():
         try:
             doc = parse_document(text, file)
             topo = to_topology(doc, text, file)
@@ -78,9 +78,10 @@ def loads(text: str, file: str = "<topology>") -> Index:
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Building a big topology allocates millions of objects and no cycles worth collecting:
-    the cyclic collector would rescan them again and again (3x the load time at 100k clusters)."""
+def collector_paused() -> Iterator[None]:
+    """Building a big topology or index allocates millions of objects and no cycles worth collecting:
+    the cyclic collector would rescan them again and again (3x the load time at 100k clusters), and
+    each pass stops every thread of the process."""
     was = gc.isenabled()
     gc.disable()
     try:
