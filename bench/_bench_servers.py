@@ -2,6 +2,7 @@
 
     python bench/_bench_servers.py gateway TOPOLOGY.json STATE_DIR
     python bench/_bench_servers.py echo STATE_DIR
+    python bench/_bench_servers.py echo-protocol STATE_DIR
     python bench/_bench_servers.py bare-asgi STATE_DIR BODY_FILE
 
 Prints one JSON line with the ports, then answers 'stats' on stdin with a JSON line, and
@@ -55,8 +56,13 @@ def serve_gateway(topology: str, state_dir: str) -> None:
     gw.close()
 
 
-def serve_echo(state_dir: str) -> None:
-    """A plain TLS echo server with the gateway's certificate: the limit for TLS on this machine."""
+def serve_echo(state_dir: str, as_protocol: bool = False) -> None:
+    """A plain TLS echo server with the gateway's certificate: the limit for TLS on this machine.
+
+    As streams (``asyncio.start_server``), the idiomatic echo server; ``as_protocol``, an
+    ``asyncio.Protocol`` on the loop's own TLS (``create_server(ssl=...)``), the leanest one can
+    write in Python, as the gateway's sessions are.
+    """
     from arclink.gateway.server import new_event_loop
     from arclink.gateway.tls import server_context
 
@@ -75,7 +81,21 @@ def serve_echo(state_dir: str) -> None:
         finally:
             writer.close()
 
+    class Echo(asyncio.Protocol):
+        def connection_made(self, transport):
+            counters["connections"] += 1
+            self.transport, self.buffer = transport, b""
+
+        def data_received(self, data):
+            self.buffer += data
+            end = self.buffer.find(b"\n")
+            if end >= 0:
+                self.transport.write(self.buffer[:end + 1])
+                self.transport.close()
+
     async def start():
+        if as_protocol:
+            return await loop.create_server(Echo, "127.0.0.1", 0, ssl=ctx, backlog=4096)
         return await asyncio.start_server(echo, "127.0.0.1", 0, ssl=ctx, backlog=4096)
 
     server = loop.run_until_complete(start())
@@ -121,4 +141,4 @@ if __name__ == "__main__":
     elif sys.argv[1] == "bare-asgi":
         serve_bare_asgi(sys.argv[2], sys.argv[3])
     else:
-        serve_echo(sys.argv[2])
+        serve_echo(sys.argv[2], as_protocol=sys.argv[1] == "echo-protocol")

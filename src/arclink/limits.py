@@ -18,7 +18,7 @@ import resource
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Limits", "SourceCounter", "descriptors_short", "raise_nofile", "release_memory"]
+__all__ = ["Limits", "SourceCounter", "raise_nofile", "release_memory"]
 
 log = logging.getLogger("arclink.limits")
 
@@ -66,8 +66,11 @@ class SourceCounter:
             why = "connections"
         elif self.by_source[source] >= self.per_source:
             why = "per_source"
-        elif descriptors_short(fileno, self.fd_reserve) and self.open >= self.fd_reserve // 4 \
-                or descriptors_short(fileno, self.fd_reserve // 4):
+        elif (soft := resource.getrlimit(resource.RLIMIT_NOFILE)[0]) != resource.RLIM_INFINITY and (
+                fileno >= soft - self.fd_reserve and self.open >= self.fd_reserve // 4
+                or fileno >= soft - self.fd_reserve // 4):
+            # Linux hands out the lowest free number, so a new descriptor numbered within the reserve
+            # of the soft limit means that nearly every number below it is taken: O(1), no /proc walk.
             # A listener holding many connections stops at the reserve; one holding few (the face
             # that is not flooded) may go on using it, down to the last quarter kept for the database,
             # the certificates and the log.
@@ -90,16 +93,6 @@ class SourceCounter:
         if self.open == 0 and self.peak >= TRIM_AFTER:  # a flood drained: hand its memory back
             self.peak = 0
             release_memory()
-
-
-def descriptors_short(fileno: int, reserve: int) -> bool:
-    """True when the descriptor just opened leaves fewer than ``reserve`` free.
-
-    Linux hands out the lowest free number, so a new descriptor numbered within ``reserve``
-    of the soft limit means that nearly every number below it is taken: O(1), no /proc walk.
-    """
-    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    return soft != resource.RLIM_INFINITY and fileno >= soft - reserve
 
 
 def raise_nofile() -> int:

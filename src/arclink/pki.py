@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes as PrivateKey
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -39,6 +40,9 @@ class PemError(ValueError):
     def __init__(self, path: Path, what: str) -> None:
         super().__init__(f"{path} is not a valid PEM {what}")
         self.path, self.what = path, what
+
+
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())  # immutable: one for every check
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -148,8 +152,6 @@ def write_leaf(directory: str | Path, stem: str, cert_pem: bytes, key_pem: bytes
 # private half by signing the gateway's challenge. Fleets use P-256: same protocol, faster keys.
 
 def new_agent_key(kind: str = "rsa4096") -> PrivateKey:
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
     if kind == "rsa4096":
         return rsa.generate_private_key(public_exponent=65537, key_size=4096)
     if kind == "rsa2048":
@@ -179,7 +181,7 @@ def load_private_key(path: str | Path) -> PrivateKey:
 
 
 def sign_challenge(key: PrivateKey, payload: bytes) -> bytes:
-    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+    from cryptography.hazmat.primitives.asymmetric import ed25519
 
     if isinstance(key, rsa.RSAPrivateKey):
         return key.sign(payload, _pss(), hashes.SHA256())
@@ -188,6 +190,23 @@ def sign_challenge(key: PrivateKey, payload: bytes) -> bytes:
     if isinstance(key, ed25519.Ed25519PrivateKey):
         return key.sign(payload)
     raise ValueError("unsupported agent key type")
+
+
+def signed_hello(key: PrivateKey, sni: str, agent_version: str, *, issued: int | None = None,
+                 nonce: bytes | None = None, public_b64: str | None = None) -> dict:
+    """An agent's hello for a connection to ``sni`` (``arclink.model.wire``): a fresh nonce and the
+    current time unless given, signed with ``key`` (whose ``public_key_b64`` the caller may have kept)."""
+    import base64
+    import os
+    import time
+
+    from arclink.model.wire import NONCE_BYTES, auth_payload
+
+    nonce = os.urandom(NONCE_BYTES) if nonce is None else nonce
+    issued = int(time.time()) if issued is None else issued
+    sig = sign_challenge(key, auth_payload(nonce, issued, sni))
+    return {"type": "hello", "key": public_b64 or public_key_b64(key), "nonce": base64.b64encode(nonce).decode(), "time": issued,
+            "sig": base64.b64encode(sig).decode(), "agentVersion": agent_version}
 
 
 def verify_challenge(public_der: bytes, signature: bytes, payload: bytes) -> bool:
@@ -199,7 +218,7 @@ def verify_challenge(public_der: bytes, signature: bytes, payload: bytes) -> boo
 def load_agent_public_key(public_der: bytes) -> Any:
     """The public key object of an agent's DER key (RSA, EC or Ed25519), or None when it is none of
     those; a verifier that meets the same key often keeps the object (loading costs a third of a check)."""
-    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+    from cryptography.hazmat.primitives.asymmetric import ed25519
 
     try:
         pub = serialization.load_der_public_key(public_der)
@@ -211,14 +230,11 @@ def load_agent_public_key(public_der: bytes) -> Any:
 def verify_signature(pub: Any, signature: bytes, payload: bytes) -> bool:
     """True when ``signature`` over ``payload`` was made by the private half of ``pub``
     (a key from ``load_agent_public_key``)."""
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
     try:
-        if isinstance(pub, rsa.RSAPublicKey):
+        if isinstance(pub, ec.EllipticCurvePublicKey):  # the usual agent key first: this runs per admission
+            pub.verify(signature, payload, _ECDSA_SHA256)
+        elif isinstance(pub, rsa.RSAPublicKey):
             pub.verify(signature, payload, _pss(), hashes.SHA256())
-        elif isinstance(pub, ec.EllipticCurvePublicKey):
-            pub.verify(signature, payload, ec.ECDSA(hashes.SHA256()))
         else:
             pub.verify(signature, payload)
         return True

@@ -27,7 +27,8 @@ def seeds() -> dict[str, list[bytes]]:
     queries.append(b"\x01" + dns.message.make_query("gbl.his.arc.azure.com", "TXT", use_edns=1).to_wire())
 
     key = base64.b64encode(b"0Y0\x13\x06\x07*\x86H\xce=\x02\x01").decode()
-    hello = b'{"type":"hello","key":"' + key.encode() + b'","sig":"AAAA","agentVersion":"1.0"}\n'
+    hello = (b'{"type":"hello","key":"' + key.encode() + b'","nonce":"' + base64.b64encode(bytes(32))
+             + b'","time":1800000000,"sig":"AAAA","agentVersion":"1.0"}\n')
     proxy = [encode_proxy_v2("192.168.10.10", "10.10.1.4") + hello,
              encode_proxy_v2("fd00::1", "fd00::2") + b'{"op":"heartbeat","seq":1}\n',
              b"\r\n\r\n\x00\r\nQUIT\n\x20\x00\x00\x00",  # LOCAL

@@ -79,7 +79,7 @@ def dns_wire() -> Callable[[bytes], None]:
 
 
 def proxy_hello() -> Callable[[bytes], None]:
-    from arclink.gateway.hello import MessageError, parse_hello, parse_message, parse_proxy_header, require_sni
+    from arclink.gateway.hello import MessageError, parse_hello, parse_message, parse_proxy_header, require_sni, stale
     from arclink.model.wire import ProxyHeaderError
 
     def one(data: bytes) -> None:
@@ -94,9 +94,12 @@ def proxy_hello() -> Callable[[bytes], None]:
         for line in rest.split(b"\n")[:8]:
             try:
                 msg = parse_message(line)
-                der, sig = parse_hello(msg)
-                if not (isinstance(der, bytes) and isinstance(sig, bytes)):
-                    raise Crash("a hello without bytes")
+                hello = parse_hello(msg)
+                if not all(isinstance(part, bytes) for part in hello[:3]) or type(hello.issued) is not int:
+                    raise Crash("a hello without bytes or time")
+                too_old = stale(hello.issued, 1.8e9)
+                if too_old is not None and not too_old.reason:
+                    raise Crash("a stale hello without a reason")
             except MessageError as exc:
                 if not exc.reason:
                     raise Crash("a refusal without a reason") from exc

@@ -95,7 +95,6 @@ def test_silent_after_tls_and_oversize_messages(strict):
         w.write(encode_proxy_v2("192.168.10.10", "10.10.1.4"))
         await w.drain()
         await w.start_tls(ctx, server_hostname="gbl.his.arc.azure.com")
-        assert (await r.readline()).startswith(b'{"type":"challenge"')
         refused = await asyncio.wait_for(r.readline(), 3)
         assert b"BadHandshake" in refused
         w.close()
@@ -104,7 +103,6 @@ def test_silent_after_tls_and_oversize_messages(strict):
         w.write(encode_proxy_v2("192.168.10.10", "10.10.1.4"))
         await w.drain()
         await w.start_tls(ctx, server_hostname="gbl.his.arc.azure.com")
-        await r.readline()
         w.write(b"x" * (1 << 20) + b"\n")
         try:
             await w.drain()

@@ -58,7 +58,11 @@ def test_mixed_families_are_refused():
         encode_proxy_v2("192.168.10.10", "fd00::1")
 
 
-def test_signature_is_bound_to_nonce_and_name():
-    assert auth_payload(b"n1", "GBL.his.arc.azure.com") == auth_payload(b"n1", "gbl.his.arc.azure.com")
-    assert auth_payload(b"n1", "gbl.his.arc.azure.com") != auth_payload(b"n2", "gbl.his.arc.azure.com")
-    assert auth_payload(b"n1", "gbl.his.arc.azure.com") != auth_payload(b"n1", "westeurope.dp.kubernetesconfiguration.azure.com")
+def test_signature_is_bound_to_nonce_time_and_name():
+    name = "gbl.his.arc.azure.com"
+    assert auth_payload(b"n1", 5, "GBL.his.arc.azure.com") == auth_payload(b"n1", 5, name)
+    assert auth_payload(b"n1", 5, name) != auth_payload(b"n2", 5, name)
+    assert auth_payload(b"n1", 5, name) != auth_payload(b"n1", 6, name)
+    assert auth_payload(b"n1", 5, name) != auth_payload(b"n1", 5, "westeurope.dp.kubernetesconfiguration.azure.com")
+    # the fields are separated: moving a digit between nonce and time gives another payload
+    assert auth_payload(b"n1", 15, name) != auth_payload(b"n11", 5, name)

@@ -4,7 +4,6 @@ with code BadHandshake and a sentence, never a silent close or an unhandled exce
 from __future__ import annotations
 
 import asyncio
-import base64
 import ssl
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ import msgspec
 import pytest
 
 from arclink import pki
-from arclink.model.wire import MAX_MESSAGE, auth_payload, encode_proxy_v2
+from arclink.model.wire import MAX_MESSAGE, encode_proxy_v2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))
 from gateway_fixtures import World  # noqa: E402
@@ -38,16 +37,11 @@ async def _dial(world: World, sni: str | None):
     writer.write(encode_proxy_v2(c.address, "10.10.1.4"))
     await writer.drain()
     await writer.start_tls(ctx, server_hostname=sni)
-    challenge = msgspec.json.decode(await asyncio.wait_for(reader.readline(), 10))
-    assert challenge["type"] == "challenge"
-    return reader, writer, base64.b64decode(challenge["nonce"])
+    return reader, writer
 
 
-def _hello(world: World, nonce: bytes, sni: str) -> bytes:
-    key = world.keys["ok"]
-    sig = pki.sign_challenge(key, auth_payload(nonce, sni))
-    return msgspec.json.encode({"type": "hello", "key": pki.public_key_b64(key),
-                                "sig": base64.b64encode(sig).decode()}) + b"\n"
+def _hello(world: World, sni: str, **change) -> bytes:
+    return msgspec.json.encode({**pki.signed_hello(world.keys["ok"], sni, "test"), **change}) + b"\n"
 
 
 async def _answer(reader, writer) -> dict:
@@ -59,15 +53,15 @@ async def _answer(reader, writer) -> dict:
 
 def _refused(world: World, send) -> dict:
     async def scenario():
-        reader, writer, nonce = await _dial(world, FQDN)
-        writer.write(send(nonce))
+        reader, writer = await _dial(world, FQDN)
+        writer.write(send())
         await writer.drain()
         return await _answer(reader, writer)
     return asyncio.run(scenario())
 
 
 def test_a_deeply_nested_hello_is_refused(world):
-    answer = _refused(world, lambda nonce: b'{"type":"hello","key":' + b"[" * 20_000 + b"]" * 20_000 + b"}\n")
+    answer = _refused(world, lambda: b'{"type":"hello","key":' + b"[" * 20_000 + b"]" * 20_000 + b"}\n")
     assert answer["type"] == "refused" and answer["code"] == "BadHandshake", answer
     assert "nested" in answer["reason"]
     assert world.run("ok").status == "Connected"
@@ -75,8 +69,8 @@ def test_a_deeply_nested_hello_is_refused(world):
 
 def test_nesting_inside_strings_does_not_count(world):
     """Brackets inside a JSON string are text, not nesting: the hello is judged on its key and signature."""
-    def send(nonce):
-        line = _hello(world, nonce, FQDN)
+    def send():
+        line = _hello(world, FQDN)
         return line[:-2] + b',"note":"' + b"[" * 1000 + b'"}\n'
     answer = _refused(world, send)
     assert answer["type"] == "welcome", answer
@@ -84,15 +78,15 @@ def test_nesting_inside_strings_does_not_count(world):
 
 def test_a_line_over_64_kib_is_refused_with_a_message(world):
     # exactly past the limit and no more: every byte sent is read, so the close cannot reset the refusal
-    answer = _refused(world, lambda nonce: b"x" * (MAX_MESSAGE + 2))
+    answer = _refused(world, lambda: b"x" * (MAX_MESSAGE + 2))
     assert answer["type"] == "refused" and answer["code"] == "BadHandshake", answer
     assert "64 KiB" in answer["reason"]
 
 
 def test_a_tls_handshake_without_sni_is_refused(world):
     async def scenario():
-        reader, writer, nonce = await _dial(world, None)
-        writer.write(_hello(world, nonce, ""))  # a valid signature over an empty name
+        reader, writer = await _dial(world, None)
+        writer.write(_hello(world, ""))  # a valid signature over an empty name
         await writer.drain()
         return await _answer(reader, writer)
     answer = asyncio.run(scenario())

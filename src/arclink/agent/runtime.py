@@ -24,7 +24,7 @@ import msgspec
 from arclink import pki
 from arclink.model import catalogue as cat
 from arclink.model.catalogue import DISCOVERY_NAME
-from arclink.model.wire import MAX_MESSAGE, auth_payload, encode_proxy_v2
+from arclink.model.wire import MAX_MESSAGE, encode_proxy_v2
 from arclink.agent.resolver import ResolutionFailed
 from arclink.net import is_loopback
 
@@ -182,12 +182,9 @@ class Agent:
             out.code, out.reason = "GatewayUnreachable", f"{AGENT_REASONS['GatewayUnreachable']} ({exc})"
             raise Refused(out) from None
         try:
-            challenge = msgspec.json.decode(await asyncio.wait_for(reader.readline(), self.timeout))
-            nonce = base64.b64decode(challenge["nonce"])
-            sig = pki.sign_challenge(self.key, auth_payload(nonce, fqdn))
-            writer.write(msgspec.json.encode({"type": "hello", "key": base64.b64encode(self.public_key).decode(),
-                                              "sig": base64.b64encode(sig).decode(),
-                                              "agentVersion": AGENT_VERSION}) + b"\n")
+            # the hello is the first message (model.wire): signed over a nonce and time of the agent's own
+            writer.write(msgspec.json.encode(pki.signed_hello(self.key, fqdn, AGENT_VERSION,
+                                                              public_b64=base64.b64encode(self.public_key).decode())) + b"\n")
             await writer.drain()
             answer = msgspec.json.decode(await asyncio.wait_for(reader.readline(), self.timeout))
         except (OSError, TimeoutError, msgspec.DecodeError, KeyError, TypeError, ValueError) as exc:

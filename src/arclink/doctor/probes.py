@@ -7,7 +7,6 @@ for network trouble), so the runner can run them all at once and still finish in
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import socket
 import ssl
@@ -210,14 +209,7 @@ async def _gateway_hello(reader, writer, sni: str, timeout: float) -> dict:
     means it does; ``NoRouteToPrivateEndpoint``, ``BlockedByFirewall``... mean it does not.
     """
     try:
-        msg = json.loads(await asyncio.wait_for(reader.readline(), timeout) or b"null")
-        if not isinstance(msg, dict) or msg.get("type") != "challenge":
-            return {"type": "unexpected", "code": None, "reason": "the gateway sent no challenge"}
-        nonce = base64.b64decode(msg.get("nonce") or "")
-        key = _throwaway_key()
-        sig = pki.sign_challenge(key, wire.auth_payload(nonce, sni))
-        hello = {"type": "hello", "key": pki.public_key_b64(key), "sig": base64.b64encode(sig).decode(),
-                 "agentVersion": "arclink-doctor"}
+        hello = pki.signed_hello(_throwaway_key(), sni, "arclink-doctor")
         writer.write(json.dumps(hello).encode() + b"\n")
         await asyncio.wait_for(writer.drain(), timeout)
         msg = json.loads(await asyncio.wait_for(reader.readline(), timeout) or b"null")

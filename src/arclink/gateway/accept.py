@@ -85,7 +85,7 @@ class HeaderProtocol(asyncio.BufferedProtocol):
             if self.got < HEADER_LEN + self.length:
                 return
             data = bytes(self.head) + bytes(self.rest)
-            header = decode_proxy_v2(data[:HEADER_LEN], data[HEADER_LEN:HEADER_LEN + self.length])
+            header = decode_proxy_v2(data[:HEADER_LEN], data[HEADER_LEN:HEADER_LEN + self.length], checked=True)
         except ProxyHeaderError as exc:
             self._drop(str(exc))
             return

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
-from arclink.model.wire import (HEADER_LEN, MAX_MESSAGE, PROTOCOL_REASONS, ProxyHeader, ProxyHeaderError,
-                                body_length, decode_proxy_v2)
+from arclink.model.wire import (HEADER_LEN, HELLO_WINDOW, MAX_MESSAGE, NONCE_RANGE, PROTOCOL_REASONS, ProxyHeader,
+                                ProxyHeaderError, body_length, decode_proxy_v2)
 
 # The protocol's messages are flat objects; a few levels leave room for what agents may add.
 MAX_DEPTH = 32
@@ -80,16 +80,42 @@ def _nesting(line: bytes) -> int:
     return deepest
 
 
-def parse_hello(msg: Any) -> tuple[bytes, bytes]:
-    """The public key (DER) and signature of a hello; raises MessageError for anything else."""
+class Hello(NamedTuple):
+    key: bytes  # the agent's public key, DER
+    sig: bytes
+    nonce: bytes
+    issued: int  # the Unix time the agent signed at
+
+
+def parse_hello(msg: Any) -> Hello:
+    """The parts of a hello (``arclink.model.wire``); raises MessageError for anything else."""
     if not isinstance(msg, dict) or msg.get("type") != "hello":
         raise MessageError(PROTOCOL_REASONS["BadHandshake"])
     try:
         der = base64.b64decode(msg.get("key") or "", validate=True)
         sig = base64.b64decode(msg.get("sig") or "", validate=True)
+        nonce = base64.b64decode(msg.get("nonce") or "", validate=True)
     except (binascii.Error, ValueError, TypeError):
         raise MessageError(PROTOCOL_REASONS["BadHandshake"]) from None
-    return der, sig
+    issued = msg.get("time")
+    if not NONCE_RANGE[0] <= len(nonce) <= NONCE_RANGE[1] or type(issued) is not int:
+        raise MessageError(f"{PROTOCOL_REASONS['BadHandshake']} (a hello carries a nonce of {NONCE_RANGE[0]} to "
+                           f"{NONCE_RANGE[1]} bytes and the Unix time it was signed at, as a whole number)")
+    return Hello(der, sig, nonce, issued)
+
+
+def stale(issued: int, now: float) -> MessageError | None:
+    """Why a hello signed at ``issued`` is refused at ``now``, or None when it is fresh enough."""
+    off = int(now) - issued  # in integers: a hello may carry any whole number
+    if abs(off) <= HELLO_WINDOW:
+        return None
+    return MessageError(f"{PROTOCOL_REASONS['BadHandshake']} (the hello was signed "
+                        f"{_seconds(abs(off))} {'before' if off > 0 else 'after'} the gateway's time, more than "
+                        f"the {HELLO_WINDOW} s allowed: set the agent's clock)")
+
+
+def _seconds(n: int) -> str:
+    return f"{n} s" if n < 10**9 else "ages"
 
 
 def require_sni(sni: str | None) -> str:
@@ -100,5 +126,5 @@ def require_sni(sni: str | None) -> str:
     return sni
 
 
-__all__ = ["MAX_DEPTH", "MessageError", "parse_hello", "parse_message", "parse_proxy_header", "require_sni",
+__all__ = ["MAX_DEPTH", "Hello", "MessageError", "parse_hello", "stale", "parse_message", "parse_proxy_header", "require_sni",
            "too_large"]

@@ -18,7 +18,6 @@ are lost to a read buffer (``arclink.gateway.accept``).
 from __future__ import annotations
 
 import asyncio
-import base64
 import collections
 import datetime as dt
 import functools
@@ -26,22 +25,21 @@ import logging
 import os
 import socket
 import ssl
+import time
 from pathlib import Path
 from typing import Any, Callable, cast
 
-import msgspec
-
 from arclink import pki
-from arclink.model import catalogue as cat
 from arclink.model import schema
 from arclink.model.index import ClusterR, Index
 from arclink.model.live import LiveState
 from arclink.model.reach import REASONS, Reach, reach
-from arclink.model.wire import MAX_MESSAGE, PROTOCOL_REASONS, ProxyHeader, ProxyHeaderError, auth_payload
+from arclink.model.wire import PROTOCOL_REASONS, ProxyHeader, ProxyHeaderError
 from arclink.gateway.accept import HeaderProtocol, RealAddresses, read_socket_header
-from arclink.gateway.hello import MessageError, parse_hello, parse_message, require_sni, too_large
+from arclink.gateway.replay import SeenNonces
+from arclink.gateway.session import AgentSession
 from arclink.gateway.status import Recorder, Tracker
-from arclink.gateway.tls import server_context
+from arclink.gateway.tls import server_context, start_server_tls
 from arclink.limits import Limits, SourceCounter
 from arclink.loopthread import LoopThread, new_event_loop
 from arclink.net import loopback_bind_address
@@ -61,23 +59,12 @@ def default_config(index: Index, cluster: ClusterR) -> list:
     return [{"name": t, "extensionType": t} for t in _spec(cluster).extensions]
 
 
-def discovery_endpoints(location: str) -> dict[str, str]:
-    """What the discovery name tells an agent: its regional endpoints, from the catalogue's records."""
-    return cat.regional_endpoints(location)
-
-
 def _live_config(live: LiveState) -> ConfigSource:
     """The emulator's extension resources when it offers them (``live.cluster_config``), else the model's."""
     hook = getattr(live, "cluster_config", None)
     if hook is None:
         return default_config
     return lambda index, cluster: hook(cluster.id)
-
-
-class _Refused(Exception):
-    def __init__(self, code: str, reason: str, path: str | None = None):
-        super().__init__(reason)
-        self.code, self.reason, self.path = code, reason, path
 
 
 class Gateway:
@@ -105,7 +92,9 @@ class Gateway:
         self.header_timeout, self.handshake_timeout, self.idle_timeout = header_timeout, handshake_timeout, idle_timeout
         self.events: collections.deque = collections.deque(maxlen=events_max)
         self.counters: collections.Counter[str] = collections.Counter()
-        self._conns: set[asyncio.Task] = set()
+        self._conns: set[asyncio.Task] = set()  # connections between accept and their session
+        self.sessions: set[AgentSession] = set()
+        self.seen_nonces = SeenNonces()
         self._admit_version = -1
         self._admit_cache: dict[tuple, Reach] = {}
         self._public_keys: dict[bytes, Any] = {}  # agents' DER keys, loaded once (a third of a signature check)
@@ -141,6 +130,8 @@ class Gateway:
             self._sock.close()
         for header_protocol in list(self.reading_headers):
             header_protocol.abort()
+        for session in list(self.sessions):
+            session.abort()
         for t in list(self._conns):
             t.cancel()
         await asyncio.gather(*self._tasks, *self._conns, return_exceptions=True)
@@ -152,7 +143,7 @@ class Gateway:
             self.counters["connections"] += 1
             return True
         self.counters["overloaded"] += 1
-        self._event(None, None, None, None, "Overloaded", PROTOCOL_REASONS["Overloaded"])
+        self.event(None, None, None, None, "Overloaded", PROTOCOL_REASONS["Overloaded"])
         return False
 
     def release_connection(self, peer: str) -> None:
@@ -160,37 +151,23 @@ class Gateway:
 
     def bad_header(self, reason: str) -> None:
         self.counters["bad_header"] += 1
-        self._event(None, None, None, None, "BadProxyHeader", reason, level=logging.DEBUG)
+        self.event(None, None, None, None, "BadProxyHeader", reason, level=logging.DEBUG)
 
     def header_read(self, transport: asyncio.Transport, header: ProxyHeader, release: Callable[[], None]) -> None:
-        task = asyncio.create_task(self._serve_transport(transport, header))
-        self._conns.add(task)
-        task.add_done_callback(functools.partial(self._finished, release))
+        assert header.src is not None and header.dst is not None  # HeaderProtocol closes LOCAL connections
+        session = AgentSession(self, header.src, header.dst, release, transport)
+        start_server_tls(transport, session, self.ctx, self.handshake_timeout,
+                         functools.partial(self._tls_settled, session, header))
 
-    def _finished(self, release: Callable[[], None], task: asyncio.Task) -> None:
-        self._conns.discard(task)
-        release()
-
-    async def _serve_transport(self, transport: asyncio.Transport, hdr: ProxyHeader) -> None:
-        loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader(limit=MAX_MESSAGE)
-        protocol = asyncio.StreamReaderProtocol(reader)
-        try:
-            tls = await loop.start_tls(transport, protocol, self.ctx, server_side=True,
-                                       ssl_handshake_timeout=self.handshake_timeout)
-        except (OSError, TimeoutError, ConnectionError, asyncio.CancelledError) as exc:
-            transport.abort()
-            if isinstance(exc, asyncio.CancelledError):
-                raise
+    def _tls_settled(self, session: AgentSession, hdr: ProxyHeader | RealAddresses, exc: BaseException | None) -> None:
+        if not session.made:  # failed, or closed during the handshake: nothing will call connection_lost
+            session.connection_lost(None)
+        if exc is not None and not isinstance(exc, asyncio.CancelledError):
             self._bad_tls(hdr, exc)
-            return
-        assert tls is not None  # start_tls returns the transport or raises
-        protocol.connection_made(tls)  # start_tls leaves that to the caller
-        await self._talk(asyncio.StreamWriter(tls, protocol, reader, loop), reader, hdr)
 
     def _bad_tls(self, hdr: ProxyHeader | RealAddresses, exc: BaseException) -> None:
         self.counters["bad_tls"] += 1
-        self._event(None, hdr.src, hdr.dst, None, "BadHandshake", f"TLS handshake failed: {exc}", level=logging.DEBUG)
+        self.event(None, hdr.src, hdr.dst, None, "BadHandshake", f"TLS handshake failed: {exc}", level=logging.DEBUG)
 
     # the lab's path: sockets accepted in Python, so that the first byte can be peeked -----------
     async def _accept_loop(self) -> None:
@@ -208,13 +185,9 @@ class Gateway:
             if not self.admit_connection(peer, conn.fileno()):
                 conn.close()
                 continue
-            task = asyncio.create_task(self._serve(conn))
+            task = asyncio.create_task(self._serve(conn, functools.partial(self.counted.release, peer)))
             self._conns.add(task)
-            task.add_done_callback(functools.partial(self._done, peer))
-
-    def _done(self, peer: str, task: asyncio.Task) -> None:
-        self._conns.discard(task)
-        self.counted.release(peer)
+            task.add_done_callback(self._conns.discard)
 
     async def _sweep_loop(self) -> None:
         period = max(0.05, min(1.0, self.tracker.offline_after / 4))
@@ -222,133 +195,41 @@ class Gateway:
             await asyncio.sleep(period)
             for cid in self.tracker.sweep():
                 st = self.tracker.clusters[cid]
-                self._event(cid, None, None, None, st.code, st.reason)
+                self.event(cid, None, None, None, st.code, st.reason)
 
-    # one connection ----------------------------------------------------------------------
-    async def _serve(self, conn: socket.socket) -> None:
+    async def _serve(self, conn: socket.socket, release: Callable[[], None]) -> None:
+        """One connection of the lab's path, up to its session (which releases it when it ends)."""
         loop = asyncio.get_running_loop()
         conn.setblocking(False)
         try:
             async with asyncio.timeout(self.header_timeout):
                 hdr = await read_socket_header(loop, conn, self.real_source)
         except (TimeoutError, ProxyHeaderError, ConnectionError, OSError) as exc:
-            self.counters["bad_header"] += 1
             reason = "no PROXY header in time" if isinstance(exc, TimeoutError) else str(exc) or "connection closed"
-            self._event(None, None, None, None, "BadProxyHeader", reason, level=logging.DEBUG)
+            self.bad_header(reason)
             conn.close()
+            release()
             return
+        except asyncio.CancelledError:
+            conn.close()
+            release()
+            raise
         if hdr.local or hdr.src is None or hdr.dst is None:  # LOCAL: a health check, no addresses
             conn.close()
+            release()
             return
-        reader = asyncio.StreamReader(limit=MAX_MESSAGE)
-        protocol = asyncio.StreamReaderProtocol(reader)
+        session = AgentSession(self, hdr.src, hdr.dst, release)
         try:
-            transport, _ = await loop.connect_accepted_socket(lambda: protocol, sock=conn, ssl=self.ctx,
-                                                              ssl_handshake_timeout=self.handshake_timeout)
+            await loop.connect_accepted_socket(lambda: session, sock=conn, ssl=self.ctx,
+                                               ssl_handshake_timeout=self.handshake_timeout)
         except (OSError, TimeoutError, ConnectionError, asyncio.CancelledError) as exc:
-            if isinstance(exc, asyncio.CancelledError):
-                conn.close()
-                raise
-            self._bad_tls(hdr, exc)
             conn.close()
-            return
-        await self._talk(asyncio.StreamWriter(transport, protocol, reader, loop), reader, hdr)
-
-    async def _talk(self, writer: asyncio.StreamWriter, reader: asyncio.StreamReader,
-                    hdr: ProxyHeader | RealAddresses) -> None:
-        """The session inside TLS, then the close."""
-        assert hdr.src is not None and hdr.dst is not None  # a LOCAL header never gets this far
-        sslobj = writer.get_extra_info("ssl_object")
-        sni = getattr(sslobj, "_arclink_sni", None)
-        try:
-            await self._session(reader, writer, hdr.src, hdr.dst, sni)
-        except (ConnectionError, OSError, asyncio.IncompleteReadError, TimeoutError, ValueError):
-            pass
-        finally:
-            writer.close()
-            try:
-                async with asyncio.timeout(1.0):  # no task per connection, as wait_for would make
-                    await writer.wait_closed()
-            except (Exception, asyncio.CancelledError):
-                pass
-
-    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, src: str, dst: str,
-                       sni: str | None) -> None:
-        nonce = os.urandom(32)
-        await _send(writer, {"type": "challenge", "nonce": base64.b64encode(nonce).decode()})
-        cluster = None
-        try:
-            try:
-                hello = await _read(reader, self.handshake_timeout)
-            except TimeoutError:
-                raise _Refused("BadHandshake", f"{PROTOCOL_REASONS['BadHandshake']} (no hello in time)") from None
-            try:
-                der, sig = parse_hello(hello)
-                sni = require_sni(sni)
-            except MessageError as exc:
-                raise _Refused("BadHandshake", exc.reason) from None
-            version, index = self.live.snapshot()
-            pub = self._public_key(der)
-            proved = pub is not None and pki.verify_signature(pub, sig, auth_payload(nonce, sni or ""))
-            cluster = self._cluster_for_key(version, index, der) if proved else None
-            r = self._admit(version, index, cluster, dst, sni, src)
-            if not proved and r.code == "ClusterNotRegistered":
-                raise _Refused(r.code, f"{r.reason} The agent's signature does not match the public key it "
-                                       "presented, so it does not hold a cluster's onboarding key.")
-            if not r.admitted or cluster is None:
-                raise _Refused(r.code, r.reason, r.path)
-            cid = cluster.id
-            self.counters["admitted"] += 1
-            self._event(cid, src, dst, sni, "Admitted", f"{r.path} path" + (f" via '{r.endpoint}'" if r.endpoint else ""))
-            await _send(writer, {"type": "welcome", "cluster": cid, "code": "Admitted", "path": r.path,
-                                 "endpoint": r.endpoint, "scope": r.scope, "warnings": r.warnings})
-            while True:
-                msg = await _read(reader, self.idle_timeout)
-                if msg is None:
-                    return
-                version, index = self.live.snapshot()
-                cluster = self._cluster_for_key(version, index, der)
-                r = self._admit(version, index, cluster, dst, sni, src)
-                if not r.admitted or cluster is None:
-                    raise _Refused(r.code, r.reason, r.path)
-                op = msg.get("op") if isinstance(msg, dict) else None
-                seq = msg.get("seq") if isinstance(msg, dict) else None
-                if op == "heartbeat":
-                    st = self.tracker.heartbeat(cid)
-                    self.counters["heartbeats"] += 1
-                    await _send(writer, {"type": "ack", "seq": seq, "connectivityStatus": st.status,
-                                         "lastConnectivityTime": _isoformat(st.last_connectivity)})
-                elif op == "config":
-                    zone = cat.arc_zone_for(sni or "")
-                    if zone is None or zone.key != "dp":
-                        await _send(writer, {"type": "error", "seq": seq, "code": "WrongEndpoint",
-                                             "reason": "Configuration is served by "
-                                                       f"{discovery_endpoints(cluster.location)['config']}."})
-                        continue
-                    self.tracker.heartbeat(cid)
-                    await _send(writer, {"type": "config", "seq": seq, "cluster": cid,
-                                         "extensions": self.config_for(index, cluster)})
-                elif op == "discover":
-                    await _send(writer, {"type": "discovery", "seq": seq, "location": cluster.location,
-                                         "endpoints": discovery_endpoints(cluster.location)})
-                else:
-                    await _send(writer, {"type": "error", "seq": seq, "code": "UnknownOperation",
-                                         "reason": "Send op heartbeat, config or discover."})
-        except _Refused as ref:
-            self.counters["refused"] += 1
-            refused_id = cluster.id if cluster is not None else None
-            if refused_id:
-                self.tracker.refused(refused_id, ref.code, ref.reason)
-            self._event(refused_id, src, dst, sni, ref.code, ref.reason, level=logging.INFO)
-            await _send(writer, {"type": "refused", "code": ref.code, "reason": ref.reason,
-                                 "cluster": refused_id, "path": ref.path})
+            self._tls_settled(session, hdr, exc)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
 
     # decisions ---------------------------------------------------------------------------
-    def _cluster_for_key(self, version: int, index: Index, der: bytes) -> ClusterR | None:
-        # the index's table: a cluster write carries it to the next version instead of reading every cluster
-        return index.cluster_for_agent_key(der)
-
-    def _public_key(self, der: bytes) -> Any:
+    def public_key(self, der: bytes) -> Any:
         pub = self._public_keys.get(der)
         if pub is None:
             pub = pki.load_agent_public_key(der)
@@ -358,7 +239,7 @@ class Gateway:
                 self._public_keys[der] = pub
         return pub
 
-    def _admit(self, version: int, index: Index, cluster: ClusterR | None, dst: str, sni: str | None,
+    def admit(self, version: int, index: Index, cluster: ClusterR | None, dst: str, sni: str | None,
                src: str) -> Reach:
         if version != self._admit_version or len(self._admit_cache) > 200_000:
             self._admit_cache, self._admit_version = {}, version
@@ -368,13 +249,18 @@ class Gateway:
             hit = self._admit_cache[key] = reach(index, cluster, dst, sni, src)
         return hit
 
-    def _event(self, cid: str | None, src: str | None, dst: str | None, sni: str | None, code: str, reason: str,
-               level: int = logging.DEBUG) -> None:
-        ev = {"time": dt.datetime.now(dt.timezone.utc).isoformat(), "cluster": cid, "src": src, "dst": dst,
-              "fqdn": sni, "code": code, "reason": reason}
-        self.events.append(ev)
+    def event(self, cid: str | None, src: str | None, dst: str | None, sni: str | None, code: str, reason: str,
+              level: int = logging.DEBUG) -> None:
+        # kept as a tuple and the time as a number: read rarely, recorded for every connection
+        self.events.append((time.time(), cid, src, dst, sni, code, reason))
         if log.isEnabledFor(level):
             log.log(level, "%s %s %s->%s (%s): %s", code, cid or "-", src, dst, sni, reason)
+
+    def event_dicts(self) -> list[dict]:
+        """The recent events, oldest first, as ``GatewayHandle.events`` gives them."""
+        return [{"time": dt.datetime.fromtimestamp(when, dt.timezone.utc).isoformat(), "cluster": cid, "src": src,
+                 "dst": dst, "fqdn": sni, "code": code, "reason": reason}
+                for when, cid, src, dst, sni, code, reason in list(self.events)]
 
 
 def _peer(conn: socket.socket) -> str:
@@ -384,32 +270,8 @@ def _peer(conn: socket.socket) -> str:
         return ""
 
 
-def _isoformat(when: dt.datetime | None) -> str | None:
-    return when.isoformat() if when is not None else None
-
-
 def _remember_sni(sslobj: ssl.SSLObject, server_name: str | None, _ctx: ssl.SSLContext) -> None:
     sslobj._arclink_sni = server_name.lower() if server_name else None  # type: ignore[attr-defined]
-
-
-async def _send(writer: asyncio.StreamWriter, msg: dict) -> None:
-    writer.write(msgspec.json.encode(msg) + b"\n")
-    await writer.drain()
-
-
-async def _read(reader: asyncio.StreamReader, timeout: float) -> Any:
-    """One JSON line; None at a clean end of stream."""
-    try:
-        async with asyncio.timeout(timeout):  # no task per line, as wait_for would make
-            line = await reader.readline()
-    except (asyncio.LimitOverrunError, ValueError):  # readline reports a line over its limit as ValueError
-        raise _Refused("BadHandshake", too_large().reason) from None
-    if not line:
-        return None
-    try:
-        return parse_message(line)
-    except MessageError as exc:
-        raise _Refused("BadHandshake", exc.reason) from None
 
 
 # --- running in a thread -----------------------------------------------------------------------
@@ -427,7 +289,7 @@ class GatewayHandle:
 
     @property
     def events(self) -> list[dict]:
-        return list(self.gateway.events)
+        return self.gateway.event_dicts()
 
     @property
     def counters(self) -> dict:

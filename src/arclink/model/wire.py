@@ -6,14 +6,21 @@ to the gateway's loopback listener and first sends a PROXY protocol v2 header
 address) and destination (the address the Arc name resolved to, port 443). Then
 TLS, with SNI set to the Arc FQDN. Inside TLS, newline-delimited JSON messages:
 
-    gateway -> {"type": "challenge", "nonce": b64}
-    agent   -> {"type": "hello", "key": b64 DER public key, "sig": b64, "agentVersion": str}
+    agent   -> {"type": "hello", "key": b64 DER public key, "nonce": b64, "time": int,
+                "sig": b64, "agentVersion": str}
     gateway -> {"type": "welcome", ...} | {"type": "refused", "code": str, "reason": str}
     agent   -> {"op": "heartbeat" | "config" | "discover", "seq": int}
     gateway -> {"type": "ack" | "config" | "discovery" | "refused", ...}
 
 The agent proves it holds the private key whose public half is the cluster's
-``agentPublicKeyCertificate`` by signing ``auth_payload(nonce, sni)``.
+``agentPublicKeyCertificate`` by signing ``auth_payload(nonce, time, sni)``: a nonce of its own
+(``NONCE_BYTES``), the Unix time it signed at, and the name it dialled. The hello is the agent's
+first message, sent as soon as TLS is up, so an admission costs no round trip beyond TLS's own.
+The gateway accepts a hello whose time is within ``HELLO_WINDOW`` of its clock and whose nonce it
+has not admitted before (it remembers admitted nonces for as long as their time is accepted).
+Inside TLS no one else sees a hello, so the nonce and time guard against a replay by whoever
+could read one from an agent's side, as a fresh challenge from the gateway would, without its
+round trip.
 
 The PROXY header is read byte-exactly before TLS starts, so it is decoded here
 rather than by a streaming library that might read past it.
@@ -22,6 +29,7 @@ rather than by a streaming library that might read past it.
 from __future__ import annotations
 
 import ipaddress
+import socket
 import struct
 from dataclasses import dataclass
 
@@ -72,24 +80,31 @@ def body_length(head: bytes) -> int:
     return length
 
 
-def decode_proxy_v2(head: bytes, body: bytes) -> ProxyHeader:
-    body_length(head)
+def decode_proxy_v2(head: bytes, body: bytes, *, checked: bool = False) -> ProxyHeader:
+    """The header whose fixed part is ``head`` (``checked``: already passed through ``body_length``)."""
+    if not checked:
+        body_length(head)
     if head[12] == _CMD_LOCAL:
         return ProxyHeader(None, None, local=True)
-    src: ipaddress.IPv4Address | ipaddress.IPv6Address
-    dst: ipaddress.IPv4Address | ipaddress.IPv6Address
-    if head[13] == _TCP4:
-        src, dst = ipaddress.IPv4Address(body[0:4]), ipaddress.IPv4Address(body[4:8])
+    if head[13] == _TCP4:  # every agent's header: inet_ntop writes what str(IPv4Address) would, without the object
         sp, dp = struct.unpack("!HH", body[8:12])
-    else:
-        src, dst = ipaddress.IPv6Address(body[0:16]), ipaddress.IPv6Address(body[16:32])
-        sp, dp = struct.unpack("!HH", body[32:36])
-    return ProxyHeader(str(src), str(dst), sp, dp)
+        return ProxyHeader(socket.inet_ntop(socket.AF_INET, body[0:4]), socket.inet_ntop(socket.AF_INET, body[4:8]),
+                           sp, dp)
+    sp, dp = struct.unpack("!HH", body[32:36])
+    return ProxyHeader(str(ipaddress.IPv6Address(body[0:16])), str(ipaddress.IPv6Address(body[16:32])), sp, dp)
 
 
-def auth_payload(nonce: bytes, sni: str) -> bytes:
-    """What the agent signs: bound to this connection's nonce and the name it dialled."""
-    return b"arclink-agent-auth\x00" + nonce + b"\x00" + sni.lower().encode()
+# How far a hello's time may be from the gateway's clock, either way, in seconds. Our choice (the
+# protocol is the emulator's own): agents and gateway share a clock on one machine and in the lab;
+# two minutes leave room for a real agent's clock drift.
+HELLO_WINDOW = 120
+NONCE_BYTES = 32  # what agents send; the gateway accepts 16 to 64
+NONCE_RANGE = (16, 64)
+
+
+def auth_payload(nonce: bytes, issued: int, sni: str) -> bytes:
+    """What the agent signs: its nonce, the Unix time it signed at, and the name it dialled."""
+    return b"arclink-agent-auth-v2\x00" + nonce + b"\x00" + str(issued).encode() + b"\x00" + sni.lower().encode()
 
 
 # Codes the gateway uses besides reach()'s admission reasons (arclink.model.reach.REASONS).
