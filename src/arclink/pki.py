@@ -149,7 +149,7 @@ def write_leaf(directory: str | Path, stem: str, cert_pem: bytes, key_pem: bytes
 # --- agent onboarding keys -----------------------------------------------------------------
 # ``az connectedk8s connect`` makes an RSA-4096 key pair and sends the public half as the
 # connectedCluster's ``agentPublicKeyCertificate`` (base64 DER). Agents prove they hold the
-# private half by signing the gateway's challenge. Fleets use P-256: same protocol, faster keys.
+# private half by signing their hellos. Fleets use P-256: same protocol, faster keys.
 
 def new_agent_key(kind: str = "rsa4096") -> PrivateKey:
     if kind == "rsa4096":
@@ -180,7 +180,7 @@ def load_private_key(path: str | Path) -> PrivateKey:
     return serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
 
 
-def sign_challenge(key: PrivateKey, payload: bytes) -> bytes:
+def sign_payload(key: PrivateKey, payload: bytes) -> bytes:
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
     if isinstance(key, rsa.RSAPrivateKey):
@@ -204,15 +204,9 @@ def signed_hello(key: PrivateKey, sni: str, agent_version: str, *, issued: int |
 
     nonce = os.urandom(NONCE_BYTES) if nonce is None else nonce
     issued = int(time.time()) if issued is None else issued
-    sig = sign_challenge(key, auth_payload(nonce, issued, sni))
+    sig = sign_payload(key, auth_payload(nonce, issued, sni))
     return {"type": "hello", "key": public_b64 or public_key_b64(key), "nonce": base64.b64encode(nonce).decode(), "time": issued,
             "sig": base64.b64encode(sig).decode(), "agentVersion": agent_version}
-
-
-def verify_challenge(public_der: bytes, signature: bytes, payload: bytes) -> bool:
-    """True when ``signature`` over ``payload`` was made by the private half of ``public_der``."""
-    pub = load_agent_public_key(public_der)
-    return pub is not None and verify_signature(pub, signature, payload)
 
 
 def load_agent_public_key(public_der: bytes) -> Any:

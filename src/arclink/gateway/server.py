@@ -1,12 +1,12 @@
 """The private-endpoint gateway: one TLS listener on loopback for every modelled Arc address.
 
 A connection starts with a PROXY protocol v2 header (modelled source and destination),
-then TLS with SNI = the Arc FQDN, then the challenge/hello handshake of
+then TLS with SNI = the Arc FQDN, then the signed hello of
 ``arclink.model.wire``. Admission is ``arclink.model.reach.reach()`` on the live state's
 current snapshot, so changes made through ARM (association, approval, public network
 access) apply to the next connection, and to the next heartbeat of an open one.
 
-Why a signed challenge rather than mutual TLS: the connectedCluster holds a bare public
+Why a signed hello rather than mutual TLS: the connectedCluster holds a bare public
 key (``agentPublicKeyCertificate``), not a certificate, and Arc agents prove possession
 of that key by signing; with mTLS the agent would need a certificate from some CA the
 gateway trusts, which onboarding does not create.
