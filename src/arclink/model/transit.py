@@ -89,6 +89,15 @@ def remote_gateway_problem(has_own_gateway: bool, others_using: list[str]) -> tu
     return None
 
 
+def remote_gateways_refused(ix: Index, vnet: VNetR) -> str | None:
+    """Why Azure would refuse ``useRemoteGateways`` on another peering of ``vnet`` (what the VNet
+    does), or None. A VNet has a gateway of its own when an on-premises site's connection lands on it."""
+    landed = any(v is vnet for s in ix.sites.values() for _, v in s.connections)
+    using = [peer.name for peer in vnet.peers if vnet.side(peer).use_remote_gateways]
+    found = remote_gateway_problem(landed, using)
+    return found[1] if found is not None else None
+
+
 def topology_remote_gateways(ix: Index) -> TopologyError | None:
     """The first peering side of a topology file that sets useRemoteGateways where Azure refuses it.
     A VNet has a gateway of its own when an on-premises site's connection lands on it."""

@@ -1,7 +1,9 @@
 """APL015: a site with private-link clusters reaches its scope's private endpoint over VPN or ExpressRoute.
 
 Through a peering only with gateway transit (``model.transit``): where the site lands on a VNet
-peered with the endpoint's, the finding names the peering side and the flag it lacks.
+peered with the endpoint's, the finding names the peering side and the flag it lacks. Where Azure
+would refuse that flag (the endpoint's VNet has a gateway of its own, or already uses another
+peering's), the fix is to connect the site to the endpoint's VNet instead.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from arclink.model.resolve import site_reaches
 from arclink.model.rules import Finding, Rule, finding
 from arclink.model.rules._private_path import arc_endpoints, pl_groups
 from arclink.model.rules._text import quoted
-from arclink.model.transit import blocked_transit
+from arclink.model.transit import MissingFlag, blocked_transit, remote_gateways_refused
 
 RULE = Rule(
     id="APL015",
@@ -52,12 +54,25 @@ def check(ix: Index) -> Iterator[Finding]:
                             + " and ".join(m.describe() for m in missing) for kind, v, pe, missing in gaps)
             yield finding(RULE, site, f"site '{site.name}' runs private-link clusters {quoted(clusters)} of scope "
                                       f"'{scope.name}' but cannot reach {targets}: {why}.",
-                          fix="Under virtualNetworks[].peerings, " + "; ".join(
-                              f"set {m.flag}: true on the peering of '{m.vnet.name}' with '{m.peer.name}'"
-                              for _, _, _, missing in gaps for m in missing) + ".",
+                          fix=_transit_fix(ix, site.name, [m for _, _, _, missing in gaps for m in missing]),
                           related=[scope, *eps, *clusters, *{id(v): v for _, v, _, _ in gaps}.values()])
             continue
         yield finding(RULE, site, f"site '{site.name}' runs private-link clusters {quoted(clusters)} of scope "
                                   f"'{scope.name}' but has no site-to-site VPN or ExpressRoute path to {targets}, "
                                   f"directly or through peering (its connections: {have}).",
                       related=[scope, *eps, *clusters])
+
+
+def _transit_fix(ix: Index, site: str, missing: list[MissingFlag]) -> str:
+    """Set the flags a peering lacks, unless Azure would refuse useRemoteGateways on that side."""
+    steps, instead = [], []
+    for m in missing:
+        refused = remote_gateways_refused(ix, m.vnet) if m.flag == "useRemoteGateways" else None
+        if refused is None:
+            steps.append(f"set {m.flag}: true on the peering of '{m.vnet.name}' with '{m.peer.name}'")
+        else:
+            instead.append(f"'{m.vnet.name}' cannot set useRemoteGateways (it {refused}), so add a connection "
+                           f"from site '{site}' to '{m.vnet.name}' itself")
+    if instead:
+        return "; ".join(instead) + "."
+    return "Under virtualNetworks[].peerings, " + "; ".join(steps) + "."
