@@ -93,11 +93,9 @@ async def _start_tls(loop: asyncio.AbstractEventLoop, transport: asyncio.Transpo
 def _tls_protocol_class(loop: asyncio.AbstractEventLoop) -> Any:
     """The TLS protocol class ``loop.start_tls`` itself would use (same constructor in both), or None."""
     if type(loop).__module__.startswith("uvloop"):
-        try:
-            from uvloop.loop import SSLProtocol  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:
-            return None
-        return SSLProtocol
+        import uvloop.loop
+
+        return getattr(uvloop.loop, "SSLProtocol", None)  # not in uvloop's type stubs
     if isinstance(loop, asyncio.BaseEventLoop):
         from asyncio.sslproto import SSLProtocol as AsyncioSSLProtocol
 
