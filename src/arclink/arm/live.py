@@ -98,6 +98,7 @@ class StoreLiveState(LiveState):
         self.cluster_config = extension_config(store)  # what an agent pulls from the config data plane
         self._wake = threading.Event()
         self._stop = False
+        self._stopping = threading.Event()  # what the worker sleeps on between looks (``close`` sets it)
         self._debounce = debounce
         self._thread = threading.Thread(target=self._worker, name="arclink-live", daemon=True)
         self._thread.start()
@@ -128,13 +129,34 @@ class StoreLiveState(LiveState):
             if index is not None:
                 self._publish(index, names_gen, names_changed=False)
                 return
-            gc.unfreeze()  # the last version's objects may be collected again once it is replaced
+            if self._settle_due:  # writes never paused since the last rebuild: its old version goes first
+                self._settle()
             with collector_paused():  # a build allocates a whole index and no garbage: no passes over it
                 index = self._build()
+                # the agent key table the gateway asks every version for is part of the version: built here,
+                # not by the first admission, so that it is frozen with the rest
+                index.cluster_for_agent_key(b"")
+                # Out of the collector's passes until the worker settles (``_settle``): left in the young
+                # generations, the new index (half a million objects at 100k clusters) would be walked by
+                # the next passes there, each a stop of a fifth of a second in whichever request allocates
+                # at that moment; and each full pass would walk it again.
+                gc.freeze()
             self._publish(index, names_gen)
         # the worker collects the last version once writes are quiet, off the path of the reader waiting for this one
         self._settle_due = True
         self._wake.set()
+
+    def _settle(self) -> None:
+        """Collect the versions a rebuild replaced (frozen until now, see ``refresh``), then freeze what
+        lives on (this version, and what start-up made), so that the collector's passes, and with them
+        a write's tail, do not grow with the estate; give the freed memory back to the system. A full
+        pass over the estate: the worker does it once writes are quiet, or the next rebuild first.
+        Called holding the build lock (a pass over a half-built index is what the build avoids)."""
+        self._settle_due = False
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+        _trim()
 
     def _publish(self, index: Index | None, names_gen: int, *, names_changed: bool = True) -> None:
         """Publish ``index`` (None: nothing to publish) as including the store's names generation
@@ -193,19 +215,23 @@ class StoreLiveState(LiveState):
 
     def _worker(self) -> None:
         # Bring the model up to date once writes have been quiet for a moment: a burst of writes costs
-        # one pass, and readers (snapshot()) do it at once anyway if they come first.
+        # one pass, and readers (snapshot()) do it at once anyway if they come first. Quiet is judged by
+        # the store's generation, looked at once a debounce: the worker sleeps through a burst rather
+        # than waking on every write, as each wake takes the interpreter lock from the threads answering
+        # DNS and taking the writes (during an onboarding burst, a wake per PUT).
         while not self._stop:
             self._wake.wait()
-            self._wake.clear()
-            while not self._stop and self._wake.wait(self._debounce):
-                self._wake.clear()
+            seen = self.store.generation
+            while not self._stopping.wait(self._debounce) and self.store.generation != seen:
+                seen = self.store.generation
             if self._stop:
                 return
+            self._wake.clear()  # before looking: a write from now on wakes the worker again
             try:
                 self.refresh()
-                if self._settle_due:
-                    self._settle_due = False
-                    _settle()
+                with self._build_lock:
+                    if self._settle_due:
+                        self._settle()
             except Exception:  # never let the worker die
                 log.exception("live model rebuild failed")
 
@@ -241,6 +267,7 @@ class StoreLiveState(LiveState):
 
     def close(self) -> None:
         self._stop = True
+        self._stopping.set()
         self._wake.set()
 
 
@@ -258,15 +285,6 @@ def _cluster_of(key: str, deleted: bool, ix: Index) -> str | None:
         if len(parts) == 13 and "/".join(parts[9:12]) == "providers/" + T_EXTENSION:
             return "/".join(parts[:9])
     return None if parts[6] in _MODEL_NAMESPACES or deleted else ""
-
-
-def _settle() -> None:
-    """After a rebuild: collect the last version, then take the new one (and what start-up made) out of
-    the collector's full passes (it lives until the next rebuild), so that their pauses, and with them
-    a write's tail, do not grow with the estate; give the freed memory back to the system."""
-    gc.collect()
-    gc.freeze()
-    _trim()
 
 
 def _trim() -> None:
