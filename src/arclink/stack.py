@@ -266,7 +266,6 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
     from arclink.arm.store import Store, StoreCorrupt
     from arclink import entra
     from arclink.principals import PrincipalError
-    from arclink.dns.server import start_dns_server
     from arclink.gateway.server import start_gateway
 
     try:
@@ -385,11 +384,17 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
 
     services = Services({}, live, state_dir, store, app, server, thread)  # the caller closes the lock on failure
     try:
-        dns = _start_server(start_dns_server, live, host, dns_port, limits)
+        # DNS answers from a process of its own (arclink.dns.process): ARM writes never hold the
+        # interpreter lock it needs. It starts while the gateway does.
+        dns = _start_server(_dns_process, store, host, dns_port, limits)
         services._handles = [dns]
         _check_gateway_cert(state_dir)
         gw = _start_server(start_gateway, live, str(state_dir), host, gateway_port, limits)
         services._handles.append(gw)
+        try:
+            dns.wait_ready()
+        except RuntimeError as exc:
+            raise StackError(f"{exc}; see the log above.") from None
         services._handles.append(the_portal)  # its background computation stops with the services
     except BaseException:
         services.stop()
@@ -431,6 +436,29 @@ def _check_gateway_cert(state_dir: Path) -> None:
     except (ssl.SSLError, ValueError):
         raise StackError(f"{state_dir / 'gateway.pem'} or {state_dir / 'gateway-key.pem'} is not a valid PEM "
                          "certificate and key; remove both to issue new ones.") from None
+
+
+def _dns_process(store: Any, host: str, port: int, limits: Limits) -> Any:
+    """The DNS process, started and told every names write from now on (it answers once ready)."""
+    from arclink.arm.model_view import onprem_of
+    from arclink.dns.process import DnsProcess
+
+    def names() -> tuple[int, list[dict], dict]:
+        generation = store.names_generation  # before the objects: they include at least its writes
+        return generation, store.names_objects(), onprem_of(store)
+
+    dns = DnsProcess(names, host, port, limits)
+    with store.lock:  # no write between the count it starts at and the first it is told
+        store.names_watchers.append(dns.names_changed)
+        dns.names_changed(store.names_generation)
+    try:
+        dns.start()
+    except BaseException:
+        with store.lock:
+            store.names_watchers.remove(dns.names_changed)
+        dns.close()
+        raise
+    return dns
 
 
 def _start_server(start: Callable[..., T], *args: Any) -> T:

@@ -106,6 +106,8 @@ class Store:
         # live model) judges at write time: a DNS query compares one integer, not the pending keys
         self.names_generation = 0
         self.affects_names: Callable[[str, bool], bool] | None = None
+        # told each new names generation, under the store's lock (the DNS process's shared count)
+        self.names_watchers: list[Callable[[int], None]] = []
         # group commit: a writer thread commits everything queued meanwhile in one transaction
         self._queue: list[_Unit | None] = []  # None: the close marker
         self._cv = threading.Condition()
@@ -360,6 +362,8 @@ class Store:
     def _touch(self, key: str | None, deleted: bool = False) -> None:
         if key is None or self.affects_names is None or self.affects_names(key, deleted):
             self.names_generation += 1
+            for watcher in self.names_watchers:
+                watcher(self.names_generation)
         if key is None or self._touched is None or len(self._touched) >= MAX_TOUCHED:
             self._touched = None
         else:
