@@ -336,58 +336,66 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
     config = ArmConfig(token=token, subscription=sub, tenant=tenant, api_version_check=mode,
                        state_dir=str(state_dir), signing_key=token_service.key,
                        principals=token_service.registry)
-    live = StoreLiveState(store)
-    store.start_group_commit()
-    app = create_app(store, live, config)
-
+    # DNS answers from a process of its own (arclink.dns.process): ARM writes never hold the
+    # interpreter lock it needs. It starts first, so that its start overlaps ARM's and the gateway's.
     try:
-        sock = _bind(host, arm_port)
-    except OSError as exc:
+        dns = _start_server(_dns_process, store, host, dns_port, limits)
+    except BaseException:
         store.close()
-        raise StackError(f"cannot listen on {host}:{arm_port}: {exc.strerror}. Pick another --arm-port or 0.") from None
-    port = sock.getsockname()[1]
-    url_host = f"[{host}]" if ":" in host else host
-    app.set_base_url(f"https://{url_host}:{port}")
-    # TLS, the connection caps and the request limits are the guarded protocol's (arclink.httpguard);
-    # the loop is "auto" (uvloop when installed), the protocol httptools' when installed.
-    protocol, counter = guarded_protocol(limits)
-    kwargs = dict(host=host, port=port, log_level="warning", http=protocol,
-                  access_log=False, lifespan="off", server_header=False, timeout_keep_alive=limits.idle_timeout,
-                  h11_max_incomplete_event_size=limits.max_header_bytes,
-                  timeout_graceful_shutdown=1)
-    uv_log = logging.getLogger("uvicorn.error")
-    if _quiet_shutdown not in uv_log.filters:
-        uv_log.addFilter(_quiet_shutdown)
-    from arclink import portal
-    from arclink.arm import chaos
-
-    front = entra.with_entra(app, token_service)
-    the_portal = portal.Portal(front, live, tenant=tenant, subscription=sub, static_token=token)
-    front = portal.with_portal(front, the_portal)
+        raise
     try:
-        front = chaos.wrap(front)  # ARCLINK_CHAOS_429: throttle a share of reads
-    except ValueError as exc:
-        store.close()
-        sock.close()
-        raise StackError(str(exc)) from None
-    server = uvicorn.Server(uvicorn.Config(front, **kwargs))
-    server.install_signal_handlers = lambda: None  # the caller owns signals
-    thread = threading.Thread(target=serve_guarded, args=(server, sock, ctx, limits, counter, arm_sockets),
-                              name="arclink-arm", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
+        live = StoreLiveState(store)
+        store.start_group_commit()
+        app = create_app(store, live, config)
+
+        try:
+            sock = _bind(host, arm_port)
+        except OSError as exc:
             store.close()
-            raise StackError("the ARM server did not start; see the log above.")
-        time.sleep(0.01)
+            raise StackError(f"cannot listen on {host}:{arm_port}: {exc.strerror}. Pick another --arm-port or 0.") from None
+        port = sock.getsockname()[1]
+        url_host = f"[{host}]" if ":" in host else host
+        app.set_base_url(f"https://{url_host}:{port}")
+        # TLS, the connection caps and the request limits are the guarded protocol's (arclink.httpguard);
+        # the loop is "auto" (uvloop when installed), the protocol httptools' when installed.
+        protocol, counter = guarded_protocol(limits)
+        kwargs = dict(host=host, port=port, log_level="warning", http=protocol,
+                      access_log=False, lifespan="off", server_header=False, timeout_keep_alive=limits.idle_timeout,
+                      h11_max_incomplete_event_size=limits.max_header_bytes,
+                      timeout_graceful_shutdown=1)
+        uv_log = logging.getLogger("uvicorn.error")
+        if _quiet_shutdown not in uv_log.filters:
+            uv_log.addFilter(_quiet_shutdown)
+        from arclink import portal
+        from arclink.arm import chaos
+
+        front = entra.with_entra(app, token_service)
+        the_portal = portal.Portal(front, live, tenant=tenant, subscription=sub, static_token=token)
+        front = portal.with_portal(front, the_portal)
+        try:
+            front = chaos.wrap(front)  # ARCLINK_CHAOS_429: throttle a share of reads
+        except ValueError as exc:
+            store.close()
+            sock.close()
+            raise StackError(str(exc)) from None
+        server = uvicorn.Server(uvicorn.Config(front, **kwargs))
+        server.install_signal_handlers = lambda: None  # the caller owns signals
+        thread = threading.Thread(target=serve_guarded, args=(server, sock, ctx, limits, counter, arm_sockets),
+                                  name="arclink-arm", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                store.close()
+                raise StackError("the ARM server did not start; see the log above.")
+            time.sleep(0.01)
+    except BaseException:
+        dns.close()
+        raise
 
     services = Services({}, live, state_dir, store, app, server, thread)  # the caller closes the lock on failure
+    services._handles = [dns]
     try:
-        # DNS answers from a process of its own (arclink.dns.process): ARM writes never hold the
-        # interpreter lock it needs. It starts while the gateway does.
-        dns = _start_server(_dns_process, store, host, dns_port, limits)
-        services._handles = [dns]
         _check_gateway_cert(state_dir)
         gw = _start_server(start_gateway, live, str(state_dir), host, gateway_port, limits)
         services._handles.append(gw)

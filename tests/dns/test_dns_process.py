@@ -167,3 +167,18 @@ def test_when_the_names_cannot_be_read_the_last_ones_answer():
         proc.names_changed(1)
         after = ask(server, "login.microsoftonline.com")
         assert after.rcode() == before.rcode() == 0 and addresses(after) == addresses(before)
+
+
+@pytest.mark.timeout(180)
+def test_a_process_that_dies_is_replaced_on_the_same_port():
+    with start_dns_process(lambda: (0, [], {})) as proc:
+        server = type("S", (), {"host": proc.host, "port": proc.port})()
+        first = proc.pid
+        assert ask(server, "login.microsoftonline.com").answer
+        os.kill(first, signal.SIGKILL)
+        _wait_for(lambda: proc.pid != first, "no DNS process replaced the one that died")
+        assert proc.restarts == 1
+        proc.wait_ready()
+        assert ask(server, "login.microsoftonline.com").answer  # asked once: it waits in the socket if need be
+        assert _gone(first) and not _gone(proc.pid)
+    assert _gone(proc.pid)

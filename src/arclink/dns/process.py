@@ -11,7 +11,8 @@ The emulator binds the sockets (loopback only, or given), starts ``python -m arc
 with them and its end of a socket pair, and answers the child's requests on a thread of its own
 with ``names()``: ``(generation, objects, onprem)``, the generation read before the objects.
 ``close()`` closes the link, which stops the child; it is killed by its PID if it does not stop.
-When the emulator dies the kernel closes the link, and the child stops too.
+When the emulator dies the kernel closes the link, and the child stops too. A child that dies
+after it answered is replaced on the same sockets (up to ``MAX_RESTARTS`` times).
 """
 
 from __future__ import annotations
@@ -36,13 +37,18 @@ log = logging.getLogger("arclink.dns")
 
 START_TIMEOUT = 60.0  # interpreter start and imports on a loaded 2-core machine: seconds, not minutes
 STOP_TIMEOUT = 5.0
+MAX_RESTARTS = 5  # a process that keeps dying is a bug to fix, not to hide
 
 # () -> (names generation, resources names depend on, the on-premises part of the model)
 NamesSource = Callable[[], tuple[int, list[dict[str, Any]], dict[str, Any]]]
 
 
 class DnsProcess:
-    """A DNS server process: ``host``, ``port``, ``pid``, ``names_changed(n)``, ``wait_ready()``, ``close()``."""
+    """A DNS server process: ``host``, ``port``, ``pid``, ``names_changed(n)``, ``wait_ready()``, ``close()``.
+
+    The sockets stay open here too, so that a process that dies (a bug) is replaced on the same
+    port: queries wait in the sockets meanwhile. One that dies before it ever answered is not.
+    """
 
     def __init__(self, names: NamesSource, host: str = "127.0.0.1", port: int = 0, limits: Limits | None = None,
                  sockets: tuple[socket.socket, socket.socket] | None = None) -> None:
@@ -53,12 +59,14 @@ class DnsProcess:
         self.host, self.port = udp.getsockname()[:2]
         self.counter = SharedCounter()
         self.pid = 0
+        self.restarts = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._link: Link | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._error: str | None = None
         self._closing = False
+        self._lock = threading.Lock()  # a process is started, or the whole stopped, under it
 
     def names_changed(self, generation: int) -> None:
         """The emulator's count of writes that change what names resolve to is now ``generation``."""
@@ -66,6 +74,12 @@ class DnsProcess:
 
     def start(self) -> None:
         """Start the process; ``wait_ready()`` says when it answers (queries wait in the sockets meanwhile)."""
+        with self._lock:
+            self._spawn()
+        self._thread = threading.Thread(target=self._serve, name=f"arclink-dns-feed-{self.port}", daemon=True)
+        self._thread.start()
+
+    def _spawn(self) -> None:
         ours, theirs = socket.socketpair()
         udp, tcp = self._sockets
         fds = (udp.fileno(), tcp.fileno(), theirs.fileno(), self.counter.fd)
@@ -80,16 +94,42 @@ class DnsProcess:
             raise
         finally:
             theirs.close()
-            for s in self._sockets:  # the child has them now: one owner, so closing it frees the port
-                s.close()
         self.pid = self._proc.pid
         self._link = Link(ours)
-        self._thread = threading.Thread(target=self._serve, name=f"arclink-dns-feed-{self.port}", daemon=True)
-        self._thread.start()
 
     def _serve(self) -> None:
-        assert self._link is not None and self._proc is not None
-        link = self._link
+        while True:
+            link, proc = self._link, self._proc
+            assert link is not None and proc is not None
+            answered = self._talk(link)
+            link.close()
+            if self._closing:
+                return
+            code = proc.wait()
+            if not answered:
+                self._error = self._error or f"the process stopped before it answered (exit code {code})"
+                self._ready.set()
+                return
+            if self.restarts >= MAX_RESTARTS:
+                log.error("the DNS server process (pid %d) stopped with exit code %d, the %d-th time: DNS queries go "
+                          "unanswered until the emulator restarts", proc.pid, code, self.restarts + 1)
+                return
+            log.error("the DNS server process (pid %d) stopped with exit code %d; starting another on the same port",
+                      proc.pid, code)
+            with self._lock:
+                if self._closing:
+                    return
+                self.restarts += 1
+                self._ready.clear()  # wait_ready() waits for the new one
+                try:
+                    self._spawn()
+                except OSError as exc:
+                    log.error("the DNS server process could not be started again: %s", exc)
+                    return
+
+    def _talk(self, link: Link) -> bool:
+        """Answer one process until its link closes; whether it said it was ready."""
+        answered = False
         try:
             while True:
                 message = link.recv()
@@ -97,22 +137,15 @@ class DnsProcess:
                 if kind == "want":
                     link.send(self._payload())
                 elif kind == "ready":
+                    answered = True
                     self._ready.set()
                 elif kind == "failed":
                     self._error = str(message.get("error"))
-                    self._ready.set()
         except LinkClosed:
             pass
         except Exception:
             log.exception("the link to the DNS process broke")
-        if not self._closing:
-            code = self._proc.poll()
-            if self._ready.is_set() and self._error is None:
-                log.error("the DNS server process (pid %d) stopped%s: DNS queries go unanswered until the emulator "
-                          "restarts", self.pid, "" if code is None else f" with exit code {code}")
-            elif self._error is None:
-                self._error = "the process stopped before it answered" + ("" if code is None else f" (exit code {code})")
-        self._ready.set()
+        return answered
 
     def _payload(self) -> dict[str, Any]:
         try:
@@ -130,21 +163,22 @@ class DnsProcess:
             raise RuntimeError(f"the DNS server process did not start: {self._error}")
 
     def close(self) -> None:
-        if self._closing:
-            return
-        self._closing = True
-        if self._link is not None:
-            self._link.close()  # the child's reader sees the end of the link and stops the server
-        if self._proc is not None:
+        with self._lock:
+            if self._closing:
+                return
+            self._closing = True
+            proc, link = self._proc, self._link
+        if link is not None:
+            link.close()  # the child's reader sees the end of the link and stops the server
+        if proc is not None:
             try:
-                self._proc.wait(STOP_TIMEOUT)
+                proc.wait(STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
-                log.warning("the DNS server process (pid %d) did not stop; killing it", self.pid)
-                self._proc.kill()
-                self._proc.wait()
-        else:
-            for s in self._sockets:
-                s.close()
+                log.warning("the DNS server process (pid %d) did not stop; killing it", proc.pid)
+                proc.kill()
+                proc.wait()
+        for s in self._sockets:
+            s.close()
         if self._thread is not None:
             self._thread.join(STOP_TIMEOUT)
         self.counter.close()
