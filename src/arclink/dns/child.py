@@ -45,7 +45,10 @@ def main(argv: list[str] | None = None) -> int:
         except LinkClosed:
             pass
         return 1
-    link.send({"kind": "ready"})
+    try:
+        link.send({"kind": "ready"})
+    except LinkClosed:  # stopped as it started
+        state.closed.set()
     state.closed.wait()
     server.close()
     return 0
