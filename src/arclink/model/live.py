@@ -18,7 +18,13 @@ What names resolve to may also run ahead of the whole model: ``publish_names`` g
 readers an index built from the resources names depend on (not the clusters: hundreds of
 resources, not 100k) while the whole model is rebuilt, until a version published with
 ``names_changed=True`` takes its place. Each such index is one consistent version of the
-network too; the gateway keeps reading the last whole version meanwhile.
+network too.
+
+The gateway asks ``admission(der)``: the version, the index and the cluster an agent key belongs
+to, which it hands to ``reach()``. Here that is the current version and its cluster; the emulator's
+live model (``arm.live.StoreLiveState``) answers after a network write from the names-only index,
+with the cluster of the last whole version placed over that network, without waiting for the
+whole model's rebuild. Either way the index and the cluster are one consistent version.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from __future__ import annotations
 import threading
 from typing import Callable
 
-from arclink.model.index import Index
+from arclink.model.index import ClusterR, Index
 
 
 class LiveState:
@@ -45,6 +51,13 @@ class LiveState:
     def snapshot(self) -> tuple[int, Index]:
         version, _, index, _ = self._current
         return version, index
+
+    def admission(self, der: bytes) -> tuple[int, Index, ClusterR | None]:
+        """(version, index, the cluster whose agent key is ``der`` or None): what the gateway admits
+        from. The cluster is the index's own, so ``reach(index, cluster, ...)`` decides in one version;
+        the gateway's decisions may be cached on (version, index)."""
+        version, index = self.snapshot()
+        return version, index, index.cluster_for_agent_key(der)
 
     def snapshot_names(self) -> tuple[int, Index]:
         """(names_version, index): the index names resolve from, and the version of its last change
