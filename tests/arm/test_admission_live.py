@@ -13,6 +13,7 @@ write the rebuild count says the admission did not wait for a rebuild.
 from __future__ import annotations
 
 import base64
+import threading
 
 import msgspec
 from hypothesis import HealthCheck, given, settings
@@ -206,5 +207,36 @@ def test_a_large_estate_admits_after_a_network_write_without_the_rebuild():
         _, ix, cluster = emu.live.admission(b"key-4321")
         assert reach(ix, cluster, *arc).to_dict() == want.to_dict()
         assert emu.live.rebuilds == rebuilds
+    finally:
+        emu.live.close()
+
+
+def test_an_admission_during_a_rebuild_answers_from_the_rebuilt_version():
+    """A rebuild in progress has taken the writes in: an admission meanwhile waits for it rather than
+    answering from the version it replaces (which still has a deleted cluster)."""
+    emu = Emulator()
+    try:
+        apply(emu, ("cluster", "c1", 1, None, "scope", True, (), "QUFBQQ=="))
+        assert emu.live.admission(b"AAAA")[2] is not None
+        started, go = threading.Event(), threading.Event()
+        build = emu.live._build
+
+        def held() -> Index:
+            started.set()
+            go.wait()
+            return build()
+
+        emu.live._build = held  # type: ignore[method-assign]
+        apply(emu, ("delete", "c1"))  # only a rebuild takes a deleted cluster in
+        rebuild = threading.Thread(target=emu.live.refresh)
+        rebuild.start()
+        assert started.wait(60)
+        answers: list = []
+        reader = threading.Thread(target=lambda: answers.append(emu.live.admission(b"AAAA")))
+        reader.start()
+        go.set()
+        rebuild.join()
+        reader.join()
+        assert answers[0][2] is None and answers[0][1] is emu.live._current[2]
     finally:
         emu.live.close()

@@ -286,7 +286,9 @@ class StoreLiveState(LiveState):
         self.refresh()
         while self._whole_gen < gen:  # another reader, or the worker, is building the version that includes it
             with self._build_lock:
-                pass
+                stuck = self._whole_gen < gen <= self._built  # that build ended half-way: the last version stays
+            if stuck:
+                break
             self.refresh()
         version, index = super().snapshot()
         return version, index, index.cluster_for_agent_key(der)
