@@ -11,8 +11,8 @@ may share most of its objects with the last one (``model.cluster_patch``: a clus
 makes a new cluster table and shares VNets, zones, sites and resolution), and says so
 with ``names_version``: the version of the last publish that changed anything a DNS answer
 depends on. The DNS cache keys on it (``snapshot_names()``), so a burst of cluster writes
-keeps its answers; the gateway's admissions key on ``version``, as a cluster's admission
-does change with it.
+keeps its answers; the gateway's admissions key on ``version`` and the index they were
+decided on (see ``admission``), as a cluster's admission does change with it.
 
 What names resolve to may also run ahead of the whole model: ``publish_names`` gives DNS
 readers an index built from the resources names depend on (not the clusters: hundreds of
@@ -24,7 +24,9 @@ The gateway asks ``admission(der)``: the version, the index and the cluster an a
 to, which it hands to ``reach()``. Here that is the current version and its cluster; the emulator's
 live model (``arm.live.StoreLiveState``) answers after a network write from the names-only index,
 with the cluster of the last whole version placed over that network, without waiting for the
-whole model's rebuild. Either way the index and the cluster are one consistent version.
+whole model's rebuild. Either way the index and the cluster are one consistent state, never
+older than the last acknowledged write (the whole model's version and, from a names-only index,
+that version's clusters with the newest network).
 """
 
 from __future__ import annotations
