@@ -11,7 +11,10 @@ So the figures are the live model's own, not the transport's. Each row has its p
 
 1. write-to-visible, p50/p99, at ``--small`` and ``--big`` clusters, the two sizes measured in
    alternation: from a connectedCluster PUT's response to the first admission that admits it;
-   from an A-record PUT's response to the first DNS answer carrying the new address;
+   from an A-record PUT's response to the first DNS answer carrying the new address; from a
+   network write's response (the Arc endpoint's connection rejected, then approved again) to the
+   first admission of an existing cluster that reflects it, ``--net-gap`` apart so that the
+   worker's rebuilds run meanwhile, as they do after writes in ``arclink serve``;
 2. DNS during an onboarding burst of ``--burst`` cluster PUTs on another thread, against the same
    server at rest for as long: queries answered per second and queries left unanswered; the
    burst as fast as one writer goes, and paced at ``--rate`` PUTs/s. Twice: the DNS process
@@ -56,6 +59,7 @@ from arclink.model.arm_codec import index_from_resources  # noqa: E402
 from arclink.model.reach import reach  # noqa: E402
 
 CLUSTERS_API = "2024-07-15-preview"
+SCOPES_API = "2024-07-10"
 ZONES_API = "2024-06-01"
 CLIENT = "10.10.1.200"  # a client in vnet-hub (no packet is sent)
 
@@ -74,6 +78,9 @@ class Emulator:
         # the address and name an agent connects to: the scope's endpoint for the Hybrid Identity Service
         self.endpoint = next((a, rec.record.fqdn) for a, (_, rec) in sorted(ix._endpoints_by_address.items())
                              if "his" in rec.record.fqdn)
+        # the Arc endpoint's connection to the scope, which the network row rejects and approves
+        self.connection = next(self.store.get_obj(k)["id"] for k in self.store.bodies
+                               if "hybridcompute/privatelinkscopes/" in k and "/privateendpointconnections/" in k)
         for i in range(clusters):  # written straight into the store: the estate, not the measurement
             key = self.cluster_path(f"fleet-{i}")
             self.store.put(key, self.cluster_body(key))
@@ -143,11 +150,22 @@ class DnsClient:
 
 def admission(emu: Emulator, der: bytes) -> bool:
     """What the gateway decides for an agent presenting ``der`` to the hub's private endpoint."""
-    _, ix = emu.live.snapshot()
-    cluster = ix.cluster_for_agent_key(der)
+    _, ix, cluster = emu.live.admission(der)
     if cluster is None:
         return False
     return reach(ix, cluster, emu.endpoint[0], emu.endpoint[1], cluster.address).admitted
+
+
+def network_to_admission(emu: Emulator, i: int) -> float:
+    """PUT response -> first admission that reflects it, ms, for a network write: the Arc endpoint's
+    connection rejected (even ``i``) or approved (odd), an onboarded cluster's agent asking."""
+    status = "Approved" if i % 2 else "Rejected"
+    assert emu.call("PUT", emu.connection, SCOPES_API, {"properties": {
+        "privateLinkServiceConnectionState": {"status": status, "description": status}}}) < 300
+    t1 = time.perf_counter()
+    if admission(emu, emu.cluster_path("fleet-0").encode()) != (status == "Approved"):
+        raise AssertionError(f"the first admission after the connection was {status} does not reflect it")
+    return (time.perf_counter() - t1) * 1000
 
 
 def write_to_admission(emu: Emulator, i: int) -> tuple[float, float]:
@@ -277,6 +295,9 @@ def main() -> int:
     # a p99 of 200 samples is the second slowest PUT: one scheduler hiccup on a loaded machine decides it
     ap.add_argument("--samples", type=int, default=1000, help="cluster PUTs per size (alternating)")
     ap.add_argument("--dns-samples", type=int, default=10, help="A-record writes per size (each may rebuild)")
+    ap.add_argument("--net-samples", type=int, default=40, help="network writes per size, alternating")
+    ap.add_argument("--net-gap", type=float, default=0.3, help="seconds between network writes (the worker "
+                                                               "rebuilds meanwhile)")
     ap.add_argument("--burst", type=int, default=10_000)
     ap.add_argument("--rate", type=float, default=500.0, help="paced burst, PUTs/s (500: onboarding 10,000 "
                                                               "clusters through the gateway took 20 s)")
@@ -301,6 +322,14 @@ def main() -> int:
         t = time.perf_counter()
         index_from_resources(emu.store.model_objects(), onprem_of(emu.store))
         rebuild[n] = (time.perf_counter() - t) * 1000
+    net: dict[int, list[float]] = {n: [] for n in emus}
+    rebuilt: dict[int, int] = {}
+    for n, emu in emus.items():
+        before = emu.live.rebuilds
+        for i in range(args.net_samples + args.net_samples % 2):  # ends approved, as it began
+            net[n].append(network_to_admission(emu, i))
+            time.sleep(args.net_gap)  # pacing the writes: the worker's rebuilds run in the gaps
+        rebuilt[n] = emu.live.rebuilds - before
     small = emus[args.small]
     dns_rows = []
     for rate in (None, args.rate):
@@ -334,7 +363,9 @@ def main() -> int:
     print(f"\n## live model under change (in process, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f})\n")
     print(f"| measure | {s:,} | {b:,} | peer / target | verdict |")
     print("|---|---:|---:|---|---|")
-    for name, xs in (("cluster PUT -> first admission", vis), ("A-record PUT -> first DNS answer", ans)):
+    for name, xs in (("cluster PUT -> first admission", vis), ("A-record PUT -> first DNS answer", ans),
+                     (f"network write -> first admission (endpoint connection rejected/approved; the worker "
+                      f"rebuilt {rebuilt[s]} / {rebuilt[b]} times meanwhile)", net)):
         p99s, p99b = pct(xs[s], 0.99), pct(xs[b], 0.99)
         print(f"| {name}, p50 / p99 ms | {statistics.median(xs[s]):.2f} / {p99s:.2f} | "
               f"{statistics.median(xs[b]):.2f} / {p99b:.2f} | p99 < 20 ms; a rebuild from scratch: "

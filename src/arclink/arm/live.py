@@ -22,6 +22,14 @@ What names resolve to does not wait for that rebuild: after a write names depend
 a zone group, an endpoint's approval), the next DNS query builds an index from those resources
 only (``Store.names_objects``: hundreds, not 100k clusters) and publishes it for names alone
 (``LiveState.publish_names``) until the rebuild, done by the worker meanwhile, catches up.
+
+Nor do the gateway's admissions (``admission``): while the only writes the last whole version
+lacks are ones that names-only index takes in (networking, zones, scopes, resource groups: the
+store tells each write as it happens, ``Store.touch_watchers``), the cluster an agent key belongs
+to is the last whole version's, placed over the names-only index's network
+(``model.cluster_patch.rebind_cluster``), and ``reach()`` decides on that index. A write that
+index does not take in (a cluster, an extension, a site, a deletion of a cluster) sends
+admissions back to the whole model, which then includes it before they are answered.
 """
 
 from __future__ import annotations
@@ -29,14 +37,18 @@ from __future__ import annotations
 import gc
 import logging
 import threading
-from typing import Protocol
+from typing import Any, Protocol
+
+import msgspec
 
 from arclink.arm.connectivity import extension_config, recorder
 from arclink.arm.model_view import onprem_of
 from arclink.arm.store import Store
+from arclink.arm.store_keys import is_network_key, is_scope_key
 from arclink.model.arm_codec import T_EXTENSION, cluster_entry, index_from_resources
-from arclink.model.cluster_patch import patch_clusters
-from arclink.model.index import Index
+from arclink.model.cluster_patch import patch_clusters, rebind_cluster
+from arclink.model.errors import TopologyError
+from arclink.model.index import ClusterR, Index
 from arclink.model.live import LiveState
 from arclink.model.loader import collector_paused
 
@@ -45,6 +57,7 @@ log = logging.getLogger("arclink.arm")
 # namespaces of the resources the network model reads (clusters apart): a write there rebuilds
 _MODEL_NAMESPACES = {"microsoft.network", "microsoft.hybridcompute", "microsoft.resources"}
 _CLUSTERS = ["microsoft.kubernetes", "connectedclusters"]
+_BEHIND = object()  # ``_rebound``: the names-only index cannot stand in for the whole model
 
 
 class LiveModel(Protocol):
@@ -91,7 +104,15 @@ class StoreLiveState(LiveState):
         self._names_lock = threading.Lock()  # what names resolve from is decided under it
         self._ahead_lock = threading.Lock()  # one names-only build at a time
         self._settle_due = False  # a rebuild replaced a version: the collector's pass is due (``_settle``)
+        # writes a names-only index does not take in, counted as they happen (``_note_change``), and how
+        # many of them, and which store generation, the current whole version includes
+        self._uncovered = 0
+        self._whole_uncovered = self._whole_gen = -1
+        # (whole version, names-only index, agent key -> cluster placed over the latter): ``_rebound``
+        self._rebinds: tuple[Index | None, Index | None, dict[bytes, ClusterR | None]] = (None, None, {})
+        self.rebuilds = 0  # rebuilds from scratch begun so far (tests and bench/live_bench.py read it)
         store.affects_names = self._affects_names
+        store.touch_watchers.append(self._note_change)
         self._build_lock = threading.Lock()
         super().__init__(index_from_resources([], {}))
         self.record_connectivity = recorder(store)  # the gateway's status reports
@@ -118,17 +139,20 @@ class StoreLiveState(LiveState):
             if self._built == self.store.generation:
                 return
             # the keys first, then the resources: a write in between is in both, and applying it twice is harmless
-            gen, names_gen, touched = self.store.take_touched()
+            with self.store.lock:  # and the count of writes admissions need the whole model for, as of those keys
+                gen, names_gen, touched = self.store.take_touched()
+                taken = (gen, names_gen, self._uncovered)
             changes = self._cluster_changes(touched) if self._built >= 0 else None
             if changes is not None and not changes:  # nothing the model reads
                 self._built = gen
-                self._publish(None, names_gen)
+                self._publish(None, taken)
                 return
             index = patch_clusters(self._index, changes) if changes else None
             self._built = gen
             if index is not None:
-                self._publish(index, names_gen, names_changed=False)
+                self._publish(index, taken, names_changed=False)
                 return
+            self.rebuilds += 1
             if self._settle_due:  # writes never paused since the last rebuild: its old version goes first
                 self._settle()
             with collector_paused():  # a build allocates a whole index and no garbage: no passes over it
@@ -141,7 +165,7 @@ class StoreLiveState(LiveState):
                 # the next passes there, each a stop of a fifth of a second in whichever request allocates
                 # at that moment; and each full pass would walk it again.
                 gc.freeze()
-            self._publish(index, names_gen)
+            self._publish(index, taken)
         # the worker collects the last version once writes are quiet, off the path of the reader waiting for this one
         self._settle_due = True
         self._wake.set()
@@ -158,11 +182,14 @@ class StoreLiveState(LiveState):
         gc.freeze()
         _trim()
 
-    def _publish(self, index: Index | None, names_gen: int, *, names_changed: bool = True) -> None:
-        """Publish ``index`` (None: nothing to publish) as including the store's names generation
-        ``names_gen``; a names-only index that includes more stays what names resolve from."""
+    def _publish(self, index: Index | None, taken: tuple[int, int, int], *, names_changed: bool = True) -> None:
+        """Publish ``index`` (None: nothing to publish) as including the store's generation, names
+        generation and count of writes a names-only index does not take in ``taken``; a names-only
+        index that includes more stays what names resolve from."""
+        gen, names_gen, uncovered = taken
         with self._names_lock:
             self._names_built = names_gen
+            self._whole_gen, self._whole_uncovered = gen, uncovered
             if index is not None:
                 self.publish(index, names_changed=names_changed and self._names_ahead <= names_gen)
 
@@ -239,6 +266,58 @@ class StoreLiveState(LiveState):
         self.refresh()
         return super().snapshot()
 
+    def admission(self, der: bytes) -> tuple[int, Index, ClusterR | None]:
+        # what has been acknowledged so far: the state answered from includes at least this
+        gen, uncovered, names_gen = self.store.generation, self._uncovered, self.store.names_generation
+        if names_gen > max(self._names_built, self._names_ahead):
+            self._names_index()
+        with self._names_lock:
+            version, _, whole, names = self._current
+            ahead = names is not None and self._whole_uncovered >= uncovered and self._names_ahead >= names_gen
+        if ahead:
+            assert names is not None
+            cluster = self._rebound(whole, names, der)
+            # a cluster written meanwhile may have been read half-way: the whole model decides then
+            if cluster is not _BEHIND and self._uncovered == uncovered:
+                w, n, table = self._rebinds
+                if cluster is not None and w is whole and n is names and len(table) < 200_000:
+                    table[der] = cluster
+                return version, names, cluster
+        self.refresh()
+        while self._whole_gen < gen:  # another reader, or the worker, is building the version that includes it
+            with self._build_lock:
+                stuck = self._whole_gen < gen <= self._built  # that build ended half-way: the last version stays
+            if stuck:
+                break
+            self.refresh()
+        version, index = super().snapshot()
+        return version, index, index.cluster_for_agent_key(der)
+
+    def _rebound(self, whole: Index, names: Index, der: bytes) -> Any:  # ClusterR | None | _BEHIND
+        """The cluster of ``whole`` whose agent key is ``der`` placed over the network of ``names`` (None:
+        no cluster has it), or ``_BEHIND``. ``whole`` lacks no cluster write (``admission`` checked), so
+        its clusters and their order are the store's; only what the network decides of each (its scope,
+        references dropped as dangling) is taken again from ``names``."""
+        w, n, table = self._rebinds
+        if w is not whole or n is not names:
+            table = {}
+            self._rebinds = (whole, names, table)
+        if der in table:
+            return table[der]
+        cluster = whole.cluster_for_agent_key(der)
+        if cluster is None:
+            return None
+        key = cluster.id.lower()
+        obj = self.store.get_obj(key)
+        if obj is None:
+            return _BEHIND
+        extensions = [e for e in map(self.store.get_obj, self.store.list_keys(f"{key}/providers/{T_EXTENSION}")) if e]
+        try:
+            rebound = rebind_cluster(cluster, cluster_entry(obj, extensions), names)
+        except (TopologyError, msgspec.ValidationError):
+            return _BEHIND  # the whole model's build says what is wrong (or keeps the last good one)
+        return _BEHIND if rebound is None else rebound
+
     def snapshot_names(self) -> tuple[int, Index]:
         # what names resolve to does not wait for clusters written meanwhile: a DNS query during an
         # onboarding burst answers from the last version (its names are the newest) without patching,
@@ -250,6 +329,12 @@ class StoreLiveState(LiveState):
 
     def _affects_names(self, key: str, deleted: bool) -> bool:
         return _cluster_of(key, deleted, self._index) is None
+
+    def _note_change(self, key: str | None, deleted: bool) -> None:
+        """Count a write a names-only index does not take in (under the store's lock, as it happens):
+        anything but networking, zones, scopes and resource groups, and resources the model never reads."""
+        if key is None or (not (is_network_key(key) or is_scope_key(key)) and _cluster_of(key, deleted, self._index) != ""):
+            self._uncovered += 1
 
     @property
     def index(self) -> Index:

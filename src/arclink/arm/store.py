@@ -108,6 +108,9 @@ class Store:
         self.affects_names: Callable[[str, bool], bool] | None = None
         # told each new names generation, under the store's lock (the DNS process's shared count)
         self.names_watchers: list[Callable[[int], None]] = []
+        # told every change under the store's lock: (key, deleted), key None where more than keys
+        # changed (the live model tells by it when the gateway may admit ahead of a rebuild)
+        self.touch_watchers: list[Callable[[str | None, bool], None]] = []
         # group commit: a writer thread commits everything queued meanwhile in one transaction
         self._queue: list[_Unit | None] = []  # None: the close marker
         self._cv = threading.Condition()
@@ -360,6 +363,8 @@ class Store:
             return undo
 
     def _touch(self, key: str | None, deleted: bool = False) -> None:
+        for watch in self.touch_watchers:
+            watch(key, deleted)
         if key is None or self.affects_names is None or self.affects_names(key, deleted):
             self.names_generation += 1
             for watcher in self.names_watchers:

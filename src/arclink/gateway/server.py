@@ -2,8 +2,9 @@
 
 A connection starts with a PROXY protocol v2 header (modelled source and destination),
 then TLS with SNI = the Arc FQDN, then the signed hello of
-``arclink.model.wire``. Admission is ``arclink.model.reach.reach()`` on the live state's
-current snapshot, so changes made through ARM (association, approval, public network
+``arclink.model.wire``. Admission is ``arclink.model.reach.reach()`` on what the live state's
+``admission()`` gives (the current version, or after a network write its network ahead of the
+whole model's rebuild), so changes made through ARM (association, approval, public network
 access) apply to the next connection, and to the next heartbeat of an open one.
 
 Why a signed hello rather than mutual TLS: the connectedCluster holds a bare public
@@ -96,6 +97,7 @@ class Gateway:
         self.sessions: set[AgentSession] = set()
         self.seen_nonces = SeenNonces()
         self._admit_version = -1
+        self._admit_index: Index | None = None
         self._admit_cache: dict[tuple, Reach] = {}
         self._public_keys: dict[bytes, Any] = {}  # agents' DER keys, loaded once (a third of a signature check)
         self._sock: socket.socket | None = None
@@ -241,8 +243,10 @@ class Gateway:
 
     def admit(self, version: int, index: Index, cluster: ClusterR | None, dst: str, sni: str | None,
                src: str) -> Reach:
-        if version != self._admit_version or len(self._admit_cache) > 200_000:
-            self._admit_cache, self._admit_version = {}, version
+        # one cache per version and index: a version's admissions may come from a names-only index
+        # ahead of its whole model (``LiveState.admission``)
+        if version != self._admit_version or index is not self._admit_index or len(self._admit_cache) > 200_000:
+            self._admit_cache, self._admit_version, self._admit_index = {}, version, index
         key = (cluster.id if cluster else None, dst, sni, src)
         hit = self._admit_cache.get(key)
         if hit is None:

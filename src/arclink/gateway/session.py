@@ -158,10 +158,11 @@ class AgentSession(asyncio.Protocol):
                     raise too_old
             except MessageError as exc:
                 raise Refused("BadHandshake", exc.reason) from None
-            version, index = host.live.snapshot()
+            version, index, cluster = host.live.admission(der)
             pub = host.public_key(der)
             proved = pub is not None and pki.verify_signature(pub, sig, auth_payload(nonce, issued, sni))
-            cluster = index.cluster_for_agent_key(der) if proved else None
+            if not proved:
+                cluster = None
             self.cluster = cluster
             r = host.admit(version, index, cluster, dst, sni, src)
             if not proved and r.code == "ClusterNotRegistered":
@@ -188,8 +189,8 @@ class AgentSession(asyncio.Protocol):
     def _request(self, msg: Any) -> None:
         host = self.host
         self._arm(host.idle_timeout, self.close)
-        version, index = host.live.snapshot()
-        cluster = self.cluster = index.cluster_for_agent_key(self.der)
+        version, index, cluster = host.live.admission(self.der)
+        self.cluster = cluster
         r = host.admit(version, index, cluster, self.dst, self.sni, self.src)
         if not r.admitted or cluster is None:
             raise Refused(r.code, r.reason, r.path)

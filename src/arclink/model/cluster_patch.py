@@ -22,6 +22,10 @@ or its filled-in address would take another place in its site's sequence, or its
 be shared and so qualified in messages, or a subscription appears): the caller builds the index
 from scratch, which stays the reference (tests/arm/test_incremental_live.py holds them equal).
 
+The other way round, ``rebind_cluster`` makes one cluster of a version as a build would make it
+over a later version's network (the clusters unchanged): the gateway admits from it after a
+network write while the whole model is rebuilt (tests/arm/test_admission_live.py).
+
 A patch changes nothing an older version can reach: it only appends to the lineage, under its own number.
 """
 
@@ -36,10 +40,11 @@ from arclink.model import schema
 from arclink.model.arm_references import drop_dangling_cluster
 from arclink.model.errors import TopologyError
 from arclink.model.index import ClusterPlacement, Index, _Builder
-from arclink.model.resolved import AGENT_KEYS, DEFAULT_SUBSCRIPTION, AgentKeys, ClusterR, ScopeR, SiteR, agent_key
+from arclink.model.resolved import (AGENT_KEYS, DEFAULT_SUBSCRIPTION, AgentKeys, ClusterR, Resources, ScopeR, SiteR,
+                                    agent_key)
 from arclink.model.versioned import ClusterTable, VersionedKeys
 
-__all__ = ["CLUSTER_FREE", "PatchedIndex", "patch_clusters"]
+__all__ = ["CLUSTER_FREE", "PatchedIndex", "patch_clusters", "rebind_cluster"]
 
 # memo tags whose values no cluster changes: kept across a clusters-only change
 CLUSTER_FREE = frozenset({"resolution", "landing", "apl011"})
@@ -125,6 +130,35 @@ class _Patch:
                 self.keys = None  # now shared: order decides, so the table is made again
             else:
                 self.keys.set(der, r)
+
+
+class _RebindBuilder(_Builder):
+    """The index builder placing one cluster over another version's network: nothing of it is changed."""
+
+    def __init__(self, network: Index) -> None:
+        ix = Index.__new__(Index)
+        ix.__dict__.update(network.__dict__)  # its tables shared, read only; the cluster goes in tables of its own
+        ix.clusters, ix.by_id = Resources(), {}
+        self.t, self.ix, self._placements = network.topology, ix, {}
+
+    def join(self, holder: SiteR | ScopeR, r: ClusterR) -> None:
+        pass  # the network's site and scope lists are another version's
+
+
+def rebind_cluster(cluster: ClusterR, entry: dict[str, Any], network: Index) -> ClusterR | None:
+    """``cluster`` (of some version, made from the topology cluster ``entry``) as a build of the same
+    clusters over ``network`` would make it: its site, scope and dropped references are ``network``'s.
+    ``network`` must have the sites of the cluster's version (same on-premises facts), so its filled-in
+    address keeps its place; None where it would not. Raises ``TopologyError`` or
+    ``msgspec.ValidationError`` where such a build would refuse it. ``network`` is not changed."""
+    spec = _spec(entry, network)
+    site = network.sites.get(spec.site.lower()) if spec.site else None
+    was = cluster.site.spec.name if cluster.site else None
+    if (site.spec.name if site else None) != was or _auto(spec, site) != (cluster.auto_place is not None):
+        return None
+    r = _RebindBuilder(network).add_cluster(_position(cluster), spec, ClusterPlacement(), auto_index=cluster.auto_place)
+    r.qualifier = cluster.qualifier
+    return r
 
 
 def _spec(entry: dict[str, Any], ix: Index) -> schema.Cluster:

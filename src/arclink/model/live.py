@@ -11,14 +11,22 @@ may share most of its objects with the last one (``model.cluster_patch``: a clus
 makes a new cluster table and shares VNets, zones, sites and resolution), and says so
 with ``names_version``: the version of the last publish that changed anything a DNS answer
 depends on. The DNS cache keys on it (``snapshot_names()``), so a burst of cluster writes
-keeps its answers; the gateway's admissions key on ``version``, as a cluster's admission
-does change with it.
+keeps its answers; the gateway's admissions key on ``version`` and the index they were
+decided on (see ``admission``), as a cluster's admission does change with it.
 
 What names resolve to may also run ahead of the whole model: ``publish_names`` gives DNS
 readers an index built from the resources names depend on (not the clusters: hundreds of
 resources, not 100k) while the whole model is rebuilt, until a version published with
 ``names_changed=True`` takes its place. Each such index is one consistent version of the
-network too; the gateway keeps reading the last whole version meanwhile.
+network too.
+
+The gateway asks ``admission(der)``: the version, the index and the cluster an agent key belongs
+to, which it hands to ``reach()``. Here that is the current version and its cluster; the emulator's
+live model (``arm.live.StoreLiveState``) answers after a network write from the names-only index,
+with the cluster of the last whole version placed over that network, without waiting for the
+whole model's rebuild. Either way the index and the cluster are one consistent state, never
+older than the last acknowledged write (the whole model's version and, from a names-only index,
+that version's clusters with the newest network).
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ from __future__ import annotations
 import threading
 from typing import Callable
 
-from arclink.model.index import Index
+from arclink.model.index import ClusterR, Index
 
 
 class LiveState:
@@ -45,6 +53,13 @@ class LiveState:
     def snapshot(self) -> tuple[int, Index]:
         version, _, index, _ = self._current
         return version, index
+
+    def admission(self, der: bytes) -> tuple[int, Index, ClusterR | None]:
+        """(version, index, the cluster whose agent key is ``der`` or None): what the gateway admits
+        from. The cluster is the index's own, so ``reach(index, cluster, ...)`` decides in one version;
+        the gateway's decisions may be cached on (version, index)."""
+        version, index = self.snapshot()
+        return version, index, index.cluster_for_agent_key(der)
 
     def snapshot_names(self) -> tuple[int, Index]:
         """(names_version, index): the index names resolve from, and the version of its last change
