@@ -194,6 +194,25 @@ def write_to_answer(emu: Emulator, client: DnsClient, i: int) -> float:
     return took
 
 
+def onboard(emu: Emulator, tag: str, rate: float | None, count: int | None, stop: threading.Event,
+            made: list[int]) -> None:
+    """Cluster PUTs through the ARM app, on a loop of this thread's own: ``count`` of them (None: until
+    ``stop``), at ``rate`` PUTs/s or flat out; ``made[0]`` counts them. Sets ``stop`` when done."""
+    writer = Emulator.__new__(Emulator)
+    writer.__dict__.update(emu.__dict__)
+    writer.loop = asyncio.new_event_loop()
+    start = time.perf_counter()
+    i = 0
+    while not stop.is_set() and (count is None or i < count):
+        if rate:
+            wait = start + i / rate - time.perf_counter()
+            if wait > 0 and stop.wait(wait):  # pacing the writer, not waiting for a result
+                break
+        writer.call("PUT", emu.cluster_path(f"{tag}-{i}"), CLUSTERS_API, emu.cluster_body())
+        made[0] = i = i + 1
+    stop.set()
+
+
 def dns_rate(emu: Emulator, seconds: float, burst: int, rate: float | None) -> tuple[float, int, int, float]:
     """DNS queries/s for ``seconds`` at rest, or while ``burst`` cluster PUTs go through the ARM app on
     another thread (at ``rate`` PUTs/s, or flat out); returns (q/s, lost, PUTs made, seconds)."""
@@ -201,24 +220,10 @@ def dns_rate(emu: Emulator, seconds: float, burst: int, rate: float | None) -> t
     wire = dns.message.make_query("his.arc.azure.com", "A").to_wire()
     done = threading.Event()
     made = [0]
-    tag = f"burst-{time.monotonic_ns()}"
-
-    def onboard() -> None:
-        writer = Emulator.__new__(Emulator)
-        writer.__dict__.update(emu.__dict__)
-        writer.loop = asyncio.new_event_loop()
-        start = time.perf_counter()
-        for i in range(burst):
-            if rate:
-                wait = start + i / rate - time.perf_counter()
-                if wait > 0:
-                    time.sleep(wait)  # pacing the writer, not waiting for a result
-            writer.call("PUT", emu.cluster_path(f"{tag}-{i}"), CLUSTERS_API, emu.cluster_body())
-            made[0] += 1
-        done.set()
+    args = (emu, f"burst-{time.monotonic_ns()}", rate, burst, done, made)
 
     answered = lost = 0
-    th = threading.Thread(target=onboard) if burst else None
+    th = threading.Thread(target=onboard, args=args) if burst else None
     t0 = time.perf_counter()
     if th:
         th.start()
@@ -262,23 +267,7 @@ def dns_process_rate(emu: Emulator, port: int, qfile: str, seconds: int, rate: f
     another thread of this process, at ``rate`` PUTs/s or flat out."""
     stop = threading.Event()
     made = [0]
-    tag = f"proc-{time.monotonic_ns()}"
-
-    def onboard() -> None:
-        writer = Emulator.__new__(Emulator)
-        writer.__dict__.update(emu.__dict__)
-        writer.loop = asyncio.new_event_loop()
-        start = time.perf_counter()
-        i = 0
-        while not stop.is_set():
-            if rate:
-                wait = start + i / rate - time.perf_counter()
-                if wait > 0 and stop.wait(wait):  # pacing the writer, not waiting for a result
-                    break
-            writer.call("PUT", emu.cluster_path(f"{tag}-{i}"), CLUSTERS_API, emu.cluster_body())
-            made[0] = i = i + 1
-
-    th = threading.Thread(target=onboard)
+    th = threading.Thread(target=onboard, args=(emu, f"proc-{time.monotonic_ns()}", rate, None, stop, made))
     th.start()
     try:
         qps, lost = dnsperf(port, qfile, seconds)
