@@ -52,11 +52,12 @@ from arclink.arm.model_view import onprem_of  # noqa: E402
 from arclink.arm.seed import seed_topology  # noqa: E402
 from arclink.arm.store import Store  # noqa: E402
 from arclink.dns.cache import QueryCache  # noqa: E402
-from arclink.dns.process import DnsProcess, start_dns_process  # noqa: E402
+from arclink.dns.process import DnsProcess  # noqa: E402
 from arclink.dns.server import _Udp  # noqa: E402
 from arclink.model import loader  # noqa: E402
 from arclink.model.arm_codec import index_from_resources  # noqa: E402
 from arclink.model.reach import reach  # noqa: E402
+from arclink.stack import start_store_dns  # noqa: E402
 
 CLUSTERS_API = "2024-07-15-preview"
 SCOPES_API = "2024-07-10"
@@ -240,13 +241,8 @@ def dns_rate(emu: Emulator, seconds: float, burst: int, rate: float | None) -> t
 
 def dns_process(store: Store) -> DnsProcess:
     """The DNS process over ``store``, told of its names writes, as ``arclink serve`` starts it."""
-
-    def names() -> tuple[int, list[dict], dict]:
-        generation = store.names_generation
-        return generation, store.names_objects(), onprem_of(store)
-
-    proc = start_dns_process(names, generation=store.names_generation)
-    store.names_watchers.append(proc.names_changed)
+    proc = start_store_dns(store)
+    proc.wait_ready()
     return proc
 
 

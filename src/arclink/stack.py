@@ -29,7 +29,7 @@ from arclink.limits import Limits, raise_nofile
 from arclink.net import is_loopback
 from arclink.statedir import StateDirError, lock_holder, lock_state, open_state_dir, private_umask, write_private
 
-__all__ = ["Services", "StackError", "start_services"]
+__all__ = ["Services", "StackError", "start_services", "start_store_dns"]
 
 log = logging.getLogger("arclink.serve")
 T = TypeVar("T")
@@ -339,7 +339,7 @@ def _start_locked(lock: IO[str], state_dir: Path, mode: str, *, in_memory: bool,
     # DNS answers from a process of its own (arclink.dns.process): ARM writes never hold the
     # interpreter lock it needs. It starts first, so that its start overlaps ARM's and the gateway's.
     try:
-        dns = _start_server(_dns_process, store, host, dns_port, limits)
+        dns = _start_server(start_store_dns, store, host, dns_port, limits)
     except BaseException:
         store.close()
         raise
@@ -446,8 +446,9 @@ def _check_gateway_cert(state_dir: Path) -> None:
                          "certificate and key; remove both to issue new ones.") from None
 
 
-def _dns_process(store: Any, host: str, port: int, limits: Limits) -> Any:
-    """The DNS process, started and told every names write from now on (it answers once ready)."""
+def start_store_dns(store: Any, host: str = "127.0.0.1", port: int = 0, limits: Limits | None = None) -> Any:
+    """A DNS process (``arclink.dns.process.DnsProcess``) answering from the emulator's ``store``,
+    started and told every names write from now on; it answers once ``wait_ready()`` returns."""
     from arclink.arm.model_view import onprem_of
     from arclink.dns.process import DnsProcess
 
