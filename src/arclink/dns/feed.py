@@ -101,8 +101,6 @@ class FeedState(LiveState):
         self._retry_at = 0.0
         threading.Thread(target=self._read, name="arclink-dns-link", daemon=True).start()
         have, index = self._fetch(counter.value)
-        if index is None:
-            raise RuntimeError("the emulator sent no names to answer from")
         super().__init__(index)
         self._have = have
 
@@ -117,8 +115,8 @@ class FeedState(LiveState):
         self.closed.set()
         self._replies.put(None)
 
-    def _fetch(self, want: int) -> tuple[int, Index | None]:
-        """(generation, index) for at least ``want``; (want, None) when the emulator sent none."""
+    def _fetch(self, want: int) -> tuple[int, Index]:
+        """(generation, index) for at least ``want``; raises when the emulator sends none."""
         self._link.send({"kind": "want", "generation": want})
         deadline = time.monotonic() + self._timeout
         while True:
@@ -157,6 +155,5 @@ class FeedState(LiveState):
                 log.warning("DNS answers from the last names it has: %s", exc)
                 self._retry_at = time.monotonic() + RETRY_AFTER
                 return
-            if index is not None:
-                self.publish(index)
+            self.publish(index)
             self._have = have
