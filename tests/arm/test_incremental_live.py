@@ -208,7 +208,7 @@ def reachable(ix: Index) -> dict:
     """What a reader holding ``ix`` can reach of its clusters, sites and scopes, object by object."""
     holders = [*ix.sites.values(), *ix.scopes.values()]
     return {
-        "own_lists": [(id(h), list(h.clusters)) for h in holders],
+        "own_lists": [(id(h), list(ix._clusters_of.get(id(h), []))) for h in holders],  # the rebuild's lists
         "table": list(ix.clusters.items()),
         "version_lists": [(id(h), list(ix.clusters_in(h))) for h in holders],
         "clusters": [(id(c), dict(vars(c))) for c in ix.clusters.values()],

@@ -4,7 +4,9 @@ A rebuild makes half a million objects at 100k clusters; left in the collector's
 generations, each of the next passes there walks them all, a stop of the whole server in
 whichever request happens to allocate (``bench/live_bench.py``: the PUT tail). So a rebuilt
 version is frozen (``gc.freeze``) as soon as it is built, with the agent key table the gateway
-reads; the version it replaced is collected when the worker settles (or before the next rebuild).
+reads; the version it replaced is freed by reference counts, a piece at a time, when the worker
+settles (or before the next rebuild): no full pass of the collector, which would walk the whole
+estate in one step (``arm.retired``), except one every ``FULL_PASS_EVERY`` rebuilds.
 """
 
 from __future__ import annotations
@@ -71,14 +73,58 @@ def test_the_version_a_rebuild_replaced_is_freed_when_the_model_settles() -> Non
     live = StoreLiveState(store, debounce=3600)
     try:
         live.refresh()
-        old = weakref.ref(live.index)
+        old = live.index
+        clusters = [weakref.ref(c) for c in old.clusters.values()]
+        assert clusters
+        del old
         _touch_network(store)
         live.refresh()
-        assert live.index is not old()
         with live._build_lock:
             live._settle()
-        assert old() is None
-        assert not _young(live.index), "what lives on is frozen again"
+        assert all(c() is None for c in clusters), "the replaced version's clusters are freed"
+        assert live.full_passes == 0, "by reference counts, with no full pass of the collector"
+        assert not _young(live.index), "what lives on stays frozen"
+    finally:
+        live.close()
+
+
+def test_a_version_a_reader_holds_is_freed_by_the_worker_once_let_go() -> None:
+    store = _seeded()
+    live = StoreLiveState(store, debounce=0.01)
+    try:
+        live.refresh()
+        held = live.index
+        clusters = [weakref.ref(c) for c in held.clusters.values()]
+        _touch_network(store)
+        live.refresh()
+        with live._build_lock:
+            live._settle()
+        assert all(c() is not None for c in clusters), "a reader's version is kept"
+        assert held.clusters and all(c.site is not None or c.spec.site is None for c in held.clusters.values())
+        del held
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(c() is not None for c in clusters):
+            time.sleep(0.01)  # waiting for a condition: the worker looks again while one is held
+        assert all(c() is None for c in clusters), "the worker freed it once the reader let go"
+    finally:
+        live.close()
+
+
+def test_the_collector_makes_a_full_pass_every_so_many_rebuilds(monkeypatch) -> None:
+    from arclink.arm import live as live_module
+
+    monkeypatch.setattr(live_module, "FULL_PASS_EVERY", 2)
+    store = _seeded()
+    live = StoreLiveState(store, debounce=3600)
+    try:
+        live.refresh()
+        for _ in range(2):
+            _touch_network(store)
+            live.refresh()
+        with live._build_lock:
+            live._settle()
+        assert live.full_passes == 1
+        assert not _young(live.index), "what lives on is frozen again after the pass"
     finally:
         live.close()
 
@@ -88,12 +134,12 @@ def test_a_second_rebuild_before_the_worker_settles_frees_the_first_version_firs
     live = StoreLiveState(store, debounce=3600)
     try:
         live.refresh()
-        first = weakref.ref(live.index)
+        first = [weakref.ref(c) for c in live.index.clusters.values()]
         _touch_network(store)
-        live.refresh()  # replaces the first version, frozen; the worker has not settled
+        live.refresh()  # replaces the first version; the worker has not settled
         _touch_network(store)
         live.refresh()  # settles before building: the first version goes
-        assert first() is None
+        assert first and all(c() is None for c in first)
     finally:
         live.close()
 

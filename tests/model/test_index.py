@@ -34,10 +34,10 @@ def test_lookups_ignore_case_and_take_ids_of_the_same_resource_only():
 def test_objects_are_linked_both_ways():
     ix = example()
     scope, pe = ix.scope("pls-arc-retail"), ix.endpoints["pe-arc-retail"]
-    assert [c.name for c in scope.clusters] == ["k3s-amsterdam", "k3s-rotterdam", "k3s-utrecht"]
+    assert [c.name for c in ix.clusters_in(scope)] == ["k3s-amsterdam", "k3s-rotterdam", "k3s-utrecht"]
     assert scope.endpoints == [pe] and pe.scope is scope and pe.vnet is ix.vnet("vnet-hub")
     amsterdam = ix.site("store-amsterdam")
-    assert [c.name for c in amsterdam.clusters] == ["k3s-amsterdam"] and ix.cluster("k3s-amsterdam").site is amsterdam
+    assert [c.name for c in ix.clusters_in(amsterdam)] == ["k3s-amsterdam"] and ix.cluster("k3s-amsterdam").site is amsterdam
     assert [(kind, v.name) for kind, v in amsterdam.connections] == [("ExpressRoute", "vnet-hub")]
     assert {z.zone_name for z, _ in ix.vnet("vnet-hub").zone_links} == {
         "privatelink.his.arc.azure.com", "privatelink.guestconfiguration.azure.com",
@@ -84,3 +84,24 @@ def test_an_inconsistent_topology_is_refused_where_it_goes_wrong(old, new, code,
     with pytest.raises(TopologyError) as err:
         variant((old, new))
     assert (err.value.code, err.value.path) == (code, path)
+
+
+def test_no_cycle_reaches_a_cluster_so_a_version_frees_by_reference_counts():
+    """The live model frees a replaced version without the collector's full pass (``arm.retired``):
+    nothing in the network refers back to the clusters, whose lists are the index's own."""
+    import gc
+    import weakref
+
+    gc.collect()
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        ix = example()
+        clusters = [weakref.ref(c) for c in ix.clusters.values()]
+        specs = [weakref.ref(ix.clusters_in(ix.site("store-amsterdam"))[0])]
+        assert clusters and all(c() is not None for c in clusters)
+        del ix
+        assert all(c() is None for c in clusters + specs), "a cluster outlived its version: a cycle holds it"
+    finally:
+        if was:
+            gc.enable()

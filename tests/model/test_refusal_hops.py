@@ -40,7 +40,7 @@ def test_each_refused_write_refuses_the_clusters_behind_it_with_the_rules_code(r
 def test_an_endpoint_in_another_region_than_its_vnet_fails_its_hop_with_arms_message():
     ix = load(CASES / "APL005" / "fail.yaml")
     pe = next(p for p in ix.endpoints.values() if apl005.pe_region_mismatch(p.location, p.vnet.location))
-    hop = next(h for h in _failed(cluster_trace(ix, next(iter(pe.scope.clusters)))))
+    hop = next(h for h in _failed(cluster_trace(ix, next(iter(ix.clusters_in(pe.scope))))))
     assert hop["what"] == f"private endpoint '{pe.name}' exists"
     assert pe.subnet.id in hop["detail"] and pe.id in hop["detail"]  # the emulator's InvalidResourceReference text
 
@@ -96,7 +96,7 @@ def test_features_on_a_cluster_without_private_link_are_no_hop():
 def test_a_group_id_problem_is_the_emulators_message():
     ix = load(CASES / "APL018" / "fail.yaml")
     pe = next(p for p in ix.endpoints.values() if apl018.group_id_problem(p.target_type, p.spec.group_ids))
-    t = cluster_trace(ix, next(iter(pe.scope.clusters)))
+    t = cluster_trace(ix, next(iter(ix.clusters_in(pe.scope))))
     assert apl018.group_id_problem(pe.target_type, pe.spec.group_ids).rstrip(".") in _failed(t)[0]["detail"]
 
 

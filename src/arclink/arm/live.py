@@ -25,7 +25,7 @@ only (``Store.names_objects``: hundreds, not 100k clusters) and publishes it for
 
 Nor do the gateway's admissions (``admission``): while the only writes the last whole version
 lacks are ones that names-only index takes in (networking, zones, scopes, resource groups: the
-store tells each write as it happens, ``Store.touch_watchers``), the cluster an agent key belongs
+store tells each write as it happens, ``Store.affects_names``), the cluster an agent key belongs
 to is the last whole version's, placed over the names-only index's network
 (``model.cluster_patch.rebind_cluster``), and ``reach()`` decides on that index. A write that
 index does not take in (a cluster, an extension, a site, a deletion of a cluster) sends
@@ -43,6 +43,7 @@ import msgspec
 
 from arclink.arm.connectivity import extension_config, recorder
 from arclink.arm.model_view import onprem_of
+from arclink.arm.retired import RetiredVersions
 from arclink.arm.store import Store
 from arclink.arm.store_keys import is_network_key, is_scope_key
 from arclink.model.arm_codec import T_EXTENSION, cluster_entry, index_from_resources
@@ -58,6 +59,9 @@ log = logging.getLogger("arclink.arm")
 _MODEL_NAMESPACES = {"microsoft.network", "microsoft.hybridcompute", "microsoft.resources"}
 _CLUSTERS = ["microsoft.kubernetes", "connectedclusters"]
 _BEHIND = object()  # ``_rebound``: the names-only index cannot stand in for the whole model
+# rebuilds between two of the collector's full passes: the network's own cycles in replaced versions
+# (a few hundred objects each) wait that long; the clusters, the bulk, are freed as they retire
+FULL_PASS_EVERY = 32
 
 
 class LiveModel(Protocol):
@@ -103,8 +107,11 @@ class StoreLiveState(LiveState):
         self._names_ahead = -1  # the store's names generation the ``publish_names`` index includes
         self._names_lock = threading.Lock()  # what names resolve from is decided under it
         self._ahead_lock = threading.Lock()  # one names-only build at a time
-        self._settle_due = False  # a rebuild replaced a version: the collector's pass is due (``_settle``)
-        # writes a names-only index does not take in, counted as they happen (``_note_change``), and how
+        self._settle_due = False  # a rebuild replaced a version: it is due to be freed (``_settle``)
+        self._retired = RetiredVersions()  # versions replaced, until nothing holds them (``_settle``)
+        self._since_full_pass = 0  # rebuilds since the collector's last full pass
+        self.full_passes = 0  # the collector's full passes so far (tests read it)
+        # writes a names-only index does not take in, counted as they happen (``_affects_names``), and how
         # many of them, and which store generation, the current whole version includes
         self._uncovered = 0
         self._whole_uncovered = self._whole_gen = -1
@@ -112,7 +119,6 @@ class StoreLiveState(LiveState):
         self._rebinds: tuple[Index | None, Index | None, dict[bytes, ClusterR | None]] = (None, None, {})
         self.rebuilds = 0  # rebuilds from scratch begun so far (tests and bench/live_bench.py read it)
         store.affects_names = self._affects_names
-        store.touch_watchers.append(self._note_change)
         self._build_lock = threading.Lock()
         super().__init__(index_from_resources([], {}))
         self.record_connectivity = recorder(store)  # the gateway's status reports
@@ -153,8 +159,10 @@ class StoreLiveState(LiveState):
                 self._publish(index, taken, names_changed=False)
                 return
             self.rebuilds += 1
+            self._since_full_pass += 1
             if self._settle_due:  # writes never paused since the last rebuild: its old version goes first
                 self._settle()
+            gc.collect(1)  # the young generations' garbage now, while they are small: what is left is frozen below
             with collector_paused():  # a build allocates a whole index and no garbage: no passes over it
                 index = self._build()
                 # the agent key table the gateway asks every version for is part of the version: built here,
@@ -171,16 +179,26 @@ class StoreLiveState(LiveState):
         self._wake.set()
 
     def _settle(self) -> None:
-        """Collect the versions a rebuild replaced (frozen until now, see ``refresh``), then freeze what
-        lives on (this version, and what start-up made), so that the collector's passes, and with them
-        a write's tail, do not grow with the estate; give the freed memory back to the system. A full
-        pass over the estate: the worker does it once writes are quiet, or the next rebuild first.
-        Called holding the build lock (a pass over a half-built index is what the build avoids)."""
+        """Free the versions replaced so far that nothing holds any more, a piece at a time
+        (``arm.retired``), and give the memory back to the system. The worker does it once writes are
+        quiet, and the next rebuild first. Nothing in a version refers back from the network to its
+        clusters (``Index.clusters_in``), so the bulk of it goes by reference counts, with no pass of
+        the cyclic collector: a full pass walks the whole estate in one step (1 s at 100k clusters),
+        which holds up the gateway's admissions. What cycles a version's network has (a few hundred
+        objects) wait for one every ``FULL_PASS_EVERY`` rebuilds, which unfreezes everything, collects
+        and freezes what lives on again. Called holding the build lock (a pass over a half-built
+        index is what the build avoids)."""
         self._settle_due = False
-        gc.unfreeze()
-        gc.collect()
-        gc.freeze()
-        _trim()
+        freed = self._retired.freed
+        self._retired.sweep()
+        if self._since_full_pass >= FULL_PASS_EVERY:
+            self._since_full_pass = 0
+            self.full_passes += 1
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
+        if self._retired.freed > freed:
+            _trim()
 
     def _publish(self, index: Index | None, taken: tuple[int, int, int], *, names_changed: bool = True) -> None:
         """Publish ``index`` (None: nothing to publish) as including the store's generation, names
@@ -191,7 +209,11 @@ class StoreLiveState(LiveState):
             self._names_built = names_gen
             self._whole_gen, self._whole_uncovered = gen, uncovered
             if index is not None:
+                replaced = self._index
                 self.publish(index, names_changed=names_changed and self._names_ahead <= names_gen)
+                self._rebinds = (None, None, {})  # admissions' clusters placed over the names of a version replaced
+                self._retired.retire(replaced)  # freed by the worker, not by whichever reader lets go of it last
+                del replaced
 
     def _names_index(self) -> None:
         """Build and publish what names resolve from, from the resources names depend on only: the
@@ -247,7 +269,11 @@ class StoreLiveState(LiveState):
         # than waking on every write, as each wake takes the interpreter lock from the threads answering
         # DNS and taking the writes (during an onboarding burst, a wake per PUT).
         while not self._stop:
-            self._wake.wait()
+            # replaced versions a reader still held at the last sweep: looked at again in a second
+            if not self._wake.wait(1.0 if len(self._retired) else None):
+                with self._build_lock:
+                    self._settle()
+                continue
             seen = self.store.generation
             while not self._stopping.wait(self._debounce) and self.store.generation != seen:
                 seen = self.store.generation
@@ -327,14 +353,14 @@ class StoreLiveState(LiveState):
             self._names_index()
         return super().snapshot_names()
 
-    def _affects_names(self, key: str, deleted: bool) -> bool:
-        return _cluster_of(key, deleted, self._index) is None
-
-    def _note_change(self, key: str | None, deleted: bool) -> None:
-        """Count a write a names-only index does not take in (under the store's lock, as it happens):
+    def _affects_names(self, key: str | None, deleted: bool) -> bool:
+        """Whether a write may change what names resolve to (the store bumps its names generation); and
+        count it, as it happens (under the store's lock), if a names-only index does not take it in:
         anything but networking, zones, scopes and resource groups, and resources the model never reads."""
-        if key is None or (not (is_network_key(key) or is_scope_key(key)) and _cluster_of(key, deleted, self._index) != ""):
+        cluster = None if key is None else _cluster_of(key, deleted, self._index)
+        if key is None or (cluster != "" and not (is_network_key(key) or is_scope_key(key))):
             self._uncovered += 1
+        return cluster is None
 
     @property
     def index(self) -> Index:
@@ -374,9 +400,15 @@ def _cluster_of(key: str, deleted: bool, ix: Index) -> str | None:
 
 def _trim() -> None:
     """Give the memory of the previous index back to the system (glibc keeps freed arenas otherwise)."""
+    global _LIBC
     try:
-        import ctypes
+        if _LIBC is None:
+            import ctypes
 
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+            _LIBC = ctypes.CDLL("libc.so.6")
+        _LIBC.malloc_trim(0)
     except (OSError, AttributeError):
         pass
+
+
+_LIBC: Any = None  # loaded once: each load makes objects in cycles, for the collector's full pass

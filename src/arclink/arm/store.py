@@ -103,14 +103,13 @@ class Store:
         # changed (settings, a reset, too many to list), so what derives from the store starts over
         self._touched: dict[str, bool] | None = {}  # key -> deleted at some point since
         # bumped by writes that may change what names resolve to, as ``affects_names`` (set by the
-        # live model) judges at write time: a DNS query compares one integer, not the pending keys
+        # live model) judges at write time: a DNS query compares one integer, not the pending keys.
+        # It is told every change, under the store's lock: (key, deleted), key None where more than
+        # keys changed (the live model also counts by it the writes its admissions need it to rebuild for)
         self.names_generation = 0
-        self.affects_names: Callable[[str, bool], bool] | None = None
+        self.affects_names: Callable[[str | None, bool], bool] | None = None
         # told each new names generation, under the store's lock (the DNS process's shared count)
         self.names_watchers: list[Callable[[int], None]] = []
-        # told every change under the store's lock: (key, deleted), key None where more than keys
-        # changed (the live model tells by it when the gateway may admit ahead of a rebuild)
-        self.touch_watchers: list[Callable[[str | None, bool], None]] = []
         # group commit: a writer thread commits everything queued meanwhile in one transaction
         self._queue: list[_Unit | None] = []  # None: the close marker
         self._cv = threading.Condition()
@@ -363,9 +362,7 @@ class Store:
             return undo
 
     def _touch(self, key: str | None, deleted: bool = False) -> None:
-        for watch in self.touch_watchers:
-            watch(key, deleted)
-        if key is None or self.affects_names is None or self.affects_names(key, deleted):
+        if self.affects_names(key, deleted) if self.affects_names is not None else True:
             self.names_generation += 1
             for watcher in self.names_watchers:
                 watcher(self.names_generation)

@@ -38,7 +38,7 @@ class Emulator:
     def address(self) -> str:
         """A modelled address of the site: its first cluster's node, else one inside its network."""
         s = self.site_r()
-        for c in s.clusters:
+        for c in self.index.clusters_in(s):
             if c.address:
                 return c.address
         if not s.networks:
@@ -48,7 +48,7 @@ class Emulator:
     def location(self) -> str:
         s = self.site_r()
         # The names to check are those the scope's endpoint carries: the scope's region (index.endpoint_service_region).
-        c = s.clusters[0] if s.clusters else None
+        c = next(iter(self.index.clusters_in(s)), None)
         return (c.scope.location if c.scope else c.location) if c else self.index.default_location
 
     def hostport(self, key: str) -> tuple[str, int]:

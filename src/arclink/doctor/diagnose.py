@@ -203,11 +203,11 @@ def site_findings(ix, site, rule_id: str | None = None) -> list:
     """Rule findings (error and warning) about the site: its own, its clusters', and those of shared
     resources (scope, VNet, endpoint, zone) that name no other site or cluster."""
     every = ix.memo(("doctor", "findings"), lambda: _all_findings(ix))
-    own = {f"site:{site.name}".lower()} | {c.id.lower() for c in site.clusters}
+    own = {f"site:{site.name}".lower()} | {c.id.lower() for c in ix.clusters_in(site)}
     others = set()
     for s in ix.sites.values():
         if s is not site:
-            others |= {f"site:{s.name}".lower()} | {c.id.lower() for c in s.clusters}
+            others |= {f"site:{s.name}".lower()} | {c.id.lower() for c in ix.clusters_in(s)}
     others |= {c.id.lower() for c in ix.clusters.values() if c.site is None}
     out = []
     for f in every:
@@ -257,7 +257,7 @@ def _from_model(cfg, run, report, failing) -> list[Diagnosis]:
             out.append(Diagnosis(text, _refs(failing, names, ("DNS001", "DNS002")), "model"))
     # what happens to the site's clusters after DNS: route, firewall, approval, admission
     seen = set()
-    for c in site.clusters:
+    for c in ix.clusters_in(site):
         ff = cluster_trace(ix, c).first_failure
         if ff is None or ff[0] == "DnsResolutionFailed":
             continue
@@ -268,7 +268,7 @@ def _from_model(cfg, run, report, failing) -> list[Diagnosis]:
             continue
         seen.add(key)
         out.append(Diagnosis(f"cluster '{c.name}' at site '{site.name}' is refused ({code}): {reason}", refs, "model"))
-    if not site.clusters:
+    if not ix.clusters_in(site):
         from arclink.model.reach import reach
 
         for n in run.plan.arc:

@@ -245,7 +245,7 @@ class _Run:
         from arclink.model.trace import cluster_trace
 
         out = []
-        for c in self.site.clusters:
+        for c in self.cfg.emulator.index.clusters_in(self.site):
             tr = cluster_trace(self.cfg.emulator.index, c)
             ff = tr.first_failure
             ev = {"cluster": c.id, "privateLinkState": c.spec.private_link_state,

@@ -76,12 +76,12 @@ def _mapped(opts: Options, ip: str) -> Server:
 
 def reachable_endpoints(ix: Index, site: SiteR) -> list[PeR]:
     """Arc private endpoints the site can reach, those of its clusters' scopes first."""
-    scopes = [c.scope for c in site.clusters if c.scope is not None]
+    scopes = [c.scope for c in ix.clusters_in(site) if c.scope is not None]
     eps = [pe for pe in ix.endpoints.values() if pe.is_arc and pe.vnet is not None and site_reaches(site, pe.vnet)]
     return sorted(eps, key=lambda pe: 0 if pe.scope in scopes else 1)
 
 
-def site_design(site: SiteR, requested: str) -> str:
+def site_design(ix: Index, site: SiteR, requested: str) -> str:
     """The design a site's DNS export follows.
 
     A site that runs no private-link cluster gets no Arc entries (``PUBLIC``). Otherwise the
@@ -90,7 +90,7 @@ def site_design(site: SiteR, requested: str) -> str:
     """
     if requested not in DESIGNS + (AUTO,):
         raise ExportError(f"unknown DNS design '{requested}'; use one of: {', '.join(DESIGNS + (AUTO,))}.")
-    if not any(c.private_link for c in site.clusters):
+    if not any(c.private_link for c in ix.clusters_in(site)):
         return PUBLIC
     if requested != AUTO:
         return requested
@@ -101,7 +101,7 @@ def site_design(site: SiteR, requested: str) -> str:
 
 
 def site_dns(ix: Index, site: SiteR, opts: Options) -> SiteDns:
-    design = site_design(site, opts.design)
+    design = site_design(ix, site, opts.design)
     dns = site.spec.dns
     listen = opts.listen or (Server(dns.address) if dns else None)
     out = SiteDns(site.name, design, listen, [str(n) for n in site.networks], [], [], None)

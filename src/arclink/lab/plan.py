@@ -193,7 +193,7 @@ def build_plan(ix: Index, lab: str, default_engine: str = "bind", engines: dict[
         nodes[node.ns] = node
         if s.spec.dns:
             _add(node.addresses, s.spec.dns.address)
-        for c in s.clusters:
+        for c in ix.clusters_in(s):
             if c.address:
                 _add(node.addresses, c.address)
         if not node.addresses and s.networks:

@@ -384,7 +384,7 @@ class _Builder:
 
     def join(self, holder: SiteR | ScopeR, r: ClusterR) -> None:
         """``r`` at the end of its site's or scope's cluster list (``model.cluster_patch`` keeps a version's own)."""
-        holder.clusters.append(r)
+        self.ix._clusters_of.setdefault(id(holder), []).append(r)
 
     def add_cluster(self, i: int, c: schema.Cluster, state: ClusterPlacement, auto_index: int | None = None) -> ClusterR:
         """Cluster ``i`` of the topology into the index (the live model adds one at a time: ``auto_index``

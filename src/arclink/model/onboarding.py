@@ -48,11 +48,11 @@ class OnboardingHop:
 # --- site firewall (APL008) -------------------------------------------------------------------
 
 
-def needs_service_tags(site: SiteR, clusters: list[ClusterR] | None = None) -> bool:
+def needs_service_tags(clusters: list[ClusterR]) -> bool:
     """Is the site held to the page's private-link firewall table? Only when it has a private-link
     cluster: the four service tags and Front Door inbound are the private-link requirement; public
     clusters follow the public network requirements, which the model does not check."""
-    return any(c.private_link for c in (site.clusters if clusters is None else clusters))
+    return any(c.private_link for c in clusters)
 
 
 def firewall_gaps(site: SiteR) -> tuple[list[str], list[str]]:

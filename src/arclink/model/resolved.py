@@ -121,7 +121,6 @@ class ScopeR(Res):
     spec: schema.PrivateLinkScope
     guid: str = ""
     endpoints: list[PeR] = field(default_factory=list)  # private endpoints targeting this scope
-    clusters: list[ClusterR] = field(default_factory=list)  # clusters associated, as built: ``Index.clusters_in``
 
 
 @dataclass(eq=False)
@@ -199,7 +198,6 @@ class SiteR:
     path: str
     networks: list[IPNetwork]
     connections: list[tuple[str, VNetR]]  # (type, VNetR)
-    clusters: list[ClusterR] = field(default_factory=list)  # as built; a live index's own: ``Index.clusters_in``
 
     @property
     def name(self) -> str:
@@ -314,6 +312,7 @@ class Index:
         self.default_location = DEFAULT_LOCATION
         self._memo: dict[Hashable, Any] = {}
         self._auto_counts: dict[str, int] = {}  # site name (as written) -> addresses filled in so far
+        self._clusters_of: dict[int, list[ClusterR]] = {}  # id(site or scope) -> its clusters: ``clusters_in``
 
     # lookups ----------------------------------------------------------------------------
     # ``near`` is the (subscription, resource group) of the resource that holds the reference.
@@ -361,10 +360,12 @@ class Index:
     def clusters_in(self, holder: SiteR | ScopeR) -> list[ClusterR]:
         """The clusters of a site or scope in this index, in topology order.
 
-        ``holder.clusters`` is the list of the index that built the object; a live version made by
+        The lists are the index's, not the site's or scope's: a live version made by
         ``model.cluster_patch`` shares site and scope objects with the versions before it and derives
-        its own lists, so a reader holding an older version still sees that version's lists."""
-        return holder.clusters
+        its own lists; and with no list of clusters on a site or scope, nothing in a version refers
+        back from the network to its clusters, so an old version is freed as soon as nothing holds
+        it (without the collector's full pass over the estate, ``arm.live``)."""
+        return self._clusters_of.get(id(holder), [])
 
     def cluster_for_agent_key(self, der: bytes) -> ClusterR | None:
         """The cluster whose agent public key (``agentPublicKeyCertificate``, decoded) is ``der``;

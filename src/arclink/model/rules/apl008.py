@@ -36,7 +36,7 @@ def missing(site: SiteR) -> tuple[list[str], list[str]]:
 
 def check(ix: Index) -> Iterator[Finding]:
     for site in ix.sites.values():
-        if site.spec.firewall is None or not needs_service_tags(site, ix.clusters_in(site)):
+        if site.spec.firewall is None or not needs_service_tags(ix.clusters_in(site)):
             continue
         out, inb = missing(site)
         if not out and not inb:
