@@ -158,3 +158,34 @@ def test_a_version_is_taken_apart_not_let_go_of_whole() -> None:
     parts = _parts(table)
     assert dict.__len__(table) == 0 and vars(table) == {}, "items and attributes both taken out"
     assert any(p is names for p in parts) and sum(isinstance(p, int) for p in parts) == 100
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.peer: _Node | None = None
+        self.items = [object() for _ in range(3)]
+
+
+def _nodes() -> int:
+    return sum(isinstance(o, _Node) for o in gc.get_objects())
+
+
+def test_a_networks_cycles_are_broken_unless_something_outside_refers_to_them() -> None:
+    gc.collect()
+    was = gc.isenabled()
+    gc.disable()  # what is freed here is freed without the collector
+    try:
+        before = _nodes()
+        a, b, c, d = _Node(), _Node(), _Node(), _Node()
+        a.peer, b.peer, c.peer, d.peer = b, a, d, c  # two cycles
+        reader = [d]  # a reader holds one of the second
+        retired = RetiredVersions()
+        retired.retire({"table": [a, b, c, d], "rows": list(range(100))}, [a, b, c, d])
+        del a, b, c, d
+        assert retired.sweep() == 0
+        assert _nodes() - before == 2, "the cycle nothing refers to is freed, the other stays"
+        held = reader[0]
+        assert held.peer is not None and held.peer.peer is held and len(held.peer.items) == 3, "and stays whole"
+    finally:
+        if was:
+            gc.enable()

@@ -59,9 +59,11 @@ log = logging.getLogger("arclink.arm")
 _MODEL_NAMESPACES = {"microsoft.network", "microsoft.hybridcompute", "microsoft.resources"}
 _CLUSTERS = ["microsoft.kubernetes", "connectedclusters"]
 _BEHIND = object()  # ``_rebound``: the names-only index cannot stand in for the whole model
-# rebuilds between two of the collector's full passes: the network's own cycles in replaced versions
-# (a few hundred objects each) wait that long; the clusters, the bulk, are freed as they retire
-FULL_PASS_EVERY = 32
+# The collector's full pass, a backstop: it runs when the objects frozen out of its passes have grown
+# by this much since the last one. Replaced versions are freed without it (``arm.retired``, their
+# network's cycles included), so what it finds is garbage of other kinds a rebuild froze, or an
+# estate that grew; it walks the whole estate in one step.
+FULL_PASS_GROWTH = 1.25
 
 
 class LiveModel(Protocol):
@@ -109,7 +111,7 @@ class StoreLiveState(LiveState):
         self._ahead_lock = threading.Lock()  # one names-only build at a time
         self._settle_due = False  # a rebuild replaced a version: it is due to be freed (``_settle``)
         self._retired = RetiredVersions()  # versions replaced, until nothing holds them (``_settle``)
-        self._since_full_pass = 0  # rebuilds since the collector's last full pass
+        self._frozen_base: int | None = None  # objects frozen just after the collector's last full pass
         self.full_passes = 0  # the collector's full passes so far (tests read it)
         # writes a names-only index does not take in, counted as they happen (``_affects_names``), and how
         # many of them, and which store generation, the current whole version includes
@@ -149,32 +151,36 @@ class StoreLiveState(LiveState):
                 gen, names_gen, touched = self.store.take_touched()
                 taken = (gen, names_gen, self._uncovered)
             changes = self._cluster_changes(touched) if self._built >= 0 else None
+            # ``_built`` moves once the version is published: a reader that finds it behind waits here
+            # for the version that includes what it saw acknowledged, never reads the one before
             if changes is not None and not changes:  # nothing the model reads
-                self._built = gen
                 self._publish(None, taken)
+                self._built = gen
                 return
             index = patch_clusters(self._index, changes) if changes else None
-            self._built = gen
             if index is not None:
                 self._publish(index, taken, names_changed=False)
+                self._built = gen
                 return
             self.rebuilds += 1
-            self._since_full_pass += 1
-            if self._settle_due:  # writes never paused since the last rebuild: its old version goes first
-                self._settle()
-            gc.collect(1)  # the young generations' garbage now, while they are small: what is left is frozen below
-            with collector_paused():  # a build allocates a whole index and no garbage: no passes over it
-                index = self._build()
-                # the agent key table the gateway asks every version for is part of the version: built here,
-                # not by the first admission, so that it is frozen with the rest
-                index.cluster_for_agent_key(b"")
-                # Out of the collector's passes until the worker settles (``_settle``): left in the young
-                # generations, the new index (half a million objects at 100k clusters) would be walked by
-                # the next passes there, each a stop of a fifth of a second in whichever request allocates
-                # at that moment; and each full pass would walk it again.
-                gc.freeze()
-            self._publish(index, taken)
-        # the worker collects the last version once writes are quiet, off the path of the reader waiting for this one
+            try:
+                if self._settle_due:  # writes never paused since the last rebuild: its old version goes first
+                    self._settle()
+                gc.collect(1)  # the young generations' garbage now, while they are small: the rest is frozen below
+                with collector_paused():  # a build allocates a whole index and no garbage: no passes over it
+                    index = self._build()
+                    # the agent key table the gateway asks every version for is part of the version: built
+                    # here, not by the first admission, so that it is frozen with the rest
+                    index.cluster_for_agent_key(b"")
+                    # Out of the collector's passes (until a full one, ``_settle``): left in the young
+                    # generations, the new index (half a million objects at 100k clusters) would be walked
+                    # by the next passes there, each a stop of a fifth of a second in whichever request
+                    # allocates at that moment; and each full pass would walk it again.
+                    gc.freeze()
+                self._publish(index, taken)
+            finally:  # a build that failed half-way counts as done: the last version stays (``admission``)
+                self._built = gen
+        # the worker frees the last version once writes are quiet, off the path of the reader waiting for this one
         self._settle_due = True
         self._wake.set()
 
@@ -184,19 +190,22 @@ class StoreLiveState(LiveState):
         quiet, and the next rebuild first. Nothing in a version refers back from the network to its
         clusters (``Index.clusters_in``), so the bulk of it goes by reference counts, with no pass of
         the cyclic collector: a full pass walks the whole estate in one step (1 s at 100k clusters),
-        which holds up the gateway's admissions. What cycles a version's network has (a few hundred
-        objects) wait for one every ``FULL_PASS_EVERY`` rebuilds, which unfreezes everything, collects
-        and freezes what lives on again. Called holding the build lock (a pass over a half-built
-        index is what the build avoids)."""
+        which holds up the gateway's admissions; the cycles a version's network has (a few hundred
+        objects) are broken by ``RetiredVersions`` too. A full pass (unfreeze everything, collect,
+        freeze what lives on) is the backstop, when the frozen objects grew by ``FULL_PASS_GROWTH``.
+        Called holding the build lock (a pass over a half-built index is what the build avoids)."""
         self._settle_due = False
         freed = self._retired.freed
         self._retired.sweep()
-        if self._since_full_pass >= FULL_PASS_EVERY:
-            self._since_full_pass = 0
+        frozen = gc.get_freeze_count()
+        if self._frozen_base is None:
+            self._frozen_base = frozen
+        elif frozen > self._frozen_base * FULL_PASS_GROWTH:
             self.full_passes += 1
             gc.unfreeze()
             gc.collect()
             gc.freeze()
+            self._frozen_base = gc.get_freeze_count()
         if self._retired.freed > freed:
             _trim()
 
@@ -209,10 +218,17 @@ class StoreLiveState(LiveState):
             self._names_built = names_gen
             self._whole_gen, self._whole_uncovered = gen, uncovered
             if index is not None:
-                replaced = self._index
+                replaced, names_index = self._index, self._current[3]
                 self.publish(index, names_changed=names_changed and self._names_ahead <= names_gen)
+                if names_index is not None and self._current[3] is None:
+                    self._retired.retire(names_index, _network(names_index))  # its cycles may be frozen by now
+                del names_index
                 self._rebinds = (None, None, {})  # admissions' clusters placed over the names of a version replaced
-                self._retired.retire(replaced)  # freed by the worker, not by whichever reader lets go of it last
+                if names_changed:
+                    # a rebuild shares nothing with the version it replaced: that one is freed by the worker,
+                    # not by whichever reader lets go of it last. A patched version shares the bulk of the
+                    # one before (``model.versioned``): what it replaced of its own is small, and goes now.
+                    self._retired.retire(replaced, _network(replaced))
                 del replaced
 
     def _names_index(self) -> None:
@@ -232,7 +248,11 @@ class StoreLiveState(LiveState):
             with self._names_lock:
                 if gen > max(self._names_built, self._names_ahead):
                     self._names_ahead = gen
+                    replaced = self._current[3]
                     self.publish_names(index)
+                    if replaced is not None:  # its cycles may have been frozen with a rebuild: the worker frees it
+                        self._retired.retire(replaced, _network(replaced))
+                    del replaced
         self._wake.set()
 
     def _cluster_changes(self, touched: dict[str, bool] | None) -> list[tuple[str, dict | None]] | None:
@@ -396,6 +416,13 @@ def _cluster_of(key: str, deleted: bool, ix: Index) -> str | None:
         if len(parts) == 13 and "/".join(parts[9:12]) == "providers/" + T_EXTENSION:
             return "/".join(parts[:9])
     return None if parts[6] in _MODEL_NAMESPACES or deleted else ""
+
+
+def _network(ix: Index) -> list[Any]:
+    """A version's objects that refer to one another in cycles (an endpoint and its scope, a VNet and
+    its subnets, a zone and the VNets linked to it), for ``RetiredVersions`` to free without a full pass."""
+    return [*ix.vnets.values(), *ix.nsgs.values(), *ix.scopes.values(), *ix.endpoints.values(),
+            *ix.zones.values(), *ix.forwarders.values(), *ix.sites.values()]
 
 
 def _trim() -> None:

@@ -15,15 +15,22 @@ something holds a weak reference to (that could hand it back half-emptied) or on
 objects, sites and scopes of a patched version) are only let go of.
 
 A version's network has cycles of its own (an endpoint and its scope, a VNet and its subnets: a few
-hundred objects): those wait for the collector's full pass, which ``arm.live`` runs once in a while.
+hundred objects). Frozen out of the collector's passes with the rest of the version, they would
+wait for a full pass over the whole estate (1 s at 100k clusters, in one step). So ``retire`` takes
+the version's network objects beside it, and once the version is emptied, ``sweep`` applies the
+collector's own reasoning to what they reach, and nothing else: an object every reference to which
+comes from inside that set is garbage, and so is what only garbage refers to. Those it breaks
+(clears their lists, dicts and attributes), and they go by reference counts. What something
+outside still refers to (a reader's cluster holds its scope) stays whole.
 """
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 import weakref
-from types import ModuleType
+from types import FunctionType, MethodType, ModuleType
 from typing import Any
 
 import msgspec
@@ -33,6 +40,8 @@ _SLICE = 256  # parts let go of in one step when none of them holds a long conta
 _LOOK = 3  # how deep a part is looked into for a long container before it is let go of whole
 _CONTAINERS = (list, dict, set, frozenset, tuple)
 _ATOMS = (str, bytes, int, float, bool, type(None))
+_NOT_DATA = (type, ModuleType, FunctionType, MethodType)  # never part of a version: never looked into
+_MAX_SCAN = 100_000  # objects a network's cycles are looked for among; more: left to the collector's full pass
 
 
 class RetiredVersions:
@@ -43,9 +52,10 @@ class RetiredVersions:
         self._lock = threading.Lock()
         self.freed = 0  # versions freed so far (tests read it)
 
-    def retire(self, version: Any) -> None:
+    def retire(self, version: Any, network: list[Any] | None = None) -> None:
+        """Hold ``version`` until ``sweep`` frees it; ``network``: its objects that may form cycles."""
         with self._lock:
-            self._held.append(version)
+            self._held.append((version, network or []))
 
     def __len__(self) -> int:
         return len(self._held)
@@ -55,21 +65,24 @@ class RetiredVersions:
         with self._lock:
             held, self._held = self._held, []
         kept: list[Any] = []
+        small: set[type] = set(_ATOMS)  # kinds of which an instance held no long container: let go of whole
         while held:
-            work = [held.pop()]
+            version, network = held.pop()
+            work = [version]
+            del version
             if sys.getrefcount(work[0]) > 2:  # ``work``'s reference and the call's: someone else has it
-                kept.append(work.pop())
+                kept.append((work.pop(), network))
                 continue
-            _empty(work)
+            _empty(work, small)
+            _break_cycles(network)
             self.freed += 1
         with self._lock:
             self._held.extend(kept)
             return len(self._held)
 
 
-def _empty(work: list[Any]) -> None:
+def _empty(work: list[Any], small: set[type]) -> None:
     """Free what ``work`` holds, each item held by ``work`` alone or shared, a reference at a time."""
-    small: set[type] = set(_ATOMS)  # kinds of which an instance held no long container: let go of whole
     while work:
         obj = work.pop()
         # held by ``obj`` and the call: anything more is someone else's, and is only let go of
@@ -150,6 +163,57 @@ def _holds_long(obj: Any, small: set[type], depth: int) -> bool:
     if not isinstance(obj, _CONTAINERS) and depth == 0:
         small.add(kind)  # one such object held nothing long: its kind is let go of whole from now on
     return False
+
+
+def _break_cycles(roots: list[Any]) -> None:
+    """Break the cycles among what ``roots`` reach that nothing outside it refers to (``roots`` is
+    consumed): the collector's reasoning, over a replaced version's network only."""
+    index: dict[int, int] = {}
+    objs: list[Any] = []
+    while roots:
+        obj = roots.pop()
+        if id(obj) not in index and gc.is_tracked(obj) and not isinstance(obj, _NOT_DATA):
+            index[id(obj)] = len(objs)
+            objs.append(obj)
+            if len(objs) > _MAX_SCAN:
+                return
+            roots.extend(gc.get_referents(obj))
+        del obj
+    # references from outside the set: each object's count, less ``objs``' and the call's, less the set's
+    # own; one that a weak reference could hand back, or whose finaliser reads it, counts as referred to
+    outside = [sys.getrefcount(objs[i]) - 2 + (_weakly_held(objs[i]) or hasattr(type(objs[i]), "__del__"))
+               for i in range(len(objs))]
+    for i in range(len(objs)):
+        for ref in gc.get_referents(objs[i]):
+            j = index.get(id(ref))
+            if j is not None:
+                outside[j] -= 1
+    # what is referred to from outside lives, and so does all it reaches
+    alive = [i for i, n in enumerate(outside) if n > 0]
+    live = set(alive)
+    while alive:
+        for ref in gc.get_referents(objs[alive.pop()]):
+            j = index.get(id(ref))
+            if j is not None and j not in live:
+                live.add(j)
+                alive.append(j)
+    for i in range(len(objs)):
+        if i not in live:
+            _clear(objs[i])
+    del objs[:]  # the dead go now, their cycles broken
+
+
+def _clear(obj: Any) -> None:
+    """Drop what ``obj`` refers to (nobody outside the dead set can reach it)."""
+    if isinstance(obj, dict):
+        dict.clear(obj)
+    elif isinstance(obj, list):
+        list.clear(obj)
+    elif isinstance(obj, set):
+        set.clear(obj)
+    state = getattr(obj, "__dict__", None)
+    if type(state) is dict:
+        state.clear()
 
 
 def _weakly_held(obj: Any) -> bool:
