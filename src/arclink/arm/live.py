@@ -112,6 +112,9 @@ class StoreLiveState(LiveState):
         self._settle_due = False  # a rebuild replaced a version: it is due to be freed (``_settle``)
         self._retired = RetiredVersions()  # versions replaced, until nothing holds them (``_settle``)
         self._frozen_base: int | None = None  # objects frozen just after the collector's last full pass
+        # a rebuild froze the names-only index now published: replaced, it goes to ``_retired`` (its
+        # cycles are out of the collector's passes); a young one the collector frees as it comes
+        self._names_frozen = False
         self.full_passes = 0  # the collector's full passes so far (tests read it)
         # writes a names-only index does not take in, counted as they happen (``_affects_names``), and how
         # many of them, and which store generation, the current whole version includes
@@ -177,6 +180,7 @@ class StoreLiveState(LiveState):
                     # by the next passes there, each a stop of a fifth of a second in whichever request
                     # allocates at that moment; and each full pass would walk it again.
                     gc.freeze()
+                    self._names_frozen = True
                 self._publish(index, taken)
             finally:  # a build that failed half-way counts as done: the last version stays (``admission``)
                 self._built = gen
@@ -220,8 +224,8 @@ class StoreLiveState(LiveState):
             if index is not None:
                 replaced, names_index = self._index, self._current[3]
                 self.publish(index, names_changed=names_changed and self._names_ahead <= names_gen)
-                if names_index is not None and self._current[3] is None:
-                    self._retired.retire(names_index, _network(names_index))  # its cycles may be frozen by now
+                if names_index is not None and self._current[3] is None and self._names_frozen:
+                    self._retired.retire(names_index, _network(names_index))
                 del names_index
                 self._rebinds = (None, None, {})  # admissions' clusters placed over the names of a version replaced
                 if names_changed:
@@ -248,9 +252,9 @@ class StoreLiveState(LiveState):
             with self._names_lock:
                 if gen > max(self._names_built, self._names_ahead):
                     self._names_ahead = gen
-                    replaced = self._current[3]
+                    replaced, frozen, self._names_frozen = self._current[3], self._names_frozen, False
                     self.publish_names(index)
-                    if replaced is not None:  # its cycles may have been frozen with a rebuild: the worker frees it
+                    if replaced is not None and frozen:
                         self._retired.retire(replaced, _network(replaced))
                     del replaced
         self._wake.set()
