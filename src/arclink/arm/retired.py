@@ -139,14 +139,16 @@ def _holds_long(obj: Any, small: set[type], depth: int) -> bool:
         return False
     items: Any
     if isinstance(obj, _CONTAINERS):
-        base = next(t for t in _CONTAINERS if isinstance(obj, t))
-        if base.__len__(obj) > _BIG:
+        # read with the built-in type's methods: a subclass's may read through to others
+        base: Any = next(t for t in _CONTAINERS if isinstance(obj, t))
+        held: Any = obj
+        if base.__len__(held) > _BIG:
             return True
-        items = dict.values(obj) if base is dict else base.__iter__(obj)
+        items = list(base.values(held) if base is dict else base.__iter__(held))  # 32 at most
         state = getattr(obj, "__dict__", None)
         if type(state) is dict and state:
-            items = [*items, *state.values()]
-        elif set(map(type, dict.values(obj) if base is dict else base.__iter__(obj))) <= small:
+            items += state.values()
+        elif set(map(type, items)) <= small:
             return False  # a short container of small things (names, keys): the common case, at C speed
     elif isinstance(obj, msgspec.Struct):
         items = msgspec.structs.astuple(obj)
