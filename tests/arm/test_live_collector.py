@@ -16,6 +16,8 @@ import gc
 import threading
 import time
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from arclink.arm.live import StoreLiveState
@@ -44,17 +46,45 @@ def _young(obj: object) -> bool:
     return any(o is obj for o in gc.get_objects())
 
 
+@contextmanager
+def _live(store: Store | None = None, debounce: float = 3600) -> Iterator[tuple[Store, StoreLiveState]]:
+    """A live model over ``store`` (the example's), built once; the default debounce keeps the worker away."""
+    store = store or _seeded()
+    live = StoreLiveState(store, debounce=debounce)
+    try:
+        live.refresh()
+        yield store, live
+    finally:
+        live.close()
+
+
+def _settle(live: StoreLiveState) -> None:
+    with live._build_lock:
+        live._settle()
+
+
+def _rebuild(store: Store, live: StoreLiveState) -> None:
+    _touch_network(store)
+    live.refresh()
+
+
+def _count(kind: str) -> int:
+    """Objects of a class of that name alive in the process, frozen or not."""
+    gc.unfreeze()
+    try:
+        return sum(type(o).__name__ == kind for o in gc.get_objects())
+    finally:
+        gc.freeze()
+
+
 def test_a_rebuilt_version_and_its_agent_key_table_are_frozen_at_once() -> None:
     store = _seeded()
     key = next(k for k in store.bodies if "/connectedclusters/" in k and k.count("/") == 8)
     body = store.get_obj(key)
     body["properties"]["agentPublicKeyCertificate"] = base64.b64encode(b"agent-der").decode()
     store.put(key, body)
-    live = StoreLiveState(store, debounce=3600)  # the worker never settles on its own here
-    try:
-        live.refresh()
-        _touch_network(store)
-        live.refresh()
+    with _live(store) as (store, live):
+        _rebuild(store, live)
         ix = live.index
         assert gc.is_tracked(ix)
         keys = ix._memo.get(AGENT_KEYS)
@@ -64,41 +94,25 @@ def test_a_rebuilt_version_and_its_agent_key_table_are_frozen_at_once() -> None:
         cluster = ix.cluster_for_agent_key(b"agent-der")
         assert cluster is not None and cluster.id.lower() == key
         assert ix._memo[AGENT_KEYS] is keys
-    finally:
-        live.close()
 
 
 def test_the_version_a_rebuild_replaced_is_freed_when_the_model_settles() -> None:
-    store = _seeded()
-    live = StoreLiveState(store, debounce=3600)
-    try:
-        live.refresh()
-        old = live.index
-        clusters = [weakref.ref(c) for c in old.clusters.values()]
+    with _live() as (store, live):
+        clusters = [weakref.ref(c) for c in live.index.clusters.values()]
         assert clusters
-        del old
-        _touch_network(store)
-        live.refresh()
-        with live._build_lock:
-            live._settle()
+        _rebuild(store, live)
+        _settle(live)
         assert all(c() is None for c in clusters), "the replaced version's clusters are freed"
         assert live.full_passes == 0, "by reference counts, with no full pass of the collector"
         assert not _young(live.index), "what lives on stays frozen"
-    finally:
-        live.close()
 
 
 def test_a_version_a_reader_holds_is_freed_by_the_worker_once_let_go() -> None:
-    store = _seeded()
-    live = StoreLiveState(store, debounce=0.01)
-    try:
-        live.refresh()
+    with _live(debounce=0.01) as (store, live):
         held = live.index
         clusters = [weakref.ref(c) for c in held.clusters.values()]
-        _touch_network(store)
-        live.refresh()
-        with live._build_lock:
-            live._settle()
+        _rebuild(store, live)
+        _settle(live)
         assert all(c() is not None for c in clusters), "a reader's version is kept"
         assert held.clusters and all(c.site is not None or c.spec.site is None for c in held.clusters.values())
         del held
@@ -106,29 +120,22 @@ def test_a_version_a_reader_holds_is_freed_by_the_worker_once_let_go() -> None:
         while time.monotonic() < deadline and any(c() is not None for c in clusters):
             time.sleep(0.01)  # waiting for a condition: the worker looks again while one is held
         assert all(c() is None for c in clusters), "the worker freed it once the reader let go"
-    finally:
-        live.close()
 
 
 def test_a_replaced_versions_network_cycles_go_without_the_collector() -> None:
-    store = _seeded()
-    live = StoreLiveState(store, debounce=3600)
-    try:
-        live.refresh()
-        with live._build_lock:
-            live._settle()  # the count of frozen objects after the first version: the backstop's base
-        base = gc.get_freeze_count()
+    with _live() as (store, live):
+        _settle(live)
+        gc.unfreeze()  # what earlier tests left, gone before counting
+        gc.collect()
+        gc.freeze()
+        before = _count("VNetR")
         for _ in range(5):
-            _touch_network(store)
-            live.refresh()
-            with live._build_lock:
-                live._settle()
+            _rebuild(store, live)
+            _settle(live)
         # each rebuild froze a version whose network (endpoints and scopes, VNets and subnets) forms
         # cycles; replaced, those were broken, not left frozen for a full pass
         assert live.full_passes == 0
-        assert gc.get_freeze_count() - base < 100, "a replaced version's network stayed frozen"
-    finally:
-        live.close()
+        assert _count("VNetR") - before < len(live.index.vnets), "a replaced version's network waits for the collector"
 
 
 class _Cycle:
@@ -140,45 +147,27 @@ def test_frozen_garbage_of_other_kinds_gets_the_collectors_full_pass(monkeypatch
     from arclink.arm import live as live_module
 
     monkeypatch.setattr(live_module, "FULL_PASS_GROWTH", 1.0)  # any growth at all
-    store = _seeded()
-    live = StoreLiveState(store, debounce=3600)
-    try:
-        live.refresh()
-        with live._build_lock:
-            live._settle()  # the base
+    with _live() as (store, live):
+        _settle(live)  # the count of frozen objects the backstop compares with
         cycle = _Cycle()
         gone = weakref.ref(cycle)
-        _touch_network(store)
-        live.refresh()  # freezes the cycle with the new version
+        _rebuild(store, live)  # freezes the cycle with the new version
         del cycle
-        with live._build_lock:
-            live._settle()
+        _settle(live)
         assert live.full_passes == 1 and gone() is None
         assert not _young(live.index), "what lives on is frozen again after the pass"
-    finally:
-        live.close()
 
 
 def test_a_second_rebuild_before_the_worker_settles_frees_the_first_version_first() -> None:
-    store = _seeded()
-    live = StoreLiveState(store, debounce=3600)
-    try:
-        live.refresh()
+    with _live() as (store, live):
         first = [weakref.ref(c) for c in live.index.clusters.values()]
-        _touch_network(store)
-        live.refresh()  # replaces the first version; the worker has not settled
-        _touch_network(store)
-        live.refresh()  # settles before building: the first version goes
+        _rebuild(store, live)  # replaces the first version; the worker has not settled
+        _rebuild(store, live)  # settles before building: the first version goes
         assert first and all(c() is None for c in first)
-    finally:
-        live.close()
 
 
 def test_the_worker_catches_up_once_writes_pause_without_a_reader() -> None:
-    store = _seeded()
-    live = StoreLiveState(store, debounce=0.01)
-    try:
-        live.refresh()
+    with _live(debounce=0.01) as (store, live):
         for _ in range(3):
             _touch_network(store)
             live.changed()
@@ -190,6 +179,4 @@ def test_the_worker_catches_up_once_writes_pause_without_a_reader() -> None:
             else:
                 done.wait(0.01)  # waiting for a condition, not for a time
         assert live._built == store.generation, "the worker brought the model up to date"
-        assert not live._settle_due, "and settled the collector after the rebuild"
-    finally:
-        live.close()
+        assert not live._settle_due, "and freed the version the rebuild replaced"
