@@ -1,18 +1,18 @@
 """Versions the live model replaced, freed a piece at a time by the thread that sweeps them.
 
 A version of the live model at 100k clusters is about half a million objects. Freed at once when
-the last reader lets go of it, it is one cascade of deallocations in C (about 0.2 s at 100k), in
+the last reader lets go of it, it is one cascade of deallocations in C (0.12-0.17 s at 100k), in
 whichever thread that happens to be, and no other thread runs meanwhile: a gateway admission that
 drops the last reference pays for it, and every admission waits behind it. So the live model hands
 each version it replaces to ``RetiredVersions``, which holds it until nothing else does, and
 ``sweep`` then empties it container by container in a Python loop, which the interpreter can
-interrupt like any other: no single step frees more than one small object's worth.
+interrupt like any other: no single step frees more than a few hundred small objects.
 
 Nothing anyone else can reach is changed. A container is emptied, or an object taken apart, only
 when its reference count shows that the sweep holds the only reference to it, and never an object
 something holds a weak reference to (that could hand it back half-emptied) or one with a finaliser
-(``__del__`` may read what it holds): such an object is let go of whole. Parts a retired version shares with a newer one (a lineage of cluster tables, catalogue
-objects, sites and scopes of a patched version) are only let go of.
+(``__del__`` may read what it holds): such an object is let go of whole. Parts a retired version
+shares with a newer one (catalogue objects, or whatever a reader still holds) are only let go of.
 
 A version's network has cycles of its own (an endpoint and its scope, a VNet and its subnets: a few
 hundred objects). Frozen out of the collector's passes with the rest of the version, they would
