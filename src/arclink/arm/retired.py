@@ -86,7 +86,7 @@ def _empty(work: list[Any], small: set[type]) -> None:
     while work:
         obj = work.pop()
         # held by ``obj`` and the call: anything more is someone else's, and is only let go of
-        if sys.getrefcount(obj) > 2 or _weakly_held(obj) or hasattr(type(obj), "__del__"):
+        if sys.getrefcount(obj) > 2 or _weakly_held(obj) or _finalised(type(obj)):
             del obj
             continue
         parts = _parts(obj)
@@ -183,7 +183,7 @@ def _break_cycles(roots: list[Any]) -> None:
         del obj
     # references from outside the set: each object's count, less ``objs``' and the call's, less the set's
     # own; one that a weak reference could hand back, or whose finaliser reads it, counts as referred to
-    outside = [sys.getrefcount(objs[i]) - 2 + (_weakly_held(objs[i]) or hasattr(type(objs[i]), "__del__"))
+    outside = [sys.getrefcount(objs[i]) - 2 + (_weakly_held(objs[i]) or _finalised(type(objs[i])))
                for i in range(len(objs))]
     for i in range(len(objs)):
         for ref in gc.get_referents(objs[i]):
@@ -216,6 +216,17 @@ def _clear(obj: Any) -> None:
     state = getattr(obj, "__dict__", None)
     if type(state) is dict:
         state.clear()
+
+
+def _finalised(kind: type) -> bool:
+    """Whether instances of ``kind`` have a finaliser (``__del__``) that may read what they hold."""
+    known = _FINALISED.get(kind)
+    if known is None:
+        known = _FINALISED[kind] = any("__del__" in vars(k) for k in kind.__mro__)
+    return known
+
+
+_FINALISED: dict[type, bool] = {}  # kinds seen so far (a version has a few dozen)
 
 
 def _weakly_held(obj: Any) -> bool:
