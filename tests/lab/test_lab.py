@@ -122,3 +122,23 @@ def test_an_nsg_deny_drops_real_packets_to_the_endpoint(lab_capable, tmp_path):
         assert allowed.stdout == pe
     finally:
         stop_lab(lab)
+
+
+def test_up_of_a_name_a_running_lab_holds_is_refused_and_touches_nothing(lab_capable):
+    """Two users (or two test runs) on one machine: the second ``up`` of a name must not take the
+    first lab for a stale one and tear it down under its owner."""
+    from arclink.lab import netns, runtime
+
+    name = f"held{os.getpid() % 100000}"
+    claim = runtime._claim(name)  # what a running lab's owner holds for as long as it runs
+    try:
+        before = root_namespace()
+        got = arclink("lab", "up", str(REPO / "examples" / "good.yaml"), "--name", name, timeout=60)
+        assert got.returncode == 2, got.stderr
+        lines = got.stderr.strip().splitlines()
+        assert len(lines) == 1 and f"lab '{name}' is running" in lines[0]
+        assert f"arclink lab down {name}" in lines[0] and "another --name" in lines[0]
+        assert not netns.existing(f"arclink-{name}-") and not (RUN_DIR / name).exists()
+        assert root_namespace() == before
+    finally:
+        os.close(claim)

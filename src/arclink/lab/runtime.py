@@ -9,6 +9,7 @@ lab's directory.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -82,6 +83,7 @@ class Lab:
     handles: list = field(default_factory=list)
     procs: list = field(default_factory=list)  # (what, Popen)
     record: dict = field(default_factory=dict)
+    claim: int | None = None  # the descriptor holding the name's lock (``_claim``) while the lab runs
 
     @property
     def endpoints(self) -> dict:
@@ -165,10 +167,15 @@ def up(topology: str, name: str, *, default_engine: str = "bind", engines_by_sit
         plan = build_plan(ix, name, default_engine, engines_by_site)
     except Exception as exc:  # PlanError: one sentence
         raise LabError(str(exc), 2) from None
-    if read_record(name) is not None or netns.existing(f"arclink-{name}-"):
-        down(name)  # a stale lab of the same name (crashed up): clean first
-    lab_dir(name).mkdir(parents=True, exist_ok=True)
-    lab = Lab(plan, ix)
+    claim = _claim(name)
+    try:
+        if read_record(name) is not None or netns.existing(f"arclink-{name}-"):
+            down(name)  # a stale lab of the same name (its owner crashed, releasing the name): clean first
+        lab_dir(name).mkdir(parents=True, exist_ok=True)
+    except BaseException:
+        os.close(claim)
+        raise
+    lab = Lab(plan, ix, claim=claim)
     lab.record = {"name": name, "pid": os.getpid(), "topology": str(Path(topology).resolve()),
                   "namespaces": list(plan.nodes), "pids": [], "ready": False,
                   "sites": {s.name: plan.site_ns(s.name) for s in ix.sites.values()}}
@@ -295,7 +302,33 @@ def _rewrite_endpoints(path: Path, doc: dict) -> None:
     os.replace(tmp, path)
 
 
+def _claim(name: str) -> int:
+    """Hold the lock of the lab name ``name`` (released when the holder exits, however it exits):
+    a second ``up`` of a name in use is refused, where it used to take the running lab for a stale
+    one and tear it down under its owner."""
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    fd = os.open(RUN_DIR / f".{name}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        owner = (read_record(name) or {}).get("pid")
+        who = f" (process {owner})" if owner else ""
+        raise LabError(f"lab '{name}' is running{who}; stop it with 'sudo arclink lab down {name}', "
+                       "or pick another --name.", 2) from None
+    return fd
+
+
 def stop_lab(lab: Lab) -> dict:
+    try:
+        return _stop(lab)
+    finally:
+        if lab.claim is not None:
+            os.close(lab.claim)
+            lab.claim = None
+
+
+def _stop(lab: Lab) -> dict:
     for h in lab.handles:
         try:
             h.close()

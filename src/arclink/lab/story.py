@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import tempfile
 from pathlib import Path
@@ -10,11 +11,16 @@ from pathlib import Path
 from arclink.lab import runtime
 from arclink.model import catalogue as cat
 
-LAB_NAME = "demo"
+def lab_name() -> str:
+    """The demo's lab: a name of this process's own, so that two demos on one machine do not meet."""
+    return f"demo-{os.getpid()}"[:12]
 
 
-def nslookups(document: dict, say, load_index, name: str = LAB_NAME) -> None:
-    """Build ``document`` as lab ``name``, print each site's real ``nslookup`` lines, tear it down."""
+def nslookups(document: dict, say, load_index, name: str | None = None) -> None:
+    """Build ``document`` as lab ``name`` (the demo's own by default), print each site's real
+    ``nslookup`` lines, tear it down."""
+    name = name or lab_name()
+    say(f"  (lab '{name}')", "dim")
     with tempfile.TemporaryDirectory(prefix="arclink-demo-lab-") as tmp:
         path = Path(tmp) / "topology.json"
         path.write_text(json.dumps(document))
