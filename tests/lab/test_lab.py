@@ -137,7 +137,7 @@ def test_up_of_a_name_a_running_lab_holds_is_refused_and_touches_nothing(lab_cap
         assert got.returncode == 2, got.stderr
         lines = got.stderr.strip().splitlines()
         assert len(lines) == 1 and f"lab '{name}' is running" in lines[0]
-        assert f"arclink lab down {name}" in lines[0] and "another --name" in lines[0]
+        assert f"arclink lab down --name {name}" in lines[0] and "another --name" in lines[0]
         assert not netns.existing(f"arclink-{name}-") and not (RUN_DIR / name).exists()
         assert root_namespace() == before
     finally:

@@ -314,7 +314,7 @@ def _claim(name: str) -> int:
         os.close(fd)
         owner = (read_record(name) or {}).get("pid")
         who = f" (process {owner})" if owner else ""
-        raise LabError(f"lab '{name}' is running{who}; stop it with 'sudo arclink lab down {name}', "
+        raise LabError(f"lab '{name}' is running{who}; stop it with 'sudo arclink lab down --name {name}', "
                        "or pick another --name.", 2) from None
     return fd
 
